@@ -1,0 +1,161 @@
+#include "lib/auth/user_store.h"
+
+#include <openssl/evp.h>
+#include <openssl/opensslv.h>
+#if OPENSSL_VERSION_MAJOR >= 3
+#include <openssl/provider.h>
+#endif
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+
+namespace cfs::auth {
+
+backend::Identity User::ToIdentity() const {
+  backend::Identity id = backend::Identity::Of(uid, gid, groups);
+  id.principal = name;
+  return id;
+}
+
+absl::Status UserStore::Upsert(const User& user) {
+  if (user.name.empty()) return absl::InvalidArgumentError("user name must not be empty");
+  if (!user.nt_hash.empty() && user.nt_hash.size() != 16) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("user ", user.name, ": nt_hash must be 16 bytes, got ", user.nt_hash.size()));
+  }
+  absl::MutexLock lock(&mu_);
+  for (const S3Key& key : user.s3_keys) {
+    if (key.access_key_id.empty() || key.secret.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("user ", user.name, ": S3 access key id and secret must not be empty"));
+    }
+    for (const auto& [name, other] : users_) {
+      if (name == user.name) continue;
+      for (const S3Key& taken : other.s3_keys) {
+        if (taken.access_key_id == key.access_key_id) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "user ", user.name, ": access key ", key.access_key_id, " belongs to ", name));
+        }
+      }
+    }
+  }
+  users_[user.name] = user;
+  return absl::OkStatus();
+}
+
+absl::Status UserStore::Remove(absl::string_view name) {
+  absl::MutexLock lock(&mu_);
+  if (users_.erase(std::string(name)) == 0) {
+    return absl::NotFoundError(absl::StrCat("no user ", name));
+  }
+  return absl::OkStatus();
+}
+
+std::optional<User> UserStore::FindByName(absl::string_view name) const {
+  absl::MutexLock lock(&mu_);
+  auto it = users_.find(std::string(name));
+  if (it == users_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<User> UserStore::FindByUid(uint32_t uid) const {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [name, user] : users_) {
+    if (user.uid == uid) return user;
+  }
+  return std::nullopt;
+}
+
+std::optional<UserStore::KeyMatch> UserStore::FindByAccessKey(
+    absl::string_view access_key_id) const {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [name, user] : users_) {
+    if (!user.enabled) continue;
+    for (const S3Key& key : user.s3_keys) {
+      if (key.enabled && key.access_key_id == access_key_id) return KeyMatch{user, key};
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<User> UserStore::List() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<User> out;
+  for (const auto& [name, user] : users_) out.push_back(user);
+  return out;
+}
+
+namespace {
+
+// UTF-8 to UTF-16LE; false on malformed input.
+bool Utf8ToUtf16Le(absl::string_view in, std::string* out) {
+  size_t i = 0;
+  while (i < in.size()) {
+    unsigned char c = in[i];
+    uint32_t cp;
+    int extra;
+    if (c < 0x80) {
+      cp = c;
+      extra = 0;
+    } else if ((c & 0xE0) == 0xC0) {
+      cp = c & 0x1F;
+      extra = 1;
+    } else if ((c & 0xF0) == 0xE0) {
+      cp = c & 0x0F;
+      extra = 2;
+    } else if ((c & 0xF8) == 0xF0) {
+      cp = c & 0x07;
+      extra = 3;
+    } else {
+      return false;
+    }
+    if (i + extra >= in.size()) return false;  // truncated sequence
+    for (int k = 1; k <= extra; ++k) {
+      unsigned char cc = in[i + k];
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    i += extra + 1;
+    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    auto put = [out](uint32_t unit) {
+      out->push_back(static_cast<char>(unit & 0xFF));
+      out->push_back(static_cast<char>(unit >> 8));
+    };
+    if (cp >= 0x10000) {
+      cp -= 0x10000;
+      put(0xD800 | (cp >> 10));
+      put(0xDC00 | (cp & 0x3FF));
+    } else {
+      put(cp);
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> NtHash(absl::string_view password) {
+  std::string utf16;
+  if (!Utf8ToUtf16Le(password, &utf16)) {
+    return absl::InvalidArgumentError("password is not valid UTF-8");
+  }
+#if OPENSSL_VERSION_MAJOR >= 3
+  // MD4 lives in OpenSSL 3's legacy provider; load it once beside the default provider.
+  static OSSL_PROVIDER* legacy = OSSL_PROVIDER_load(nullptr, "legacy");
+  static OSSL_PROVIDER* default_provider = OSSL_PROVIDER_load(nullptr, "default");
+  (void)legacy;
+  (void)default_provider;
+#endif
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_md4(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), utf16.data(), utf16.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), digest, &length) != 1 || length != 16) {
+    return absl::InternalError("MD4 is not available from the crypto library");
+  }
+  return std::string(reinterpret_cast<char*>(digest), length);
+}
+
+}  // namespace cfs::auth
