@@ -1,0 +1,250 @@
+#include "lib/backends/embedded/embedded_backend.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace cfs::embedded {
+
+using backend::Callback;
+using backend::InodeNumber;
+using backend::RequestContext;
+
+absl::StatusOr<std::unique_ptr<EmbeddedBackend>> EmbeddedBackend::Open(
+    const EmbeddedBackendOptions& options) {
+  if (options.worker_threads < 1) {
+    return absl::InvalidArgumentError("embedded backend: worker_threads must be at least 1");
+  }
+  if (options.max_queued_requests < 1) {
+    return absl::InvalidArgumentError("embedded backend: max_queued_requests must be at least 1");
+  }
+  absl::StatusOr<std::unique_ptr<EmbeddedStore>> store = EmbeddedStore::Open(options);
+  if (!store.ok()) return store.status();
+  return std::unique_ptr<EmbeddedBackend>(new EmbeddedBackend(std::move(*store), options));
+}
+
+EmbeddedBackend::EmbeddedBackend(std::unique_ptr<EmbeddedStore> store,
+                                 const EmbeddedBackendOptions& options)
+    : store_(std::move(store)),
+      data_dir_(options.data_dir),
+      pool_(options.worker_threads, options.max_queued_requests) {}
+
+EmbeddedBackend::~EmbeddedBackend() { Shutdown(absl::InfiniteFuture()).IgnoreError(); }
+
+const RecoveryReport& EmbeddedBackend::recovery_report() const {
+  return store_->recovery_report();
+}
+
+std::vector<std::string> EmbeddedBackend::CheckInvariants() { return store_->CheckInvariants(); }
+
+backend::WriteVerifier EmbeddedBackend::CurrentWriteVerifier() const {
+  return store_->write_verifier();
+}
+
+std::string EmbeddedBackend::Describe() const { return absl::StrCat("embedded:", data_dir_); }
+
+absl::Status EmbeddedBackend::Health() const {
+  if (shut_down_.load()) return absl::UnavailableError("embedded backend is shut down");
+  return absl::OkStatus();
+}
+
+absl::Status EmbeddedBackend::Shutdown(absl::Time deadline) {
+  if (shut_down_.exchange(true)) return absl::OkStatus();
+  // Queued calls still run (they were accepted); later ones are refused by Run().
+  pool_.Shutdown();
+  return store_->Close();
+}
+
+template <typename T, typename Work>
+void EmbeddedBackend::Run(const RequestContext& ctx, Callback<T> done, Work work) {
+  if (shut_down_.load()) {
+    std::move(done)(absl::UnavailableError("embedded backend is shut down"));
+    return;
+  }
+  absl::Time deadline = ctx.deadline;
+  pool_.Submit([deadline, done = std::move(done), work = std::move(work)]() mutable {
+    if (absl::Now() >= deadline) {
+      std::move(done)(absl::DeadlineExceededError("deadline passed before the call ran"));
+      return;
+    }
+    std::move(done)(work());
+  });
+}
+
+void EmbeddedBackend::Lookup(const RequestContext& ctx, InodeNumber dir, absl::string_view name,
+                             Callback<backend::Attributes> done) {
+  Run(ctx, std::move(done), [this, who = ctx.identity, dir, name = std::string(name)] {
+    return store_->Lookup(who, dir, name);
+  });
+}
+
+void EmbeddedBackend::GetAttr(const RequestContext& ctx, InodeNumber inode,
+                              Callback<backend::Attributes> done) {
+  Run(ctx, std::move(done), [this, inode] { return store_->GetAttr(inode); });
+}
+
+void EmbeddedBackend::SetAttr(const RequestContext& ctx, InodeNumber inode,
+                              const backend::SetAttributes& attrs,
+                              Callback<backend::AttrChange> done) {
+  Run(ctx, std::move(done),
+      [this, who = ctx.identity, inode, attrs] { return store_->SetAttr(who, inode, attrs); });
+}
+
+void EmbeddedBackend::Access(const RequestContext& ctx, InodeNumber inode, uint32_t requested,
+                             Callback<uint32_t> done) {
+  Run(ctx, std::move(done), [this, who = ctx.identity, inode, requested] {
+    return store_->Access(who, inode, requested);
+  });
+}
+
+void EmbeddedBackend::Create(const RequestContext& ctx, const backend::CreateRequest& request,
+                             Callback<backend::EntryResult> done) {
+  Run(ctx, std::move(done),
+      [this, who = ctx.identity, request] { return store_->Create(who, request); });
+}
+
+void EmbeddedBackend::MakeDirectory(const RequestContext& ctx, InodeNumber parent,
+                                    absl::string_view name, const backend::SetAttributes& attrs,
+                                    Callback<backend::EntryResult> done) {
+  Run(ctx, std::move(done), [this, who = ctx.identity, parent, name = std::string(name), attrs] {
+    return store_->MakeDirectory(who, parent, name, attrs);
+  });
+}
+
+void EmbeddedBackend::MakeSymlink(const RequestContext& ctx, InodeNumber parent,
+                                  absl::string_view name, absl::string_view target,
+                                  const backend::SetAttributes& attrs,
+                                  Callback<backend::EntryResult> done) {
+  Run(ctx, std::move(done),
+      [this, who = ctx.identity, parent, name = std::string(name), target = std::string(target),
+       attrs] { return store_->MakeSymlink(who, parent, name, target, attrs); });
+}
+
+void EmbeddedBackend::MakeNode(const RequestContext& ctx, InodeNumber parent,
+                               absl::string_view name, backend::FileType type,
+                               uint32_t rdev_major, uint32_t rdev_minor,
+                               const backend::SetAttributes& attrs,
+                               Callback<backend::EntryResult> done) {
+  Run(ctx, std::move(done),
+      [this, who = ctx.identity, parent, name = std::string(name), type, rdev_major, rdev_minor,
+       attrs] { return store_->MakeNode(who, parent, name, type, rdev_major, rdev_minor, attrs); });
+}
+
+void EmbeddedBackend::ReadLink(const RequestContext& ctx, InodeNumber inode,
+                               Callback<std::string> done) {
+  Run(ctx, std::move(done),
+      [this, who = ctx.identity, inode] { return store_->ReadLink(who, inode); });
+}
+
+void EmbeddedBackend::Link(const RequestContext& ctx, InodeNumber inode, InodeNumber dir,
+                           absl::string_view name, Callback<backend::EntryResult> done) {
+  Run(ctx, std::move(done), [this, who = ctx.identity, inode, dir, name = std::string(name)] {
+    return store_->Link(who, inode, dir, name);
+  });
+}
+
+void EmbeddedBackend::Unlink(const RequestContext& ctx, InodeNumber dir, absl::string_view name,
+                             Callback<backend::DirChange> done) {
+  Run(ctx, std::move(done), [this, who = ctx.identity, dir, name = std::string(name)] {
+    return store_->Unlink(who, dir, name);
+  });
+}
+
+void EmbeddedBackend::RemoveDirectory(const RequestContext& ctx, InodeNumber dir,
+                                      absl::string_view name, Callback<backend::DirChange> done) {
+  Run(ctx, std::move(done), [this, who = ctx.identity, dir, name = std::string(name)] {
+    return store_->RemoveDirectory(who, dir, name);
+  });
+}
+
+void EmbeddedBackend::Rename(const RequestContext& ctx, InodeNumber from_dir,
+                             absl::string_view from_name, InodeNumber to_dir,
+                             absl::string_view to_name, Callback<backend::RenameResult> done) {
+  Run(ctx, std::move(done),
+      [this, who = ctx.identity, from_dir, from = std::string(from_name), to_dir,
+       to = std::string(to_name)] { return store_->Rename(who, from_dir, from, to_dir, to); });
+}
+
+void EmbeddedBackend::ReadDir(const RequestContext& ctx, InodeNumber dir, uint64_t cookie,
+                              uint64_t verifier, size_t max_entries, bool with_attributes,
+                              Callback<backend::ReadDirResult> done) {
+  Run(ctx, std::move(done),
+      [this, who = ctx.identity, dir, cookie, verifier, max_entries, with_attributes] {
+        return store_->ReadDir(who, dir, cookie, verifier, max_entries, with_attributes);
+      });
+}
+
+void EmbeddedBackend::FsStat(const RequestContext& ctx, InodeNumber inode,
+                             Callback<backend::FsStatResult> done) {
+  Run(ctx, std::move(done), [this, inode] { return store_->FsStat(inode); });
+}
+
+void EmbeddedBackend::GetXattr(const RequestContext& ctx, InodeNumber inode,
+                               absl::string_view name, Callback<std::string> done) {
+  Run(ctx, std::move(done), [this, who = ctx.identity, inode, name = std::string(name)] {
+    return store_->GetXattr(who, inode, name);
+  });
+}
+
+void EmbeddedBackend::SetXattr(const RequestContext& ctx, InodeNumber inode,
+                               absl::string_view name, absl::string_view value,
+                               backend::XattrSetMode mode, Callback<backend::Done> done) {
+  Run(ctx, std::move(done),
+      [this, who = ctx.identity, inode, name = std::string(name), value = std::string(value),
+       mode] { return store_->SetXattr(who, inode, name, value, mode); });
+}
+
+void EmbeddedBackend::ListXattrs(const RequestContext& ctx, InodeNumber inode,
+                                 Callback<std::vector<std::string>> done) {
+  Run(ctx, std::move(done),
+      [this, who = ctx.identity, inode] { return store_->ListXattrs(who, inode); });
+}
+
+void EmbeddedBackend::RemoveXattr(const RequestContext& ctx, InodeNumber inode,
+                                  absl::string_view name, Callback<backend::Done> done) {
+  Run(ctx, std::move(done), [this, who = ctx.identity, inode, name = std::string(name)] {
+    return store_->RemoveXattr(who, inode, name);
+  });
+}
+
+void EmbeddedBackend::GetExtentMap(const RequestContext& ctx, InodeNumber inode, uint64_t offset,
+                                   uint64_t length,
+                                   Callback<std::vector<backend::Extent>> done) {
+  Run(ctx, std::move(done), [this, who = ctx.identity, inode, offset, length] {
+    return store_->GetExtentMap(who, inode, offset, length);
+  });
+}
+
+void EmbeddedBackend::Open(const RequestContext& ctx, InodeNumber inode,
+                           Callback<backend::Done> done) {
+  Run(ctx, std::move(done), [this, inode] { return store_->OpenFile(inode); });
+}
+
+void EmbeddedBackend::Release(const RequestContext& ctx, InodeNumber inode,
+                              Callback<backend::Done> done) {
+  Run(ctx, std::move(done), [this, inode] { return store_->ReleaseFile(inode); });
+}
+
+void EmbeddedBackend::Read(const RequestContext& ctx, InodeNumber inode, uint64_t offset,
+                           uint64_t count, Callback<backend::ReadResult> done) {
+  Run(ctx, std::move(done), [this, who = ctx.identity, inode, offset, count] {
+    return store_->Read(who, inode, offset, count);
+  });
+}
+
+void EmbeddedBackend::Write(const RequestContext& ctx, InodeNumber inode, uint64_t offset,
+                            absl::string_view data, backend::Stability stability,
+                            Callback<backend::WriteResult> done) {
+  Run(ctx, std::move(done),
+      [this, who = ctx.identity, inode, offset, data = std::string(data), stability] {
+        return store_->Write(who, inode, offset, data, stability);
+      });
+}
+
+void EmbeddedBackend::Commit(const RequestContext& ctx, InodeNumber inode, uint64_t offset,
+                             uint64_t count, Callback<backend::CommitResult> done) {
+  Run(ctx, std::move(done),
+      [this, who = ctx.identity, inode] { return store_->Commit(who, inode); });
+}
+
+}  // namespace cfs::embedded
