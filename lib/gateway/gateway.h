@@ -1,0 +1,104 @@
+// Gateway and GatewayBuilder: the public entry point of libclaudefs_gateway.
+//
+// GatewayBuilder gathers the options, an optional backend (default: the embedded backend in
+// options.data_dir) and optional extra frontends, validates everything and builds a Gateway.
+// Gateway::Start() binds every listener; Shutdown() drains and stops them, then the backend,
+// bounded by options.shutdown_timeout. Gateway is thread-safe.
+//
+// Example (an in-process gateway in a test):
+//   GatewayOptions options;
+//   options.data_dir = temp_dir;
+//   options.bind_address = "127.0.0.1";
+//   absl::StatusOr<std::unique_ptr<Gateway>> gw = GatewayBuilder().SetOptions(options).Build();
+//   CFS_CHECK_OK((*gw)->Start());
+//   ... (*gw)->address("nfs")->port ...
+//   (*gw)->Shutdown();
+
+#ifndef CFS_LIB_GATEWAY_GATEWAY_H_
+#define CFS_LIB_GATEWAY_GATEWAY_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "lib/auth/user_store.h"
+#include "lib/backend/backend.h"
+#include "lib/backend/file_handle.h"
+#include "lib/gateway/frontend.h"
+#include "lib/gateway/gateway_options.h"
+
+namespace cfs::gateway {
+
+class Gateway {
+ public:
+  ~Gateway();  // Shuts down if still running.
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  // Starts every frontend in order; on a failure stops those already started and returns it.
+  // Errors: kFailedPrecondition (started twice or after shutdown), a frontend's bind error.
+  absl::Status Start();
+
+  // Stops the frontends (reverse order), then the backend. Bounded by shutdown_timeout.
+  // Idempotent; returns the first error met.
+  absl::Status Shutdown();
+
+  // Every bound address, and the one of a named listener.
+  std::vector<BoundAddress> addresses() const;
+  std::optional<BoundAddress> address(absl::string_view name) const;
+
+  const GatewayOptions& options() const { return options_; }
+  backend::Backend& backend() { return *backend_; }
+  auth::UserStore& users() { return users_; }
+  const std::vector<auth::Export>& exports() const { return exports_; }
+  const backend::FileHandleCodec& file_handles() const { return handles_; }
+
+ private:
+  friend class GatewayBuilder;
+  enum class State { kBuilt, kRunning, kStopped };
+
+  Gateway(GatewayOptions options, backend::BackendPtr backend,
+          std::vector<std::unique_ptr<Frontend>> frontends, std::vector<auth::Export> exports,
+          std::string handle_key);
+
+  absl::Status StopLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const GatewayOptions options_;
+  backend::BackendPtr backend_;
+  std::vector<std::unique_ptr<Frontend>> frontends_;
+  std::vector<auth::Export> exports_;
+  auth::UserStore users_;
+  const backend::FileHandleCodec handles_;
+  mutable absl::Mutex mu_;
+  State state_ ABSL_GUARDED_BY(mu_) = State::kBuilt;
+  size_t started_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+class GatewayBuilder {
+ public:
+  GatewayBuilder();
+  ~GatewayBuilder();
+
+  GatewayBuilder& SetOptions(GatewayOptions options);
+  // Serve this backend instead of the embedded one.
+  GatewayBuilder& SetBackend(backend::BackendPtr backend);
+  // Adds a frontend besides the built-in ones; it runs unless options.protocols leaves it out.
+  GatewayBuilder& AddFrontend(std::unique_ptr<Frontend> frontend);
+
+  // Validates the options and opens the backend. Errors: kInvalidArgument naming the option,
+  // the backend's open errors (kFailedPrecondition when another gateway holds data_dir).
+  absl::StatusOr<std::unique_ptr<Gateway>> Build();
+
+ private:
+  GatewayOptions options_;
+  backend::BackendPtr backend_;
+  std::vector<std::unique_ptr<Frontend>> frontends_;
+};
+
+}  // namespace cfs::gateway
+
+#endif  // CFS_LIB_GATEWAY_GATEWAY_H_

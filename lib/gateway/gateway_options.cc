@@ -1,0 +1,102 @@
+#include "lib/gateway/gateway_options.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "lib/backend/file_handle.h"
+
+namespace cfs::gateway {
+namespace {
+
+absl::Status CheckPort(absl::string_view field, int port) {
+  if (port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, " is ", port, "; a port must be between 1 and 65535, or 0 to pick a free one"));
+  }
+  return absl::OkStatus();
+}
+
+bool IsNumericAddress(const std::string& address) {
+  unsigned char buf[sizeof(in6_addr)];
+  return inet_pton(AF_INET, address.c_str(), buf) == 1 ||
+         inet_pton(AF_INET6, address.c_str(), buf) == 1;
+}
+
+}  // namespace
+
+absl::Status ValidateGatewayOptions(const GatewayOptions& options,
+                                    const std::vector<std::string>& available_protocols) {
+  if (options.data_dir.empty()) {
+    return absl::InvalidArgumentError(
+        "data_dir is empty; name a directory for the gateway's state, like ./cfs-data");
+  }
+  if (!IsNumericAddress(options.bind_address)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bind_address '", options.bind_address,
+                     "' is not a numeric IPv4 or IPv6 address, like 0.0.0.0 or 127.0.0.1"));
+  }
+  const std::pair<const char*, int> ports[] = {
+      {"nfs_port", options.nfs_port},         {"mount_port", options.mount_port},
+      {"s3_port", options.s3_port},           {"smb_port", options.smb_port},
+      {"control_port", options.control_port}, {"metrics_port", options.metrics_port},
+  };
+  for (const auto& [field, port] : ports) {
+    absl::Status s = CheckPort(field, port);
+    if (!s.ok()) return s;
+  }
+  for (const std::string& protocol : options.protocols) {
+    if (std::find(available_protocols.begin(), available_protocols.end(), protocol) ==
+        available_protocols.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "protocols names '", protocol, "', which this gateway does not have; available: ",
+          available_protocols.empty() ? "none" : absl::StrJoin(available_protocols, ", ")));
+    }
+  }
+  std::set<uint32_t> export_ids;
+  std::set<std::string> nfs_paths;
+  std::set<std::string> shares;
+  for (const auth::Export& exp : options.exports) {
+    absl::Status s = auth::ValidateExport(exp);
+    if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("exports: ", s.message()));
+    if (!export_ids.insert(exp.id).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("exports: id ", exp.id, " is used twice; every export needs its own id"));
+    }
+    if (!nfs_paths.insert(exp.nfs_path).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("exports: nfs_path ", exp.nfs_path, " is used twice"));
+    }
+    if (!exp.smb_share.empty() && !shares.insert(exp.smb_share).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("exports: smb_share ", exp.smb_share, " is used twice"));
+    }
+  }
+  if (options.root_user.empty() != options.root_password.empty()) {
+    return absl::InvalidArgumentError(
+        "root_user and root_password (CFS_ROOT_USER, CFS_ROOT_PASSWORD) must be set together");
+  }
+  if (!options.root_user.empty() && options.root_password.size() < 8) {
+    return absl::InvalidArgumentError(
+        "root_password (CFS_ROOT_PASSWORD) must be at least 8 characters");
+  }
+  if (!options.file_handle_key.empty() &&
+      options.file_handle_key.size() < backend::FileHandleCodec::kMinKeySize) {
+    return absl::InvalidArgumentError(absl::StrCat("file_handle_key must be at least ",
+                                                   backend::FileHandleCodec::kMinKeySize,
+                                                   " bytes, or empty to generate one"));
+  }
+  if (options.shutdown_timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("shutdown_timeout must not be negative");
+  }
+  if (options.backend_threads < 1 || options.backend_threads > 1024) {
+    return absl::InvalidArgumentError(absl::StrCat("backend_threads is ", options.backend_threads,
+                                                   "; it must be between 1 and 1024"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace cfs::gateway

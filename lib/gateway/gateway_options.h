@@ -1,0 +1,61 @@
+// GatewayOptions: the one configuration struct of a gateway, filled by flags, a config file or
+// an embedder's code, and validated by GatewayBuilder::Build() with messages that name the field,
+// what is wrong and what would be valid.
+//
+// Example:
+//   GatewayOptions options;
+//   options.data_dir = "/var/lib/cfs";
+//   options.bind_address = "127.0.0.1";
+//   options.nfs_port = 0;  // any free port
+
+#ifndef CFS_LIB_GATEWAY_GATEWAY_OPTIONS_H_
+#define CFS_LIB_GATEWAY_GATEWAY_OPTIONS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "lib/auth/export_policy.h"
+#include "lib/auth/user_store.h"
+
+namespace cfs::gateway {
+
+struct GatewayOptions {
+  // Embedded backend state (metadata, file data, the file-handle key).
+  std::string data_dir = "./cfs-data";
+  // Address every listener binds. Tests use 127.0.0.1.
+  std::string bind_address = "0.0.0.0";
+  // Listener ports; 0 picks a free port (see Gateway::addresses()).
+  int nfs_port = 2049;
+  int mount_port = 20048;
+  int s3_port = 9000;
+  int smb_port = 445;
+  int control_port = 9090;
+  int metrics_port = 9100;
+  // Frontends to run, by name; empty runs every frontend the gateway was built with.
+  std::vector<std::string> protocols;
+  // Exports; empty means DefaultExport(): the whole namespace.
+  std::vector<auth::Export> exports;
+  // Users known at start, besides the root user below.
+  std::vector<auth::User> users;
+  // First-run credentials (CFS_ROOT_USER / CFS_ROOT_PASSWORD): create or update a uid 0 user
+  // whose S3 access key is root_user with secret root_password, and SMB login the same.
+  std::string root_user;
+  std::string root_password;
+  // Key that authenticates file handles; empty: generated once and kept in data_dir.
+  std::string file_handle_key;
+  // How long Shutdown() waits for requests in flight.
+  absl::Duration shutdown_timeout = absl::Seconds(30);
+  // Threads of the embedded backend's disk pool.
+  int backend_threads = 8;
+};
+
+// Checks `options`; `available_protocols` are the names of the frontends built in.
+// Errors: kInvalidArgument naming the field.
+absl::Status ValidateGatewayOptions(const GatewayOptions& options,
+                                    const std::vector<std::string>& available_protocols);
+
+}  // namespace cfs::gateway
+
+#endif  // CFS_LIB_GATEWAY_GATEWAY_OPTIONS_H_

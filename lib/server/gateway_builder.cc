@@ -1,0 +1,103 @@
+// GatewayBuilder's implementation: the one place that sees concrete backend and protocol types
+// and wires them together.
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "lib/backend/errors.h"
+#include "lib/backends/embedded/embedded_backend.h"
+#include "lib/common/logging.h"
+#include "lib/gateway/gateway.h"
+#include "lib/server/handle_key.h"
+#include "lib/server/stock_frontends.h"
+
+namespace cfs::gateway {
+
+GatewayBuilder::GatewayBuilder() = default;
+GatewayBuilder::~GatewayBuilder() = default;
+
+GatewayBuilder& GatewayBuilder::SetOptions(GatewayOptions options) {
+  options_ = std::move(options);
+  return *this;
+}
+
+GatewayBuilder& GatewayBuilder::SetBackend(backend::BackendPtr backend) {
+  backend_ = std::move(backend);
+  return *this;
+}
+
+GatewayBuilder& GatewayBuilder::AddFrontend(std::unique_ptr<Frontend> frontend) {
+  frontends_.push_back(std::move(frontend));
+  return *this;
+}
+
+absl::StatusOr<std::unique_ptr<Gateway>> GatewayBuilder::Build() {
+  std::vector<std::unique_ptr<Frontend>> candidates = server::StockFrontends();
+  for (auto& f : frontends_) candidates.push_back(std::move(f));
+  frontends_.clear();
+  std::vector<std::string> available;
+  for (const auto& f : candidates) available.push_back(f->name());
+
+  absl::Status valid = ValidateGatewayOptions(options_, available);
+  if (!valid.ok()) return valid;
+
+  std::vector<std::unique_ptr<Frontend>> selected;
+  for (auto& f : candidates) {
+    bool wanted = options_.protocols.empty() ||
+                  std::find(options_.protocols.begin(), options_.protocols.end(), f->name()) !=
+                      options_.protocols.end();
+    if (wanted) selected.push_back(std::move(f));
+  }
+
+  if (mkdir(options_.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return backend::ErrnoStatus(errno, absl::StrCat("data_dir ", options_.data_dir));
+  }
+  std::string key = options_.file_handle_key;
+  if (key.empty()) {
+    absl::StatusOr<std::string> stored = server::LoadOrCreateHandleKey(options_.data_dir);
+    if (!stored.ok()) return stored.status();
+    key = std::move(*stored);
+  }
+
+  std::vector<auth::Export> exports = options_.exports;
+  if (exports.empty()) exports.push_back(auth::DefaultExport());
+
+  backend::BackendPtr backend = std::move(backend_);
+  if (backend == nullptr) {
+    embedded::EmbeddedBackendOptions backend_options;
+    backend_options.data_dir = options_.data_dir;
+    backend_options.worker_threads = options_.backend_threads;
+    absl::StatusOr<std::unique_ptr<embedded::EmbeddedBackend>> opened =
+        embedded::EmbeddedBackend::Open(backend_options);
+    if (!opened.ok()) return opened.status();
+    backend = std::move(*opened);
+  }
+
+  std::unique_ptr<Gateway> gateway(new Gateway(options_, std::move(backend), std::move(selected),
+                                               std::move(exports), std::move(key)));
+  for (const auth::User& user : options_.users) {
+    absl::Status s = gateway->users().Upsert(user);
+    if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("users: ", s.message()));
+  }
+  if (!options_.root_user.empty()) {
+    auth::User root;
+    root.name = options_.root_user;
+    root.uid = 0;
+    root.gid = 0;
+    root.s3_keys.push_back({options_.root_user, options_.root_password, true});
+    absl::StatusOr<std::string> nt_hash = auth::NtHash(options_.root_password);
+    if (!nt_hash.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("root_password: ", nt_hash.status().message()));
+    }
+    root.nt_hash = std::move(*nt_hash);
+    absl::Status s = gateway->users().Upsert(root);
+    if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("root_user: ", s.message()));
+    CFS_LOG(INFO, "gateway") << "root user '" << root.name << "' ready (uid 0)";
+  }
+  return gateway;
+}
+
+}  // namespace cfs::gateway
