@@ -1,0 +1,121 @@
+// cfs-gateway: flags and a config file -> GatewayOptions -> GatewayBuilder -> run until
+// SIGTERM/SIGINT, then a graceful shutdown.
+//
+// With no config it serves the embedded backend from ./cfs-data. Flags given on the command
+// line win over the config file; CFS_ROOT_USER/CFS_ROOT_PASSWORD create or update the root user.
+
+#include <signal.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_split.h"
+#include "lib/common/logging.h"
+#include "lib/gateway/gateway.h"
+#include "lib/server/config_file.h"
+
+ABSL_FLAG(std::string, config, "", "Config file (protobuf text format, see docs/configuration.md)");
+ABSL_FLAG(std::string, data_dir, "./cfs-data", "Directory of the embedded backend's state");
+ABSL_FLAG(std::string, bind_address, "0.0.0.0", "Address every listener binds");
+ABSL_FLAG(int, nfs_port, 2049, "NFS port (0 picks a free port)");
+ABSL_FLAG(int, mount_port, 20048, "MOUNT port (0 picks a free port)");
+ABSL_FLAG(int, s3_port, 9000, "S3 port (0 picks a free port)");
+ABSL_FLAG(int, smb_port, 445, "SMB port (0 picks a free port)");
+ABSL_FLAG(int, control_port, 9090, "gRPC control plane port (0 picks a free port)");
+ABSL_FLAG(int, metrics_port, 9100, "HTTP /metrics /healthz /readyz port (0 picks a free port)");
+ABSL_FLAG(std::string, protocols, "",
+          "Comma list of protocols to serve; empty serves every protocol this build has");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+
+namespace {
+
+// Names of the flags given on the command line (this Abseil keeps its own record private).
+std::set<std::string> given_flags;
+
+void RecordGivenFlags(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg.size() < 2 || arg[0] != '-') continue;
+    arg.remove_prefix(arg[1] == '-' ? 2 : 1);
+    given_flags.insert(std::string(arg.substr(0, arg.find('='))));
+  }
+}
+
+bool Specified(const std::string& name) { return given_flags.count(name) != 0; }
+
+int Fail(const absl::Status& status) {
+  std::cerr << "cfs-gateway: " << status.message() << "\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Serves the ClaudeFS namespace over NFS, S3 and SMB.\n"
+      "  cfs-gateway --data_dir=./cfs-data --bind_address=127.0.0.1 --nfs_port=12049 ...");
+  RecordGivenFlags(argc, argv);
+  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+  if (rest.size() > 1) {
+    std::cerr << "cfs-gateway: unexpected argument '" << rest[1] << "' (see --help)\n";
+    return 2;
+  }
+
+  cfs::gateway::GatewayOptions options;
+  cfs::LogLevel level = cfs::LogLevel::kInfo;
+  if (!absl::GetFlag(FLAGS_config).empty()) {
+    absl::Status s = cfs::server::LoadConfigFile(absl::GetFlag(FLAGS_config), &options, &level);
+    if (!s.ok()) return Fail(s);
+  }
+  if (Specified("log_level") && !cfs::ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
+    return Fail(absl::InvalidArgumentError("--log_level must be debug, info, warning or error"));
+  }
+  cfs::SetMinLogLevel(level);
+  if (Specified("data_dir") || absl::GetFlag(FLAGS_config).empty()) {
+    options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  }
+  if (Specified("bind_address")) options.bind_address = absl::GetFlag(FLAGS_bind_address);
+  if (Specified("nfs_port")) options.nfs_port = absl::GetFlag(FLAGS_nfs_port);
+  if (Specified("mount_port")) options.mount_port = absl::GetFlag(FLAGS_mount_port);
+  if (Specified("s3_port")) options.s3_port = absl::GetFlag(FLAGS_s3_port);
+  if (Specified("smb_port")) options.smb_port = absl::GetFlag(FLAGS_smb_port);
+  if (Specified("control_port")) options.control_port = absl::GetFlag(FLAGS_control_port);
+  if (Specified("metrics_port")) options.metrics_port = absl::GetFlag(FLAGS_metrics_port);
+  if (Specified("protocols")) {
+    options.protocols = absl::StrSplit(absl::GetFlag(FLAGS_protocols), ',', absl::SkipEmpty());
+  }
+  if (const char* user = std::getenv("CFS_ROOT_USER")) options.root_user = user;
+  if (const char* password = std::getenv("CFS_ROOT_PASSWORD")) options.root_password = password;
+
+  // Block the stop signals before any thread starts, so only sigwait below sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  absl::StatusOr<std::unique_ptr<cfs::gateway::Gateway>> gateway =
+      cfs::gateway::GatewayBuilder().SetOptions(options).Build();
+  if (!gateway.ok()) return Fail(gateway.status());
+  absl::Status started = (*gateway)->Start();
+  if (!started.ok()) return Fail(started);
+  if ((*gateway)->addresses().empty()) {
+    CFS_LOG(WARNING, "gateway") << "no protocol frontend is built in yet; the backend is open "
+                                   "but nothing listens";
+  }
+  CFS_LOG(INFO, "gateway") << "ready; SIGTERM or SIGINT stops it";
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  CFS_LOG(INFO, "gateway") << "signal " << signal_number << ": shutting down";
+  absl::Status stopped = (*gateway)->Shutdown();
+  if (!stopped.ok()) return Fail(stopped);
+  return 0;
+}

@@ -1,0 +1,137 @@
+#include "lib/server/config_file.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/text_format.h"
+#include "lib/server/config.pb.h"
+
+namespace cfs::server {
+namespace {
+
+// Collects the parser's first error with its position.
+class ErrorCollector : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, int column, const std::string& message) override {
+    if (first_.empty()) first_ = absl::StrCat("line ", line + 1, ", column ", column + 1, ": ", message);
+  }
+  const std::string& first() const { return first_; }
+
+ private:
+  std::string first_;
+};
+
+absl::StatusOr<auth::User> ToUser(const config::v1::User& in) {
+  auth::User user;
+  user.name = in.name();
+  user.uid = in.uid();
+  user.gid = in.gid();
+  user.groups.assign(in.groups().begin(), in.groups().end());
+  user.enabled = !in.has_enabled() || in.enabled();
+  for (const auto& key : in.s3_keys()) {
+    user.s3_keys.push_back({key.access_key_id(), key.secret(), !key.has_enabled() || key.enabled()});
+  }
+  if (!in.nt_hash_hex().empty()) {
+    std::string raw = absl::HexStringToBytes(in.nt_hash_hex());
+    if (in.nt_hash_hex().size() != 32 || absl::BytesToHexString(raw) != absl::AsciiStrToLower(in.nt_hash_hex())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("users[", in.name(), "].nt_hash_hex must be 32 hex digits"));
+    }
+    user.nt_hash = raw;
+  } else if (!in.smb_password().empty()) {
+    absl::StatusOr<std::string> hash = auth::NtHash(in.smb_password());
+    if (!hash.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("users[", in.name(), "].smb_password: ", hash.status().message()));
+    }
+    user.nt_hash = *hash;
+  }
+  return user;
+}
+
+absl::StatusOr<auth::Export> ToExport(const config::v1::Export& in) {
+  auth::Export exp;
+  exp.id = in.id();
+  exp.name = in.name();
+  exp.path = in.path().empty() ? "/" : in.path();
+  if (in.has_nfs_path()) exp.nfs_path = in.nfs_path();
+  if (in.has_smb_share()) exp.smb_share = in.smb_share();
+  if (in.has_s3_buckets()) exp.s3_buckets = in.s3_buckets();
+  for (const auto& rule_in : in.rules()) {
+    auth::ClientRule rule;
+    for (const std::string& client : rule_in.clients()) {
+      absl::StatusOr<auth::Cidr> cidr = auth::Cidr::Parse(client);
+      if (!cidr.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("exports[", in.name(), "].rules: ", cidr.status().message()));
+      }
+      rule.clients.push_back(*cidr);
+    }
+    rule.read_only = rule_in.read_only();
+    if (rule_in.has_root_squash()) rule.root_squash = rule_in.root_squash();
+    rule.all_squash = rule_in.all_squash();
+    if (rule_in.has_anonymous_uid()) rule.anonymous_uid = rule_in.anonymous_uid();
+    if (rule_in.has_anonymous_gid()) rule.anonymous_gid = rule_in.anonymous_gid();
+    exp.rules.push_back(std::move(rule));
+  }
+  return exp;
+}
+
+}  // namespace
+
+absl::Status ParseConfigText(const std::string& text, gateway::GatewayOptions* options,
+                             LogLevel* log_level) {
+  config::v1::GatewayConfig config;
+  google::protobuf::TextFormat::Parser parser;
+  ErrorCollector errors;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(text, &config)) {
+    return absl::InvalidArgumentError(absl::StrCat("config: ", errors.first()));
+  }
+  if (!config.data_dir().empty()) options->data_dir = config.data_dir();
+  if (!config.bind_address().empty()) options->bind_address = config.bind_address();
+  if (config.has_nfs_port()) options->nfs_port = config.nfs_port();
+  if (config.has_mount_port()) options->mount_port = config.mount_port();
+  if (config.has_s3_port()) options->s3_port = config.s3_port();
+  if (config.has_smb_port()) options->smb_port = config.smb_port();
+  if (config.has_control_port()) options->control_port = config.control_port();
+  if (config.has_metrics_port()) options->metrics_port = config.metrics_port();
+  if (config.has_backend_threads()) options->backend_threads = config.backend_threads();
+  if (config.has_shutdown_timeout_seconds()) {
+    options->shutdown_timeout = absl::Seconds(config.shutdown_timeout_seconds());
+  }
+  if (config.protocols_size() > 0) {
+    options->protocols.assign(config.protocols().begin(), config.protocols().end());
+  }
+  for (const auto& exp : config.exports()) {
+    absl::StatusOr<auth::Export> converted = ToExport(exp);
+    if (!converted.ok()) return converted.status();
+    options->exports.push_back(std::move(*converted));
+  }
+  for (const auto& user : config.users()) {
+    absl::StatusOr<auth::User> converted = ToUser(user);
+    if (!converted.ok()) return converted.status();
+    options->users.push_back(std::move(*converted));
+  }
+  if (!config.log_level().empty() && !ParseLogLevel(config.log_level(), log_level)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "log_level '", config.log_level(), "' must be debug, info, warning or error"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LoadConfigFile(const std::string& path, gateway::GatewayOptions* options,
+                            LogLevel* log_level) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("config file ", path, " cannot be read"));
+  std::stringstream text;
+  text << in.rdbuf();
+  absl::Status s = ParseConfigText(text.str(), options, log_level);
+  if (!s.ok()) return absl::Status(s.code(), absl::StrCat(path, ": ", s.message()));
+  return absl::OkStatus();
+}
+
+}  // namespace cfs::server

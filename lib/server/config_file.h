@@ -1,0 +1,30 @@
+// Loads the gateway's config file (protobuf text format, schema in config.proto) into
+// GatewayOptions. Only fields present in the file change `options`.
+//
+// Example:
+//   GatewayOptions options;
+//   CFS_RETURN_IF_ERROR(LoadConfigFile("/etc/cfs/gateway.conf", &options));
+
+#ifndef CFS_LIB_SERVER_CONFIG_FILE_H_
+#define CFS_LIB_SERVER_CONFIG_FILE_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "lib/common/logging.h"
+#include "lib/gateway/gateway_options.h"
+
+namespace cfs::server {
+
+// Errors: kNotFound (no such file), kInvalidArgument (syntax error with line and column, or a
+// bad value naming the field).
+absl::Status LoadConfigFile(const std::string& path, gateway::GatewayOptions* options,
+                            LogLevel* log_level);
+
+// The same from text already read.
+absl::Status ParseConfigText(const std::string& text, gateway::GatewayOptions* options,
+                             LogLevel* log_level);
+
+}  // namespace cfs::server
+
+#endif  // CFS_LIB_SERVER_CONFIG_FILE_H_
