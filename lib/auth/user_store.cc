@@ -133,6 +133,25 @@ bool Utf8ToUtf16Le(absl::string_view in, std::string* out) {
   return true;
 }
 
+#if OPENSSL_VERSION_MAJOR >= 3
+// MD4 lives in OpenSSL 3's legacy provider: loaded (beside the default one) on first use and
+// unloaded at exit.
+class LegacyProviders {
+ public:
+  LegacyProviders()
+      : legacy_(OSSL_PROVIDER_load(nullptr, "legacy")),
+        default_(OSSL_PROVIDER_load(nullptr, "default")) {}
+  ~LegacyProviders() {
+    if (legacy_ != nullptr) OSSL_PROVIDER_unload(legacy_);
+    if (default_ != nullptr) OSSL_PROVIDER_unload(default_);
+  }
+
+ private:
+  OSSL_PROVIDER* legacy_;
+  OSSL_PROVIDER* default_;
+};
+#endif
+
 }  // namespace
 
 absl::StatusOr<std::string> NtHash(absl::string_view password) {
@@ -141,11 +160,7 @@ absl::StatusOr<std::string> NtHash(absl::string_view password) {
     return absl::InvalidArgumentError("password is not valid UTF-8");
   }
 #if OPENSSL_VERSION_MAJOR >= 3
-  // MD4 lives in OpenSSL 3's legacy provider; load it once beside the default provider.
-  static OSSL_PROVIDER* legacy = OSSL_PROVIDER_load(nullptr, "legacy");
-  static OSSL_PROVIDER* default_provider = OSSL_PROVIDER_load(nullptr, "default");
-  (void)legacy;
-  (void)default_provider;
+  static const LegacyProviders providers;
 #endif
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   unsigned char digest[EVP_MAX_MD_SIZE];
