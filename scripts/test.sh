@@ -1,18 +1,37 @@
 #!/usr/bin/env bash
-# Installs what is missing and runs the whole test suite (unit, conformance, crash, fuzz-corpus
-# replay, benchmark smoke tests). Extra arguments go to `bazel test`, e.g. --config=asan.
-# Ends with one line "N passed, N failed" counted from Bazel's per-test summary.
+# Installs what is missing and runs the whole test suite (unit, SPI conformance, crash, fuzz
+# corpus replay, benchmark smoke tests). Extra arguments go to `bazel test`.
+# CFS_SANITIZERS="asan ubsan tsan" runs the suite again under each named sanitizer config.
+# Ends with one line "N passed, N failed" counted from Bazel's per-test summaries.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh || exit 1
-log="$(mktemp)"
-bazel test //... "$@" 2>&1 | tee "$log"
-status="${PIPESTATUS[0]}"
-passed=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$log")
-failed=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|FLAKY|INCOMPLETE|NO STATUS|FAILED TO BUILD)' "$log")
-if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
-  failed=1  # bazel failed before running tests (e.g. a build error outside test targets)
-fi
-rm -f "$log"
+
+passed=0
+failed=0
+overall=0
+
+# One `bazel test` run; adds its per-target results to the totals.
+run_pass() {
+  local log status p f
+  log="$(mktemp)"
+  bazel test //... "$@" 2>&1 | tee "$log"
+  status="${PIPESTATUS[0]}"
+  p=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$log")
+  f=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|FLAKY|INCOMPLETE|NO STATUS|FAILED TO BUILD)' "$log")
+  if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+    f=1  # bazel failed before it ran tests (a build or analysis error)
+  fi
+  rm -f "$log"
+  passed=$((passed + p))
+  failed=$((failed + f))
+  [ "$status" -eq 0 ] || overall="$status"
+}
+
+run_pass "$@"
+for sanitizer in ${CFS_SANITIZERS:-}; do
+  echo "=== again under --config=$sanitizer"
+  run_pass --config="$sanitizer" "$@"
+done
 echo "$passed passed, $failed failed"
-exit "$status"
+exit "$overall"

@@ -27,8 +27,7 @@ MATCHER_P(StatusIs, code, "has status code " + absl::StatusCodeToString(code)) {
   return s.code() == code;
 }
 
-MATCHER_P(FsErrorIs, error,
-          "fails with FsError " + std::string(backend::FsErrorName(error))) {
+MATCHER_P(FsErrorIs, error, "fails with FsError " + std::string(backend::FsErrorName(error))) {
   const absl::Status& s = GetStatus(arg);
   *result_listener << "status is " << s.ToString();
   return backend::GetFsError(s) == error;

@@ -68,8 +68,9 @@ class SyncBackend {
                                      uint32_t mode = 0755) {
     backend::SetAttributes attrs;
     attrs.mode = mode;
-    return backend::Await<backend::EntryResult>(
-        [&](Cb<backend::EntryResult> d) { b_.MakeDirectory(ctx_, dir, name, attrs, std::move(d)); });
+    return backend::Await<backend::EntryResult>([&](Cb<backend::EntryResult> d) {
+      b_.MakeDirectory(ctx_, dir, name, attrs, std::move(d));
+    });
   }
   Result<backend::EntryResult> Symlink(InodeNumber dir, const std::string& name,
                                        const std::string& target) {

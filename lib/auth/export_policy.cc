@@ -56,9 +56,8 @@ absl::StatusOr<Cidr> Cidr::Parse(absl::string_view text) {
         "client network '", text, "': expected an IPv4 or IPv6 address like 10.0.0.0/8 or ::1"));
   }
   if (prefix > family_bits) {
-    return absl::InvalidArgumentError(absl::StrCat("client network '", text,
-                                                   "': prefix length must be at most ",
-                                                   family_bits));
+    return absl::InvalidArgumentError(
+        absl::StrCat("client network '", text, "': prefix length must be at most ", family_bits));
   }
   if (prefix < 0) prefix = family_bits;
   cidr.prefix_bits_ = prefix + (128 - family_bits);
@@ -120,17 +119,17 @@ absl::Status ValidateExport(const Export& exp) {
   }
   if (exp.name.empty()) return absl::InvalidArgumentError("export name must not be empty");
   if (exp.path.empty() || exp.path[0] != '/') {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "export ", exp.name, ": path '", exp.path, "' must be absolute, like / or /projects"));
+    return absl::InvalidArgumentError(absl::StrCat("export ", exp.name, ": path '", exp.path,
+                                                   "' must be absolute, like / or /projects"));
   }
   if (exp.nfs_path.empty() || exp.nfs_path[0] != '/') {
     return absl::InvalidArgumentError(absl::StrCat(
         "export ", exp.name, ": nfs_path '", exp.nfs_path, "' must start with /, like /export"));
   }
   if (exp.smb_share.find_first_of("\\/:*?\"<>| ") != std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "export ", exp.name, ": smb_share '", exp.smb_share,
-        "' must not contain spaces or any of \\/:*?\"<>|"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("export ", exp.name, ": smb_share '", exp.smb_share,
+                     "' must not contain spaces or any of \\/:*?\"<>|"));
   }
   return absl::OkStatus();
 }

@@ -52,7 +52,7 @@ struct ClientRule {
 };
 
 struct Export {
-  uint32_t id = 1;                   // part of every file handle: never reuse for another export
+  uint32_t id = 1;  // part of every file handle: never reuse for another export
   std::string name = "default";
   std::string path = "/";            // directory of the namespace the export shows
   std::string nfs_path = "/export";  // what MOUNT clients ask for

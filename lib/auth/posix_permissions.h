@@ -26,8 +26,7 @@ uint32_t GrantedAccess(const backend::Identity& who, const backend::Attributes& 
                        uint32_t requested);
 
 // True when every bit of `requested` is granted.
-bool MayAccess(const backend::Identity& who, const backend::Attributes& object,
-               uint32_t requested);
+bool MayAccess(const backend::Identity& who, const backend::Attributes& object, uint32_t requested);
 
 // True when `who` may remove or rename away `victim` from `dir`: write and search permission on
 // `dir`, and in a sticky directory also ownership of `dir` or `victim` (or root).

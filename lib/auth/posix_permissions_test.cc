@@ -12,8 +12,7 @@ using backend::kAccessExecute;
 using backend::kAccessRead;
 using backend::kAccessWrite;
 
-Attributes File(uint32_t mode, uint32_t uid, uint32_t gid,
-                FileType type = FileType::kRegular) {
+Attributes File(uint32_t mode, uint32_t uid, uint32_t gid, FileType type = FileType::kRegular) {
   Attributes a;
   a.type = type;
   a.mode = mode;
@@ -48,8 +47,8 @@ TEST(PosixPermissionsTest, StickyDirectoryLimitsRemovalToOwners) {
   EXPECT_TRUE(MayRemoveEntry(Identity::Root(), tmp, theirs));
   Attributes plain = File(0777, 0, 0, FileType::kDirectory);
   EXPECT_TRUE(MayRemoveEntry(Identity::Of(2000, 2000), plain, theirs));
-  EXPECT_FALSE(MayRemoveEntry(Identity::Of(2000, 2000), File(0755, 0, 0, FileType::kDirectory),
-                              theirs));
+  EXPECT_FALSE(
+      MayRemoveEntry(Identity::Of(2000, 2000), File(0755, 0, 0, FileType::kDirectory), theirs));
 }
 
 TEST(PosixPermissionsTest, ChownRules) {

@@ -24,7 +24,7 @@ absl::Status UserStore::Upsert(const User& user) {
     return absl::InvalidArgumentError(
         absl::StrCat("user ", user.name, ": nt_hash must be 16 bytes, got ", user.nt_hash.size()));
   }
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   for (const S3Key& key : user.s3_keys) {
     if (key.access_key_id.empty() || key.secret.empty()) {
       return absl::InvalidArgumentError(
@@ -34,8 +34,8 @@ absl::Status UserStore::Upsert(const User& user) {
       if (name == user.name) continue;
       for (const S3Key& taken : other.s3_keys) {
         if (taken.access_key_id == key.access_key_id) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "user ", user.name, ": access key ", key.access_key_id, " belongs to ", name));
+          return absl::InvalidArgumentError(absl::StrCat("user ", user.name, ": access key ",
+                                                         key.access_key_id, " belongs to ", name));
         }
       }
     }
@@ -45,7 +45,7 @@ absl::Status UserStore::Upsert(const User& user) {
 }
 
 absl::Status UserStore::Remove(absl::string_view name) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (users_.erase(std::string(name)) == 0) {
     return absl::NotFoundError(absl::StrCat("no user ", name));
   }
@@ -53,14 +53,14 @@ absl::Status UserStore::Remove(absl::string_view name) {
 }
 
 std::optional<User> UserStore::FindByName(absl::string_view name) const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = users_.find(std::string(name));
   if (it == users_.end()) return std::nullopt;
   return it->second;
 }
 
 std::optional<User> UserStore::FindByUid(uint32_t uid) const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [name, user] : users_) {
     if (user.uid == uid) return user;
   }
@@ -69,7 +69,7 @@ std::optional<User> UserStore::FindByUid(uint32_t uid) const {
 
 std::optional<UserStore::KeyMatch> UserStore::FindByAccessKey(
     absl::string_view access_key_id) const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [name, user] : users_) {
     if (!user.enabled) continue;
     for (const S3Key& key : user.s3_keys) {
@@ -80,7 +80,7 @@ std::optional<UserStore::KeyMatch> UserStore::FindByAccessKey(
 }
 
 std::vector<User> UserStore::List() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   std::vector<User> out;
   for (const auto& [name, user] : users_) out.push_back(user);
   return out;

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <map>
+#include <mutex>  // std::mutex: visible to ThreadSanitizer (Debian's Abseil is not instrumented)
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,7 +25,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "lib/backend/types.h"
 
 namespace cfs::auth {
@@ -68,7 +68,7 @@ class UserStore {
   std::vector<User> List() const;
 
  private:
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;
   std::map<std::string, User> users_ ABSL_GUARDED_BY(mu_);
 };
 

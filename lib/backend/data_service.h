@@ -16,7 +16,6 @@
 #define CFS_LIB_BACKEND_DATA_SERVICE_H_
 
 #include "absl/strings/string_view.h"
-
 #include "lib/backend/callback.h"
 #include "lib/backend/types.h"
 
@@ -37,8 +36,8 @@ class DataService {
                      absl::string_view data, Stability stability, Callback<WriteResult> done) = 0;
 
   // Makes every earlier write to `inode` stable (count 0 means to the end of the file).
-  virtual void Commit(const RequestContext& ctx, InodeNumber inode, uint64_t offset,
-                      uint64_t count, Callback<CommitResult> done) = 0;
+  virtual void Commit(const RequestContext& ctx, InodeNumber inode, uint64_t offset, uint64_t count,
+                      Callback<CommitResult> done) = 0;
 
   // The current write verifier; it changes whenever the service restarts.
   virtual WriteVerifier CurrentWriteVerifier() const = 0;

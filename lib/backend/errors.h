@@ -14,32 +14,32 @@
 #define CFS_LIB_BACKEND_ERRORS_H_
 
 #include <optional>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace cfs::backend {
 
 enum class FsError {
-  kNoEntry,         // ENOENT            -> kNotFound
-  kExists,          // EEXIST            -> kAlreadyExists
-  kAccess,          // EACCES            -> kPermissionDenied
-  kNotPermitted,    // EPERM             -> kPermissionDenied
-  kReadOnly,        // EROFS             -> kPermissionDenied
-  kNotDirectory,    // ENOTDIR           -> kFailedPrecondition
-  kIsDirectory,     // EISDIR            -> kFailedPrecondition
-  kNotEmpty,        // ENOTEMPTY         -> kFailedPrecondition
-  kCrossDevice,     // EXDEV             -> kFailedPrecondition
-  kNotSync,         // setattr guard mismatch -> kFailedPrecondition
-  kBadCookie,       // readdir cookie/verifier no longer valid -> kFailedPrecondition
-  kStale,           // inode freed or generation changed -> kNotFound
-  kInvalid,         // EINVAL (e.g. rename into own subtree) -> kInvalidArgument
-  kNameTooLong,     // ENAMETOOLONG      -> kInvalidArgument
-  kTooBig,          // EFBIG             -> kInvalidArgument
-  kNoSpace,         // ENOSPC            -> kResourceExhausted
-  kQuota,           // EDQUOT            -> kResourceExhausted
-  kNotSupported,    // operation not supported for this object -> kUnimplemented
-  kIo,              // EIO               -> kInternal
+  kNoEntry,       // ENOENT            -> kNotFound
+  kExists,        // EEXIST            -> kAlreadyExists
+  kAccess,        // EACCES            -> kPermissionDenied
+  kNotPermitted,  // EPERM             -> kPermissionDenied
+  kReadOnly,      // EROFS             -> kPermissionDenied
+  kNotDirectory,  // ENOTDIR           -> kFailedPrecondition
+  kIsDirectory,   // EISDIR            -> kFailedPrecondition
+  kNotEmpty,      // ENOTEMPTY         -> kFailedPrecondition
+  kCrossDevice,   // EXDEV             -> kFailedPrecondition
+  kNotSync,       // setattr guard mismatch -> kFailedPrecondition
+  kBadCookie,     // readdir cookie/verifier no longer valid -> kFailedPrecondition
+  kStale,         // inode freed or generation changed -> kNotFound
+  kInvalid,       // EINVAL (e.g. rename into own subtree) -> kInvalidArgument
+  kNameTooLong,   // ENAMETOOLONG      -> kInvalidArgument
+  kTooBig,        // EFBIG             -> kInvalidArgument
+  kNoSpace,       // ENOSPC            -> kResourceExhausted
+  kQuota,         // EDQUOT            -> kResourceExhausted
+  kNotSupported,  // operation not supported for this object -> kUnimplemented
+  kIo,            // EIO               -> kInternal
 };
 
 // A status with FsError `error`, the matching canonical code and `message`.

@@ -19,9 +19,9 @@
 #define CFS_LIB_BACKEND_METADATA_SERVICE_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "lib/backend/callback.h"
 #include "lib/backend/types.h"
 
@@ -38,8 +38,7 @@ class MetadataService {
                       Callback<Attributes> done) = 0;
 
   // Errors: kStale.
-  virtual void GetAttr(const RequestContext& ctx, InodeNumber inode,
-                       Callback<Attributes> done) = 0;
+  virtual void GetAttr(const RequestContext& ctx, InodeNumber inode, Callback<Attributes> done) = 0;
 
   // Changes the attributes in `attrs` atomically. A size change truncates or zero-extends the
   // data. Errors: kNotSync (guard mismatch), kNotPermitted (chown/chmod by a non-owner), kAccess

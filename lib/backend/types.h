@@ -134,7 +134,7 @@ struct CreateRequest {
   InodeNumber parent = 0;
   std::string name;
   CreateMode how = CreateMode::kUnchecked;
-  uint64_t verifier = 0;  // kExclusive only
+  uint64_t verifier = 0;     // kExclusive only
   SetAttributes attributes;  // mode (default 0644), owner (default the caller), size
 };
 
@@ -153,7 +153,7 @@ struct DirEntry {
   std::string name;
   InodeNumber inode = 0;
   FileType type = FileType::kRegular;
-  uint64_t cookie = 0;  // pass back to ReadDir to continue after this entry
+  uint64_t cookie = 0;                   // pass back to ReadDir to continue after this entry
   std::optional<Attributes> attributes;  // when requested
 };
 
@@ -180,8 +180,8 @@ enum class XattrSetMode : uint8_t { kCreateOrReplace, kCreateOnly, kReplaceOnly 
 struct Extent {
   uint64_t offset = 0;
   uint64_t length = 0;
-  bool hole = false;         // reads as zeros, no storage
-  std::string data_server;   // backend-specific address of the node holding the range
+  bool hole = false;        // reads as zeros, no storage
+  std::string data_server;  // backend-specific address of the node holding the range
 };
 
 enum class Stability : uint8_t {

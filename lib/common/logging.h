@@ -12,6 +12,7 @@
 
 #include <sstream>
 #include <string>
+
 #include "absl/strings/string_view.h"
 
 namespace cfs {

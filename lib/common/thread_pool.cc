@@ -12,13 +12,11 @@ ThreadPool::~ThreadPool() { Shutdown(); }
 
 void ThreadPool::Submit(absl::AnyInvocable<void() &&> task) {
   {
-    absl::MutexLock lock(&mu_);
-    auto has_room = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-      return stopping_ || queue_.size() < max_queued_;
-    };
-    mu_.Await(absl::Condition(&has_room));
+    std::unique_lock<std::mutex> lock(mu_);
+    not_full_.wait(lock, [this] { return stopping_ || queue_.size() < max_queued_; });
     if (!stopping_) {
       queue_.push_back(std::move(task));
+      not_empty_.notify_one();
       return;
     }
   }
@@ -27,10 +25,12 @@ void ThreadPool::Submit(absl::AnyInvocable<void() &&> task) {
 
 void ThreadPool::Shutdown() {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return;
     stopping_ = true;
   }
+  not_empty_.notify_all();
+  not_full_.notify_all();
   for (std::thread& worker : workers_) worker.join();
   workers_.clear();
 }
@@ -39,14 +39,12 @@ void ThreadPool::WorkerLoop() {
   while (true) {
     absl::AnyInvocable<void() &&> task;
     {
-      absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-        return stopping_ || !queue_.empty();
-      };
-      mu_.Await(absl::Condition(&ready));
+      std::unique_lock<std::mutex> lock(mu_);
+      not_empty_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping and drained
       task = std::move(queue_.front());
       queue_.pop_front();
+      not_full_.notify_one();
     }
     std::move(task)();
   }

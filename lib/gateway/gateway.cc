@@ -18,7 +18,7 @@ Gateway::Gateway(GatewayOptions options, backend::BackendPtr backend,
 Gateway::~Gateway() { Shutdown().IgnoreError(); }
 
 absl::Status Gateway::Start() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (state_ != State::kBuilt) {
     return absl::FailedPreconditionError("the gateway was already started");
   }
@@ -36,13 +36,13 @@ absl::Status Gateway::Start() {
     }
   }
   state_ = State::kRunning;
-  CFS_LOG(INFO, "gateway") << "serving " << backend_->Describe() << " with "
-                           << frontends_.size() << " frontend(s)";
+  CFS_LOG(INFO, "gateway") << "serving " << backend_->Describe() << " with " << frontends_.size()
+                           << " frontend(s)";
   return absl::OkStatus();
 }
 
 absl::Status Gateway::Shutdown() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return StopLocked();
 }
 
@@ -62,7 +62,7 @@ absl::Status Gateway::StopLocked() {
 }
 
 std::vector<BoundAddress> Gateway::addresses() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   std::vector<BoundAddress> out;
   for (size_t i = 0; i < started_; ++i) {
     for (const BoundAddress& a : frontends_[i]->addresses()) out.push_back(a);

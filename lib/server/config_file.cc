@@ -16,7 +16,8 @@ namespace {
 class ErrorCollector : public google::protobuf::io::ErrorCollector {
  public:
   void AddError(int line, int column, const std::string& message) override {
-    if (first_.empty()) first_ = absl::StrCat("line ", line + 1, ", column ", column + 1, ": ", message);
+    if (first_.empty())
+      first_ = absl::StrCat("line ", line + 1, ", column ", column + 1, ": ", message);
   }
   const std::string& first() const { return first_; }
 
@@ -32,11 +33,13 @@ absl::StatusOr<auth::User> ToUser(const config::v1::User& in) {
   user.groups.assign(in.groups().begin(), in.groups().end());
   user.enabled = !in.has_enabled() || in.enabled();
   for (const auto& key : in.s3_keys()) {
-    user.s3_keys.push_back({key.access_key_id(), key.secret(), !key.has_enabled() || key.enabled()});
+    user.s3_keys.push_back(
+        {key.access_key_id(), key.secret(), !key.has_enabled() || key.enabled()});
   }
   if (!in.nt_hash_hex().empty()) {
     std::string raw = absl::HexStringToBytes(in.nt_hash_hex());
-    if (in.nt_hash_hex().size() != 32 || absl::BytesToHexString(raw) != absl::AsciiStrToLower(in.nt_hash_hex())) {
+    if (in.nt_hash_hex().size() != 32 ||
+        absl::BytesToHexString(raw) != absl::AsciiStrToLower(in.nt_hash_hex())) {
       return absl::InvalidArgumentError(
           absl::StrCat("users[", in.name(), "].nt_hash_hex must be 32 hex digits"));
     }
@@ -117,8 +120,8 @@ absl::Status ParseConfigText(const std::string& text, gateway::GatewayOptions* o
     options->users.push_back(std::move(*converted));
   }
   if (!config.log_level().empty() && !ParseLogLevel(config.log_level(), log_level)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "log_level '", config.log_level(), "' must be debug, info, warning or error"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("log_level '", config.log_level(), "' must be debug, info, warning or error"));
   }
   return absl::OkStatus();
 }

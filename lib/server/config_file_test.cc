@@ -14,29 +14,29 @@ TEST(ConfigFileTest, FillsOptionsFromTextFormat) {
   gateway::GatewayOptions options;
   LogLevel level = LogLevel::kInfo;
   ASSERT_OK(ParseConfigText(R"pb(
-    data_dir: "/srv/cfs"
-    bind_address: "127.0.0.1"
-    nfs_port: 12049
-    s3_port: 0
-    protocols: "nfs"
-    log_level: "warning"
-    exports {
-      id: 7
-      name: "projects"
-      path: "/projects"
-      nfs_path: "/projects"
-      smb_share: "projects"
-      rules { clients: "10.0.0.0/8" read_only: true root_squash: false }
-    }
-    users {
-      name: "alice"
-      uid: 1000
-      gid: 1000
-      groups: [ 10, 20 ]
-      s3_keys { access_key_id: "AKALICE" secret: "alice-secret" }
-      smb_password: "password"
-    }
-  )pb",
+                              data_dir: "/srv/cfs"
+                              bind_address: "127.0.0.1"
+                              nfs_port: 12049
+                              s3_port: 0
+                              protocols: "nfs"
+                              log_level: "warning"
+                              exports {
+                                id: 7
+                                name: "projects"
+                                path: "/projects"
+                                nfs_path: "/projects"
+                                smb_share: "projects"
+                                rules { clients: "10.0.0.0/8" read_only: true root_squash: false }
+                              }
+                              users {
+                                name: "alice"
+                                uid: 1000
+                                gid: 1000
+                                groups: [ 10, 20 ]
+                                s3_keys { access_key_id: "AKALICE" secret: "alice-secret" }
+                                smb_password: "password"
+                              }
+                            )pb",
                             &options, &level));
   EXPECT_EQ(options.data_dir, "/srv/cfs");
   EXPECT_EQ(options.nfs_port, 12049);

@@ -90,7 +90,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> GatewayBuilder::Build() {
     root.s3_keys.push_back({options_.root_user, options_.root_password, true});
     absl::StatusOr<std::string> nt_hash = auth::NtHash(options_.root_password);
     if (!nt_hash.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("root_password: ", nt_hash.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("root_password: ", nt_hash.status().message()));
     }
     root.nt_hash = std::move(*nt_hash);
     absl::Status s = gateway->users().Upsert(root);

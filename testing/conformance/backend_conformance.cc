@@ -145,8 +145,7 @@ TEST_P(BackendConformanceTest, ReadDirRejectsAForeignVerifierAndNeedsReadPermiss
   NewFile(dir, "a");
   auto first = fs().ReadDir(dir, 0, 0, 10);
   ASSERT_OK(first);
-  EXPECT_THAT(fs().ReadDir(dir, 0, first->cookie_verifier ^ 1, 10),
-              FsErrorIs(FsError::kBadCookie));
+  EXPECT_THAT(fs().ReadDir(dir, 0, first->cookie_verifier ^ 1, 10), FsErrorIs(FsError::kBadCookie));
   EXPECT_THAT(as(1000).ReadDir(dir, 0, 0, 10), FsErrorIs(FsError::kAccess));
   auto with_attrs = fs().ReadDir(dir, 0, 0, 10, /*with_attributes=*/true);
   ASSERT_OK(with_attrs);
@@ -210,7 +209,8 @@ TEST_P(BackendConformanceTest, RenameIsAtomicUnderConcurrency) {
     SyncBackend local = fs();
     bool at_ping = true;
     while (!stop.load()) {
-      auto r = at_ping ? local.Rename(dir, "ping", dir, "pong") : local.Rename(dir, "pong", dir, "ping");
+      auto r =
+          at_ping ? local.Rename(dir, "ping", dir, "pong") : local.Rename(dir, "pong", dir, "ping");
       ASSERT_OK(r);
       at_ping = !at_ping;
       renames.fetch_add(1);

@@ -73,9 +73,7 @@ int main(int argc, char** argv) {
     Path path = Split(p);
     return fs.Lookup(dir_inode(path.dir), path.name);
   };
-  auto random_path = [&]() {
-    return absl::StrCat(dirs[rng() % dirs.size()], "/f", rng() % 30);
-  };
+  auto random_path = [&]() { return absl::StrCat(dirs[rng() % dirs.size()], "/f", rng() % 30); };
   auto forget = [&](const std::string& p) {
     for (size_t i = 0; i < files.size(); ++i) {
       if (files[i] == p) {

@@ -4,6 +4,7 @@
 // operation is there, nothing unacknowledged beyond the one in flight shows, and the
 // invariants hold. Repeated for many cycles on the same store.
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -51,14 +52,23 @@ ChildRun RunAndKill(const std::string& data_dir, uint64_t seed, absl::Duration r
     _exit(127);
   }
   close(pipe_fds[1]);
+  // The run starts once the child has opened the store (slow under sanitizers), bounded.
+  std::string output;
+  char buffer[65536];
+  absl::Time give_up = absl::Now() + absl::Seconds(120);
+  while (output.find("ready \n") == std::string::npos && absl::Now() < give_up) {
+    pollfd pfd{pipe_fds[0], POLLIN, 0};
+    if (poll(&pfd, 1, 100) <= 0) continue;
+    ssize_t n = read(pipe_fds[0], buffer, sizeof(buffer));
+    if (n <= 0) break;  // the child died before it was ready
+    output.append(buffer, n);
+  }
   absl::SleepFor(run_for);
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
       << "the child ended by itself (status " << status << ") before the kill";
-  std::string output;
-  char buffer[65536];
   ssize_t n;
   while ((n = read(pipe_fds[0], buffer, sizeof(buffer))) > 0) output.append(buffer, n);
   close(pipe_fds[0]);
@@ -150,8 +160,8 @@ TEST(EmbeddedCrashTest, AcknowledgedOperationsSurviveSigkill) {
       NamespaceModel after = expected;
       after.Apply(run.pending);
       std::vector<std::string> after_diffs = after.Diff(actual);
-      if (!after_diffs.empty() && (run.pending.rfind("write ", 0) == 0 ||
-                                   run.pending.rfind("trunc ", 0) == 0)) {
+      if (!after_diffs.empty() &&
+          (run.pending.rfind("write ", 0) == 0 || run.pending.rfind("trunc ", 0) == 0)) {
         // An unacknowledged write or truncate may be torn; its file must still exist.
         std::vector<std::string> paths = NamespaceModel::PathsOf(run.pending);
         std::set<std::string> unknown;

@@ -82,9 +82,9 @@ std::vector<std::string> NamespaceModel::Diff(const NamespaceModel& actual,
     }
     if (content_unknown.count(path) == 0 &&
         actual.group_content.at(it->second) != group_content.at(group)) {
-      diffs.push_back(absl::StrCat("file ", path, " has ", actual.group_content.at(it->second).size(),
-                                   " bytes that differ from the expected ",
-                                   group_content.at(group).size()));
+      diffs.push_back(
+          absl::StrCat("file ", path, " has ", actual.group_content.at(it->second).size(),
+                       " bytes that differ from the expected ", group_content.at(group).size()));
     }
     // Paths linked together in the model must be one inode in reality.
     for (const auto& [other, other_group] : path_group) {
@@ -96,7 +96,8 @@ std::vector<std::string> NamespaceModel::Diff(const NamespaceModel& actual,
     }
   }
   for (const auto& [path, group] : actual.path_group) {
-    if (path_group.count(path) == 0) diffs.push_back(absl::StrCat("file ", path, " should not exist"));
+    if (path_group.count(path) == 0)
+      diffs.push_back(absl::StrCat("file ", path, " should not exist"));
   }
   return diffs;
 }

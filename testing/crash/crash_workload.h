@@ -28,7 +28,7 @@ std::string WorkloadData(uint64_t seed, size_t length);
 
 struct NamespaceModel {
   std::set<std::string> dirs;
-  std::map<std::string, int> path_group;    // file path -> link group (one inode)
+  std::map<std::string, int> path_group;     // file path -> link group (one inode)
   std::map<int, std::string> group_content;  // link group -> file bytes
   int next_group = 0;
 

@@ -31,9 +31,7 @@ EmbeddedBackend::EmbeddedBackend(std::unique_ptr<EmbeddedStore> store,
 
 EmbeddedBackend::~EmbeddedBackend() { Shutdown(absl::InfiniteFuture()).IgnoreError(); }
 
-const RecoveryReport& EmbeddedBackend::recovery_report() const {
-  return store_->recovery_report();
-}
+const RecoveryReport& EmbeddedBackend::recovery_report() const { return store_->recovery_report(); }
 
 std::vector<std::string> EmbeddedBackend::CheckInvariants() { return store_->CheckInvariants(); }
 
@@ -121,9 +119,8 @@ void EmbeddedBackend::MakeSymlink(const RequestContext& ctx, InodeNumber parent,
 }
 
 void EmbeddedBackend::MakeNode(const RequestContext& ctx, InodeNumber parent,
-                               absl::string_view name, backend::FileType type,
-                               uint32_t rdev_major, uint32_t rdev_minor,
-                               const backend::SetAttributes& attrs,
+                               absl::string_view name, backend::FileType type, uint32_t rdev_major,
+                               uint32_t rdev_minor, const backend::SetAttributes& attrs,
                                Callback<backend::EntryResult> done) {
   Run(ctx, std::move(done),
       [this, who = ctx.identity, parent, name = std::string(name), type, rdev_major, rdev_minor,
@@ -179,16 +176,16 @@ void EmbeddedBackend::FsStat(const RequestContext& ctx, InodeNumber inode,
   Run(ctx, std::move(done), [this, inode] { return store_->FsStat(inode); });
 }
 
-void EmbeddedBackend::GetXattr(const RequestContext& ctx, InodeNumber inode,
-                               absl::string_view name, Callback<std::string> done) {
+void EmbeddedBackend::GetXattr(const RequestContext& ctx, InodeNumber inode, absl::string_view name,
+                               Callback<std::string> done) {
   Run(ctx, std::move(done), [this, who = ctx.identity, inode, name = std::string(name)] {
     return store_->GetXattr(who, inode, name);
   });
 }
 
-void EmbeddedBackend::SetXattr(const RequestContext& ctx, InodeNumber inode,
-                               absl::string_view name, absl::string_view value,
-                               backend::XattrSetMode mode, Callback<backend::Done> done) {
+void EmbeddedBackend::SetXattr(const RequestContext& ctx, InodeNumber inode, absl::string_view name,
+                               absl::string_view value, backend::XattrSetMode mode,
+                               Callback<backend::Done> done) {
   Run(ctx, std::move(done),
       [this, who = ctx.identity, inode, name = std::string(name), value = std::string(value),
        mode] { return store_->SetXattr(who, inode, name, value, mode); });
@@ -208,8 +205,7 @@ void EmbeddedBackend::RemoveXattr(const RequestContext& ctx, InodeNumber inode,
 }
 
 void EmbeddedBackend::GetExtentMap(const RequestContext& ctx, InodeNumber inode, uint64_t offset,
-                                   uint64_t length,
-                                   Callback<std::vector<backend::Extent>> done) {
+                                   uint64_t length, Callback<std::vector<backend::Extent>> done) {
   Run(ctx, std::move(done), [this, who = ctx.identity, inode, offset, length] {
     return store_->GetExtentMap(who, inode, offset, length);
   });

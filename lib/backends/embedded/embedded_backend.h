@@ -26,7 +26,6 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "lib/backend/backend.h"
 #include "lib/backends/embedded/embedded_store.h"
 #include "lib/common/thread_pool.h"
@@ -53,8 +52,8 @@ class EmbeddedBackend : public backend::Backend {
   absl::Status Shutdown(absl::Time deadline) override;
 
   // backend::MetadataService
-  void Lookup(const backend::RequestContext& ctx, backend::InodeNumber dir,
-              absl::string_view name, backend::Callback<backend::Attributes> done) override;
+  void Lookup(const backend::RequestContext& ctx, backend::InodeNumber dir, absl::string_view name,
+              backend::Callback<backend::Attributes> done) override;
   void GetAttr(const backend::RequestContext& ctx, backend::InodeNumber inode,
                backend::Callback<backend::Attributes> done) override;
   void SetAttr(const backend::RequestContext& ctx, backend::InodeNumber inode,
@@ -80,8 +79,8 @@ class EmbeddedBackend : public backend::Backend {
   void Link(const backend::RequestContext& ctx, backend::InodeNumber inode,
             backend::InodeNumber dir, absl::string_view name,
             backend::Callback<backend::EntryResult> done) override;
-  void Unlink(const backend::RequestContext& ctx, backend::InodeNumber dir,
-              absl::string_view name, backend::Callback<backend::DirChange> done) override;
+  void Unlink(const backend::RequestContext& ctx, backend::InodeNumber dir, absl::string_view name,
+              backend::Callback<backend::DirChange> done) override;
   void RemoveDirectory(const backend::RequestContext& ctx, backend::InodeNumber dir,
                        absl::string_view name, backend::Callback<backend::DirChange> done) override;
   void Rename(const backend::RequestContext& ctx, backend::InodeNumber from_dir,
@@ -101,9 +100,8 @@ class EmbeddedBackend : public backend::Backend {
                   backend::Callback<std::vector<std::string>> done) override;
   void RemoveXattr(const backend::RequestContext& ctx, backend::InodeNumber inode,
                    absl::string_view name, backend::Callback<backend::Done> done) override;
-  void GetExtentMap(const backend::RequestContext& ctx, backend::InodeNumber inode,
-                    uint64_t offset, uint64_t length,
-                    backend::Callback<std::vector<backend::Extent>> done) override;
+  void GetExtentMap(const backend::RequestContext& ctx, backend::InodeNumber inode, uint64_t offset,
+                    uint64_t length, backend::Callback<std::vector<backend::Extent>> done) override;
   void Open(const backend::RequestContext& ctx, backend::InodeNumber inode,
             backend::Callback<backend::Done> done) override;
   void Release(const backend::RequestContext& ctx, backend::InodeNumber inode,

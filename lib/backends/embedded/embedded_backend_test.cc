@@ -1,11 +1,12 @@
 // Embedded-backend behaviour beyond the SPI conformance suite.
 
+#include "lib/backends/embedded/embedded_backend.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
-#include "lib/backends/embedded/embedded_backend.h"
 #include "testing/status_matchers.h"
 #include "testing/sync_backend.h"
 #include "testing/temp_dir.h"

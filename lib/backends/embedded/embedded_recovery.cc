@@ -31,8 +31,7 @@ absl::Status EmbeddedStore::Recover() {
   std::vector<InodeNumber> orphans;
   {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-    for (it->Seek(kOrphanPrefix); it->Valid() && it->key().starts_with(kOrphanPrefix);
-         it->Next()) {
+    for (it->Seek(kOrphanPrefix); it->Valid() && it->key().starts_with(kOrphanPrefix); it->Next()) {
       orphans.push_back(InodeOfKey(absl::string_view(it->key().data(), it->key().size())));
     }
   }
@@ -61,7 +60,7 @@ absl::Status EmbeddedStore::Recover() {
 }
 
 std::vector<std::string> EmbeddedStore::CheckInvariants() {
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
   std::vector<std::string> violations;
   RecoveryReport ignored;
   absl::Status s = ScanNamespace(/*repair=*/false, &ignored, &violations);
@@ -146,8 +145,7 @@ absl::Status EmbeddedStore::ScanNamespace(bool repair, RecoveryReport* report,
       }
       continue;
     }
-    uint32_t expected =
-        a.type == FileType::kDirectory ? 2 + subdirs[inode] : entries;
+    uint32_t expected = a.type == FileType::kDirectory ? 2 + subdirs[inode] : entries;
     if (a.nlink != expected) {
       violations->push_back(
           absl::StrCat("inode ", inode, " has nlink ", a.nlink, " but ", expected, " links"));
@@ -172,8 +170,7 @@ absl::Status EmbeddedStore::ScanNamespace(bool repair, RecoveryReport* report,
     uint64_t length = extents_->Length(inode);
     if (length > record->second.attrs.size) {
       violations->push_back(absl::StrCat("extent file of inode ", inode, " holds ", length,
-                                         " bytes, more than its size ",
-                                         record->second.attrs.size));
+                                         " bytes, more than its size ", record->second.attrs.size));
       if (repair) {
         absl::Status s = extents_->Truncate(inode, record->second.attrs.size);
         if (!s.ok()) return s;

@@ -45,7 +45,8 @@ constexpr size_t kMaxXattrValue = 64 * 1024;
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
-  if (s.IsNoSpace()) return FsErrorStatus(FsError::kNoSpace, absl::StrCat(what, ": ", s.ToString()));
+  if (s.IsNoSpace())
+    return FsErrorStatus(FsError::kNoSpace, absl::StrCat(what, ": ", s.ToString()));
   if (s.IsCorruption()) return absl::DataLossError(absl::StrCat(what, ": ", s.ToString()));
   return FsErrorStatus(FsError::kIo, absl::StrCat(what, ": ", s.ToString()));
 }
@@ -79,13 +80,14 @@ absl::Status ValidateName(absl::string_view name) {
   }
   if (name.empty() || name == "." || name == ".." ||
       name.find_first_of(absl::string_view("/\0", 2)) != absl::string_view::npos) {
-    return FsErrorStatus(FsError::kInvalid, "name must not be empty, '.', '..' or contain / or NUL");
+    return FsErrorStatus(FsError::kInvalid,
+                         "name must not be empty, '.', '..' or contain / or NUL");
   }
   return absl::OkStatus();
 }
 
-EmbeddedStore::EmbeddedStore(const EmbeddedBackendOptions& options,
-                             std::unique_ptr<rocksdb::DB> db, std::unique_ptr<ExtentStore> extents)
+EmbeddedStore::EmbeddedStore(const EmbeddedBackendOptions& options, std::unique_ptr<rocksdb::DB> db,
+                             std::unique_ptr<ExtentStore> extents)
     : options_(options), db_(std::move(db)), extents_(std::move(extents)) {}
 
 EmbeddedStore::~EmbeddedStore() { Close().IgnoreError(); }
@@ -106,9 +108,9 @@ absl::StatusOr<std::unique_ptr<EmbeddedStore>> EmbeddedStore::Open(
   rocksdb::Status s = rocksdb::DB::Open(db_options, meta_dir, &raw_db);
   if (!s.ok()) {
     if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "embedded backend: ", options.data_dir, " is in use by another process (", s.ToString(),
-          ")"));
+      return absl::FailedPreconditionError(absl::StrCat("embedded backend: ", options.data_dir,
+                                                        " is in use by another process (",
+                                                        s.ToString(), ")"));
     }
     return FromRocks(s, absl::StrCat("open metadata store ", meta_dir));
   }
@@ -124,7 +126,7 @@ absl::StatusOr<std::unique_ptr<EmbeddedStore>> EmbeddedStore::Open(
 }
 
 absl::Status EmbeddedStore::Initialize() {
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
   std::string value;
   rocksdb::ReadOptions ro;
   uint64_t boot = 0;
@@ -199,7 +201,8 @@ absl::StatusOr<InodeRecord> EmbeddedStore::Load(InodeNumber inode) {
 absl::StatusOr<InodeRecord> EmbeddedStore::LoadDirectory(InodeNumber dir) {
   absl::StatusOr<InodeRecord> record = Load(dir);
   if (record.ok() && record->attrs.type != FileType::kDirectory) {
-    return FsErrorStatus(FsError::kNotDirectory, absl::StrCat("inode ", dir, " is not a directory"));
+    return FsErrorStatus(FsError::kNotDirectory,
+                         absl::StrCat("inode ", dir, " is not a directory"));
   }
   return record;
 }
@@ -243,7 +246,8 @@ void EmbeddedStore::StageAddEntry(rocksdb::WriteBatch& batch, InodeRecord& dir_r
   entry.type = child.attrs.type;
   entry.cookie = dir_record.next_cookie++;
   batch.Put(DirentKey(dir_record.attrs.inode, name), EncodeDirent(entry));
-  batch.Put(CookieKey(dir_record.attrs.inode, entry.cookie), rocksdb::Slice(name.data(), name.size()));
+  batch.Put(CookieKey(dir_record.attrs.inode, entry.cookie),
+            rocksdb::Slice(name.data(), name.size()));
 }
 
 void EmbeddedStore::StageFreeInode(rocksdb::WriteBatch& batch, InodeNumber inode) {
@@ -344,7 +348,7 @@ absl::StatusOr<EntryResult> EmbeddedStore::MakeEntry(const Identity& who, InodeN
 
 absl::StatusOr<Attributes> EmbeddedStore::Lookup(const Identity& who, InodeNumber dir,
                                                  absl::string_view name) {
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock<std::shared_mutex> lock(mu_);
   absl::StatusOr<InodeRecord> parent = LoadDirectory(dir);
   if (!parent.ok()) return parent.status();
   if (!MayAccess(who, parent->attrs, kAccessExecute)) {
@@ -380,7 +384,7 @@ absl::Status EmbeddedStore::ApplyTruncate(InodeRecord& record, uint64_t size) {
 
 absl::StatusOr<AttrChange> EmbeddedStore::SetAttr(const Identity& who, InodeNumber inode,
                                                   const SetAttributes& attrs) {
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
   absl::StatusOr<InodeRecord> record = Load(inode);
   if (!record.ok()) return record.status();
   Attributes& a = record->attrs;
@@ -405,10 +409,10 @@ absl::StatusOr<AttrChange> EmbeddedStore::SetAttr(const Identity& who, InodeNumb
     return FsErrorStatus(FsError::kNotPermitted, "not permitted to change the owner or group");
   }
   using TimeHow = SetAttributes::TimeHow;
-  bool client_time = attrs.atime_how == TimeHow::kClientTime ||
-                     attrs.mtime_how == TimeHow::kClientTime;
-  bool server_time = attrs.atime_how == TimeHow::kServerTime ||
-                     attrs.mtime_how == TimeHow::kServerTime;
+  bool client_time =
+      attrs.atime_how == TimeHow::kClientTime || attrs.mtime_how == TimeHow::kClientTime;
+  bool server_time =
+      attrs.atime_how == TimeHow::kServerTime || attrs.mtime_how == TimeHow::kServerTime;
   if (client_time && !IsOwnerOrRoot(who, a)) {
     return FsErrorStatus(FsError::kNotPermitted, "only the owner may set explicit times");
   }
@@ -460,7 +464,7 @@ absl::StatusOr<EntryResult> EmbeddedStore::Create(const Identity& who,
                                                   const backend::CreateRequest& request) {
   absl::Status valid = ValidateName(request.name);
   if (!valid.ok()) return valid;
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
   absl::StatusOr<InodeRecord> dir = LoadDirectory(request.parent);
   if (!dir.ok()) return dir.status();
   absl::StatusOr<DirentValue> existing = LoadEntry(request.parent, request.name);
@@ -512,7 +516,7 @@ absl::StatusOr<EntryResult> EmbeddedStore::MakeDirectory(const Identity& who, In
                                                          const SetAttributes& attrs) {
   absl::Status valid = ValidateName(name);
   if (!valid.ok()) return valid;
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
   absl::StatusOr<InodeRecord> dir = LoadDirectory(parent);
   if (!dir.ok()) return dir.status();
   InodeRecord child = NewRecord(FileType::kDirectory, attrs.mode.value_or(0755), who, *dir);
@@ -529,7 +533,7 @@ absl::StatusOr<EntryResult> EmbeddedStore::MakeSymlink(const Identity& who, Inod
   if (target.size() > backend::kMaxSymlinkLength) {
     return FsErrorStatus(FsError::kNameTooLong, "symlink target is too long");
   }
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
   absl::StatusOr<InodeRecord> dir = LoadDirectory(parent);
   if (!dir.ok()) return dir.status();
   InodeRecord child = NewRecord(FileType::kSymlink, 0777, who, *dir);
@@ -551,7 +555,7 @@ absl::StatusOr<EntryResult> EmbeddedStore::MakeNode(const Identity& who, InodeNu
   if (device && !who.IsRoot()) {
     return FsErrorStatus(FsError::kNotPermitted, "only root may make device nodes");
   }
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
   absl::StatusOr<InodeRecord> dir = LoadDirectory(parent);
   if (!dir.ok()) return dir.status();
   InodeRecord child = NewRecord(type, attrs.mode.value_or(0644), who, *dir);
@@ -575,7 +579,7 @@ absl::StatusOr<EntryResult> EmbeddedStore::Link(const Identity& who, InodeNumber
                                                 InodeNumber dir, absl::string_view name) {
   absl::Status valid = ValidateName(name);
   if (!valid.ok()) return valid;
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
   absl::StatusOr<InodeRecord> file = Load(inode);
   if (!file.ok()) return file.status();
   if (file->attrs.type == FileType::kDirectory) {
@@ -614,7 +618,7 @@ absl::StatusOr<DirChange> EmbeddedStore::Unlink(const Identity& who, InodeNumber
   std::vector<InodeNumber> to_free;
   DirChange change;
   {
-    absl::MutexLock lock(&mu_);
+    std::unique_lock<std::shared_mutex> lock(mu_);
     absl::StatusOr<InodeRecord> parent = LoadDirectory(dir);
     if (!parent.ok()) return parent.status();
     if (!MayAccess(who, parent->attrs, kAccessExecute)) {
@@ -650,7 +654,7 @@ absl::StatusOr<DirChange> EmbeddedStore::RemoveDirectory(const Identity& who, In
   if (name == "..") return FsErrorStatus(FsError::kNotEmpty, "cannot remove '..'");
   absl::Status valid = ValidateName(name);
   if (!valid.ok()) return valid;
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
   absl::StatusOr<InodeRecord> parent = LoadDirectory(dir);
   if (!parent.ok()) return parent.status();
   if (!MayAccess(who, parent->attrs, kAccessExecute)) {
@@ -694,7 +698,7 @@ absl::StatusOr<backend::RenameResult> EmbeddedStore::Rename(const Identity& who,
   std::vector<InodeNumber> to_free;
   backend::RenameResult result;
   {
-    absl::MutexLock lock(&mu_);
+    std::unique_lock<std::shared_mutex> lock(mu_);
     absl::StatusOr<InodeRecord> src_dir = LoadDirectory(from_dir);
     if (!src_dir.ok()) return src_dir.status();
     absl::StatusOr<InodeRecord> dst_dir = LoadDirectory(to_dir);
@@ -796,12 +800,11 @@ absl::StatusOr<backend::RenameResult> EmbeddedStore::Rename(const Identity& who,
   return result;
 }
 
-absl::StatusOr<backend::ReadDirResult> EmbeddedStore::ReadDir(const Identity& who,
-                                                              InodeNumber dir, uint64_t cookie,
-                                                              uint64_t verifier,
+absl::StatusOr<backend::ReadDirResult> EmbeddedStore::ReadDir(const Identity& who, InodeNumber dir,
+                                                              uint64_t cookie, uint64_t verifier,
                                                               size_t max_entries,
                                                               bool with_attributes) {
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock<std::shared_mutex> lock(mu_);
   absl::StatusOr<InodeRecord> record = LoadDirectory(dir);
   if (!record.ok()) return record.status();
   if (!MayAccess(who, record->attrs, kAccessRead)) {
@@ -890,7 +893,7 @@ absl::StatusOr<Done> EmbeddedStore::SetXattr(const Identity& who, InodeNumber in
   if (value.size() > kMaxXattrValue) {
     return FsErrorStatus(FsError::kTooBig, "xattr value is larger than 64 KiB");
   }
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
   absl::StatusOr<InodeRecord> record = Load(inode);
   if (!record.ok()) return record.status();
   if (!IsOwnerOrRoot(who, record->attrs) && !MayAccess(who, record->attrs, kAccessWrite)) {
@@ -933,7 +936,7 @@ absl::StatusOr<Done> EmbeddedStore::RemoveXattr(const Identity& who, InodeNumber
                                                 absl::string_view name) {
   absl::Status valid = ValidateXattrName(name);
   if (!valid.ok()) return valid;
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
   absl::StatusOr<InodeRecord> record = Load(inode);
   if (!record.ok()) return record.status();
   if (!IsOwnerOrRoot(who, record->attrs) && !MayAccess(who, record->attrs, kAccessWrite)) {
@@ -966,7 +969,7 @@ absl::StatusOr<std::vector<backend::Extent>> EmbeddedStore::GetExtentMap(const I
 }
 
 absl::StatusOr<Done> EmbeddedStore::OpenFile(InodeNumber inode) {
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
   absl::StatusOr<InodeRecord> record = Load(inode);
   if (!record.ok()) return record.status();
   ++open_counts_[inode];
@@ -976,7 +979,7 @@ absl::StatusOr<Done> EmbeddedStore::OpenFile(InodeNumber inode) {
 absl::StatusOr<Done> EmbeddedStore::ReleaseFile(InodeNumber inode) {
   std::vector<InodeNumber> to_free;
   {
-    absl::MutexLock lock(&mu_);
+    std::unique_lock<std::shared_mutex> lock(mu_);
     auto it = open_counts_.find(inode);
     if (it == open_counts_.end()) {
       return FsErrorStatus(FsError::kInvalid, "release without a matching open");
@@ -1034,7 +1037,7 @@ absl::StatusOr<backend::WriteResult> EmbeddedStore::Write(const Identity& who, I
     s = extents_->Sync(inode);
     if (!s.ok()) return s;
   }
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
   absl::StatusOr<InodeRecord> record = Load(inode);
   if (!record.ok()) {
     // Freed while we wrote: drop the file our write may have re-created.
@@ -1074,7 +1077,7 @@ absl::StatusOr<backend::CommitResult> EmbeddedStore::Commit(const Identity& who,
 }
 
 absl::Status EmbeddedStore::Close() {
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
   if (closed_) return absl::OkStatus();
   closed_ = true;
   rocksdb::WriteBatch batch;

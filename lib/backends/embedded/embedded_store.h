@@ -13,12 +13,12 @@
 
 #include <map>
 #include <memory>
+#include <shared_mutex>  // visible to ThreadSanitizer (Debian's Abseil is not instrumented)
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "lib/backend/callback.h"
 #include "lib/backend/types.h"
 #include "lib/backends/embedded/extent_store.h"
@@ -53,8 +53,7 @@ class EmbeddedStore {
   using Identity = backend::Identity;
   using InodeNumber = backend::InodeNumber;
 
-  static absl::StatusOr<std::unique_ptr<EmbeddedStore>> Open(
-      const EmbeddedBackendOptions& options);
+  static absl::StatusOr<std::unique_ptr<EmbeddedStore>> Open(const EmbeddedBackendOptions& options);
   ~EmbeddedStore();
 
   const RecoveryReport& recovery_report() const { return recovery_; }
@@ -75,16 +74,15 @@ class EmbeddedStore {
                                                      absl::string_view name,
                                                      const backend::SetAttributes& attrs);
   absl::StatusOr<backend::EntryResult> MakeSymlink(const Identity& who, InodeNumber parent,
-                                                   absl::string_view name,
-                                                   absl::string_view target,
+                                                   absl::string_view name, absl::string_view target,
                                                    const backend::SetAttributes& attrs);
   absl::StatusOr<backend::EntryResult> MakeNode(const Identity& who, InodeNumber parent,
                                                 absl::string_view name, backend::FileType type,
                                                 uint32_t rdev_major, uint32_t rdev_minor,
                                                 const backend::SetAttributes& attrs);
   absl::StatusOr<std::string> ReadLink(const Identity& who, InodeNumber inode);
-  absl::StatusOr<backend::EntryResult> Link(const Identity& who, InodeNumber inode,
-                                            InodeNumber dir, absl::string_view name);
+  absl::StatusOr<backend::EntryResult> Link(const Identity& who, InodeNumber inode, InodeNumber dir,
+                                            absl::string_view name);
   absl::StatusOr<backend::DirChange> Unlink(const Identity& who, InodeNumber dir,
                                             absl::string_view name);
   absl::StatusOr<backend::DirChange> RemoveDirectory(const Identity& who, InodeNumber dir,
@@ -104,14 +102,13 @@ class EmbeddedStore {
   absl::StatusOr<std::vector<std::string>> ListXattrs(const Identity& who, InodeNumber inode);
   absl::StatusOr<backend::Done> RemoveXattr(const Identity& who, InodeNumber inode,
                                             absl::string_view name);
-  absl::StatusOr<std::vector<backend::Extent>> GetExtentMap(const Identity& who,
-                                                            InodeNumber inode, uint64_t offset,
-                                                            uint64_t length);
+  absl::StatusOr<std::vector<backend::Extent>> GetExtentMap(const Identity& who, InodeNumber inode,
+                                                            uint64_t offset, uint64_t length);
   absl::StatusOr<backend::Done> OpenFile(InodeNumber inode);
   absl::StatusOr<backend::Done> ReleaseFile(InodeNumber inode);
 
-  absl::StatusOr<backend::ReadResult> Read(const Identity& who, InodeNumber inode,
-                                           uint64_t offset, uint64_t count);
+  absl::StatusOr<backend::ReadResult> Read(const Identity& who, InodeNumber inode, uint64_t offset,
+                                           uint64_t count);
   absl::StatusOr<backend::WriteResult> Write(const Identity& who, InodeNumber inode,
                                              uint64_t offset, absl::string_view data,
                                              backend::Stability stability);
@@ -168,7 +165,7 @@ class EmbeddedStore {
   uint64_t boot_count_ = 0;
 
   // Serialises namespace and attribute changes; readers take it shared.
-  absl::Mutex mu_;
+  std::shared_mutex mu_;
   InodeNumber next_inode_ ABSL_GUARDED_BY(mu_) = 2;
   std::map<InodeNumber, int> open_counts_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;

@@ -31,7 +31,7 @@ class ExtentStore::OpenFile {
 };
 
 absl::StatusOr<std::unique_ptr<ExtentStore>> ExtentStore::Open(std::string root,
-                                                              size_t max_open_files) {
+                                                               size_t max_open_files) {
   if (mkdir(root.c_str(), 0700) != 0 && errno != EEXIST) {
     return ErrnoStatus(errno, absl::StrCat("mkdir ", root));
   }
@@ -50,7 +50,7 @@ std::string ExtentStore::PathOf(InodeNumber inode) const {
 absl::StatusOr<std::shared_ptr<ExtentStore::OpenFile>> ExtentStore::Get(InodeNumber inode,
                                                                         bool create) {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     auto it = open_.find(inode);
     if (it != open_.end()) return it->second;
   }
@@ -66,7 +66,7 @@ absl::StatusOr<std::shared_ptr<ExtentStore::OpenFile>> ExtentStore::Get(InodeNum
   }
   if (fd < 0) return ErrnoStatus(errno, absl::StrCat("open ", path));
   auto file = std::make_shared<OpenFile>(fd);
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   auto [it, inserted] = open_.emplace(inode, file);
   if (!inserted) return it->second;  // another thread opened it first; ours closes now
   if (open_.size() > max_open_files_) {
@@ -134,7 +134,7 @@ absl::Status ExtentStore::Truncate(InodeNumber inode, uint64_t size) {
 
 absl::Status ExtentStore::Remove(InodeNumber inode) {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     open_.erase(inode);
   }
   std::string path = PathOf(inode);
@@ -159,7 +159,7 @@ uint64_t ExtentStore::Length(InodeNumber inode) {
 }
 
 absl::StatusOr<std::vector<Extent>> ExtentStore::Map(InodeNumber inode, uint64_t offset,
-                                                    uint64_t length, uint64_t file_size) {
+                                                     uint64_t length, uint64_t file_size) {
   std::vector<Extent> extents;
   uint64_t end = length > file_size - std::min(offset, file_size) ? file_size : offset + length;
   if (offset >= end) return extents;

@@ -42,8 +42,7 @@ TEST(EmbeddedRecoveryTest, SecondOpenOfTheSameDirectoryIsRefused) {
   auto first = EmbeddedBackend::Open(options);
   ASSERT_TRUE(first.ok());
   auto second = EmbeddedBackend::Open(options);
-  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition)
-      << second.status();
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition) << second.status();
 }
 
 TEST(EmbeddedRecoveryTest, MissingDataDirIsAClearError) {
