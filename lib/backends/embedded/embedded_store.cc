@@ -611,6 +611,32 @@ absl::StatusOr<EntryResult> EmbeddedStore::Link(const Identity& who, InodeNumber
   return EntryResult{WithSpace(file->attrs), change};
 }
 
+absl::StatusOr<EmbeddedStore::Removal> EmbeddedStore::LoadForRemoval(const Identity& who,
+                                                                     InodeNumber dir,
+                                                                     absl::string_view name,
+                                                                     bool want_directory) {
+  absl::StatusOr<InodeRecord> parent = LoadDirectory(dir);
+  if (!parent.ok()) return parent.status();
+  if (!MayAccess(who, parent->attrs, kAccessExecute)) {
+    return FsErrorStatus(FsError::kAccess, "no search permission on the directory");
+  }
+  absl::StatusOr<DirentValue> entry = LoadEntry(dir, name);
+  if (!entry.ok()) return entry.status();
+  absl::StatusOr<InodeRecord> victim = Load(entry->inode);
+  if (!victim.ok()) return victim.status();
+  bool is_directory = victim->attrs.type == FileType::kDirectory;
+  if (is_directory && !want_directory) {
+    return FsErrorStatus(FsError::kIsDirectory, absl::StrCat("'", name, "' is a directory"));
+  }
+  if (!is_directory && want_directory) {
+    return FsErrorStatus(FsError::kNotDirectory, absl::StrCat("'", name, "' is not a directory"));
+  }
+  if (!MayRemoveEntry(who, parent->attrs, victim->attrs)) {
+    return FsErrorStatus(FsError::kAccess, "not permitted to remove the entry");
+  }
+  return Removal{std::move(*parent), *entry, std::move(*victim)};
+}
+
 absl::StatusOr<DirChange> EmbeddedStore::Unlink(const Identity& who, InodeNumber dir,
                                                 absl::string_view name) {
   absl::Status valid = ValidateName(name);
@@ -619,30 +645,18 @@ absl::StatusOr<DirChange> EmbeddedStore::Unlink(const Identity& who, InodeNumber
   DirChange change;
   {
     std::unique_lock<std::shared_mutex> lock(mu_);
-    absl::StatusOr<InodeRecord> parent = LoadDirectory(dir);
-    if (!parent.ok()) return parent.status();
-    if (!MayAccess(who, parent->attrs, kAccessExecute)) {
-      return FsErrorStatus(FsError::kAccess, "no search permission on the directory");
-    }
-    absl::StatusOr<DirentValue> entry = LoadEntry(dir, name);
-    if (!entry.ok()) return entry.status();
-    absl::StatusOr<InodeRecord> victim = Load(entry->inode);
-    if (!victim.ok()) return victim.status();
-    if (victim->attrs.type == FileType::kDirectory) {
-      return FsErrorStatus(FsError::kIsDirectory, absl::StrCat("'", name, "' is a directory"));
-    }
-    if (!MayRemoveEntry(who, parent->attrs, victim->attrs)) {
-      return FsErrorStatus(FsError::kAccess, "not permitted to remove the entry");
-    }
-    change.before = WithSpace(parent->attrs);
+    absl::StatusOr<Removal> removal = LoadForRemoval(who, dir, name, /*want_directory=*/false);
+    if (!removal.ok()) return removal.status();
+    InodeRecord& parent = removal->parent;
+    change.before = WithSpace(parent.attrs);
     rocksdb::WriteBatch batch;
-    StageRemoveEntry(batch, dir, name, entry->cookie);
-    StageDropLink(batch, *victim, to_free);
-    Touch(parent->attrs, /*data_changed=*/true);
-    Stage(batch, *parent);
+    StageRemoveEntry(batch, dir, name, removal->entry.cookie);
+    StageDropLink(batch, removal->victim, to_free);
+    Touch(parent.attrs, /*data_changed=*/true);
+    Stage(batch, parent);
     absl::Status s = CommitBatch(batch, /*sync=*/true);
     if (!s.ok()) return s;
-    change.after = WithSpace(parent->attrs);
+    change.after = WithSpace(parent.attrs);
   }
   FreeData(to_free);
   return change;
@@ -655,35 +669,23 @@ absl::StatusOr<DirChange> EmbeddedStore::RemoveDirectory(const Identity& who, In
   absl::Status valid = ValidateName(name);
   if (!valid.ok()) return valid;
   std::unique_lock<std::shared_mutex> lock(mu_);
-  absl::StatusOr<InodeRecord> parent = LoadDirectory(dir);
-  if (!parent.ok()) return parent.status();
-  if (!MayAccess(who, parent->attrs, kAccessExecute)) {
-    return FsErrorStatus(FsError::kAccess, "no search permission on the directory");
-  }
-  absl::StatusOr<DirentValue> entry = LoadEntry(dir, name);
-  if (!entry.ok()) return entry.status();
-  absl::StatusOr<InodeRecord> victim = Load(entry->inode);
-  if (!victim.ok()) return victim.status();
-  if (victim->attrs.type != FileType::kDirectory) {
-    return FsErrorStatus(FsError::kNotDirectory, absl::StrCat("'", name, "' is not a directory"));
-  }
-  if (!MayRemoveEntry(who, parent->attrs, victim->attrs)) {
-    return FsErrorStatus(FsError::kAccess, "not permitted to remove the entry");
-  }
-  if (!DirectoryIsEmpty(victim->attrs.inode)) {
+  absl::StatusOr<Removal> removal = LoadForRemoval(who, dir, name, /*want_directory=*/true);
+  if (!removal.ok()) return removal.status();
+  if (!DirectoryIsEmpty(removal->victim.attrs.inode)) {
     return FsErrorStatus(FsError::kNotEmpty, absl::StrCat("'", name, "' is not empty"));
   }
+  InodeRecord& parent = removal->parent;
   DirChange change;
-  change.before = WithSpace(parent->attrs);
+  change.before = WithSpace(parent.attrs);
   rocksdb::WriteBatch batch;
-  StageRemoveEntry(batch, dir, name, entry->cookie);
-  StageFreeInode(batch, victim->attrs.inode);
-  --parent->attrs.nlink;
-  Touch(parent->attrs, /*data_changed=*/true);
-  Stage(batch, *parent);
+  StageRemoveEntry(batch, dir, name, removal->entry.cookie);
+  StageFreeInode(batch, removal->victim.attrs.inode);
+  --parent.attrs.nlink;
+  Touch(parent.attrs, /*data_changed=*/true);
+  Stage(batch, parent);
   absl::Status s = CommitBatch(batch, /*sync=*/true);
   if (!s.ok()) return s;
-  change.after = WithSpace(parent->attrs);
+  change.after = WithSpace(parent.attrs);
   return change;
 }
 

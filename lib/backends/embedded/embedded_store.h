@@ -135,6 +135,16 @@ class EmbeddedStore {
   bool DirectoryIsEmpty(InodeNumber dir);
   backend::Attributes WithSpace(backend::Attributes attrs);
 
+  // The entry `name` of `dir` about to be removed, after the search, type and (sticky)
+  // permission checks. Errors: kNoEntry, kIsDirectory/kNotDirectory, kAccess.
+  struct Removal {
+    InodeRecord parent;
+    DirentValue entry;
+    InodeRecord victim;
+  };
+  absl::StatusOr<Removal> LoadForRemoval(const Identity& who, InodeNumber dir,
+                                         absl::string_view name, bool want_directory);
+
   // Stages the removal of entry `name` (cookie `cookie`) from `dir`.
   void StageRemoveEntry(rocksdb::WriteBatch& batch, InodeNumber dir, absl::string_view name,
                         uint64_t cookie);
