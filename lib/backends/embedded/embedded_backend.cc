@@ -48,24 +48,47 @@ absl::Status EmbeddedBackend::Health() const {
 
 absl::Status EmbeddedBackend::Shutdown(absl::Time deadline) {
   if (shut_down_.exchange(true)) return absl::OkStatus();
-  // Queued calls still run (they were accepted); later ones are refused by Run().
+  // Calls accepted before the flag flipped still run; later ones are refused by Run(). The store
+  // closes only once none is in flight, so no call ever touches a closed store.
+  {
+    std::unique_lock<std::mutex> lock(in_flight_mu_);
+    while (in_flight_ > 0) {
+      if (in_flight_done_.wait_until(lock, absl::ToChronoTime(deadline)) ==
+              std::cv_status::timeout &&
+          in_flight_ > 0) {
+        return absl::DeadlineExceededError(
+            absl::StrCat("embedded backend: ", in_flight_, " calls still running at the deadline"));
+      }
+    }
+  }
   pool_.Shutdown();
   return store_->Close();
 }
 
+void EmbeddedBackend::EndCall() {
+  std::lock_guard<std::mutex> lock(in_flight_mu_);
+  if (--in_flight_ == 0) in_flight_done_.notify_all();
+}
+
 template <typename T, typename Work>
 void EmbeddedBackend::Run(const RequestContext& ctx, Callback<T> done, Work work) {
+  {
+    std::lock_guard<std::mutex> lock(in_flight_mu_);
+    ++in_flight_;
+  }
   if (shut_down_.load()) {
+    EndCall();
     std::move(done)(absl::UnavailableError("embedded backend is shut down"));
     return;
   }
   absl::Time deadline = ctx.deadline;
-  pool_.Submit([deadline, done = std::move(done), work = std::move(work)]() mutable {
-    if (absl::Now() >= deadline) {
-      std::move(done)(absl::DeadlineExceededError("deadline passed before the call ran"));
-      return;
-    }
-    std::move(done)(work());
+  pool_.Submit([this, deadline, done = std::move(done), work = std::move(work)]() mutable {
+    absl::StatusOr<T> result =
+        absl::Now() >= deadline
+            ? absl::StatusOr<T>(absl::DeadlineExceededError("deadline passed before the call ran"))
+            : work();
+    EndCall();
+    std::move(done)(std::move(result));
   });
 }
 

@@ -20,7 +20,9 @@
 #define CFS_LIB_BACKENDS_EMBEDDED_EMBEDDED_BACKEND_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -124,10 +126,17 @@ class EmbeddedBackend : public backend::Backend {
   template <typename T, typename Work>
   void Run(const backend::RequestContext& ctx, backend::Callback<T> done, Work work);
 
+  // Marks the end of a call counted by Run().
+  void EndCall();
+
   std::unique_ptr<EmbeddedStore> store_;
   const std::string data_dir_;
   ThreadPool pool_;
   std::atomic<bool> shut_down_{false};
+  // Calls accepted and not yet finished; Shutdown waits for zero before closing the store.
+  std::mutex in_flight_mu_;
+  std::condition_variable in_flight_done_;
+  int in_flight_ ABSL_GUARDED_BY(in_flight_mu_) = 0;
 };
 
 }  // namespace cfs::embedded

@@ -5,6 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <thread>
+
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 #include "testing/status_matchers.h"
@@ -51,6 +54,41 @@ TEST(EmbeddedBackendTest, WritesBeyondTheMaximumFileSizeAreTooBig) {
   backend::SetAttributes grow;
   grow.size = 2 << 20;
   EXPECT_THAT(fs.SetAttr(file->attributes.inode, grow), FsErrorIs(FsError::kTooBig));
+}
+
+TEST(EmbeddedBackendTest, ShutdownWhileCallsRunCompletesEveryCallback) {
+  cfs::testing::TempDir dir;
+  EmbeddedBackendOptions options;
+  options.data_dir = dir.path();
+  options.worker_threads = 2;
+  auto backend = EmbeddedBackend::Open(options);
+  ASSERT_OK(backend);
+  backend::RequestContext ctx{backend::Identity::Root()};
+  std::atomic<int> ok{0};
+  std::atomic<int> unavailable{0};
+  std::atomic<int> other{0};
+  std::atomic<int> issued{0};
+  std::thread caller([&] {
+    // Keep calling until the shutdown is seen (bounded).
+    while (unavailable.load() == 0 && issued.load() < 5'000'000) {
+      issued.fetch_add(1);
+      (*backend)->GetAttr(ctx, kRootInode, [&](absl::StatusOr<backend::Attributes> r) {
+        if (r.ok()) {
+          ok.fetch_add(1);
+        } else if (r.status().code() == absl::StatusCode::kUnavailable) {
+          unavailable.fetch_add(1);
+        } else {
+          other.fetch_add(1);
+        }
+      });
+    }
+  });
+  absl::SleepFor(absl::Milliseconds(2));
+  ASSERT_OK((*backend)->Shutdown(absl::Now() + absl::Seconds(30)));
+  caller.join();
+  EXPECT_EQ(ok.load() + unavailable.load(), issued.load());
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_GT(unavailable.load(), 0) << "the shutdown came after every call: nothing was tested";
 }
 
 }  // namespace
