@@ -890,11 +890,18 @@ absl::StatusOr<std::string> EmbeddedStore::GetXattr(const Identity& who, InodeNu
 absl::StatusOr<Done> EmbeddedStore::SetXattr(const Identity& who, InodeNumber inode,
                                              absl::string_view name, absl::string_view value,
                                              backend::XattrSetMode mode) {
-  absl::Status valid = ValidateXattrName(name);
-  if (!valid.ok()) return valid;
   if (value.size() > kMaxXattrValue) {
     return FsErrorStatus(FsError::kTooBig, "xattr value is larger than 64 KiB");
   }
+  return ChangeXattr(who, inode, name, value, mode);
+}
+
+absl::StatusOr<Done> EmbeddedStore::ChangeXattr(const Identity& who, InodeNumber inode,
+                                                absl::string_view name,
+                                                std::optional<absl::string_view> value,
+                                                backend::XattrSetMode mode) {
+  absl::Status valid = ValidateXattrName(name);
+  if (!valid.ok()) return valid;
   std::unique_lock<std::shared_mutex> lock(mu_);
   absl::StatusOr<InodeRecord> record = Load(inode);
   if (!record.ok()) return record.status();
@@ -910,7 +917,11 @@ absl::StatusOr<Done> EmbeddedStore::SetXattr(const Identity& who, InodeNumber in
     return FsErrorStatus(FsError::kNoEntry, absl::StrCat("no extended attribute '", name, "'"));
   }
   rocksdb::WriteBatch batch;
-  batch.Put(XattrKey(inode, name), rocksdb::Slice(value.data(), value.size()));
+  if (value.has_value()) {
+    batch.Put(XattrKey(inode, name), rocksdb::Slice(value->data(), value->size()));
+  } else {
+    batch.Delete(XattrKey(inode, name));
+  }
   Touch(record->attrs, /*data_changed=*/false);
   Stage(batch, *record);
   absl::Status s = CommitBatch(batch, /*sync=*/true);
@@ -936,25 +947,7 @@ absl::StatusOr<std::vector<std::string>> EmbeddedStore::ListXattrs(const Identit
 
 absl::StatusOr<Done> EmbeddedStore::RemoveXattr(const Identity& who, InodeNumber inode,
                                                 absl::string_view name) {
-  absl::Status valid = ValidateXattrName(name);
-  if (!valid.ok()) return valid;
-  std::unique_lock<std::shared_mutex> lock(mu_);
-  absl::StatusOr<InodeRecord> record = Load(inode);
-  if (!record.ok()) return record.status();
-  if (!IsOwnerOrRoot(who, record->attrs) && !MayAccess(who, record->attrs, kAccessWrite)) {
-    return FsErrorStatus(FsError::kAccess, "no write permission");
-  }
-  std::string existing;
-  if (!db_->Get(rocksdb::ReadOptions(), XattrKey(inode, name), &existing).ok()) {
-    return FsErrorStatus(FsError::kNoEntry, absl::StrCat("no extended attribute '", name, "'"));
-  }
-  rocksdb::WriteBatch batch;
-  batch.Delete(XattrKey(inode, name));
-  Touch(record->attrs, /*data_changed=*/false);
-  Stage(batch, *record);
-  absl::Status s = CommitBatch(batch, /*sync=*/true);
-  if (!s.ok()) return s;
-  return Done{};
+  return ChangeXattr(who, inode, name, std::nullopt, backend::XattrSetMode::kReplaceOnly);
 }
 
 absl::StatusOr<std::vector<backend::Extent>> EmbeddedStore::GetExtentMap(const Identity& who,

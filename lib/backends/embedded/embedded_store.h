@@ -13,6 +13,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <shared_mutex>  // visible to ThreadSanitizer (Debian's Abseil is not instrumented)
 #include <string>
 #include <vector>
@@ -166,6 +167,11 @@ class EmbeddedStore {
   InodeRecord NewRecord(backend::FileType type, uint32_t mode, const Identity& who,
                         const InodeRecord& parent) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status ApplyTruncate(InodeRecord& record, uint64_t size);
+  // Sets (`value`) or removes (nullopt) one xattr, with the permission and mode checks.
+  absl::StatusOr<backend::Done> ChangeXattr(const Identity& who, InodeNumber inode,
+                                            absl::string_view name,
+                                            std::optional<absl::string_view> value,
+                                            backend::XattrSetMode mode);
 
   const EmbeddedBackendOptions options_;
   std::unique_ptr<rocksdb::DB> db_;
