@@ -1,0 +1,496 @@
+#include "lib/common/net/tcp_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "lib/common/logging.h"
+
+namespace cfs::net {
+namespace {
+
+enum Tag : uint8_t { kAccept = 1, kRecv = 2, kSend = 3, kTimer = 4 };
+
+int64_t NowNanos() { return absl::GetCurrentTimeNanos(); }
+
+bool ParsePeer(int fd, std::string* address, int* port) {
+  sockaddr_storage peer{};
+  socklen_t len = sizeof(peer);
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) return false;
+  char text[INET6_ADDRSTRLEN] = {0};
+  if (peer.ss_family == AF_INET) {
+    auto* in = reinterpret_cast<sockaddr_in*>(&peer);
+    inet_ntop(AF_INET, &in->sin_addr, text, sizeof(text));
+    *port = ntohs(in->sin_port);
+  } else {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&peer);
+    inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof(text));
+    *port = ntohs(in6->sin6_port);
+    // IPv4-mapped clients are shown as IPv4.
+    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+      inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], text, sizeof(text));
+    }
+  }
+  *address = text;
+  return true;
+}
+
+}  // namespace
+
+// The connections of one loop and the server's work on it. Loop-affine except the Post-ing
+// entry points.
+class LoopState : public CompletionHandler, public std::enable_shared_from_this<LoopState> {
+ public:
+  LoopState(TcpServer* server, const TcpServerOptions& options)
+      : loop(options.loop), server_(server), options_(options) {}
+  ~LoopState() override {
+    for (auto& [id, conn] : conns_) close(conn->fd);
+  }
+
+  EventLoop loop;
+
+  void StartAccepting(int listen_fd) {
+    listen_fd_ = listen_fd;
+    ArmAccept();
+  }
+  void StopAccepting() {
+    if (listen_fd_ >= 0) shutdown(listen_fd_, SHUT_RDWR);  // ends the multishot accept
+    accepting_ = false;
+  }
+  void StartTimer() { ArmTimer(); }
+
+  void Adopt(int fd) {
+    auto conn = std::make_unique<Conn>(this, fd, server_->next_id_.fetch_add(1));
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    ConnectionInfo info;
+    info.ref = ConnectionRef(shared_from_this(), conn->id);
+    ParsePeer(fd, &info.peer_address, &info.peer_port);
+    Conn* raw = conn.get();
+    info.start_request = [raw] { ++raw->in_flight; };
+    size_t limit = options_.max_in_flight;
+    info.can_start_request = [raw, limit] { return raw->in_flight < limit; };
+    conn->handler = server_->factory_(info);
+    conn->last_activity = NowNanos();
+    conns_[conn->id] = std::move(conn);
+    if (draining_) {
+      Close(raw);
+      return;
+    }
+    MaybeArmRecv(raw);
+  }
+
+  void Send(uint64_t id, std::string bytes, bool completes_request) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;  // closed meanwhile
+    Conn* conn = it->second.get();
+    bool freed_slot = completes_request && conn->in_flight > 0;
+    if (freed_slot) --conn->in_flight;
+    if (conn->closing) return;
+    if (!bytes.empty()) {
+      conn->output_bytes += bytes.size();
+      conn->output.push_back(std::move(bytes));
+    }
+    conn->last_activity = NowNanos();
+    TrySend(conn);
+    if (freed_slot && !in_handler_) {
+      ProcessInput(conn);  // requests that waited for a slot
+    } else {
+      MaybeArmRecv(conn);
+    }
+    if (conns_.count(id) != 0) MaybeFinishDrain(conn);
+  }
+
+  void CloseAfterSend(uint64_t id) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;
+    it->second->close_after_send = true;
+    if (it->second->output.empty()) Close(it->second.get());
+  }
+
+  void BeginDrain() {
+    draining_ = true;
+    std::vector<Conn*> idle;
+    for (auto& [id, conn] : conns_) idle.push_back(conn.get());
+    for (Conn* conn : idle) MaybeFinishDrain(conn);
+  }
+
+  void CloseAll() {
+    std::vector<Conn*> all;
+    for (auto& [id, conn] : conns_) all.push_back(conn.get());
+    for (Conn* conn : all) Close(conn);
+  }
+
+  void OnCompletion(uint8_t tag, const io_uring_cqe& cqe) override {
+    if (tag == kAccept) {
+      OnAccept(cqe);
+    } else if (tag == kTimer) {
+      OnTimer();
+    }
+  }
+
+ private:
+  struct Conn : CompletionHandler {
+    Conn(LoopState* owner, int fd, uint64_t id) : owner(owner), fd(fd), id(id) {}
+    void OnCompletion(uint8_t tag, const io_uring_cqe& cqe) override {
+      owner->OnConnCompletion(this, tag, cqe);
+    }
+    LoopState* owner;
+    int fd;
+    uint64_t id;
+    std::unique_ptr<ConnectionHandler> handler;
+    std::string input;
+    std::deque<std::string> output;
+    size_t output_offset = 0;
+    size_t output_bytes = 0;
+    bool sending = false;
+    bool zero_copy_wait = false;  // a send-zc's buffer is still the kernel's
+    bool recv_armed = false;
+    int pending_ops = 0;
+    size_t in_flight = 0;
+    int64_t last_activity = 0;
+    bool closing = false;
+    bool close_after_send = false;
+  };
+
+  void ArmAccept() {
+    io_uring_sqe* sqe = loop.NewSqe(this, kAccept);
+    if (sqe == nullptr) return;
+    io_uring_prep_multishot_accept(sqe, listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    accepting_ = true;
+  }
+
+  void OnAccept(const io_uring_cqe& cqe) {
+    if (cqe.res >= 0) {
+      int fd = cqe.res;
+      if (server_->connections_.load() >= options_.max_connections) {
+        close(fd);  // over the limit: refuse at once
+      } else {
+        server_->connections_.fetch_add(1);
+        size_t index = server_->next_loop_.fetch_add(1) % server_->loops_.size();
+        LoopState* target = server_->loops_[index].get();
+        if (target == this) {
+          Adopt(fd);
+        } else {
+          target->loop.Post([target, fd] { target->Adopt(fd); });
+        }
+      }
+    } else if (cqe.res != -EINVAL && cqe.res != -ECANCELED && cqe.res != -EBADF) {
+      CFS_LOG(WARNING, options_.name) << "accept: " << std::strerror(-cqe.res);
+    }
+    if (!(cqe.flags & IORING_CQE_F_MORE) && accepting_ && cqe.res != -EINVAL) ArmAccept();
+  }
+
+  void ArmTimer() {
+    io_uring_sqe* sqe = loop.NewSqe(this, kTimer);
+    if (sqe == nullptr) return;
+    timer_spec_.tv_sec = 1;
+    timer_spec_.tv_nsec = 0;
+    io_uring_prep_timeout(sqe, &timer_spec_, 0, 0);
+  }
+
+  void OnTimer() {
+    int64_t now = NowNanos();
+    int64_t idle_limit = absl::ToInt64Nanoseconds(options_.idle_timeout);
+    std::vector<Conn*> expired;
+    for (auto& [id, conn] : conns_) {
+      bool quiet = conn->in_flight == 0 && conn->output.empty();
+      if (quiet && now - conn->last_activity > idle_limit) expired.push_back(conn.get());
+    }
+    for (Conn* conn : expired) Close(conn);
+    if (!stopped_) ArmTimer();
+  }
+
+  void MaybeArmRecv(Conn* conn) {
+    if (conn->closing || conn->recv_armed || draining_) return;
+    if (conn->in_flight >= options_.max_in_flight) return;  // resumes when a reply goes out
+    if (conn->output_bytes >= options_.max_output_bytes) return;
+    io_uring_sqe* sqe = loop.NewSqe(conn, kRecv);
+    if (sqe == nullptr) return;
+    io_uring_prep_recv(sqe, conn->fd, nullptr, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = EventLoop::kBufferGroup;
+    conn->recv_armed = true;
+    ++conn->pending_ops;
+  }
+
+  void TrySend(Conn* conn) {
+    if (conn->sending || conn->output.empty()) return;
+    const std::string& front = conn->output.front();
+    size_t length = front.size() - conn->output_offset;
+    io_uring_sqe* sqe = loop.NewSqe(conn, kSend);
+    if (sqe == nullptr) return;
+    if (length >= options_.zero_copy_threshold) {
+      io_uring_prep_send_zc(sqe, conn->fd, front.data() + conn->output_offset, length, MSG_NOSIGNAL,
+                            0);
+    } else {
+      io_uring_prep_send(sqe, conn->fd, front.data() + conn->output_offset, length, MSG_NOSIGNAL);
+    }
+    conn->sending = true;
+    ++conn->pending_ops;
+  }
+
+  void OnConnCompletion(Conn* conn, uint8_t tag, const io_uring_cqe& cqe) {
+    if (tag == kRecv) {
+      --conn->pending_ops;
+      conn->recv_armed = false;
+      OnRecv(conn, cqe);
+    } else if (tag == kSend) {
+      OnSend(conn, cqe);
+    }
+    if (conn->closing && conn->pending_ops == 0) Free(conn);
+  }
+
+  void OnRecv(Conn* conn, const io_uring_cqe& cqe) {
+    if (cqe.res == -ENOBUFS) {
+      // Every provided buffer is in use this instant: try again after the current batch.
+      uint64_t id = conn->id;
+      loop.Post([this, id] {
+        auto it = conns_.find(id);
+        if (it != conns_.end()) MaybeArmRecv(it->second.get());
+      });
+      return;
+    }
+    if (cqe.res <= 0) {
+      Close(conn);
+      return;
+    }
+    if (!(cqe.flags & IORING_CQE_F_BUFFER)) {
+      Close(conn);
+      return;
+    }
+    uint16_t buffer_id = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+    if (!conn->closing) {
+      absl::string_view data = loop.BufferData(buffer_id, cqe.res);
+      conn->input.append(data.data(), data.size());
+    }
+    loop.ReturnBuffer(buffer_id);
+    if (conn->closing) return;
+    conn->last_activity = NowNanos();
+    if (conn->input.size() > options_.max_input_bytes) {
+      CFS_LOG(WARNING, options_.name)
+          << "closing connection " << conn->id << ": " << conn->input.size() << " unconsumed bytes";
+      Close(conn);
+      return;
+    }
+    ProcessInput(conn);
+  }
+
+  // Hands the buffered bytes to the protocol, which consumes whole requests while the in-flight
+  // limit allows; the rest waits for a reply to free a slot.
+  void ProcessInput(Conn* conn) {
+    if (conn->closing || conn->input.empty()) {
+      MaybeArmRecv(conn);
+      return;
+    }
+    in_handler_ = true;  // a reply sent from inside OnData must not re-enter it
+    absl::StatusOr<size_t> consumed = conn->handler->OnData(conn->input);
+    in_handler_ = false;
+    if (!consumed.ok()) {
+      CFS_LOG(DEBUG, options_.name)
+          << "closing connection " << conn->id << ": " << consumed.status();
+      Close(conn);
+      return;
+    }
+    conn->input.erase(0, *consumed);
+    MaybeArmRecv(conn);
+  }
+
+  void OnSend(Conn* conn, const io_uring_cqe& cqe) {
+    if (cqe.flags & IORING_CQE_F_NOTIF) {
+      // The kernel is done with a send-zc buffer.
+      --conn->pending_ops;
+      conn->zero_copy_wait = false;
+      conn->sending = false;
+      FinishFront(conn);
+      return;
+    }
+    bool notification_follows = (cqe.flags & IORING_CQE_F_MORE) != 0;
+    if (!notification_follows) --conn->pending_ops;
+    if (cqe.res < 0) {
+      conn->sending = notification_follows;  // keep the buffer until the notification
+      conn->zero_copy_wait = notification_follows;
+      Close(conn);
+      return;
+    }
+    conn->output_offset += static_cast<size_t>(cqe.res);
+    if (notification_follows) {
+      conn->zero_copy_wait = true;  // wait before touching the buffer again
+      return;
+    }
+    conn->sending = false;
+    FinishFront(conn);
+  }
+
+  // After a send completed: drop the front buffer if fully sent, send more, resume reading.
+  void FinishFront(Conn* conn) {
+    if (conn->closing) return;
+    if (!conn->output.empty() && conn->output_offset >= conn->output.front().size()) {
+      conn->output_bytes -= conn->output.front().size();
+      conn->output.pop_front();
+      conn->output_offset = 0;
+    }
+    if (conn->output.empty() && conn->close_after_send) {
+      Close(conn);
+      return;
+    }
+    TrySend(conn);
+    MaybeArmRecv(conn);
+    MaybeFinishDrain(conn);
+  }
+
+  void MaybeFinishDrain(Conn* conn) {
+    if (draining_ && !conn->closing && conn->in_flight == 0 && conn->output.empty()) Close(conn);
+  }
+
+  // Marks `conn` closing. It is freed once no operation is pending: by the completion that
+  // ends the last one, or by a posted task, never under a caller that may still touch it.
+  void Close(Conn* conn) {
+    if (conn->closing) return;
+    conn->closing = true;
+    shutdown(conn->fd, SHUT_RDWR);  // completes a pending receive
+    if (conn->pending_ops > 0) return;
+    uint64_t id = conn->id;
+    loop.Post([this, id] {
+      auto it = conns_.find(id);
+      if (it != conns_.end() && it->second->pending_ops == 0) Free(it->second.get());
+    });
+  }
+
+  void Free(Conn* conn) {
+    close(conn->fd);
+    conns_.erase(conn->id);  // destroys conn
+    server_->connections_.fetch_sub(1);
+  }
+
+  TcpServer* server_;
+  const TcpServerOptions options_;  // a copy: late replies may reach a loop after the server
+  std::map<uint64_t, std::unique_ptr<Conn>> conns_;
+  int listen_fd_ = -1;
+  bool accepting_ = false;
+  bool draining_ = false;
+  bool stopped_ = false;
+  bool in_handler_ = false;
+  __kernel_timespec timer_spec_{};
+
+  friend class TcpServer;
+};
+
+void ConnectionRef::Send(std::string bytes, bool completes_request) const {
+  if (loop_ == nullptr) return;
+  LoopState* state = loop_.get();
+  uint64_t id = id_;
+  if (state->loop.InLoopThread()) {
+    state->Send(id, std::move(bytes), completes_request);
+    return;
+  }
+  state->loop.Post([state, id, bytes = std::move(bytes), completes_request]() mutable {
+    state->Send(id, std::move(bytes), completes_request);
+  });
+}
+
+void ConnectionRef::CloseAfterSend() const {
+  if (loop_ == nullptr) return;
+  LoopState* state = loop_.get();
+  uint64_t id = id_;
+  state->loop.Post([state, id] { state->CloseAfterSend(id); });
+}
+
+TcpServer::TcpServer(TcpServerOptions options, HandlerFactory factory)
+    : options_(std::move(options)), factory_(std::move(factory)) {}
+
+TcpServer::~TcpServer() { Shutdown(absl::Now()); }
+
+absl::Status TcpServer::Start(const std::string& host, int port) {
+  sockaddr_storage addr{};
+  socklen_t addr_len;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
+  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(port));
+    addr_len = sizeof(*v4);
+  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(port));
+    addr_len = sizeof(*v6);
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat(options_.name, ": '", host, "' is not a numeric address"));
+  }
+  listen_fd_ = socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0) return absl::UnavailableError(absl::StrCat("socket: ", std::strerror(errno)));
+  int one = 1;
+  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), addr_len) != 0 ||
+      listen(listen_fd_, 4096) != 0) {
+    absl::Status s = absl::UnavailableError(absl::StrCat(options_.name, ": cannot listen on ", host,
+                                                         ":", port, ": ", std::strerror(errno)));
+    close(listen_fd_);
+    listen_fd_ = -1;
+    return s;
+  }
+  socklen_t len = sizeof(addr);
+  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.ss_family == AF_INET ? v4->sin_port : v6->sin6_port);
+  host_ = host;
+  for (int i = 0; i < std::max(1, options_.loops); ++i) {
+    auto state = std::make_shared<LoopState>(this, options_);
+    if (!state->loop.status().ok()) {
+      close(listen_fd_);
+      listen_fd_ = -1;
+      loops_.clear();
+      return state->loop.status();
+    }
+    loops_.push_back(std::move(state));
+  }
+  for (auto& state : loops_) {
+    LoopState* raw = state.get();
+    threads_.emplace_back([raw] { raw->loop.Run(); });
+    raw->loop.Post([raw] { raw->StartTimer(); });
+  }
+  LoopState* first = loops_[0].get();
+  int fd = listen_fd_;
+  first->loop.Post([first, fd] { first->StartAccepting(fd); });
+  running_ = true;
+  return absl::OkStatus();
+}
+
+void TcpServer::Shutdown(absl::Time deadline) {
+  if (!running_) return;
+  running_ = false;
+  LoopState* first = loops_[0].get();
+  first->loop.Post([first] { first->StopAccepting(); });
+  for (auto& state : loops_) {
+    LoopState* raw = state.get();
+    raw->loop.Post([raw] { raw->BeginDrain(); });
+  }
+  while (connections_.load() > 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+  for (auto& state : loops_) {
+    LoopState* raw = state.get();
+    raw->loop.Post([raw] { raw->CloseAll(); });
+  }
+  absl::Time grace = absl::Now() + absl::Seconds(2);
+  while (connections_.load() > 0 && absl::Now() < grace) absl::SleepFor(absl::Milliseconds(5));
+  for (auto& state : loops_) {
+    LoopState* raw = state.get();
+    raw->loop.Post([raw] { raw->stopped_ = true; });
+    raw->loop.Stop();
+  }
+  for (std::thread& t : threads_) t.join();
+  threads_.clear();
+  if (listen_fd_ >= 0) close(listen_fd_);
+  listen_fd_ = -1;
+  // Loops stay alive while ConnectionRefs from late replies hold them.
+  loops_.clear();
+}
+
+}  // namespace cfs::net

@@ -1,0 +1,127 @@
+// TcpServer: accepts TCP connections on one address and serves them on a set of EventLoops
+// (io_uring), one thread per loop, each connection pinned to one loop. No thread per connection.
+//
+// A protocol plugs in a ConnectionHandler per connection: it gets every byte that arrives and
+// says how much it consumed (complete requests). Replies may be produced on any thread through
+// a ConnectionRef. Limits give backpressure instead of unbounded queues: at most
+// max_in_flight requests per connection (reading pauses, it does not fail), at most
+// max_input_bytes unconsumed (the connection is closed: a request that large is refused by the
+// protocol before), at most max_output_bytes queued replies (reading pauses). Idle connections
+// (no request in flight, nothing to send) close after idle_timeout. Shutdown() stops accepting,
+// lets requests in flight finish until the deadline, then closes everything.
+// Thread-safe (Start/Shutdown from any one thread).
+//
+// Example:
+//   TcpServer server(options, [](ConnectionRef conn) { return std::make_unique<MyHandler>(conn);
+//   }); CFS_RETURN_IF_ERROR(server.Start("127.0.0.1", 0)); int port = server.port();
+
+#ifndef CFS_LIB_COMMON_NET_TCP_SERVER_H_
+#define CFS_LIB_COMMON_NET_TCP_SERVER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "lib/common/net/event_loop.h"
+
+namespace cfs::net {
+
+class TcpServer;
+class LoopState;
+
+// A thread-safe reference to one connection: replies from any thread, ignored once closed.
+class ConnectionRef {
+ public:
+  ConnectionRef() = default;
+  ConnectionRef(std::shared_ptr<LoopState> loop, uint64_t id) : loop_(std::move(loop)), id_(id) {}
+
+  // Queues `bytes` to send. With `completes_request`, one request in flight is finished
+  // (reading resumes if it was paused for the in-flight limit).
+  void Send(std::string bytes, bool completes_request = true) const;
+  // Closes the connection after what is queued has been sent.
+  void CloseAfterSend() const;
+  uint64_t id() const { return id_; }
+
+ private:
+  std::shared_ptr<LoopState> loop_;  // keeps the loop alive for late replies
+  uint64_t id_ = 0;
+};
+
+// What a protocol does with one connection's bytes. Loop-affine: called on the loop thread.
+class ConnectionHandler {
+ public:
+  virtual ~ConnectionHandler() = default;
+  // `input` holds every unconsumed byte. Returns how many bytes it consumed; for each request it
+  // starts it calls ConnectionInfo::start_request. An error closes the connection at once.
+  virtual absl::StatusOr<size_t> OnData(absl::string_view input) = 0;
+};
+
+struct ConnectionInfo {
+  ConnectionRef ref;
+  std::string peer_address;  // numeric, without port
+  int peer_port = 0;
+  // Counts one request in flight (call from OnData); Send(..., true) finishes it.
+  std::function<void()> start_request;
+  // False once max_in_flight requests are in flight: OnData should stop consuming there; it is
+  // called again with the rest when a reply frees a slot.
+  std::function<bool()> can_start_request;
+};
+
+struct TcpServerOptions {
+  int loops = 2;
+  size_t max_connections = 16384;
+  size_t max_in_flight = 64;
+  size_t max_input_bytes = 4 << 20;
+  size_t max_output_bytes = 16 << 20;
+  absl::Duration idle_timeout = absl::Minutes(5);
+  size_t zero_copy_threshold = 64 * 1024;  // replies this large use send-zc
+  EventLoop::Options loop;
+  std::string name = "tcp";  // for logs
+};
+
+using HandlerFactory =
+    std::function<std::unique_ptr<ConnectionHandler>(const ConnectionInfo& connection)>;
+
+class TcpServer {
+ public:
+  TcpServer(TcpServerOptions options, HandlerFactory factory);
+  ~TcpServer();  // Shutdown(now) if still running.
+
+  // Binds `host`:`port` (0 picks one) and starts the loops. Errors: kUnavailable (bind, listen,
+  // io_uring), kInvalidArgument (host not numeric).
+  absl::Status Start(const std::string& host, int port);
+  int port() const { return port_; }
+  const std::string& host() const { return host_; }
+
+  // Stops accepting; waits until no request is in flight and every reply is sent, or the
+  // deadline; closes every connection and joins the loops. Idempotent.
+  void Shutdown(absl::Time deadline);
+
+  // Open connections right now (for tests and metrics).
+  size_t connection_count() const { return connections_.load(); }
+
+ private:
+  friend class LoopState;
+  TcpServerOptions options_;
+  HandlerFactory factory_;
+  std::string host_;
+  int port_ = 0;
+  int listen_fd_ = -1;
+  std::vector<std::shared_ptr<LoopState>> loops_;
+  std::vector<std::thread> threads_;
+  std::atomic<size_t> connections_{0};
+  std::atomic<uint64_t> next_id_{1};
+  std::atomic<size_t> next_loop_{0};
+  bool running_ = false;
+};
+
+}  // namespace cfs::net
+
+#endif  // CFS_LIB_COMMON_NET_TCP_SERVER_H_
