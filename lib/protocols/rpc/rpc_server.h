@@ -1,0 +1,76 @@
+// RPC programs and the connection handler that serves them over TCP record marking.
+//
+// An RpcProgram (MOUNT, NFS) decodes its arguments and answers through RpcReply exactly once,
+// from any thread. RpcConnectionHandler turns a connection's bytes into calls: it answers
+// RPC_MISMATCH, PROG_UNAVAIL, PROG_MISMATCH (with the supported range), AUTH_BADCRED and
+// AUTH_TOOWEAK itself, replays retransmitted non-idempotent calls from the duplicate request
+// cache, and closes the connection for an oversized or undecodable record.
+//
+// Example:
+//   RpcDispatcher dispatcher({&mount_program, &nfs_program}, &drc);
+//   TcpServer server(options, dispatcher.HandlerFactory());
+
+#ifndef CFS_LIB_PROTOCOLS_RPC_RPC_SERVER_H_
+#define CFS_LIB_PROTOCOLS_RPC_RPC_SERVER_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "lib/common/net/tcp_server.h"
+#include "lib/protocols/rpc/duplicate_request_cache.h"
+#include "lib/protocols/rpc/rpc_message.h"
+
+namespace cfs::rpc {
+
+// One decoded call handed to a program. Owns its bytes.
+struct RpcCall {
+  uint32_t xid = 0;
+  uint32_t version = 0;
+  uint32_t procedure = 0;
+  AuthFlavor flavor = AuthFlavor::kNone;
+  std::optional<AuthSys> auth_sys;
+  std::string args;
+  std::string client_address;
+};
+
+// Completes a call: kSuccess with the encoded result, or an RPC-level error (kProcUnavail,
+// kGarbageArgs, kSystemErr). Call exactly once, from any thread.
+using RpcReply = absl::AnyInvocable<void(AcceptStat stat, std::string body) &&>;
+
+class RpcProgram {
+ public:
+  virtual ~RpcProgram() = default;
+  virtual uint32_t program() const = 0;
+  virtual uint32_t min_version() const = 0;
+  virtual uint32_t max_version() const = 0;
+  // Procedures whose retransmission must replay the first reply (CREATE, REMOVE, RENAME...).
+  virtual bool IsNonIdempotent(uint32_t version, uint32_t procedure) const = 0;
+  // Procedure 0 (NULL) may be called with AUTH_NONE; others need AUTH_SYS unless this says no.
+  virtual bool RequiresAuthSys(uint32_t procedure) const { return procedure != 0; }
+  virtual void Dispatch(RpcCall call, RpcReply reply) = 0;
+};
+
+class RpcDispatcher {
+ public:
+  RpcDispatcher(std::vector<RpcProgram*> programs, DuplicateRequestCache* cache,
+                size_t max_record = kMaxRecordSize);
+
+  // A factory for net::TcpServer: one RPC connection handler per connection.
+  net::HandlerFactory HandlerFactory();
+
+ private:
+  class Connection;
+  RpcProgram* Find(uint32_t program) const;
+
+  std::vector<RpcProgram*> programs_;
+  DuplicateRequestCache* cache_;
+  size_t max_record_;
+};
+
+}  // namespace cfs::rpc
+
+#endif  // CFS_LIB_PROTOCOLS_RPC_RPC_SERVER_H_
