@@ -10,6 +10,8 @@ packages=(
   libabsl-dev libssl-dev librocksdb-dev liburing-dev libfabric-dev
   # tests, benchmarks, fuzzing
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
+  # independent protocol clients used by the integration tests
+  libnfs-dev libnfs-utils
 )
 
 missing=()

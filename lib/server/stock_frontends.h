@@ -1,7 +1,7 @@
 // The protocol frontends built into libclaudefs_gateway, by name.
 //
-// The only place that names concrete protocol packages. Today none has landed (NFS, S3 and
-// SMB arrive with their own issues), so the list is empty and `--protocols` accepts nothing.
+// The only place that names concrete protocol packages: today "nfs" (NFSv3 + MOUNT v3); S3 and
+// SMB arrive with their own issues.
 //
 // Example:
 //   for (auto& frontend : StockFrontends()) builder.AddFrontend(std::move(frontend));

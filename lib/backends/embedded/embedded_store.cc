@@ -161,7 +161,7 @@ absl::Status EmbeddedStore::Initialize() {
     a.inode = kRootInode;
     a.generation = boot_count_;
     a.type = FileType::kDirectory;
-    a.mode = 0755;
+    a.mode = 01777;  // a shared namespace: anyone creates, only owners remove (like /tmp)
     a.nlink = 2;
     a.uid = 0;
     a.gid = 0;

@@ -27,14 +27,14 @@ void NullVerifier(XdrWriter& w) {
 
 }  // namespace
 
-absl::StatusOr<std::optional<RecordSplit>> SplitRecord(absl::string_view input,
-                                                       size_t max_record) {
+absl::StatusOr<std::optional<RecordSplit>> SplitRecord(absl::string_view input, size_t max_record) {
   RecordSplit split;
   size_t pos = 0;
   while (true) {
     if (input.size() - pos < 4) return std::nullopt;
     const auto* p = reinterpret_cast<const uint8_t*>(input.data() + pos);
-    uint32_t marker = (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+    uint32_t marker =
+        (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
     bool last = (marker & kLastFragment) != 0;
     size_t length = marker & ~kLastFragment;
     if (length > max_record || split.record.size() + length > max_record) {
@@ -86,7 +86,7 @@ std::optional<CallHeader> DecodeCall(absl::string_view record, CallError* error)
   call.procedure = in.U32();
   call.flavor = static_cast<AuthFlavor>(in.U32());
   call.credential = in.Opaque(kMaxAuthBody);
-  in.U32();                // verifier flavor
+  in.U32();                 // verifier flavor
   in.Opaque(kMaxAuthBody);  // verifier body (we use none)
   if (!in.ok()) {
     error->kind = CallError::kGarbage;

@@ -69,7 +69,7 @@ struct CallError {
 
 // A complete record found at the start of `input`.
 struct RecordSplit {
-  std::string record;  // the fragments' bytes joined
+  std::string record;   // the fragments' bytes joined
   size_t consumed = 0;  // bytes of `input` the record took, markers included
 };
 

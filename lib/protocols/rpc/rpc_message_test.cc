@@ -120,7 +120,7 @@ TEST(ReplyTest, EncodesMismatchRanges) {
   EXPECT_EQ(in.U32(), 1u);  // REPLY
   EXPECT_EQ(in.U32(), 0u);  // MSG_ACCEPTED
   in.U32();
-  in.Opaque(400);            // verifier
+  in.Opaque(400);           // verifier
   EXPECT_EQ(in.U32(), 2u);  // PROG_MISMATCH
   EXPECT_EQ(in.U32(), 3u);
   EXPECT_EQ(in.U32(), 3u);

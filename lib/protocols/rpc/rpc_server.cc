@@ -78,8 +78,8 @@ class RpcDispatcher::Connection : public net::ConnectionHandler {
 
     std::optional<RequestKey> key;
     if (program->IsNonIdempotent(call.version, call.procedure)) {
-      key = RequestKey{call.client_address, call.xid, header->program, call.version,
-                       call.procedure, DuplicateRequestCache::Hash(call.args)};
+      key = RequestKey{call.client_address, call.xid,       header->program,
+                       call.version,        call.procedure, DuplicateRequestCache::Hash(call.args)};
       std::string cached;
       switch (dispatcher_->cache_->Begin(*key, &cached)) {
         case DuplicateRequestCache::Lookup::kReplay:
@@ -95,12 +95,12 @@ class RpcDispatcher::Connection : public net::ConnectionHandler {
     net::ConnectionRef ref = info_.ref;
     DuplicateRequestCache* cache = dispatcher_->cache_;
     uint32_t xid = call.xid;
-    program->Dispatch(std::move(call), [ref, cache, key, xid](AcceptStat stat,
-                                                             std::string body) mutable {
-      std::string reply = EncodeAcceptedReply(xid, stat, body);
-      if (key.has_value()) cache->Finish(*key, reply);
-      ref.Send(FrameRecord(reply));
-    });
+    program->Dispatch(std::move(call),
+                      [ref, cache, key, xid](AcceptStat stat, std::string body) mutable {
+                        std::string reply = EncodeAcceptedReply(xid, stat, body);
+                        if (key.has_value()) cache->Finish(*key, reply);
+                        ref.Send(FrameRecord(reply));
+                      });
   }
 
   RpcDispatcher* dispatcher_;
@@ -119,9 +119,8 @@ RpcProgram* RpcDispatcher::Find(uint32_t program) const {
 }
 
 net::HandlerFactory RpcDispatcher::HandlerFactory() {
-  return [this](const net::ConnectionInfo& info) {
-    return std::make_unique<Connection>(this, info);
-  };
+  return
+      [this](const net::ConnectionInfo& info) { return std::make_unique<Connection>(this, info); };
 }
 
 }  // namespace cfs::rpc

@@ -44,8 +44,8 @@ class CountingProgram : public RpcProgram {
 class RpcServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dispatcher_ = std::make_unique<RpcDispatcher>(std::vector<RpcProgram*>{&program_}, &cache_,
-                                                  64 * 1024);
+    dispatcher_ =
+        std::make_unique<RpcDispatcher>(std::vector<RpcProgram*>{&program_}, &cache_, 64 * 1024);
     net::TcpServerOptions options;
     options.name = "rpc-test";
     server_ = std::make_unique<net::TcpServer>(options, dispatcher_->HandlerFactory());
@@ -119,38 +119,38 @@ TEST_F(RpcServerTest, AnswersRpcLevelErrors) {
             1u);
   // Version outside 2..3: PROG_MISMATCH with the range.
   XdrReader rest("");
-  EXPECT_EQ(Stat(RoundTrip(fd, FrameRecord(EncodeCall(2, kProgram, 4, 0, AuthFlavor::kNone, "",
-                                                      ""))),
-                 &rest),
-            2u);
+  EXPECT_EQ(
+      Stat(RoundTrip(fd, FrameRecord(EncodeCall(2, kProgram, 4, 0, AuthFlavor::kNone, "", ""))),
+           &rest),
+      2u);
   EXPECT_EQ(rest.U32(), 2u);
   EXPECT_EQ(rest.U32(), 3u);
   // Unknown procedure.
-  EXPECT_EQ(Stat(RoundTrip(fd, FrameRecord(EncodeCall(3, kProgram, 3, 9, AuthFlavor::kSys, Sys(),
-                                                      "")))),
-            3u);
+  EXPECT_EQ(
+      Stat(RoundTrip(fd, FrameRecord(EncodeCall(3, kProgram, 3, 9, AuthFlavor::kSys, Sys(), "")))),
+      3u);
   // Garbage arguments.
-  EXPECT_EQ(Stat(RoundTrip(fd, FrameRecord(EncodeCall(4, kProgram, 3, 1, AuthFlavor::kSys, Sys(),
-                                                      "xy")))),
+  EXPECT_EQ(Stat(RoundTrip(
+                fd, FrameRecord(EncodeCall(4, kProgram, 3, 1, AuthFlavor::kSys, Sys(), "xy")))),
             4u);
   // rpcvers 3: MSG_DENIED RPC_MISMATCH (reject 0, low 2).
   std::string v3 = EncodeCall(5, kProgram, 3, 0, AuthFlavor::kNone, "", "");
   v3[11] = 3;
   EXPECT_EQ(Stat(RoundTrip(fd, FrameRecord(v3))), 102u);
   // AUTH_NONE for a procedure that needs AUTH_SYS: AUTH_TOOWEAK; a broken AUTH_SYS: BADCRED.
-  EXPECT_EQ(Stat(RoundTrip(fd, FrameRecord(EncodeCall(6, kProgram, 3, 1, AuthFlavor::kNone, "",
-                                                      Arg(1))))),
+  EXPECT_EQ(Stat(RoundTrip(
+                fd, FrameRecord(EncodeCall(6, kProgram, 3, 1, AuthFlavor::kNone, "", Arg(1))))),
             115u);
-  EXPECT_EQ(Stat(RoundTrip(fd, FrameRecord(EncodeCall(7, kProgram, 3, 1, AuthFlavor::kSys, "bad!",
-                                                      Arg(1))))),
+  EXPECT_EQ(Stat(RoundTrip(
+                fd, FrameRecord(EncodeCall(7, kProgram, 3, 1, AuthFlavor::kSys, "bad!", Arg(1))))),
             111u);
-  EXPECT_EQ(Stat(RoundTrip(fd, FrameRecord(EncodeCall(8, kProgram, 3, 1, AuthFlavor::kGss, "",
-                                                      Arg(1))))),
-            115u);
+  EXPECT_EQ(
+      Stat(RoundTrip(fd, FrameRecord(EncodeCall(8, kProgram, 3, 1, AuthFlavor::kGss, "", Arg(1))))),
+      115u);
   // NULL with AUTH_NONE is fine, and the connection kept serving through all of the above.
-  EXPECT_EQ(Stat(RoundTrip(fd, FrameRecord(EncodeCall(9, kProgram, 3, 0, AuthFlavor::kNone, "",
-                                                      "")))),
-            0u);
+  EXPECT_EQ(
+      Stat(RoundTrip(fd, FrameRecord(EncodeCall(9, kProgram, 3, 0, AuthFlavor::kNone, "", "")))),
+      0u);
   close(fd);
 }
 

@@ -61,7 +61,7 @@ class XdrWriter {
   void FixedOpaque(absl::string_view bytes);  // pads to 4
   void Opaque(absl::string_view bytes);       // length, bytes, padding
   void String(absl::string_view s) { Opaque(s); }
-  void Raw(absl::string_view bytes);          // already-encoded XDR
+  void Raw(absl::string_view bytes);  // already-encoded XDR
 
   std::string& buffer() { return *out_; }
   std::string Release() { return std::move(*out_); }

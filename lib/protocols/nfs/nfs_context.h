@@ -1,0 +1,72 @@
+// NfsContext: what the MOUNT and NFS programs of one frontend share: the backend, the file
+// handle codec, the exports with their resolved root inodes, and the mapping of backend errors
+// to NFS status codes (the protocol's one error table).
+//
+// Resolve() turns a call's file handle and AUTH_SYS credential into a backend request: it
+// authenticates the handle (BADHANDLE), finds its export, applies the export's client rules
+// (squash, read-only; ACCES when the client is not admitted). Thread-safe after Init().
+//
+// Example:
+//   absl::StatusOr<NfsTarget> t = context.Resolve(fh_bytes, call);
+//   if (!t.ok()) reply NFS3ERR_* from StatusToNfs(t.status());
+
+#ifndef CFS_LIB_PROTOCOLS_NFS_NFS_CONTEXT_H_
+#define CFS_LIB_PROTOCOLS_NFS_NFS_CONTEXT_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "lib/auth/export_policy.h"
+#include "lib/backend/backend.h"
+#include "lib/backend/file_handle.h"
+#include "lib/protocols/nfs/nfs3_xdr.h"
+#include "lib/protocols/rpc/rpc_server.h"
+
+namespace cfs::nfs {
+
+struct NfsTarget {
+  const auth::Export* export_ = nullptr;
+  backend::InodeNumber inode = 0;
+  uint64_t generation = 0;
+  backend::RequestContext ctx;
+  bool read_only = false;
+};
+
+class NfsContext {
+ public:
+  NfsContext(backend::Backend& backend, const backend::FileHandleCodec& handles,
+             std::vector<auth::Export> exports);
+
+  // Resolves every export's path to its root inode (as root). Errors name the export.
+  absl::Status Init();
+
+  // The caller's identity from the call's credential (AUTH_NONE: nobody).
+  static backend::Identity CallerOf(const rpc::RpcCall& call);
+
+  absl::StatusOr<NfsTarget> Resolve(absl::string_view handle, const rpc::RpcCall& call) const;
+  // The export `nfs_path` names (MOUNT), admitted for the caller. Errors: kNotFound, and
+  // kPermissionDenied for a client outside the export's rules.
+  absl::StatusOr<NfsTarget> ResolveExport(absl::string_view nfs_path,
+                                          const rpc::RpcCall& call) const;
+
+  std::string HandleFor(const auth::Export& exp, const backend::Attributes& attrs) const;
+  backend::Backend& backend() const { return backend_; }
+  const std::vector<auth::Export>& exports() const { return exports_; }
+
+  // The one table from backend errors to NFSv3 status codes.
+  static Nfs3Status StatusToNfs(const absl::Status& status);
+
+ private:
+  absl::StatusOr<NfsTarget> Admit(const auth::Export& exp, const rpc::RpcCall& call) const;
+
+  backend::Backend& backend_;
+  const backend::FileHandleCodec& handles_;
+  std::vector<auth::Export> exports_;
+  std::map<uint32_t, backend::InodeNumber> roots_;  // export id -> root inode
+};
+
+}  // namespace cfs::nfs
+
+#endif  // CFS_LIB_PROTOCOLS_NFS_NFS_CONTEXT_H_

@@ -1,0 +1,52 @@
+#include "lib/protocols/nfs/nfs_frontend.h"
+
+#include <utility>
+
+namespace cfs::nfs {
+
+NfsFrontend::NfsFrontend(net::TcpServerOptions server_options)
+    : server_options_(std::move(server_options)) {}
+
+NfsFrontend::~NfsFrontend() { Shutdown(absl::Now()).IgnoreError(); }
+
+absl::Status NfsFrontend::Start(const gateway::FrontendContext& context) {
+  context_ = std::make_unique<NfsContext>(context.backend, context.handles, context.exports);
+  absl::Status s = context_->Init();
+  if (!s.ok()) return s;
+  mount_ = std::make_unique<MountProgram>(*context_);
+  nfs_ = std::make_unique<Nfs3Program>(*context_);
+  dispatcher_ = std::make_unique<rpc::RpcDispatcher>(
+      std::vector<rpc::RpcProgram*>{mount_.get(), nfs_.get()}, &cache_);
+  net::TcpServerOptions nfs_options = server_options_;
+  nfs_options.name = "nfs";
+  nfs_server_ = std::make_unique<net::TcpServer>(nfs_options, dispatcher_->HandlerFactory());
+  s = nfs_server_->Start(context.options.bind_address, context.options.nfs_port);
+  if (!s.ok()) return s;
+  net::TcpServerOptions mount_options = server_options_;
+  mount_options.name = "mount";
+  mount_options.loops = 1;
+  mount_server_ = std::make_unique<net::TcpServer>(mount_options, dispatcher_->HandlerFactory());
+  s = mount_server_->Start(context.options.bind_address, context.options.mount_port);
+  if (!s.ok()) {
+    nfs_server_->Shutdown(absl::Now());
+    return s;
+  }
+  return absl::OkStatus();
+}
+
+std::vector<gateway::BoundAddress> NfsFrontend::addresses() const {
+  std::vector<gateway::BoundAddress> out;
+  if (nfs_server_ != nullptr) out.push_back({"nfs", nfs_server_->host(), nfs_server_->port()});
+  if (mount_server_ != nullptr) {
+    out.push_back({"mount", mount_server_->host(), mount_server_->port()});
+  }
+  return out;
+}
+
+absl::Status NfsFrontend::Shutdown(absl::Time deadline) {
+  if (mount_server_ != nullptr) mount_server_->Shutdown(deadline);
+  if (nfs_server_ != nullptr) nfs_server_->Shutdown(deadline);
+  return absl::OkStatus();
+}
+
+}  // namespace cfs::nfs

@@ -1,0 +1,47 @@
+// NfsFrontend: the "nfs" protocol of the gateway: NFSv3 and MOUNT v3 over TCP, on the NFS port
+// and the MOUNT port (both serve both programs, so clients given either port work).
+//
+// Example:
+//   builder.AddFrontend(std::make_unique<cfs::nfs::NfsFrontend>());
+
+#ifndef CFS_LIB_PROTOCOLS_NFS_NFS_FRONTEND_H_
+#define CFS_LIB_PROTOCOLS_NFS_NFS_FRONTEND_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lib/common/net/tcp_server.h"
+#include "lib/gateway/frontend.h"
+#include "lib/protocols/nfs/mount_program.h"
+#include "lib/protocols/nfs/nfs3_program.h"
+#include "lib/protocols/nfs/nfs_context.h"
+#include "lib/protocols/rpc/duplicate_request_cache.h"
+#include "lib/protocols/rpc/rpc_server.h"
+
+namespace cfs::nfs {
+
+class NfsFrontend : public gateway::Frontend {
+ public:
+  explicit NfsFrontend(net::TcpServerOptions server_options = {});
+  ~NfsFrontend() override;
+
+  std::string name() const override { return "nfs"; }
+  absl::Status Start(const gateway::FrontendContext& context) override;
+  std::vector<gateway::BoundAddress> addresses() const override;
+  absl::Status Shutdown(absl::Time deadline) override;
+
+ private:
+  net::TcpServerOptions server_options_;
+  std::unique_ptr<NfsContext> context_;
+  std::unique_ptr<MountProgram> mount_;
+  std::unique_ptr<Nfs3Program> nfs_;
+  rpc::DuplicateRequestCache cache_;
+  std::unique_ptr<rpc::RpcDispatcher> dispatcher_;
+  std::unique_ptr<net::TcpServer> nfs_server_;
+  std::unique_ptr<net::TcpServer> mount_server_;
+};
+
+}  // namespace cfs::nfs
+
+#endif  // CFS_LIB_PROTOCOLS_NFS_NFS_FRONTEND_H_

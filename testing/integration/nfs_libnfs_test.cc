@@ -1,0 +1,298 @@
+// NFSv3 through an independent client: the libnfs C library against an in-process gateway on
+// 127.0.0.1 (ports picked by the kernel, passed to libnfs; no portmapper involved).
+
+#include <fcntl.h>
+#include <nfsc/libnfs.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "lib/gateway/gateway.h"
+#include "testing/temp_dir.h"
+
+namespace cfs::testing {
+namespace {
+
+// One libnfs client mounted on an export.
+class NfsClient {
+ public:
+  NfsClient(int nfs_port, int mount_port, const std::string& export_path, int uid = 1000,
+            int gid = 1000) {
+    nfs_ = nfs_init_context();
+    std::string url = absl::StrCat("nfs://127.0.0.1", export_path, "?nfsport=", nfs_port,
+                                   "&mountport=", mount_port, "&version=3&uid=", uid, "&gid=", gid);
+    nfs_url* parsed = nfs_parse_url_dir(nfs_, url.c_str());
+    if (parsed == nullptr) {
+      error_ = nfs_get_error(nfs_);
+      return;
+    }
+    mount_rc_ = nfs_mount(nfs_, parsed->server, parsed->path);
+    if (mount_rc_ != 0) error_ = nfs_get_error(nfs_);
+    nfs_destroy_url(parsed);
+  }
+  ~NfsClient() { nfs_destroy_context(nfs_); }
+
+  bool mounted() const { return mount_rc_ == 0; }
+  const std::string& error() const { return error_; }
+  nfs_context* get() { return nfs_; }
+
+  int WriteFile(const std::string& path, const std::string& data, int mode = 0644) {
+    nfsfh* fh = nullptr;
+    int rc = nfs_creat(nfs_, path.c_str(), mode, &fh);
+    if (rc != 0) return rc;
+    size_t done = 0;
+    while (done < data.size()) {
+      size_t chunk = std::min<size_t>(data.size() - done, 1 << 20);
+      rc = nfs_pwrite(nfs_, fh, done, chunk, data.data() + done);
+      if (rc < 0) break;
+      done += rc;
+    }
+    int sync_rc = nfs_fsync(nfs_, fh);
+    nfs_close(nfs_, fh);
+    return rc < 0 ? rc : sync_rc;
+  }
+
+  int ReadFile(const std::string& path, std::string* out) {
+    nfsfh* fh = nullptr;
+    int rc = nfs_open(nfs_, path.c_str(), O_RDONLY, &fh);
+    if (rc != 0) return rc;
+    out->clear();
+    std::string buf(1 << 20, '\0');
+    while (true) {
+      rc = nfs_pread(nfs_, fh, out->size(), buf.size(), buf.data());
+      if (rc <= 0) break;
+      out->append(buf.data(), rc);
+    }
+    nfs_close(nfs_, fh);
+    return rc < 0 ? rc : 0;
+  }
+
+  std::vector<std::string> List(const std::string& path) {
+    std::vector<std::string> names;
+    nfsdir* dir = nullptr;
+    if (nfs_opendir(nfs_, path.c_str(), &dir) != 0) return names;
+    while (nfsdirent* e = nfs_readdir(nfs_, dir)) names.push_back(e->name);
+    nfs_closedir(nfs_, dir);
+    return names;
+  }
+
+ private:
+  nfs_context* nfs_;
+  int mount_rc_ = -1;
+  std::string error_;
+};
+
+class NfsLibnfsTest : public ::testing::Test {
+ protected:
+  void Start(std::vector<auth::Export> exports = {}) {
+    gateway::GatewayOptions options;
+    options.data_dir = dir_.path() + "/state";
+    options.bind_address = "127.0.0.1";
+    options.nfs_port = options.mount_port = 0;
+    options.exports = std::move(exports);
+    auto built = gateway::GatewayBuilder().SetOptions(options).Build();
+    ASSERT_TRUE(built.ok()) << built.status();
+    gateway_ = std::move(*built);
+    ASSERT_TRUE(gateway_->Start().ok());
+    nfs_port_ = gateway_->address("nfs")->port;
+    mount_port_ = gateway_->address("mount")->port;
+  }
+
+  std::unique_ptr<NfsClient> Client(const std::string& path = "/export", int uid = 1000) {
+    auto client = std::make_unique<NfsClient>(nfs_port_, mount_port_, path, uid, uid);
+    EXPECT_TRUE(client->mounted()) << client->error();
+    return client;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<gateway::Gateway> gateway_;
+  int nfs_port_ = 0;
+  int mount_port_ = 0;
+};
+
+TEST_F(NfsLibnfsTest, EveryCommonOperationWorks) {
+  Start();
+  auto c = Client();
+  nfs_context* nfs = c->get();
+  ASSERT_EQ(nfs_mkdir(nfs, "/work"), 0) << nfs_get_error(nfs);
+  ASSERT_EQ(c->WriteFile("/work/a.txt", "hello nfs"), 0) << nfs_get_error(nfs);
+  std::string back;
+  ASSERT_EQ(c->ReadFile("/work/a.txt", &back), 0);
+  EXPECT_EQ(back, "hello nfs");
+
+  nfs_stat_64 st;
+  ASSERT_EQ(nfs_stat64(nfs, "/work/a.txt", &st), 0);
+  EXPECT_EQ(st.nfs_size, 9u);
+  EXPECT_EQ(st.nfs_uid, 1000u);
+  EXPECT_EQ(st.nfs_mode & 0777, 0644u);
+  EXPECT_TRUE(S_ISREG(st.nfs_mode));
+
+  ASSERT_EQ(nfs_chmod(nfs, "/work/a.txt", 0600), 0);
+  ASSERT_EQ(nfs_stat64(nfs, "/work/a.txt", &st), 0);
+  EXPECT_EQ(st.nfs_mode & 0777, 0600u);
+  ASSERT_EQ(nfs_truncate(nfs, "/work/a.txt", 5), 0);
+  ASSERT_EQ(c->ReadFile("/work/a.txt", &back), 0);
+  EXPECT_EQ(back, "hello");
+
+  ASSERT_EQ(nfs_rename(nfs, "/work/a.txt", "/work/b.txt"), 0);
+  EXPECT_EQ(nfs_stat64(nfs, "/work/a.txt", &st), -ENOENT);
+  ASSERT_EQ(nfs_link(nfs, "/work/b.txt", "/work/c.txt"), 0);
+  ASSERT_EQ(nfs_stat64(nfs, "/work/c.txt", &st), 0);
+  EXPECT_EQ(st.nfs_nlink, 2u);
+  ASSERT_EQ(nfs_symlink(nfs, "b.txt", "/work/ln"), 0);
+  char target[256] = {0};
+  ASSERT_EQ(nfs_readlink(nfs, "/work/ln", target, sizeof(target)), 0);
+  EXPECT_STREQ(target, "b.txt");
+  ASSERT_EQ(nfs_mknod(nfs, "/work/fifo", S_IFIFO | 0644, 0), 0) << nfs_get_error(nfs);
+  ASSERT_EQ(nfs_stat64(nfs, "/work/fifo", &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.nfs_mode));
+
+  timeval times[2] = {{1000000000, 0}, {1100000000, 0}};
+  ASSERT_EQ(nfs_utimes(nfs, "/work/b.txt", times), 0);
+  ASSERT_EQ(nfs_stat64(nfs, "/work/b.txt", &st), 0);
+  EXPECT_EQ(st.nfs_mtime, 1100000000u);
+
+  EXPECT_EQ(nfs_access(nfs, "/work/b.txt", R_OK | W_OK), 0);
+  std::set<std::string> names;
+  for (const std::string& n : c->List("/work")) names.insert(n);
+  EXPECT_EQ(names, (std::set<std::string>{".", "..", "b.txt", "c.txt", "ln", "fifo"}));
+
+  struct nfs_statvfs_64 vfs;
+  ASSERT_EQ(nfs_statvfs64(nfs, "/", &vfs), 0);
+  EXPECT_GT(vfs.f_blocks, 0u);
+
+  EXPECT_EQ(nfs_rmdir(nfs, "/work"), -ENOTEMPTY);
+  for (const char* name : {"/work/b.txt", "/work/c.txt", "/work/ln", "/work/fifo"}) {
+    ASSERT_EQ(nfs_unlink(nfs, name), 0) << name;
+  }
+  ASSERT_EQ(nfs_rmdir(nfs, "/work"), 0);
+  EXPECT_EQ(nfs_stat64(nfs, "/work", &st), -ENOENT);
+}
+
+TEST_F(NfsLibnfsTest, ErrorsComeBackAsTheRightErrno) {
+  Start();
+  auto alice = Client("/export", 1000);
+  auto bob = Client("/export", 2000);
+  nfs_context* a = alice->get();
+  ASSERT_EQ(nfs_mkdir(a, "/alice"), 0);
+  EXPECT_EQ(nfs_mkdir(a, "/alice"), -EEXIST);
+  EXPECT_EQ(nfs_mkdir(a, ("/" + std::string(256, 'n')).c_str()), -ENAMETOOLONG);
+  ASSERT_EQ(alice->WriteFile("/alice/secret", "x", 0600), 0);
+  std::string out;
+  EXPECT_EQ(bob->ReadFile("/alice/secret", &out), -EACCES);
+  EXPECT_EQ(nfs_chmod(bob->get(), "/alice/secret", 0666), -EPERM);
+  EXPECT_EQ(nfs_mkdir(a, "/alice/secret/sub"), -ENOTDIR);
+  nfs_stat_64 st;
+  EXPECT_EQ(nfs_stat64(a, "/missing", &st), -ENOENT);
+}
+
+TEST_F(NfsLibnfsTest, BigFileCopiesInAndOutIntact) {
+  Start();
+  auto c = Client();
+  std::string data(256 << 20, '\0');
+  std::mt19937_64 rng(7);
+  for (size_t i = 0; i + 8 <= data.size(); i += 8) {
+    uint64_t v = rng();
+    std::memcpy(&data[i], &v, 8);
+  }
+  ASSERT_EQ(c->WriteFile("/big.bin", data), 0) << nfs_get_error(c->get());
+  std::string back;
+  ASSERT_EQ(c->ReadFile("/big.bin", &back), 0);
+  ASSERT_EQ(back.size(), data.size());
+  EXPECT_TRUE(back == data) << "256 MiB came back different";
+}
+
+TEST_F(NfsLibnfsTest, ReaddirOfTenThousandEntries) {
+  Start();
+  auto c = Client();
+  ASSERT_EQ(nfs_mkdir(c->get(), "/many"), 0);
+  for (int i = 0; i < 10000; ++i) {
+    nfsfh* fh = nullptr;
+    ASSERT_EQ(nfs_creat(c->get(), absl::StrCat("/many/file-", i).c_str(), 0644, &fh), 0) << i;
+    nfs_close(c->get(), fh);
+  }
+  std::vector<std::string> names = c->List("/many");
+  std::set<std::string> unique(names.begin(), names.end());
+  EXPECT_EQ(names.size(), 10002u) << "entries repeated or missing";
+  EXPECT_EQ(unique.size(), 10002u);
+  EXPECT_EQ(unique.count("file-9999"), 1u);
+}
+
+TEST_F(NfsLibnfsTest, ConcurrentClients) {
+  Start();
+  std::atomic<int> good{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      NfsClient c(nfs_port_, mount_port_, "/export", 1000, 1000);
+      if (!c.mounted()) return;
+      std::string data(3 << 20, static_cast<char>('a' + t));
+      std::string path = absl::StrCat("/client-", t);
+      for (int round = 0; round < 3; ++round) {
+        if (c.WriteFile(path, data) != 0) return;
+        std::string back;
+        if (c.ReadFile(path, &back) != 0 || back != data) return;
+      }
+      good.fetch_add(1);
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(good.load(), 4);
+}
+
+TEST_F(NfsLibnfsTest, ExportRulesApply) {
+  auth::Export open_export;
+  auth::Export read_only;
+  read_only.id = 2;
+  read_only.name = "ro";
+  read_only.nfs_path = "/ro";
+  read_only.smb_share = "ro";
+  auth::ClientRule ro_rule;
+  ro_rule.read_only = true;
+  read_only.rules = {ro_rule};
+  auth::Export elsewhere;
+  elsewhere.id = 3;
+  elsewhere.name = "lan";
+  elsewhere.nfs_path = "/lan";
+  elsewhere.smb_share = "lan";
+  auth::ClientRule lan_rule;
+  lan_rule.clients.push_back(*auth::Cidr::Parse("10.0.0.0/8"));
+  elsewhere.rules = {lan_rule};
+  Start({open_export, read_only, elsewhere});
+
+  NfsClient outsider(nfs_port_, mount_port_, "/lan", 1000, 1000);
+  EXPECT_FALSE(outsider.mounted()) << "a client outside the export's networks mounted it";
+  NfsClient nowhere(nfs_port_, mount_port_, "/does-not-exist", 1000, 1000);
+  EXPECT_FALSE(nowhere.mounted());
+
+  auto writer = Client("/export");
+  ASSERT_EQ(writer->WriteFile("/shared.txt", "visible"), 0);
+  auto reader = Client("/ro");
+  std::string back;
+  ASSERT_EQ(reader->ReadFile("/shared.txt", &back), 0);
+  EXPECT_EQ(back, "visible");
+  nfsfh* fh = nullptr;
+  EXPECT_EQ(nfs_creat(reader->get(), "/nope", 0644, &fh), -EROFS);
+}
+
+TEST_F(NfsLibnfsTest, RootIsSquashedByDefault) {
+  Start();
+  auto root = Client("/export", 0);
+  ASSERT_EQ(root->WriteFile("/by-root", "x"), 0);
+  nfs_stat_64 st;
+  ASSERT_EQ(nfs_stat64(root->get(), "/by-root", &st), 0);
+  EXPECT_EQ(st.nfs_uid, 65534u) << "root was not squashed";
+}
+
+}  // namespace
+}  // namespace cfs::testing
