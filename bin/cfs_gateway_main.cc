@@ -29,6 +29,8 @@ ABSL_FLAG(int, s3_port, 9000, "S3 port (0 picks a free port)");
 ABSL_FLAG(int, smb_port, 445, "SMB port (0 picks a free port)");
 ABSL_FLAG(int, control_port, 9090, "gRPC control plane port (0 picks a free port)");
 ABSL_FLAG(int, metrics_port, 9100, "HTTP /metrics /healthz /readyz port (0 picks a free port)");
+ABSL_FLAG(int, portmapper_port, 111,
+          "Port of the system portmapper (rpcbind) to register NFS and MOUNT with; 0: none");
 ABSL_FLAG(std::string, protocols, "",
           "Comma list of protocols to serve; empty serves every protocol this build has");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
@@ -88,6 +90,9 @@ int main(int argc, char** argv) {
   if (Specified("smb_port")) options.smb_port = absl::GetFlag(FLAGS_smb_port);
   if (Specified("control_port")) options.control_port = absl::GetFlag(FLAGS_control_port);
   if (Specified("metrics_port")) options.metrics_port = absl::GetFlag(FLAGS_metrics_port);
+  if (Specified("portmapper_port")) {
+    options.portmapper_port = absl::GetFlag(FLAGS_portmapper_port);
+  }
   if (Specified("protocols")) {
     options.protocols = absl::StrSplit(absl::GetFlag(FLAGS_protocols), ',', absl::SkipEmpty());
   }

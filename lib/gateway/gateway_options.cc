@@ -43,6 +43,7 @@ absl::Status ValidateGatewayOptions(const GatewayOptions& options,
       {"nfs_port", options.nfs_port},         {"mount_port", options.mount_port},
       {"s3_port", options.s3_port},           {"smb_port", options.smb_port},
       {"control_port", options.control_port}, {"metrics_port", options.metrics_port},
+      {"portmapper_port", options.portmapper_port},
   };
   for (const auto& [field, port] : ports) {
     absl::Status s = CheckPort(field, port);

@@ -32,6 +32,9 @@ struct GatewayOptions {
   int s3_port = 9000;
   int smb_port = 445;
   int control_port = 9090;
+  // The system portmapper (rpcbind) NFS and MOUNT register with; 0: do not register. Without a
+  // portmapper, clients must be given the NFS and MOUNT ports.
+  int portmapper_port = 111;
   int metrics_port = 9100;
   // Frontends to run, by name; empty runs every frontend the gateway was built with.
   std::vector<std::string> protocols;

@@ -102,6 +102,7 @@ absl::Status ParseConfigText(const std::string& text, gateway::GatewayOptions* o
   if (config.has_smb_port()) options->smb_port = config.smb_port();
   if (config.has_control_port()) options->control_port = config.control_port();
   if (config.has_metrics_port()) options->metrics_port = config.metrics_port();
+  if (config.has_portmapper_port()) options->portmapper_port = config.portmapper_port();
   if (config.has_backend_threads()) options->backend_threads = config.backend_threads();
   if (config.has_shutdown_timeout_seconds()) {
     options->shutdown_timeout = absl::Seconds(config.shutdown_timeout_seconds());

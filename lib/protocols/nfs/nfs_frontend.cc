@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "lib/common/logging.h"
+
 namespace cfs::nfs {
 
 NfsFrontend::NfsFrontend(net::TcpServerOptions server_options)
@@ -31,6 +33,22 @@ absl::Status NfsFrontend::Start(const gateway::FrontendContext& context) {
     nfs_server_->Shutdown(absl::Now());
     return s;
   }
+  if (context.options.portmapper_port > 0) {
+    portmap_ = std::make_unique<rpc::PortmapRegistration>("127.0.0.1",
+                                                          context.options.portmapper_port);
+    auto nfs_port = static_cast<uint32_t>(nfs_server_->port());
+    auto mount_port = static_cast<uint32_t>(mount_server_->port());
+    absl::Status registered =
+        portmap_->Register({{kNfsProgram, 3, nfs_port}, {kMountProgram, 3, mount_port}});
+    if (registered.ok()) {
+      CFS_LOG(INFO, "nfs") << "registered NFS and MOUNT with the portmapper on port "
+                           << context.options.portmapper_port;
+    } else {
+      CFS_LOG(INFO, "nfs") << "not registered with a portmapper (" << registered.message()
+                           << "); clients need nfsport=" << nfs_port
+                           << " and mountport=" << mount_port;
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -44,6 +62,7 @@ std::vector<gateway::BoundAddress> NfsFrontend::addresses() const {
 }
 
 absl::Status NfsFrontend::Shutdown(absl::Time deadline) {
+  if (portmap_ != nullptr) portmap_->UnregisterAll();
   if (mount_server_ != nullptr) mount_server_->Shutdown(deadline);
   if (nfs_server_ != nullptr) nfs_server_->Shutdown(deadline);
   return absl::OkStatus();

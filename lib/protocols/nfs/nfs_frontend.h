@@ -1,5 +1,6 @@
 // NfsFrontend: the "nfs" protocol of the gateway: NFSv3 and MOUNT v3 over TCP, on the NFS port
-// and the MOUNT port (both serve both programs, so clients given either port work).
+// and the MOUNT port (both serve both programs, so clients given either port work). Registers
+// both with the system portmapper when one answers on options.portmapper_port.
 //
 // Example:
 //   builder.AddFrontend(std::make_unique<cfs::nfs::NfsFrontend>());
@@ -17,6 +18,7 @@
 #include "lib/protocols/nfs/nfs3_program.h"
 #include "lib/protocols/nfs/nfs_context.h"
 #include "lib/protocols/rpc/duplicate_request_cache.h"
+#include "lib/protocols/rpc/portmap_client.h"
 #include "lib/protocols/rpc/rpc_server.h"
 
 namespace cfs::nfs {
@@ -40,6 +42,7 @@ class NfsFrontend : public gateway::Frontend {
   std::unique_ptr<rpc::RpcDispatcher> dispatcher_;
   std::unique_ptr<net::TcpServer> nfs_server_;
   std::unique_ptr<net::TcpServer> mount_server_;
+  std::unique_ptr<rpc::PortmapRegistration> portmap_;
 };
 
 }  // namespace cfs::nfs
