@@ -28,6 +28,7 @@
 #include "lib/auth/user_store.h"
 #include "lib/backend/backend.h"
 #include "lib/backend/file_handle.h"
+#include "lib/backends/filters/attribute_cache.h"
 #include "lib/gateway/frontend.h"
 #include "lib/gateway/gateway_options.h"
 
@@ -56,6 +57,8 @@ class Gateway {
   auth::UserStore& users() { return users_; }
   const std::vector<auth::Export>& exports() const { return exports_; }
   const backend::FileHandleCodec& file_handles() const { return handles_; }
+  // The attribute cache in front of the backend (null when turned off).
+  const filters::AttributeCache* attribute_cache() const { return attribute_cache_; }
 
  private:
   friend class GatewayBuilder;
@@ -73,6 +76,7 @@ class Gateway {
   std::vector<auth::Export> exports_;
   auth::UserStore users_;
   const backend::FileHandleCodec handles_;
+  filters::AttributeCache* attribute_cache_ = nullptr;  // owned through backend_
   mutable std::mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kBuilt;
   size_t started_ ABSL_GUARDED_BY(mu_) = 0;

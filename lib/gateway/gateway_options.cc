@@ -40,9 +40,12 @@ absl::Status ValidateGatewayOptions(const GatewayOptions& options,
                      "' is not a numeric IPv4 or IPv6 address, like 0.0.0.0 or 127.0.0.1"));
   }
   const std::pair<const char*, int> ports[] = {
-      {"nfs_port", options.nfs_port},         {"mount_port", options.mount_port},
-      {"s3_port", options.s3_port},           {"smb_port", options.smb_port},
-      {"control_port", options.control_port}, {"metrics_port", options.metrics_port},
+      {"nfs_port", options.nfs_port},
+      {"mount_port", options.mount_port},
+      {"s3_port", options.s3_port},
+      {"smb_port", options.smb_port},
+      {"control_port", options.control_port},
+      {"metrics_port", options.metrics_port},
       {"portmapper_port", options.portmapper_port},
   };
   for (const auto& [field, port] : ports) {
@@ -96,6 +99,11 @@ absl::Status ValidateGatewayOptions(const GatewayOptions& options,
   if (options.backend_threads < 1 || options.backend_threads > 1024) {
     return absl::InvalidArgumentError(absl::StrCat("backend_threads is ", options.backend_threads,
                                                    "; it must be between 1 and 1024"));
+  }
+  if (options.attribute_cache_entries < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("attribute_cache_entries is ",
+                                                   options.attribute_cache_entries,
+                                                   "; use 0 to turn the cache off"));
   }
   return absl::OkStatus();
 }

@@ -52,6 +52,8 @@ struct GatewayOptions {
   absl::Duration shutdown_timeout = absl::Seconds(30);
   // Threads of the embedded backend's disk pool.
   int backend_threads = 8;
+  // Entries of the server-side attribute cache in front of the backend; 0 turns it off.
+  int attribute_cache_entries = 65536;
 };
 
 // Checks `options`; `available_protocols` are the names of the frontends built in.

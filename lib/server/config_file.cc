@@ -103,6 +103,9 @@ absl::Status ParseConfigText(const std::string& text, gateway::GatewayOptions* o
   if (config.has_control_port()) options->control_port = config.control_port();
   if (config.has_metrics_port()) options->metrics_port = config.metrics_port();
   if (config.has_portmapper_port()) options->portmapper_port = config.portmapper_port();
+  if (config.has_attribute_cache_entries()) {
+    options->attribute_cache_entries = config.attribute_cache_entries();
+  }
   if (config.has_backend_threads()) options->backend_threads = config.backend_threads();
   if (config.has_shutdown_timeout_seconds()) {
     options->shutdown_timeout = absl::Seconds(config.shutdown_timeout_seconds());

@@ -76,8 +76,17 @@ absl::StatusOr<std::unique_ptr<Gateway>> GatewayBuilder::Build() {
     backend = std::move(*opened);
   }
 
+  filters::AttributeCache* cache = nullptr;
+  if (options_.attribute_cache_entries > 0) {
+    filters::AttributeCacheOptions cache_options;
+    cache_options.capacity = static_cast<size_t>(options_.attribute_cache_entries);
+    auto cached = std::make_unique<filters::AttributeCache>(std::move(backend), cache_options);
+    cache = cached.get();
+    backend = std::move(cached);
+  }
   std::unique_ptr<Gateway> gateway(new Gateway(options_, std::move(backend), std::move(selected),
                                                std::move(exports), std::move(key)));
+  gateway->attribute_cache_ = cache;
   for (const auth::User& user : options_.users) {
     absl::Status s = gateway->users().Upsert(user);
     if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("users: ", s.message()));

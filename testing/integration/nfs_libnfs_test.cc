@@ -285,6 +285,22 @@ TEST_F(NfsLibnfsTest, ExportRulesApply) {
   EXPECT_EQ(nfs_creat(reader->get(), "/nope", 0644, &fh), -EROFS);
 }
 
+TEST_F(NfsLibnfsTest, RepeatedStatsHitTheAttributeCache) {
+  Start();
+  auto c = Client();
+  ASSERT_EQ(c->WriteFile("/cached", "x"), 0);
+  const filters::AttributeCache* cache = gateway_->attribute_cache();
+  ASSERT_NE(cache, nullptr);
+  uint64_t hits_before = cache->stats().hits;
+  nfs_stat_64 st;
+  for (int i = 0; i < 50; ++i) ASSERT_EQ(nfs_stat64(c->get(), "/cached", &st), 0);
+  EXPECT_GE(cache->stats().hits - hits_before, 40u);
+  // A change through the gateway is seen at once.
+  ASSERT_EQ(nfs_chmod(c->get(), "/cached", 0640), 0);
+  ASSERT_EQ(nfs_stat64(c->get(), "/cached", &st), 0);
+  EXPECT_EQ(st.nfs_mode & 0777, 0640u);
+}
+
 TEST_F(NfsLibnfsTest, RootIsSquashedByDefault) {
   Start();
   auto root = Client("/export", 0);

@@ -132,9 +132,8 @@ class NfsProtocolTest : public ::testing::Test {
 
   uint32_t NfsStatus(uint32_t xid, Nfs3Proc proc, const std::string& args) {
     XdrReader body("");
-    uint32_t stat =
-        AcceptStat(client_->Call(xid, nfs::kNfsProgram, 3, static_cast<uint32_t>(proc), args),
-                   &body);
+    uint32_t stat = AcceptStat(
+        client_->Call(xid, nfs::kNfsProgram, 3, static_cast<uint32_t>(proc), args), &body);
     if (stat != 0) return 100000 + stat;
     return body.U32();
   }

@@ -34,8 +34,8 @@ absl::Status NfsFrontend::Start(const gateway::FrontendContext& context) {
     return s;
   }
   if (context.options.portmapper_port > 0) {
-    portmap_ = std::make_unique<rpc::PortmapRegistration>("127.0.0.1",
-                                                          context.options.portmapper_port);
+    portmap_ =
+        std::make_unique<rpc::PortmapRegistration>("127.0.0.1", context.options.portmapper_port);
     auto nfs_port = static_cast<uint32_t>(nfs_server_->port());
     auto mount_port = static_cast<uint32_t>(mount_server_->port());
     absl::Status registered =

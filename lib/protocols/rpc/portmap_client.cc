@@ -69,8 +69,8 @@ absl::Status PortmapRegistration::Call(uint32_t procedure, const PortMapping& ma
     if (!split.ok()) return fail("malformed reply");
     if (split->has_value()) {
       XdrReader r((*split)->record);
-      r.U32();                      // xid
-      r.U32();                      // REPLY
+      r.U32();                       // xid
+      r.U32();                       // REPLY
       bool accepted = r.U32() == 0;  // MSG_ACCEPTED
       r.U32();
       r.Opaque(400);
@@ -100,8 +100,8 @@ absl::Status PortmapRegistration::Register(const std::vector<PortMapping>& mappi
     s = Call(kProcSet, m, &set);
     if (!s.ok()) return s;
     if (!set) {
-      return absl::InternalError(absl::StrCat("portmapper refused program ", m.program,
-                                              " version ", m.version));
+      return absl::InternalError(
+          absl::StrCat("portmapper refused program ", m.program, " version ", m.version));
     }
     registered_.push_back(m);
   }

@@ -32,8 +32,8 @@ class FakePortmapper : public RpcProgram {
       if (call.procedure == 1) set.insert(mapping);
       if (call.procedure == 2) {
         for (auto it = set.begin(); it != set.end();) {
-          bool same = std::get<0>(*it) == std::get<0>(mapping) &&
-                      std::get<1>(*it) == std::get<1>(mapping);
+          bool same =
+              std::get<0>(*it) == std::get<0>(mapping) && std::get<1>(*it) == std::get<1>(mapping);
           it = same ? set.erase(it) : std::next(it);
         }
       }
