@@ -218,5 +218,29 @@ TEST_F(NfsProtocolTest, WriteReportsStabilityAndTheRestartVerifier) {
   EXPECT_TRUE(body.ok());
 }
 
+TEST_F(NfsProtocolTest, UdpServesTheSameProgramsOnTheSamePort) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(gateway_->address("nfs")->port);
+  inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  XdrWriter args;
+  args.Opaque(root_);
+  std::string cred = rpc::EncodeAuthSys(rpc::AuthSys{1, "udp", 1000, 1000, {}});
+  std::string call =
+      rpc::EncodeCall(70, nfs::kNfsProgram, 3, 1, rpc::AuthFlavor::kSys, cred, args.Release());
+  sendto(fd, call.data(), call.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+  pollfd p{fd, POLLIN, 0};
+  ASSERT_EQ(poll(&p, 1, 5000), 1) << "no UDP reply";
+  char buf[65536];
+  ssize_t n = recv(fd, buf, sizeof(buf), 0);
+  ASSERT_GT(n, 0);
+  XdrReader body("");
+  ASSERT_EQ(AcceptStat(std::string(buf, n), &body), 0u);
+  EXPECT_EQ(body.U32(), 0u);  // NFS3_OK
+  EXPECT_EQ(body.U32(), 2u);  // NF3DIR
+  close(fd);
+}
+
 }  // namespace
 }  // namespace cfs::testing

@@ -33,13 +33,31 @@ absl::Status NfsFrontend::Start(const gateway::FrontendContext& context) {
     nfs_server_->Shutdown(absl::Now());
     return s;
   }
+  // UDP beside TCP, on the same port numbers.
+  rpc::RpcDispatcher* dispatcher = dispatcher_.get();
+  auto udp_handler = [dispatcher](absl::string_view data, const std::string& peer,
+                                  net::UdpReply reply) {
+    dispatcher->HandleRecord(std::string(data), peer, std::move(reply));
+  };
+  nfs_udp_ = std::make_unique<net::UdpServer>(udp_handler);
+  s = nfs_udp_->Start(context.options.bind_address, nfs_server_->port());
+  if (s.ok()) {
+    mount_udp_ = std::make_unique<net::UdpServer>(udp_handler);
+    s = mount_udp_->Start(context.options.bind_address, mount_server_->port());
+  }
+  if (!s.ok()) {
+    Shutdown(absl::Now()).IgnoreError();
+    return s;
+  }
   if (context.options.portmapper_port > 0) {
     portmap_ =
         std::make_unique<rpc::PortmapRegistration>("127.0.0.1", context.options.portmapper_port);
     auto nfs_port = static_cast<uint32_t>(nfs_server_->port());
     auto mount_port = static_cast<uint32_t>(mount_server_->port());
-    absl::Status registered =
-        portmap_->Register({{kNfsProgram, 3, nfs_port}, {kMountProgram, 3, mount_port}});
+    absl::Status registered = portmap_->Register({{kNfsProgram, 3, nfs_port, 6},
+                                                  {kMountProgram, 3, mount_port, 6},
+                                                  {kNfsProgram, 3, nfs_port, 17},
+                                                  {kMountProgram, 3, mount_port, 17}});
     if (registered.ok()) {
       CFS_LOG(INFO, "nfs") << "registered NFS and MOUNT with the portmapper on port "
                            << context.options.portmapper_port;
@@ -63,6 +81,8 @@ std::vector<gateway::BoundAddress> NfsFrontend::addresses() const {
 
 absl::Status NfsFrontend::Shutdown(absl::Time deadline) {
   if (portmap_ != nullptr) portmap_->UnregisterAll();
+  if (mount_udp_ != nullptr) mount_udp_->Shutdown();
+  if (nfs_udp_ != nullptr) nfs_udp_->Shutdown();
   if (mount_server_ != nullptr) mount_server_->Shutdown(deadline);
   if (nfs_server_ != nullptr) nfs_server_->Shutdown(deadline);
   return absl::OkStatus();

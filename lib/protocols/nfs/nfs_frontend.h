@@ -1,6 +1,6 @@
-// NfsFrontend: the "nfs" protocol of the gateway: NFSv3 and MOUNT v3 over TCP, on the NFS port
-// and the MOUNT port (both serve both programs, so clients given either port work). Registers
-// both with the system portmapper when one answers on options.portmapper_port.
+// NfsFrontend: the "nfs" protocol of the gateway: NFSv3 and MOUNT v3 over TCP and UDP, on the
+// NFS port and the MOUNT port (both serve both programs, so clients given either port work).
+// Registers both with the system portmapper when one answers on options.portmapper_port.
 //
 // Example:
 //   builder.AddFrontend(std::make_unique<cfs::nfs::NfsFrontend>());
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "lib/common/net/tcp_server.h"
+#include "lib/common/net/udp_server.h"
 #include "lib/gateway/frontend.h"
 #include "lib/protocols/nfs/mount_program.h"
 #include "lib/protocols/nfs/nfs3_program.h"
@@ -42,6 +43,10 @@ class NfsFrontend : public gateway::Frontend {
   std::unique_ptr<rpc::RpcDispatcher> dispatcher_;
   std::unique_ptr<net::TcpServer> nfs_server_;
   std::unique_ptr<net::TcpServer> mount_server_;
+  // UDP on the same port numbers. Replies hold a raw pointer to their server: the Gateway
+  // shuts the backend down (finishing every call) before frontends are destroyed.
+  std::unique_ptr<net::UdpServer> nfs_udp_;
+  std::unique_ptr<net::UdpServer> mount_udp_;
   std::unique_ptr<rpc::PortmapRegistration> portmap_;
 };
 

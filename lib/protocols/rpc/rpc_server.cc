@@ -19,93 +19,94 @@ class RpcDispatcher::Connection : public net::ConnectionHandler {
       if (!split.ok()) return split.status();  // cannot resynchronise: close
       if (!split->has_value()) break;
       consumed += (*split)->consumed;
-      HandleRecord((*split)->record);
+      info_.start_request();
+      net::ConnectionRef ref = info_.ref;
+      bool answered =
+          dispatcher_->HandleRecord((*split)->record, info_.peer_address,
+                                    [ref](std::string reply) { ref.Send(FrameRecord(reply)); });
+      if (!answered) ref.Send("");  // nothing to send: just end the request
     }
     return consumed;
   }
 
  private:
-  void Answer(std::string reply) {
-    info_.start_request();
-    info_.ref.Send(FrameRecord(reply));
-  }
-
-  void HandleRecord(const std::string& record) {
-    CallError error{CallError::kGarbage};
-    std::optional<CallHeader> header = DecodeCall(record, &error);
-    if (!header.has_value()) {
-      switch (error.kind) {
-        case CallError::kNotACall:
-          return;  // a stray reply: ignore
-        case CallError::kRpcMismatch:
-          Answer(EncodeRpcMismatch(error.xid));
-          return;
-        case CallError::kGarbage:
-          if (record.size() >= 8) Answer(EncodeAcceptedReply(error.xid, AcceptStat::kGarbageArgs));
-          return;
-      }
-    }
-    RpcProgram* program = dispatcher_->Find(header->program);
-    if (program == nullptr) {
-      Answer(EncodeAcceptedReply(header->xid, AcceptStat::kProgUnavail));
-      return;
-    }
-    if (header->version < program->min_version() || header->version > program->max_version()) {
-      Answer(EncodeProgMismatch(header->xid, program->min_version(), program->max_version()));
-      return;
-    }
-    RpcCall call;
-    call.xid = header->xid;
-    call.version = header->version;
-    call.procedure = header->procedure;
-    call.flavor = header->flavor;
-    call.client_address = info_.peer_address;
-    if (header->flavor == AuthFlavor::kSys) {
-      call.auth_sys = DecodeAuthSys(header->credential);
-      if (!call.auth_sys.has_value()) {
-        Answer(EncodeAuthError(header->xid, AuthStat::kBadCred));
-        return;
-      }
-    } else if (header->flavor != AuthFlavor::kNone) {
-      Answer(EncodeAuthError(header->xid, AuthStat::kTooWeak));
-      return;
-    }
-    if (!call.auth_sys.has_value() && program->RequiresAuthSys(header->procedure)) {
-      Answer(EncodeAuthError(header->xid, AuthStat::kTooWeak));
-      return;
-    }
-    call.args = std::string(header->args);
-
-    std::optional<RequestKey> key;
-    if (program->IsNonIdempotent(call.version, call.procedure)) {
-      key = RequestKey{call.client_address, call.xid,       header->program,
-                       call.version,        call.procedure, DuplicateRequestCache::Hash(call.args)};
-      std::string cached;
-      switch (dispatcher_->cache_->Begin(*key, &cached)) {
-        case DuplicateRequestCache::Lookup::kReplay:
-          Answer(std::move(cached));
-          return;
-        case DuplicateRequestCache::Lookup::kInProgress:
-          return;  // the first execution's reply answers the client
-        case DuplicateRequestCache::Lookup::kNew:
-          break;
-      }
-    }
-    info_.start_request();
-    net::ConnectionRef ref = info_.ref;
-    DuplicateRequestCache* cache = dispatcher_->cache_;
-    uint32_t xid = call.xid;
-    program->Dispatch(std::move(call),
-                      [ref, cache, key, xid](AcceptStat stat, std::string body) mutable {
-                        std::string reply = EncodeAcceptedReply(xid, stat, body);
-                        if (key.has_value()) cache->Finish(*key, reply);
-                        ref.Send(FrameRecord(reply));
-                      });
-  }
-
   RpcDispatcher* dispatcher_;
   net::ConnectionInfo info_;
 };
+
+bool RpcDispatcher::HandleRecord(const std::string& record, const std::string& client_address,
+                                 ReplySink send) {
+  CallError error{CallError::kGarbage};
+  std::optional<CallHeader> header = DecodeCall(record, &error);
+  if (!header.has_value()) {
+    switch (error.kind) {
+      case CallError::kNotACall:
+        return false;  // a stray reply: ignore
+      case CallError::kRpcMismatch:
+        send(EncodeRpcMismatch(error.xid));
+        return true;
+      case CallError::kGarbage:
+        if (record.size() < 8) return false;
+        send(EncodeAcceptedReply(error.xid, AcceptStat::kGarbageArgs));
+        return true;
+    }
+  }
+  RpcProgram* program = Find(header->program);
+  if (program == nullptr) {
+    send(EncodeAcceptedReply(header->xid, AcceptStat::kProgUnavail));
+    return true;
+  }
+  if (header->version < program->min_version() || header->version > program->max_version()) {
+    send(EncodeProgMismatch(header->xid, program->min_version(), program->max_version()));
+    return true;
+  }
+  RpcCall call;
+  call.xid = header->xid;
+  call.version = header->version;
+  call.procedure = header->procedure;
+  call.flavor = header->flavor;
+  call.client_address = client_address;
+  if (header->flavor == AuthFlavor::kSys) {
+    call.auth_sys = DecodeAuthSys(header->credential);
+    if (!call.auth_sys.has_value()) {
+      send(EncodeAuthError(header->xid, AuthStat::kBadCred));
+      return true;
+    }
+  } else if (header->flavor != AuthFlavor::kNone) {
+    send(EncodeAuthError(header->xid, AuthStat::kTooWeak));
+    return true;
+  }
+  if (!call.auth_sys.has_value() && program->RequiresAuthSys(header->procedure)) {
+    send(EncodeAuthError(header->xid, AuthStat::kTooWeak));
+    return true;
+  }
+  call.args = std::string(header->args);
+
+  std::optional<RequestKey> key;
+  if (program->IsNonIdempotent(call.version, call.procedure)) {
+    key = RequestKey{call.client_address, call.xid,       header->program,
+                     call.version,        call.procedure, DuplicateRequestCache::Hash(call.args)};
+    std::string cached;
+    switch (cache_->Begin(*key, &cached)) {
+      case DuplicateRequestCache::Lookup::kReplay:
+        send(std::move(cached));
+        return true;
+      case DuplicateRequestCache::Lookup::kInProgress:
+        return false;  // the first execution's reply answers the client
+      case DuplicateRequestCache::Lookup::kNew:
+        break;
+    }
+  }
+  DuplicateRequestCache* cache = cache_;
+  uint32_t xid = call.xid;
+  program->Dispatch(std::move(call), [send = std::move(send), cache, key, xid](
+                                         AcceptStat stat, std::string body) mutable {
+    std::string reply = EncodeAcceptedReply(xid, stat, body);
+    if (key.has_value()) cache->Finish(*key, reply);
+    send(std::move(reply));
+  });
+  return true;
+}
 
 RpcDispatcher::RpcDispatcher(std::vector<RpcProgram*> programs, DuplicateRequestCache* cache,
                              size_t max_record)

@@ -14,6 +14,7 @@
 #define CFS_LIB_PROTOCOLS_RPC_RPC_SERVER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,6 +62,13 @@ class RpcDispatcher {
 
   // A factory for net::TcpServer: one RPC connection handler per connection.
   net::HandlerFactory HandlerFactory();
+
+  // Sends one reply message (unframed) back to the caller; any thread, at most once.
+  using ReplySink = std::function<void(std::string reply)>;
+
+  // Serves one call message from any transport. Returns false when no reply will ever be sent
+  // (a stray reply message, an undecodable header, a retransmission still in progress).
+  bool HandleRecord(const std::string& record, const std::string& client_address, ReplySink send);
 
  private:
   class Connection;
