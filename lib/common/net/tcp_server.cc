@@ -18,6 +18,7 @@ namespace cfs::net {
 namespace {
 
 enum Tag : uint8_t { kAccept = 1, kRecv = 2, kSend = 3, kTimer = 4 };
+constexpr size_t kMaxIov = 16;
 
 int64_t NowNanos() { return absl::GetCurrentTimeNanos(); }
 
@@ -88,14 +89,15 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
     MaybeArmRecv(raw);
   }
 
-  void Send(uint64_t id, std::string bytes, bool completes_request) {
+  void Send(uint64_t id, std::vector<std::string> parts, bool completes_request) {
     auto it = conns_.find(id);
     if (it == conns_.end()) return;  // closed meanwhile
     Conn* conn = it->second.get();
     bool freed_slot = completes_request && conn->in_flight > 0;
     if (freed_slot) --conn->in_flight;
     if (conn->closing) return;
-    if (!bytes.empty()) {
+    for (std::string& bytes : parts) {
+      if (bytes.empty()) continue;
       conn->output_bytes += bytes.size();
       conn->output.push_back(std::move(bytes));
     }
@@ -149,10 +151,12 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
     std::unique_ptr<ConnectionHandler> handler;
     std::string input;
     std::deque<std::string> output;
-    size_t output_offset = 0;
+    size_t output_offset = 0;    // bytes of output.front() already sent
     size_t output_bytes = 0;
+    size_t sent_unreleased = 0;  // sent, but a zero-copy send may still hold the buffers
     bool sending = false;
-    bool zero_copy_wait = false;  // a send-zc's buffer is still the kernel's
+    iovec iov[kMaxIov];
+    msghdr msg{};
     bool recv_armed = false;
     int pending_ops = 0;
     size_t in_flight = 0;
@@ -222,17 +226,27 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
     ++conn->pending_ops;
   }
 
+  // Sends as much of the queue as fits in one sendmsg (up to kMaxIov buffers).
   void TrySend(Conn* conn) {
     if (conn->sending || conn->output.empty()) return;
-    const std::string& front = conn->output.front();
-    size_t length = front.size() - conn->output_offset;
+    size_t count = 0;
+    size_t bytes = 0;
+    for (auto it = conn->output.begin(); it != conn->output.end() && count < kMaxIov; ++it) {
+      size_t skip = count == 0 ? conn->output_offset : 0;
+      conn->iov[count].iov_base = const_cast<char*>(it->data()) + skip;
+      conn->iov[count].iov_len = it->size() - skip;
+      bytes += it->size() - skip;
+      ++count;
+    }
+    conn->msg = {};
+    conn->msg.msg_iov = conn->iov;
+    conn->msg.msg_iovlen = count;
     io_uring_sqe* sqe = loop.NewSqe(conn, kSend);
     if (sqe == nullptr) return;
-    if (length >= options_.zero_copy_threshold) {
-      io_uring_prep_send_zc(sqe, conn->fd, front.data() + conn->output_offset, length, MSG_NOSIGNAL,
-                            0);
+    if (bytes >= options_.zero_copy_threshold) {
+      io_uring_prep_sendmsg_zc(sqe, conn->fd, &conn->msg, MSG_NOSIGNAL);
     } else {
-      io_uring_prep_send(sqe, conn->fd, front.data() + conn->output_offset, length, MSG_NOSIGNAL);
+      io_uring_prep_sendmsg(sqe, conn->fd, &conn->msg, MSG_NOSIGNAL);
     }
     conn->sending = true;
     ++conn->pending_ops;
@@ -306,38 +320,41 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
 
   void OnSend(Conn* conn, const io_uring_cqe& cqe) {
     if (cqe.flags & IORING_CQE_F_NOTIF) {
-      // The kernel is done with a send-zc buffer.
+      // The kernel is done with a zero-copy send's buffers: they may go now.
       --conn->pending_ops;
-      conn->zero_copy_wait = false;
       conn->sending = false;
-      FinishFront(conn);
+      FinishSent(conn);
       return;
     }
     bool notification_follows = (cqe.flags & IORING_CQE_F_MORE) != 0;
     if (!notification_follows) --conn->pending_ops;
     if (cqe.res < 0) {
-      conn->sending = notification_follows;  // keep the buffer until the notification
-      conn->zero_copy_wait = notification_follows;
+      conn->sending = notification_follows;  // keep the buffers until the notification
       Close(conn);
       return;
     }
-    conn->output_offset += static_cast<size_t>(cqe.res);
-    if (notification_follows) {
-      conn->zero_copy_wait = true;  // wait before touching the buffer again
-      return;
-    }
+    conn->sent_unreleased += static_cast<size_t>(cqe.res);
+    if (notification_follows) return;  // wait before touching the buffers again
     conn->sending = false;
-    FinishFront(conn);
+    FinishSent(conn);
   }
 
-  // After a send completed: drop the front buffer if fully sent, send more, resume reading.
-  void FinishFront(Conn* conn) {
-    if (conn->closing) return;
-    if (!conn->output.empty() && conn->output_offset >= conn->output.front().size()) {
+  // After a send completed: release the buffers fully sent, send more, resume reading.
+  void FinishSent(Conn* conn) {
+    size_t sent = conn->sent_unreleased;
+    conn->sent_unreleased = 0;
+    while (sent > 0 && !conn->output.empty()) {
+      size_t left = conn->output.front().size() - conn->output_offset;
+      if (sent < left) {
+        conn->output_offset += sent;
+        break;
+      }
+      sent -= left;
       conn->output_bytes -= conn->output.front().size();
       conn->output.pop_front();
       conn->output_offset = 0;
     }
+    if (conn->closing) return;
     if (conn->output.empty() && conn->close_after_send) {
       Close(conn);
       return;
@@ -385,15 +402,21 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
 };
 
 void ConnectionRef::Send(std::string bytes, bool completes_request) const {
+  std::vector<std::string> parts;
+  parts.push_back(std::move(bytes));
+  SendParts(std::move(parts), completes_request);
+}
+
+void ConnectionRef::SendParts(std::vector<std::string> parts, bool completes_request) const {
   if (loop_ == nullptr) return;
   LoopState* state = loop_.get();
   uint64_t id = id_;
   if (state->loop.InLoopThread()) {
-    state->Send(id, std::move(bytes), completes_request);
+    state->Send(id, std::move(parts), completes_request);
     return;
   }
-  state->loop.Post([state, id, bytes = std::move(bytes), completes_request]() mutable {
-    state->Send(id, std::move(bytes), completes_request);
+  state->loop.Post([state, id, parts = std::move(parts), completes_request]() mutable {
+    state->Send(id, std::move(parts), completes_request);
   });
 }
 

@@ -157,13 +157,18 @@ TEST_F(TcpServerTest, RepliesArriveInOrderAcrossManyConnections) {
   EXPECT_EQ(good.load(), 16);
 }
 
-TEST_F(TcpServerTest, LargeRepliesUseZeroCopyAndArriveWhole) {
-  StartServer({});
-  int fd = Connect();
-  SendAll(fd, "big1\nbig2\n");
-  std::string got = ReadLines(fd, 2);
-  EXPECT_EQ(got.size(), 2u << 20);
-  close(fd);
+TEST_F(TcpServerTest, LargeRepliesArriveWholeWithAndWithoutZeroCopy) {
+  for (size_t threshold : {SIZE_MAX, size_t{64 * 1024}}) {
+    TcpServerOptions options;
+    options.zero_copy_threshold = threshold;
+    StartServer(options);
+    int fd = Connect();
+    SendAll(fd, "big1\nbig2\n");
+    std::string got = ReadLines(fd, 2);
+    EXPECT_EQ(got.size(), 2u << 20) << "threshold " << threshold;
+    close(fd);
+    server_->Shutdown(absl::Now() + absl::Seconds(5));
+  }
 }
 
 TEST_F(TcpServerTest, ProtocolErrorClosesOnlyThatConnection) {

@@ -21,7 +21,7 @@ enum MountStat : uint32_t {
 void MountProgram::Dispatch(rpc::RpcCall call, rpc::RpcReply reply) {
   switch (call.procedure) {
     case 0:  // NULL
-      std::move(reply)(AcceptStat::kSuccess, "");
+      std::move(reply)(AcceptStat::kSuccess, "", "");
       return;
     case 1:  // MNT
       Mount(std::move(call), std::move(reply));
@@ -37,17 +37,17 @@ void MountProgram::Dispatch(rpc::RpcCall call, rpc::RpcReply reply) {
         }
       }
       out.Bool(false);
-      std::move(reply)(AcceptStat::kSuccess, out.Release());
+      std::move(reply)(AcceptStat::kSuccess, out.Release(), "");
       return;
     }
     case 3: {  // UMNT
       std::optional<std::string> path = DecodeMountPath(call.args);
-      if (!path.has_value()) return std::move(reply)(AcceptStat::kGarbageArgs, "");
+      if (!path.has_value()) return std::move(reply)(AcceptStat::kGarbageArgs, "", "");
       {
         std::lock_guard<std::mutex> lock(mu_);
         mounts_.erase({call.client_address, *path});
       }
-      std::move(reply)(AcceptStat::kSuccess, "");
+      std::move(reply)(AcceptStat::kSuccess, "", "");
       return;
     }
     case 4: {  // UMNTALL
@@ -57,7 +57,7 @@ void MountProgram::Dispatch(rpc::RpcCall call, rpc::RpcReply reply) {
           it = it->first == call.client_address ? mounts_.erase(it) : std::next(it);
         }
       }
-      std::move(reply)(AcceptStat::kSuccess, "");
+      std::move(reply)(AcceptStat::kSuccess, "", "");
       return;
     }
     case 5: {  // EXPORT
@@ -78,21 +78,21 @@ void MountProgram::Dispatch(rpc::RpcCall call, rpc::RpcReply reply) {
         out.Bool(false);
       }
       out.Bool(false);
-      std::move(reply)(AcceptStat::kSuccess, out.Release());
+      std::move(reply)(AcceptStat::kSuccess, out.Release(), "");
       return;
     }
     default:
-      std::move(reply)(AcceptStat::kProcUnavail, "");
+      std::move(reply)(AcceptStat::kProcUnavail, "", "");
   }
 }
 
 void MountProgram::Mount(rpc::RpcCall call, rpc::RpcReply reply) {
   std::optional<std::string> path = DecodeMountPath(call.args);
-  if (!path.has_value()) return std::move(reply)(AcceptStat::kGarbageArgs, "");
+  if (!path.has_value()) return std::move(reply)(AcceptStat::kGarbageArgs, "", "");
   auto fail = [&reply](MountStat stat) {
     XdrWriter out;
     out.U32(stat);
-    std::move(reply)(AcceptStat::kSuccess, out.Release());
+    std::move(reply)(AcceptStat::kSuccess, out.Release(), "");
   };
   absl::StatusOr<NfsTarget> target = context_.ResolveExport(*path, call);
   if (!target.ok()) {
@@ -108,7 +108,7 @@ void MountProgram::Mount(rpc::RpcCall call, rpc::RpcReply reply) {
                                XdrWriter out;
                                if (!root.ok()) {
                                  out.U32(kMntServerFault);
-                                 std::move(reply)(AcceptStat::kSuccess, out.Release());
+                                 std::move(reply)(AcceptStat::kSuccess, out.Release(), "");
                                  return;
                                }
                                {
@@ -119,7 +119,7 @@ void MountProgram::Mount(rpc::RpcCall call, rpc::RpcReply reply) {
                                out.Opaque(context_.HandleFor(*exp, *root));
                                out.U32(1);  // one flavor
                                out.U32(static_cast<uint32_t>(rpc::AuthFlavor::kSys));
-                               std::move(reply)(AcceptStat::kSuccess, out.Release());
+                               std::move(reply)(AcceptStat::kSuccess, out.Release(), "");
                              });
 }
 

@@ -19,7 +19,9 @@ namespace {
 
 using Reply = rpc::RpcReply;
 
-void Send(Reply& reply, XdrWriter& out) { std::move(reply)(AcceptStat::kSuccess, out.Release()); }
+void Send(Reply& reply, XdrWriter& out, std::string tail = "") {
+  std::move(reply)(AcceptStat::kSuccess, out.Release(), std::move(tail));
+}
 
 // The empty result tail after a failure status, per procedure (absent attributes).
 int EmptyTailWords(Nfs3Proc proc) {
@@ -102,7 +104,7 @@ void Nfs3Program::Dispatch(Call call, Reply reply) {
   auto proc = static_cast<Nfs3Proc>(call.procedure);
   switch (proc) {
     case Nfs3Proc::kNull:
-      return std::move(reply)(AcceptStat::kSuccess, "");
+      return std::move(reply)(AcceptStat::kSuccess, "", "");
     case Nfs3Proc::kGetAttr:
       return GetAttr(std::move(call), std::move(reply));
     case Nfs3Proc::kSetAttr:
@@ -146,7 +148,7 @@ void Nfs3Program::Dispatch(Call call, Reply reply) {
     case Nfs3Proc::kCommit:
       return Commit(std::move(call), std::move(reply));
   }
-  std::move(reply)(AcceptStat::kProcUnavail, "");
+  std::move(reply)(AcceptStat::kProcUnavail, "", "");
 }
 
 // Resolves `handle` for `proc`, answering the failure itself. Returns false when it answered.
@@ -157,7 +159,7 @@ void Nfs3Program::Dispatch(Call call, Reply reply) {
 
 #define CFS_DECODE(args, decoder) \
   auto args = decoder;            \
-  if (!args.has_value()) return std::move(reply)(AcceptStat::kGarbageArgs, "")
+  if (!args.has_value()) return std::move(reply)(AcceptStat::kGarbageArgs, "", "")
 
 void Nfs3Program::GetAttr(Call call, Reply reply) {
   CFS_DECODE(fh, DecodeHandleArgs(call.args));
@@ -262,13 +264,13 @@ void Nfs3Program::Read(Call call, Reply reply) {
       [target, reply = std::move(reply)](absl::StatusOr<backend::ReadResult> r) mutable {
         if (!r.ok()) return Fail(reply, Nfs3Proc::kRead, r.status());
         XdrWriter out;
-        out.buffer().reserve(r->data.size() + 128);
         EncodeStatus(out, Nfs3Status::kOk);
         EncodePostOpAttr(out, &r->attributes, FsId(target));
         out.U32(static_cast<uint32_t>(r->data.size()));
         out.Bool(r->eof);
-        out.Opaque(r->data);
-        Send(reply, out);
+        out.U32(static_cast<uint32_t>(r->data.size()));  // opaque length; the bytes follow
+        r->data.append((4 - (r->data.size() & 3)) & 3, '\0');
+        Send(reply, out, std::move(r->data));  // sent as is, not copied into the reply
       });
 }
 
@@ -276,7 +278,7 @@ void Nfs3Program::Write(Call call, Reply reply) {
   CFS_DECODE(args, DecodeWriteArgs(call.args));
   CFS_RESOLVE(t, args->file, Nfs3Proc::kWrite);
   NfsTarget target = *t;
-  args->data.resize(args->count);
+  args->data = args->data.substr(0, args->count);  // a view into the call's record
   context_.backend().Write(
       target.ctx, target.inode, args->offset, args->data, args->stable,
       [target, reply = std::move(reply)](absl::StatusOr<backend::WriteResult> r) mutable {

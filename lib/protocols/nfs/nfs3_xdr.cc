@@ -102,7 +102,7 @@ std::optional<WriteArgs> DecodeWriteArgs(absl::string_view args) {
   uint32_t stable = in.U32();
   if (stable > 2) in.Fail();
   a.stable = static_cast<backend::Stability>(stable);
-  a.data = in.Opaque(kMaxTransfer);
+  a.data = in.OpaqueView(kMaxTransfer);
   if (a.data.size() < a.count) in.Fail();  // count larger than the data sent
   return Done(in, std::move(a));
 }

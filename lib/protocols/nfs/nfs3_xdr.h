@@ -115,7 +115,7 @@ struct WriteArgs {
   uint64_t offset = 0;
   uint32_t count = 0;
   backend::Stability stable = backend::Stability::kUnstable;
-  std::string data;
+  absl::string_view data;  // points into the decoded buffer
 };
 
 struct CreateArgs {

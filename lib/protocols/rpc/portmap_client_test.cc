@@ -40,7 +40,7 @@ class FakePortmapper : public RpcProgram {
     }
     XdrWriter out;
     out.Bool(true);
-    std::move(reply)(AcceptStat::kSuccess, out.Release());
+    std::move(reply)(AcceptStat::kSuccess, out.Release(), "");
   }
   std::mutex mu;
   std::set<std::tuple<uint32_t, uint32_t, uint32_t, uint32_t>> set;

@@ -51,6 +51,13 @@ absl::StatusOr<std::optional<RecordSplit>> SplitRecord(absl::string_view input, 
   }
 }
 
+std::string RecordMarker(size_t length) {
+  std::string out;
+  XdrWriter w(&out);
+  w.U32(kLastFragment | static_cast<uint32_t>(length));
+  return out;
+}
+
 std::string FrameRecord(absl::string_view payload) {
   std::string out;
   out.reserve(payload.size() + 4);

@@ -83,6 +83,8 @@ absl::StatusOr<std::optional<RecordSplit>> SplitRecord(absl::string_view input,
 
 // One last-fragment record marker and `payload`.
 std::string FrameRecord(absl::string_view payload);
+// Just the marker of a last fragment of `length` bytes (the payload follows separately).
+std::string RecordMarker(size_t length);
 
 // Decodes a call message. On failure, `error` (when not null) says how to answer.
 std::optional<CallHeader> DecodeCall(absl::string_view record, CallError* error);

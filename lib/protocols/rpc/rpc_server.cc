@@ -21,9 +21,16 @@ class RpcDispatcher::Connection : public net::ConnectionHandler {
       consumed += (*split)->consumed;
       info_.start_request();
       net::ConnectionRef ref = info_.ref;
-      bool answered =
-          dispatcher_->HandleRecord((*split)->record, info_.peer_address,
-                                    [ref](std::string reply) { ref.Send(FrameRecord(reply)); });
+      bool answered = dispatcher_->HandleRecord(
+          std::move((*split)->record), info_.peer_address,
+          [ref](std::string head, std::string tail) {
+            std::string framed = RecordMarker(head.size() + tail.size());
+            framed += head;
+            std::vector<std::string> parts;
+            parts.push_back(std::move(framed));
+            parts.push_back(std::move(tail));
+            ref.SendParts(std::move(parts));
+          });
       if (!answered) ref.Send("");  // nothing to send: just end the request
     }
     return consumed;
@@ -34,8 +41,10 @@ class RpcDispatcher::Connection : public net::ConnectionHandler {
   net::ConnectionInfo info_;
 };
 
-bool RpcDispatcher::HandleRecord(const std::string& record, const std::string& client_address,
+bool RpcDispatcher::HandleRecord(std::string record_bytes, const std::string& client_address,
                                  ReplySink send) {
+  auto record_ptr = std::make_shared<const std::string>(std::move(record_bytes));
+  const std::string& record = *record_ptr;
   CallError error{CallError::kGarbage};
   std::optional<CallHeader> header = DecodeCall(record, &error);
   if (!header.has_value()) {
@@ -43,21 +52,21 @@ bool RpcDispatcher::HandleRecord(const std::string& record, const std::string& c
       case CallError::kNotACall:
         return false;  // a stray reply: ignore
       case CallError::kRpcMismatch:
-        send(EncodeRpcMismatch(error.xid));
+        send(EncodeRpcMismatch(error.xid), "");
         return true;
       case CallError::kGarbage:
         if (record.size() < 8) return false;
-        send(EncodeAcceptedReply(error.xid, AcceptStat::kGarbageArgs));
+        send(EncodeAcceptedReply(error.xid, AcceptStat::kGarbageArgs), "");
         return true;
     }
   }
   RpcProgram* program = Find(header->program);
   if (program == nullptr) {
-    send(EncodeAcceptedReply(header->xid, AcceptStat::kProgUnavail));
+    send(EncodeAcceptedReply(header->xid, AcceptStat::kProgUnavail), "");
     return true;
   }
   if (header->version < program->min_version() || header->version > program->max_version()) {
-    send(EncodeProgMismatch(header->xid, program->min_version(), program->max_version()));
+    send(EncodeProgMismatch(header->xid, program->min_version(), program->max_version()), "");
     return true;
   }
   RpcCall call;
@@ -69,18 +78,19 @@ bool RpcDispatcher::HandleRecord(const std::string& record, const std::string& c
   if (header->flavor == AuthFlavor::kSys) {
     call.auth_sys = DecodeAuthSys(header->credential);
     if (!call.auth_sys.has_value()) {
-      send(EncodeAuthError(header->xid, AuthStat::kBadCred));
+      send(EncodeAuthError(header->xid, AuthStat::kBadCred), "");
       return true;
     }
   } else if (header->flavor != AuthFlavor::kNone) {
-    send(EncodeAuthError(header->xid, AuthStat::kTooWeak));
+    send(EncodeAuthError(header->xid, AuthStat::kTooWeak), "");
     return true;
   }
   if (!call.auth_sys.has_value() && program->RequiresAuthSys(header->procedure)) {
-    send(EncodeAuthError(header->xid, AuthStat::kTooWeak));
+    send(EncodeAuthError(header->xid, AuthStat::kTooWeak), "");
     return true;
   }
-  call.args = std::string(header->args);
+  call.args = header->args;
+  call.record = record_ptr;
 
   std::optional<RequestKey> key;
   if (program->IsNonIdempotent(call.version, call.procedure)) {
@@ -89,7 +99,7 @@ bool RpcDispatcher::HandleRecord(const std::string& record, const std::string& c
     std::string cached;
     switch (cache_->Begin(*key, &cached)) {
       case DuplicateRequestCache::Lookup::kReplay:
-        send(std::move(cached));
+        send(std::move(cached), "");
         return true;
       case DuplicateRequestCache::Lookup::kInProgress:
         return false;  // the first execution's reply answers the client
@@ -100,10 +110,11 @@ bool RpcDispatcher::HandleRecord(const std::string& record, const std::string& c
   DuplicateRequestCache* cache = cache_;
   uint32_t xid = call.xid;
   program->Dispatch(std::move(call), [send = std::move(send), cache, key, xid](
-                                         AcceptStat stat, std::string body) mutable {
-    std::string reply = EncodeAcceptedReply(xid, stat, body);
-    if (key.has_value()) cache->Finish(*key, reply);
-    send(std::move(reply));
+                                         AcceptStat stat, std::string body,
+                                         std::string tail) mutable {
+    std::string head = EncodeAcceptedReply(xid, stat, body);
+    if (key.has_value()) cache->Finish(*key, head + tail);
+    send(std::move(head), std::move(tail));
   });
   return true;
 }

@@ -27,20 +27,25 @@
 
 namespace cfs::rpc {
 
-// One decoded call handed to a program. Owns its bytes.
+// One decoded call handed to a program. Owns its bytes: `args` points into `record`, which
+// stays alive as long as any copy of the call (no copy of large WRITE payloads).
 struct RpcCall {
   uint32_t xid = 0;
   uint32_t version = 0;
   uint32_t procedure = 0;
   AuthFlavor flavor = AuthFlavor::kNone;
   std::optional<AuthSys> auth_sys;
-  std::string args;
+  std::shared_ptr<const std::string> record;
+  absl::string_view args;
   std::string client_address;
 };
 
 // Completes a call: kSuccess with the encoded result, or an RPC-level error (kProcUnavail,
-// kGarbageArgs, kSystemErr). Call exactly once, from any thread.
-using RpcReply = absl::AnyInvocable<void(AcceptStat stat, std::string body) &&>;
+// kGarbageArgs, kSystemErr). The result is `body` followed by `tail`: a large payload (READ
+// data, already padded to 4 bytes) goes in `tail` and is sent without being copied. Call
+// exactly once, from any thread.
+using RpcReply =
+    absl::AnyInvocable<void(AcceptStat stat, std::string body, std::string tail) &&>;
 
 class RpcProgram {
  public:
@@ -63,12 +68,13 @@ class RpcDispatcher {
   // A factory for net::TcpServer: one RPC connection handler per connection.
   net::HandlerFactory HandlerFactory();
 
-  // Sends one reply message (unframed) back to the caller; any thread, at most once.
-  using ReplySink = std::function<void(std::string reply)>;
+  // Sends one reply message (unframed), `head` then `tail`, back to the caller; any thread, at
+  // most once.
+  using ReplySink = std::function<void(std::string head, std::string tail)>;
 
   // Serves one call message from any transport. Returns false when no reply will ever be sent
   // (a stray reply message, an undecodable header, a retransmission still in progress).
-  bool HandleRecord(const std::string& record, const std::string& client_address, ReplySink send);
+  bool HandleRecord(std::string record, const std::string& client_address, ReplySink send);
 
  private:
   class Connection;

@@ -27,16 +27,16 @@ class CountingProgram : public RpcProgram {
   uint32_t max_version() const override { return 3; }
   bool IsNonIdempotent(uint32_t, uint32_t procedure) const override { return procedure == 1; }
   void Dispatch(RpcCall call, RpcReply reply) override {
-    if (call.procedure == 0) return std::move(reply)(AcceptStat::kSuccess, "");
-    if (call.procedure != 1) return std::move(reply)(AcceptStat::kProcUnavail, "");
+    if (call.procedure == 0) return std::move(reply)(AcceptStat::kSuccess, "", "");
+    if (call.procedure != 1) return std::move(reply)(AcceptStat::kProcUnavail, "", "");
     XdrReader in(call.args);
     uint32_t value = in.U32();
-    if (!in.ok()) return std::move(reply)(AcceptStat::kGarbageArgs, "");
+    if (!in.ok()) return std::move(reply)(AcceptStat::kGarbageArgs, "", "");
     int n = ++calls;
     XdrWriter out;
     out.U32(value);
     out.U32(static_cast<uint32_t>(n));
-    std::move(reply)(AcceptStat::kSuccess, out.Release());
+    std::move(reply)(AcceptStat::kSuccess, out.Release(), "");
   }
   std::atomic<int> calls{0};
 };

@@ -36,6 +36,18 @@ std::string XdrReader::FixedOpaque(size_t n) {
   return out;
 }
 
+absl::string_view XdrReader::OpaqueView(size_t max) {
+  uint32_t n = U32();
+  if (!ok_ || n > max) {
+    ok_ = false;
+    return {};
+  }
+  if (!Need(n + Padding(n))) return {};
+  absl::string_view out = data_.substr(pos_, n);
+  pos_ += n + Padding(n);
+  return out;
+}
+
 std::string XdrReader::Opaque(size_t max) {
   uint32_t n = U32();
   if (!ok_) return "";

@@ -33,6 +33,8 @@ class XdrReader {
   // Variable-length opaque/string of at most `max` bytes; a longer one fails the reader.
   std::string Opaque(size_t max);
   std::string String(size_t max) { return Opaque(max); }
+  // As Opaque, but a view into the input (valid while the input is).
+  absl::string_view OpaqueView(size_t max);
   // Makes the reader fail (for semantic errors found by the caller).
   void Fail() { ok_ = false; }
 
