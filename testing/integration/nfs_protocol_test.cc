@@ -66,9 +66,12 @@ class RawRpcClient {
   bool connected_ = false;
 };
 
-// Skips the reply header; returns the accept_stat and leaves `body` at the result.
-uint32_t AcceptStat(const std::string& reply, XdrReader* body) {
-  XdrReader in(reply);
+// Skips the reply header; returns the accept_stat and leaves `body` at the result. The reply is
+// kept until the next call, since `body` reads from it.
+uint32_t AcceptStat(std::string reply, XdrReader* body) {
+  static std::string* kept = new std::string;
+  *kept = std::move(reply);
+  XdrReader in(*kept);
   in.U32();
   in.U32();
   if (in.U32() != 0) return 1000;  // denied

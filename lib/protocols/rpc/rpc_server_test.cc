@@ -89,8 +89,11 @@ class RpcServerTest : public ::testing::Test {
     return w.Release();
   }
   // The accept_stat of a reply (or 100 + reject/auth stat for MSG_DENIED).
-  static uint32_t Stat(const std::string& reply, XdrReader* rest = nullptr) {
-    XdrReader in(reply);
+  // The reply is kept until the next call, since `rest` reads from it.
+  static uint32_t Stat(std::string reply, XdrReader* rest = nullptr) {
+    static std::string* kept = new std::string;
+    *kept = std::move(reply);
+    XdrReader in(*kept);
     in.U32();
     in.U32();
     uint32_t reply_stat = in.U32();
