@@ -16,11 +16,15 @@ def cfs_cc_library(name, copts = [], **kwargs):
 def cfs_cc_binary(name, copts = [], **kwargs):
     cc_binary(name = name, copts = CFS_COPTS + copts, **kwargs)
 
-def cfs_cc_test(name, copts = [], deps = [], size = "small", **kwargs):
+# Every test carries the TSan suppressions for uninstrumented system libraries.
+TSAN_SUPPRESSIONS = ["//bazel:tsan.supp"]
+
+def cfs_cc_test(name, copts = [], deps = [], data = [], size = "small", **kwargs):
     cc_test(
         name = name,
         copts = CFS_COPTS + copts,
         size = size,
+        data = data + TSAN_SUPPRESSIONS,
         deps = deps + ["//third_party:gtest_main"],
         **kwargs
     )
@@ -39,7 +43,7 @@ def cfs_cc_benchmark(name, copts = [], deps = [], tags = [], **kwargs):
         name = name + "_smoke",
         srcs = ["//bazel:run_benchmark_smoke.sh"],
         args = ["$(location :%s)" % name],
-        data = [":" + name],
+        data = [":" + name] + TSAN_SUPPRESSIONS,
         size = "medium",
     )
 
@@ -61,6 +65,6 @@ def cfs_cc_fuzz_test(name, srcs, corpus, deps = [], copts = [], **kwargs):
         name = name + "_replay",
         srcs = ["//bazel:run_fuzz_replay.sh"],
         args = ["$(location :%s)" % name] + ["$(locations %s)" % corpus],
-        data = [":" + name, corpus],
+        data = [":" + name, corpus] + TSAN_SUPPRESSIONS,
         size = "small",
     )

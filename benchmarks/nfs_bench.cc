@@ -28,8 +28,7 @@ ABSL_FLAG(std::string, dir, "nfs_bench", "directory (created) under the export")
 namespace {
 
 double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 [[noreturn]] void Die(nfs_context* nfs, const std::string& what) {

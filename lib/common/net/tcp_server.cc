@@ -151,7 +151,7 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
     std::unique_ptr<ConnectionHandler> handler;
     std::string input;
     std::deque<std::string> output;
-    size_t output_offset = 0;    // bytes of output.front() already sent
+    size_t output_offset = 0;  // bytes of output.front() already sent
     size_t output_bytes = 0;
     size_t sent_unreleased = 0;  // sent, but a zero-copy send may still hold the buffers
     bool sending = false;

@@ -99,12 +99,13 @@ void UdpServer::OnCompletion(uint8_t tag, const io_uring_cqe& cqe) {
     sockaddr_storage from = receive_from_;
     socklen_t from_len = receive_msg_.msg_namelen;
     UdpServer* self = this;
-    UdpReply reply = [self, from, from_len](std::string datagram) {
-      if (self->stopping_.load() ||
-          self->pending_replies_.fetch_add(1) >= self->max_pending_replies_) {
-        self->pending_replies_.fetch_sub(1);
-        return;  // dropped: the client retransmits
+    std::shared_ptr<ReplyGate> gate = gate_;
+    UdpReply reply = [self, gate, from, from_len](std::string datagram) {
+      std::lock_guard<std::mutex> lock(gate->mu);
+      if (!gate->open || self->pending_replies_.load() >= self->max_pending_replies_) {
+        return;  // shut down, or too many waiting: dropped (the client retransmits)
       }
+      self->pending_replies_.fetch_add(1);
       auto send = std::make_unique<PendingSend>();
       send->data = std::move(datagram);
       send->to = from;
@@ -141,6 +142,10 @@ void UdpServer::SendOnLoop(std::unique_ptr<PendingSend> send) {
 void UdpServer::Shutdown() {
   if (!running_) return;
   running_ = false;
+  {
+    std::lock_guard<std::mutex> lock(gate_->mu);
+    gate_->open = false;
+  }
   stopping_.store(true);
   shutdown(fd_, SHUT_RDWR);
   // Let replies already queued go out, briefly.

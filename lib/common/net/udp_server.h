@@ -20,6 +20,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -63,6 +64,13 @@ class UdpServer : public CompletionHandler {
   sockaddr_storage receive_from_{};
   iovec receive_iov_{};
   msghdr receive_msg_{};
+  // Replies may come from any thread at any time; they post to the loop only while the gate is
+  // open, and Shutdown closes it first, so nothing posts to a loop being torn down.
+  struct ReplyGate {
+    std::mutex mu;
+    bool open = true;
+  };
+  std::shared_ptr<ReplyGate> gate_ = std::make_shared<ReplyGate>();
   std::atomic<size_t> pending_replies_{0};
   std::set<PendingSend*> sends_in_flight_;  // loop-affine
   std::atomic<bool> stopping_{false};

@@ -37,10 +37,9 @@ absl::Status NfsFrontend::Start(const gateway::FrontendContext& context) {
   rpc::RpcDispatcher* dispatcher = dispatcher_.get();
   auto udp_handler = [dispatcher](absl::string_view data, const std::string& peer,
                                   net::UdpReply reply) {
-    dispatcher->HandleRecord(std::string(data), peer,
-                             [reply = std::move(reply)](std::string head, std::string tail) {
-                               reply(head + tail);
-                             });
+    dispatcher->HandleRecord(
+        std::string(data), peer,
+        [reply = std::move(reply)](std::string head, std::string tail) { reply(head + tail); });
   };
   nfs_udp_ = std::make_unique<net::UdpServer>(udp_handler);
   s = nfs_udp_->Start(context.options.bind_address, nfs_server_->port());

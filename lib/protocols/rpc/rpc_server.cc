@@ -21,16 +21,16 @@ class RpcDispatcher::Connection : public net::ConnectionHandler {
       consumed += (*split)->consumed;
       info_.start_request();
       net::ConnectionRef ref = info_.ref;
-      bool answered = dispatcher_->HandleRecord(
-          std::move((*split)->record), info_.peer_address,
-          [ref](std::string head, std::string tail) {
-            std::string framed = RecordMarker(head.size() + tail.size());
-            framed += head;
-            std::vector<std::string> parts;
-            parts.push_back(std::move(framed));
-            parts.push_back(std::move(tail));
-            ref.SendParts(std::move(parts));
-          });
+      bool answered = dispatcher_->HandleRecord(std::move((*split)->record), info_.peer_address,
+                                                [ref](std::string head, std::string tail) {
+                                                  std::string framed =
+                                                      RecordMarker(head.size() + tail.size());
+                                                  framed += head;
+                                                  std::vector<std::string> parts;
+                                                  parts.push_back(std::move(framed));
+                                                  parts.push_back(std::move(tail));
+                                                  ref.SendParts(std::move(parts));
+                                                });
       if (!answered) ref.Send("");  // nothing to send: just end the request
     }
     return consumed;
@@ -109,13 +109,13 @@ bool RpcDispatcher::HandleRecord(std::string record_bytes, const std::string& cl
   }
   DuplicateRequestCache* cache = cache_;
   uint32_t xid = call.xid;
-  program->Dispatch(std::move(call), [send = std::move(send), cache, key, xid](
-                                         AcceptStat stat, std::string body,
-                                         std::string tail) mutable {
-    std::string head = EncodeAcceptedReply(xid, stat, body);
-    if (key.has_value()) cache->Finish(*key, head + tail);
-    send(std::move(head), std::move(tail));
-  });
+  program->Dispatch(std::move(call),
+                    [send = std::move(send), cache, key, xid](AcceptStat stat, std::string body,
+                                                              std::string tail) mutable {
+                      std::string head = EncodeAcceptedReply(xid, stat, body);
+                      if (key.has_value()) cache->Finish(*key, head + tail);
+                      send(std::move(head), std::move(tail));
+                    });
   return true;
 }
 

@@ -44,8 +44,7 @@ struct RpcCall {
 // kGarbageArgs, kSystemErr). The result is `body` followed by `tail`: a large payload (READ
 // data, already padded to 4 bytes) goes in `tail` and is sent without being copied. Call
 // exactly once, from any thread.
-using RpcReply =
-    absl::AnyInvocable<void(AcceptStat stat, std::string body, std::string tail) &&>;
+using RpcReply = absl::AnyInvocable<void(AcceptStat stat, std::string body, std::string tail) &&>;
 
 class RpcProgram {
  public:
