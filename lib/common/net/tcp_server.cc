@@ -465,7 +465,10 @@ absl::Status TcpServer::Start(const std::string& host, int port) {
   getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
   port_ = ntohs(addr.ss_family == AF_INET ? v4->sin_port : v6->sin6_port);
   host_ = host;
-  for (int i = 0; i < std::max(1, options_.loops); ++i) {
+  int loops = options_.loops > 0
+                  ? options_.loops
+                  : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 2);
+  for (int i = 0; i < loops; ++i) {
     auto state = std::make_shared<LoopState>(this, options_);
     if (!state->loop.status().ok()) {
       close(listen_fd_);
