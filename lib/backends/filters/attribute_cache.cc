@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "lib/auth/posix_permissions.h"
 
 namespace cfs::filters {
 
@@ -17,6 +18,7 @@ AttributeCache::Stats AttributeCache::stats() const {
   s.hits = hits_.load();
   s.misses = misses_.load();
   s.invalidations = invalidations_.load();
+  s.name_hits = name_hits_.load();
   std::lock_guard<std::mutex> lock(mu_);
   s.entries = entries_.size();
   return s;
@@ -33,6 +35,7 @@ absl::Status AttributeCache::Shutdown(absl::Time deadline) {
     shut_down_ = true;
     entries_.clear();
     lru_.clear();
+    names_.clear();
   }
   return ForwardingBackend::Shutdown(deadline);
 }
@@ -124,12 +127,59 @@ void AttributeCache::GetAttr(const Ctx& c, Ino inode, Cb<Attributes> done) {
       });
 }
 
+std::string AttributeCache::NameKey(Ino dir, absl::string_view name) {
+  std::string key(reinterpret_cast<const char*>(&dir), sizeof(dir));
+  key.append(name.data(), name.size());
+  return key;
+}
+
+const Attributes* AttributeCache::FindLocked(Ino inode) {
+  auto it = entries_.find(inode);
+  if (shut_down_ || it == entries_.end() || it->second.epoch != epoch_ ||
+      absl::Now() >= it->second.expires) {
+    return nullptr;
+  }
+  return &it->second.attrs;
+}
+
 void AttributeCache::Lookup(const Ctx& c, Ino dir, absl::string_view name, Cb<Attributes> done) {
+  bool cacheable = name != "." && name != ".." && name.size() <= backend::kMaxNameLength;
+  std::string key = cacheable ? NameKey(dir, name) : std::string();
+  if (cacheable) {
+    std::optional<Attributes> hit;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = names_.find(key);
+      if (it != names_.end() && it->second.epoch == epoch_ && absl::Now() < it->second.expires) {
+        const Attributes* dir_attrs = FindLocked(dir);
+        const Attributes* child = FindLocked(it->second.inode);
+        if (dir_attrs != nullptr && child != nullptr &&
+            auth::MayAccess(c.identity, *dir_attrs, backend::kAccessExecute)) {
+          hit = *child;
+        }
+      }
+    }
+    if (hit.has_value()) {
+      name_hits_.fetch_add(1);
+      std::move(done)(std::move(*hit));
+      return;
+    }
+  }
   uint64_t start = Sequence();
   ForwardingBackend::Lookup(
       c, dir, name,
-      [this, start, done = std::move(done)](absl::StatusOr<Attributes> attrs) mutable {
-        if (attrs.ok()) Insert(*attrs, start);
+      [this, start, cacheable, key = std::move(key),
+       done = std::move(done)](absl::StatusOr<Attributes> attrs) mutable {
+        if (attrs.ok()) {
+          Insert(*attrs, start);
+          if (cacheable) {
+            std::lock_guard<std::mutex> lock(mu_);
+            if (!shut_down_ && sequence_ == start) {
+              if (names_.size() >= options_.capacity) names_.clear();  // crude, bounded
+              names_[key] = NameEntry{attrs->inode, absl::Now() + options_.ttl, epoch_};
+            }
+          }
+        }
         std::move(done)(std::move(attrs));
       });
 }

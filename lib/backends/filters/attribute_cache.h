@@ -1,6 +1,8 @@
 // AttributeCache: a bounded server-side cache of file attributes in front of a backend.
 //
-// GETATTR-heavy clients (NFS revalidation, ACCESS, READDIR+) are answered from memory. Every
+// GETATTR-heavy clients (NFS revalidation, ACCESS, READDIR+) are answered from memory, and so
+// are repeated LOOKUPs (a name cache: directory + name -> inode, answered only when the
+// directory's cached attributes grant the caller search permission). Every
 // change made through the gateway invalidates what it touches: SetAttr, Write, Commit, xattr
 // changes and Release the inode; creations and links the inode and its directory; Unlink,
 // RemoveDirectory and Rename (whose victim is unknown here) everything, by bumping an epoch.
@@ -17,6 +19,7 @@
 #include <atomic>
 #include <list>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -35,6 +38,7 @@ class AttributeCache : public ForwardingBackend {
     uint64_t hits = 0;
     uint64_t misses = 0;
     uint64_t invalidations = 0;
+    uint64_t name_hits = 0;
     size_t entries = 0;
     double hit_ratio() const {
       return hits + misses == 0 ? 0.0 : static_cast<double>(hits) / (hits + misses);
@@ -84,6 +88,14 @@ class AttributeCache : public ForwardingBackend {
     uint64_t epoch = 0;
     std::list<Ino>::iterator lru;
   };
+  struct NameEntry {
+    Ino inode = 0;
+    absl::Time expires;
+    uint64_t epoch = 0;
+  };
+  static std::string NameKey(Ino dir, absl::string_view name);
+  // The cached attributes of `inode` if still valid. Requires mu_.
+  const backend::Attributes* FindLocked(Ino inode);
 
   // The current invalidation sequence (a miss inserts only if it has not moved).
   uint64_t Sequence();
@@ -96,14 +108,16 @@ class AttributeCache : public ForwardingBackend {
 
   const AttributeCacheOptions options_;
   mutable std::mutex mu_;
-  std::unordered_map<Ino, Entry> entries_;  // guarded by mu_
-  std::list<Ino> lru_;                      // most recent first; guarded by mu_
-  uint64_t epoch_ = 0;                      // guarded by mu_
-  uint64_t sequence_ = 0;                   // guarded by mu_
-  bool shut_down_ = false;                  // guarded by mu_
+  std::unordered_map<Ino, Entry> entries_;            // guarded by mu_
+  std::list<Ino> lru_;                                // most recent first; guarded by mu_
+  std::unordered_map<std::string, NameEntry> names_;  // guarded by mu_
+  uint64_t epoch_ = 0;                                // guarded by mu_
+  uint64_t sequence_ = 0;                             // guarded by mu_
+  bool shut_down_ = false;                            // guarded by mu_
   std::atomic<uint64_t> hits_{0};
   std::atomic<uint64_t> misses_{0};
   std::atomic<uint64_t> invalidations_{0};
+  std::atomic<uint64_t> name_hits_{0};
 };
 
 }  // namespace cfs::filters

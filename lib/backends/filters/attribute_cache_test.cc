@@ -89,6 +89,25 @@ TEST_F(AttributeCacheTest, ConcurrentWritersNeverLeaveStaleSizes) {
   EXPECT_EQ(fs().GetAttr(inode)->size, 200u);
 }
 
+TEST_F(AttributeCacheTest, RepeatedLookupsAreServedFromTheNameCache) {
+  auto dir = fs().Mkdir(kRootInode, "d", 0750);
+  ASSERT_TRUE(dir.ok());
+  backend::InodeNumber d = dir->attributes.inode;
+  ASSERT_TRUE(fs().Create(d, "f").ok());
+  ASSERT_TRUE(fs().GetAttr(d).ok());  // caches the directory's attributes
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(fs().Lookup(d, "f").ok());
+  EXPECT_GE(cache_->stats().name_hits, 4u);
+  // A caller without search permission is not answered from the cache.
+  auto stranger = fs().As(backend::Identity::Of(4000, 4000));
+  EXPECT_EQ(stranger.Lookup(d, "f").status().code(), absl::StatusCode::kPermissionDenied);
+  // After a rename the old name is gone and the new one resolves.
+  ASSERT_TRUE(fs().Rename(d, "f", d, "g").ok());
+  EXPECT_EQ(fs().Lookup(d, "f").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(fs().Lookup(d, "g").ok());
+  ASSERT_TRUE(fs().Unlink(d, "g").ok());
+  EXPECT_EQ(fs().Lookup(d, "g").status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST_F(AttributeCacheTest, ShutdownMakesCachedEntriesUnavailable) {
   ASSERT_TRUE(fs().GetAttr(kRootInode).ok());
   ASSERT_TRUE(cache_->Shutdown(absl::Now() + absl::Seconds(5)).ok());
