@@ -301,6 +301,42 @@ TEST_F(NfsLibnfsTest, RepeatedStatsHitTheAttributeCache) {
   EXPECT_EQ(st.nfs_mode & 0777, 0640u);
 }
 
+TEST_F(NfsLibnfsTest, SubdirectoryExportsConfineTheClient) {
+  // Create /projects/inside and /outside through the whole-namespace export first.
+  auth::Export whole;
+  auth::Export projects;
+  projects.id = 2;
+  projects.name = "projects";
+  projects.path = "/projects";
+  projects.nfs_path = "/projects";
+  projects.smb_share = "projects";
+  {
+    gateway::GatewayOptions options;
+    options.data_dir = dir_.path() + "/state";
+    options.bind_address = "127.0.0.1";
+    options.nfs_port = options.mount_port = 0;
+    auto gw = gateway::GatewayBuilder().SetOptions(options).Build();
+    ASSERT_TRUE(gw.ok());
+    ASSERT_TRUE((*gw)->Start().ok());
+    NfsClient c((*gw)->address("nfs")->port, (*gw)->address("mount")->port, "/export");
+    ASSERT_TRUE(c.mounted());
+    ASSERT_EQ(nfs_mkdir(c.get(), "/projects"), 0);
+    ASSERT_EQ(nfs_chmod(c.get(), "/projects", 0777), 0);
+    ASSERT_EQ(c.WriteFile("/projects/inside", "in"), 0);
+    ASSERT_EQ(c.WriteFile("/outside", "out"), 0);
+  }
+  Start({whole, projects});
+  auto c = Client("/projects");
+  std::string back;
+  ASSERT_EQ(c->ReadFile("/inside", &back), 0);
+  EXPECT_EQ(back, "in");
+  nfs_stat_64 st;
+  // libnfs refuses to climb above the mount itself; the server-side clamp of LOOKUP ".." at an
+  // export root is checked at the wire level in nfs_protocol_test.
+  EXPECT_NE(nfs_stat64(c->get(), "/../outside", &st), 0);
+  EXPECT_EQ(nfs_stat64(c->get(), "/outside", &st), -ENOENT);
+}
+
 TEST_F(NfsLibnfsTest, RootIsSquashedByDefault) {
   Start();
   auto root = Client("/export", 0);

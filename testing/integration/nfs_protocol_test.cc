@@ -221,6 +221,13 @@ TEST_F(NfsProtocolTest, WriteReportsStabilityAndTheRestartVerifier) {
   EXPECT_TRUE(body.ok());
 }
 
+TEST_F(NfsProtocolTest, DotDotAtTheExportRootStaysInside) {
+  XdrReader body("");
+  ASSERT_EQ(AcceptStat(client_->Call(80, nfs::kNfsProgram, 3, 3, DirOp(root_, "..")), &body), 0u);
+  ASSERT_EQ(body.U32(), 0u);
+  EXPECT_EQ(body.Opaque(64), root_) << "LOOKUP .. left the export";
+}
+
 TEST_F(NfsProtocolTest, UdpServesTheSameProgramsOnTheSamePort) {
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   sockaddr_in to{};

@@ -199,8 +199,11 @@ void Nfs3Program::Lookup(Call call, Reply reply) {
   CFS_RESOLVE(t, args->dir, Nfs3Proc::kLookup);
   NfsTarget target = *t;
   const NfsContext* context = &context_;
+  // ".." at an export's root stays there: no handle outside the export is ever handed out.
+  absl::string_view name = args->name;
+  if (name == ".." && target.inode == context_.RootOf(*target.export_)) name = ".";
   context_.backend().Lookup(
-      target.ctx, target.inode, args->name,
+      target.ctx, target.inode, name,
       [context, target, reply = std::move(reply)](absl::StatusOr<Attributes> attrs) mutable {
         if (!attrs.ok()) return Fail(reply, Nfs3Proc::kLookup, attrs.status());
         XdrWriter out;

@@ -52,6 +52,8 @@ class NfsContext {
                                           const rpc::RpcCall& call) const;
 
   std::string HandleFor(const auth::Export& exp, const backend::Attributes& attrs) const;
+  // The directory an export shows as its root.
+  backend::InodeNumber RootOf(const auth::Export& exp) const { return roots_.at(exp.id); }
   backend::Backend& backend() const { return backend_; }
   const std::vector<auth::Export>& exports() const { return exports_; }
 
