@@ -221,11 +221,42 @@ TEST_F(NfsProtocolTest, WriteReportsStabilityAndTheRestartVerifier) {
   EXPECT_TRUE(body.ok());
 }
 
-TEST_F(NfsProtocolTest, DotDotAtTheExportRootStaysInside) {
+TEST_F(NfsProtocolTest, DotDotAtASubdirectoryExportRootStaysInside) {
+  // Make /projects, then serve it as an export of its own.
+  XdrWriter mkdir;
+  mkdir.Raw(DirOp(root_, "projects"));
+  mkdir.Bool(true);  // mode
+  mkdir.U32(0777);
+  for (int i = 0; i < 3; ++i) mkdir.Bool(false);
+  mkdir.U32(0);
+  mkdir.U32(0);
+  ASSERT_EQ(NfsStatus(80, Nfs3Proc::kMkdir, mkdir.Release()), 0u);
+  client_.reset();
+  gateway_.reset();
+  gateway::GatewayOptions options;
+  options.data_dir = dir_.path() + "/state";
+  options.bind_address = "127.0.0.1";
+  options.nfs_port = options.mount_port = 0;
+  auth::Export projects;
+  projects.path = "/projects";
+  projects.nfs_path = "/projects";
+  options.exports = {projects};
+  auto built = gateway::GatewayBuilder().SetOptions(options).Build();
+  ASSERT_TRUE(built.ok()) << built.status();
+  gateway_ = std::move(*built);
+  ASSERT_TRUE(gateway_->Start().ok());
+  client_ = std::make_unique<RawRpcClient>(gateway_->address("nfs")->port);
+  XdrWriter path;
+  path.String("/projects");
   XdrReader body("");
-  ASSERT_EQ(AcceptStat(client_->Call(80, nfs::kNfsProgram, 3, 3, DirOp(root_, "..")), &body), 0u);
+  ASSERT_EQ(AcceptStat(client_->Call(81, nfs::kMountProgram, 3, 1, path.Release()), &body), 0u);
   ASSERT_EQ(body.U32(), 0u);
-  EXPECT_EQ(body.Opaque(64), root_) << "LOOKUP .. left the export";
+  std::string projects_root = body.Opaque(64);
+  ASSERT_EQ(AcceptStat(client_->Call(82, nfs::kNfsProgram, 3, 3, DirOp(projects_root, "..")),
+                       &body),
+            0u);
+  ASSERT_EQ(body.U32(), 0u);
+  EXPECT_EQ(body.Opaque(64), projects_root) << "LOOKUP .. left the export";
 }
 
 TEST_F(NfsProtocolTest, UdpServesTheSameProgramsOnTheSamePort) {
