@@ -151,7 +151,7 @@ void Nfs3Program::Dispatch(Call call, Reply reply) {
   std::move(reply)(AcceptStat::kProcUnavail, "", "");
 }
 
-// Resolves `handle` for `proc`, answering the failure itself. Returns false when it answered.
+// Resolves `handle` for `proc` into `target`; on failure it answers the call and returns.
 #define CFS_RESOLVE(target, handle, proc)                            \
   absl::StatusOr<NfsTarget> target = context_.Resolve(handle, call); \
   if (!target.ok()) return Fail(reply, proc, target.status());       \
