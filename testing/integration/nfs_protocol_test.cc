@@ -14,6 +14,7 @@
 #include "lib/gateway/gateway.h"
 #include "lib/protocols/nfs/nfs3_xdr.h"
 #include "lib/protocols/rpc/rpc_message.h"
+#include "lib/protocols/rpc/rpc_server.h"
 #include "lib/protocols/rpc/xdr.h"
 #include "testing/temp_dir.h"
 
@@ -252,9 +253,8 @@ TEST_F(NfsProtocolTest, DotDotAtASubdirectoryExportRootStaysInside) {
   ASSERT_EQ(AcceptStat(client_->Call(81, nfs::kMountProgram, 3, 1, path.Release()), &body), 0u);
   ASSERT_EQ(body.U32(), 0u);
   std::string projects_root = body.Opaque(64);
-  ASSERT_EQ(AcceptStat(client_->Call(82, nfs::kNfsProgram, 3, 3, DirOp(projects_root, "..")),
-                       &body),
-            0u);
+  ASSERT_EQ(
+      AcceptStat(client_->Call(82, nfs::kNfsProgram, 3, 3, DirOp(projects_root, "..")), &body), 0u);
   ASSERT_EQ(body.U32(), 0u);
   EXPECT_EQ(body.Opaque(64), projects_root) << "LOOKUP .. left the export";
 }
@@ -280,6 +280,34 @@ TEST_F(NfsProtocolTest, UdpServesTheSameProgramsOnTheSamePort) {
   ASSERT_EQ(AcceptStat(std::string(buf, n), &body), 0u);
   EXPECT_EQ(body.U32(), 0u);  // NFS3_OK
   EXPECT_EQ(body.U32(), 2u);  // NF3DIR
+
+  // A 1 MiB READ over UDP comes back short enough to fit a datagram.
+  std::string fh = Create(71, "big-over-udp");
+  XdrWriter write;
+  write.Opaque(fh);
+  write.U64(0);
+  write.U32(200000);
+  write.U32(2);
+  write.Opaque(std::string(200000, 'u'));
+  ASSERT_EQ(NfsStatus(72, Nfs3Proc::kWrite, write.Release()), 0u);
+  XdrWriter read;
+  read.Opaque(fh);
+  read.U64(0);
+  read.U32(1 << 20);
+  std::string read_call =
+      rpc::EncodeCall(73, nfs::kNfsProgram, 3, 6, rpc::AuthFlavor::kSys, cred, read.Release());
+  sendto(fd, read_call.data(), read_call.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+  ASSERT_EQ(poll(&p, 1, 5000), 1) << "no UDP reply to a large READ";
+  n = recv(fd, buf, sizeof(buf), 0);
+  ASSERT_GT(n, 0);
+  ASSERT_EQ(AcceptStat(std::string(buf, n), &body), 0u);
+  EXPECT_EQ(body.U32(), 0u);
+  ASSERT_TRUE(body.Bool());
+  for (int i = 0; i < 21; ++i) body.U32();  // fattr3
+  uint32_t count = body.U32();
+  EXPECT_GT(count, 0u);
+  EXPECT_LE(count, rpc::kMaxDatagramReply);
+  EXPECT_FALSE(body.Bool()) << "a short read must not claim eof";
   close(fd);
 }
 

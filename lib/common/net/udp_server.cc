@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "lib/common/logging.h"
 
 namespace cfs::net {
 namespace {
@@ -21,7 +22,11 @@ struct UdpServer::PendingSend : CompletionHandler {
   iovec iov{};
   msghdr msg{};
   UdpServer* server = nullptr;
-  void OnCompletion(uint8_t, const io_uring_cqe&) override {
+  void OnCompletion(uint8_t, const io_uring_cqe& cqe) override {
+    if (cqe.res < 0) {
+      CFS_LOG(WARNING, "udp") << "reply of " << data.size()
+                              << " bytes not sent: " << std::strerror(-cqe.res);
+    }
     server->pending_replies_.fetch_sub(1);
     server->sends_in_flight_.erase(this);
     delete this;  // owned by the server's in-flight set while the ring held it

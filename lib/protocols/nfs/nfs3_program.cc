@@ -261,7 +261,9 @@ void Nfs3Program::Read(Call call, Reply reply) {
   CFS_DECODE(args, DecodeReadArgs(call.args));
   CFS_RESOLVE(t, args->file, Nfs3Proc::kRead);
   NfsTarget target = *t;
-  uint32_t count = std::min(args->count, kMaxTransfer);
+  // Over UDP a reply must fit in one datagram: a short read is a valid answer (eof false).
+  uint32_t limit = call.datagram ? rpc::kMaxDatagramReply - 512 : kMaxTransfer;
+  uint32_t count = std::min(args->count, limit);
   context_.backend().Read(
       target.ctx, target.inode, args->offset, count,
       [target, reply = std::move(reply)](absl::StatusOr<backend::ReadResult> r) mutable {
@@ -414,7 +416,8 @@ void Nfs3Program::ReadDir(Call call, Reply reply, bool plus) {
   // Cookies 1 and 2 are "." and ".."; the backend's own cookies start at 3.
   bool want_dots = args->cookie < 2;
   uint64_t backend_cookie = args->cookie <= 2 ? 0 : args->cookie;
-  uint32_t maxcount = std::min(args->maxcount, kMaxTransfer);
+  uint32_t maxcount =
+      std::min<uint32_t>(args->maxcount, call.datagram ? rpc::kMaxDatagramReply : kMaxTransfer);
   uint32_t dircount = plus ? args->dircount : maxcount;
   size_t per_entry = plus ? 200 : 24;
   size_t max_entries = maxcount / per_entry + 2;

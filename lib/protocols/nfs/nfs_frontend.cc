@@ -39,7 +39,8 @@ absl::Status NfsFrontend::Start(const gateway::FrontendContext& context) {
                                   net::UdpReply reply) {
     dispatcher->HandleRecord(
         std::string(data), peer,
-        [reply = std::move(reply)](std::string head, std::string tail) { reply(head + tail); });
+        [reply = std::move(reply)](std::string head, std::string tail) { reply(head + tail); },
+        /*datagram=*/true);
   };
   nfs_udp_ = std::make_unique<net::UdpServer>(udp_handler);
   s = nfs_udp_->Start(context.options.bind_address, nfs_server_->port());

@@ -42,7 +42,7 @@ class RpcDispatcher::Connection : public net::ConnectionHandler {
 };
 
 bool RpcDispatcher::HandleRecord(std::string record_bytes, const std::string& client_address,
-                                 ReplySink send) {
+                                 ReplySink send, bool datagram) {
   auto record_ptr = std::make_shared<const std::string>(std::move(record_bytes));
   const std::string& record = *record_ptr;
   CallError error{CallError::kGarbage};
@@ -75,6 +75,7 @@ bool RpcDispatcher::HandleRecord(std::string record_bytes, const std::string& cl
   call.procedure = header->procedure;
   call.flavor = header->flavor;
   call.client_address = client_address;
+  call.datagram = datagram;
   if (header->flavor == AuthFlavor::kSys) {
     call.auth_sys = DecodeAuthSys(header->credential);
     if (!call.auth_sys.has_value()) {

@@ -38,7 +38,12 @@ struct RpcCall {
   std::shared_ptr<const std::string> record;
   absl::string_view args;
   std::string client_address;
+  // Arrived as one datagram (UDP): the reply must fit in one too.
+  bool datagram = false;
 };
+
+// The largest reply a datagram transport carries (UDP payload limit, with room for headers).
+inline constexpr size_t kMaxDatagramReply = 60 * 1024;
 
 // Completes a call: kSuccess with the encoded result, or an RPC-level error (kProcUnavail,
 // kGarbageArgs, kSystemErr). The result is `body` followed by `tail`: a large payload (READ
@@ -73,7 +78,8 @@ class RpcDispatcher {
 
   // Serves one call message from any transport. Returns false when no reply will ever be sent
   // (a stray reply message, an undecodable header, a retransmission still in progress).
-  bool HandleRecord(std::string record, const std::string& client_address, ReplySink send);
+  bool HandleRecord(std::string record, const std::string& client_address, ReplySink send,
+                    bool datagram = false);
 
  private:
   class Connection;
