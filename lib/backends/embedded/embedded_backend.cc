@@ -10,6 +10,11 @@ using backend::Callback;
 using backend::InodeNumber;
 using backend::RequestContext;
 
+namespace {
+// Larger reads always go to the pool: copying them would hold up the caller's network loop.
+constexpr uint64_t kMaxInlineRead = 64 * 1024;
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<EmbeddedBackend>> EmbeddedBackend::Open(
     const EmbeddedBackendOptions& options) {
   if (options.worker_threads < 1) {
@@ -27,6 +32,7 @@ EmbeddedBackend::EmbeddedBackend(std::unique_ptr<EmbeddedStore> store,
                                  const EmbeddedBackendOptions& options)
     : store_(std::move(store)),
       data_dir_(options.data_dir),
+      inline_cached_reads_(options.inline_cached_reads),
       pool_(options.worker_threads, options.max_queued_requests) {}
 
 EmbeddedBackend::~EmbeddedBackend() { Shutdown(absl::InfiniteFuture()).IgnoreError(); }
@@ -92,16 +98,44 @@ void EmbeddedBackend::Run(const RequestContext& ctx, Callback<T> done, Work work
   });
 }
 
+template <typename T, typename TryWork, typename Work>
+void EmbeddedBackend::RunCachedOrQueue(const RequestContext& ctx, Callback<T> done,
+                                       TryWork try_work, Work work) {
+  if (inline_cached_reads_) {
+    {
+      std::lock_guard<std::mutex> lock(in_flight_mu_);
+      ++in_flight_;
+    }
+    absl::StatusOr<T> result = absl::UnavailableError("embedded backend is shut down");
+    if (!shut_down_.load()) {
+      result = ctx.Expired() ? absl::StatusOr<T>(absl::DeadlineExceededError(
+                                   "deadline passed before the call ran"))
+                             : try_work();
+    }
+    EndCall();
+    if (!IsWouldBlock(result.status())) {
+      std::move(done)(std::move(result));
+      return;
+    }
+  }
+  Run(ctx, std::move(done), std::move(work));
+}
+
 void EmbeddedBackend::Lookup(const RequestContext& ctx, InodeNumber dir, absl::string_view name,
                              Callback<backend::Attributes> done) {
-  Run(ctx, std::move(done), [this, who = ctx.identity, dir, name = std::string(name)] {
-    return store_->Lookup(who, dir, name);
-  });
+  RunCachedOrQueue(
+      ctx, std::move(done),
+      [this, &ctx, dir, name] { return store_->Lookup(ctx.identity, dir, name, true); },
+      [this, who = ctx.identity, dir, name = std::string(name)] {
+        return store_->Lookup(who, dir, name);
+      });
 }
 
 void EmbeddedBackend::GetAttr(const RequestContext& ctx, InodeNumber inode,
                               Callback<backend::Attributes> done) {
-  Run(ctx, std::move(done), [this, inode] { return store_->GetAttr(inode); });
+  RunCachedOrQueue(
+      ctx, std::move(done), [this, inode] { return store_->GetAttr(inode, true); },
+      [this, inode] { return store_->GetAttr(inode); });
 }
 
 void EmbeddedBackend::SetAttr(const RequestContext& ctx, InodeNumber inode,
@@ -246,9 +280,16 @@ void EmbeddedBackend::Release(const RequestContext& ctx, InodeNumber inode,
 
 void EmbeddedBackend::Read(const RequestContext& ctx, InodeNumber inode, uint64_t offset,
                            uint64_t count, Callback<backend::ReadResult> done) {
-  Run(ctx, std::move(done), [this, who = ctx.identity, inode, offset, count] {
+  auto queued = [this, who = ctx.identity, inode, offset, count] {
     return store_->Read(who, inode, offset, count);
-  });
+  };
+  if (count > kMaxInlineRead) return Run(ctx, std::move(done), std::move(queued));
+  RunCachedOrQueue(
+      ctx, std::move(done),
+      [this, &ctx, inode, offset, count] {
+        return store_->Read(ctx.identity, inode, offset, count, true);
+      },
+      std::move(queued));
 }
 
 void EmbeddedBackend::Write(const RequestContext& ctx, InodeNumber inode, uint64_t offset,

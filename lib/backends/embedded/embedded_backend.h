@@ -126,11 +126,18 @@ class EmbeddedBackend : public backend::Backend {
   template <typename T, typename Work>
   void Run(const backend::RequestContext& ctx, backend::Callback<T> done, Work work);
 
+  // Tries `try_work` (cache-only) on the caller's thread first; runs `work` on the pool when it
+  // would block.
+  template <typename T, typename TryWork, typename Work>
+  void RunCachedOrQueue(const backend::RequestContext& ctx, backend::Callback<T> done,
+                        TryWork try_work, Work work);
+
   // Marks the end of a call counted by Run().
   void EndCall();
 
   std::unique_ptr<EmbeddedStore> store_;
   const std::string data_dir_;
+  const bool inline_cached_reads_;
   ThreadPool pool_;
   std::atomic<bool> shut_down_{false};
   // Calls accepted and not yet finished; Shutdown waits for zero before closing the store.

@@ -12,18 +12,21 @@ namespace {
 using cfs::testing::BackendConformanceTest;
 using cfs::testing::BackendFactory;
 
-BackendFactory EmbeddedFactory() {
-  return {"embedded", [](const std::string& dir) -> std::unique_ptr<backend::Backend> {
+BackendFactory EmbeddedFactory(bool inline_cached_reads) {
+  return {inline_cached_reads ? "embedded" : "embedded_pool_only",
+          [inline_cached_reads](const std::string& dir) -> std::unique_ptr<backend::Backend> {
             EmbeddedBackendOptions options;
             options.data_dir = dir;
             options.worker_threads = 4;
+            options.inline_cached_reads = inline_cached_reads;
             auto backend = EmbeddedBackend::Open(options);
             if (!backend.ok()) return nullptr;
             return std::move(*backend);
           }};
 }
 
-INSTANTIATE_TEST_SUITE_P(Embedded, BackendConformanceTest, ::testing::Values(EmbeddedFactory()),
+INSTANTIATE_TEST_SUITE_P(Embedded, BackendConformanceTest,
+                         ::testing::Values(EmbeddedFactory(true), EmbeddedFactory(false)),
                          [](const ::testing::TestParamInfo<BackendFactory>& info) {
                            return info.param.name;
                          });

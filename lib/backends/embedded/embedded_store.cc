@@ -188,9 +188,18 @@ absl::Status EmbeddedStore::CommitBatch(rocksdb::WriteBatch& batch, bool sync) {
   return FromRocks(db_->Write(wo, &batch), "commit metadata");
 }
 
-absl::StatusOr<InodeRecord> EmbeddedStore::Load(InodeNumber inode) {
+namespace {
+rocksdb::ReadOptions ReadTier(bool cache_only) {
+  rocksdb::ReadOptions ro;
+  if (cache_only) ro.read_tier = rocksdb::kBlockCacheTier;  // Incomplete instead of disk I/O
+  return ro;
+}
+}  // namespace
+
+absl::StatusOr<InodeRecord> EmbeddedStore::Load(InodeNumber inode, bool cache_only) {
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), InodeKey(inode), &value);
+  rocksdb::Status s = db_->Get(ReadTier(cache_only), InodeKey(inode), &value);
+  if (s.IsIncomplete()) return WouldBlock();
   if (s.IsNotFound()) {
     return FsErrorStatus(FsError::kStale, absl::StrCat("inode ", inode, " does not exist"));
   }
@@ -198,8 +207,8 @@ absl::StatusOr<InodeRecord> EmbeddedStore::Load(InodeNumber inode) {
   return DecodeInode(value);
 }
 
-absl::StatusOr<InodeRecord> EmbeddedStore::LoadDirectory(InodeNumber dir) {
-  absl::StatusOr<InodeRecord> record = Load(dir);
+absl::StatusOr<InodeRecord> EmbeddedStore::LoadDirectory(InodeNumber dir, bool cache_only) {
+  absl::StatusOr<InodeRecord> record = Load(dir, cache_only);
   if (record.ok() && record->attrs.type != FileType::kDirectory) {
     return FsErrorStatus(FsError::kNotDirectory,
                          absl::StrCat("inode ", dir, " is not a directory"));
@@ -207,9 +216,11 @@ absl::StatusOr<InodeRecord> EmbeddedStore::LoadDirectory(InodeNumber dir) {
   return record;
 }
 
-absl::StatusOr<DirentValue> EmbeddedStore::LoadEntry(InodeNumber dir, absl::string_view name) {
+absl::StatusOr<DirentValue> EmbeddedStore::LoadEntry(InodeNumber dir, absl::string_view name,
+                                                     bool cache_only) {
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), DirentKey(dir, name), &value);
+  rocksdb::Status s = db_->Get(ReadTier(cache_only), DirentKey(dir, name), &value);
+  if (s.IsIncomplete()) return WouldBlock();
   if (s.IsNotFound()) {
     return FsErrorStatus(FsError::kNoEntry, absl::StrCat("no entry '", name, "'"));
   }
@@ -347,25 +358,31 @@ absl::StatusOr<EntryResult> EmbeddedStore::MakeEntry(const Identity& who, InodeN
 }
 
 absl::StatusOr<Attributes> EmbeddedStore::Lookup(const Identity& who, InodeNumber dir,
-                                                 absl::string_view name) {
-  std::shared_lock<std::shared_mutex> lock(mu_);
-  absl::StatusOr<InodeRecord> parent = LoadDirectory(dir);
+                                                 absl::string_view name, bool cache_only) {
+  // A cache-only lookup must not wait for a namespace change that holds the lock over its sync.
+  std::shared_lock<std::shared_mutex> lock(mu_, std::defer_lock);
+  if (cache_only) {
+    if (!lock.try_lock()) return WouldBlock();
+  } else {
+    lock.lock();
+  }
+  absl::StatusOr<InodeRecord> parent = LoadDirectory(dir, cache_only);
   if (!parent.ok()) return parent.status();
   if (!MayAccess(who, parent->attrs, kAccessExecute)) {
     return FsErrorStatus(FsError::kAccess, "no search permission on the directory");
   }
   if (name.size() > backend::kMaxNameLength) return ValidateName(name);
   if (name == ".") return WithSpace(parent->attrs);
-  if (name == "..") return GetAttr(parent->parent);
-  absl::StatusOr<DirentValue> entry = LoadEntry(dir, name);
+  if (name == "..") return GetAttr(parent->parent, cache_only);
+  absl::StatusOr<DirentValue> entry = LoadEntry(dir, name, cache_only);
   if (!entry.ok()) return entry.status();
-  absl::StatusOr<InodeRecord> child = Load(entry->inode);
+  absl::StatusOr<InodeRecord> child = Load(entry->inode, cache_only);
   if (!child.ok()) return child.status();
   return WithSpace(child->attrs);
 }
 
-absl::StatusOr<Attributes> EmbeddedStore::GetAttr(InodeNumber inode) {
-  absl::StatusOr<InodeRecord> record = Load(inode);
+absl::StatusOr<Attributes> EmbeddedStore::GetAttr(InodeNumber inode, bool cache_only) {
+  absl::StatusOr<InodeRecord> record = Load(inode, cache_only);
   if (!record.ok()) return record.status();
   return WithSpace(record->attrs);
 }
@@ -994,8 +1011,9 @@ absl::StatusOr<Done> EmbeddedStore::ReleaseFile(InodeNumber inode) {
 }
 
 absl::StatusOr<backend::ReadResult> EmbeddedStore::Read(const Identity& who, InodeNumber inode,
-                                                        uint64_t offset, uint64_t count) {
-  absl::StatusOr<InodeRecord> record = Load(inode);
+                                                        uint64_t offset, uint64_t count,
+                                                        bool cache_only) {
+  absl::StatusOr<InodeRecord> record = Load(inode, cache_only);
   if (!record.ok()) return record.status();
   const Attributes& a = record->attrs;
   if (a.type != FileType::kRegular) return TypeError(a, "read");
@@ -1003,7 +1021,7 @@ absl::StatusOr<backend::ReadResult> EmbeddedStore::Read(const Identity& who, Ino
   backend::ReadResult result;
   if (offset < a.size) {
     uint64_t want = std::min(count, a.size - offset);
-    absl::Status s = extents_->Read(inode, offset, want, &result.data);
+    absl::Status s = extents_->Read(inode, offset, want, &result.data, cache_only);
     if (!s.ok()) return s;
     result.data.resize(want, '\0');  // a sparse tail beyond the file's bytes reads as zeros
   }

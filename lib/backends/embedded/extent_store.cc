@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -23,6 +24,13 @@ using backend::InodeNumber;
 namespace {
 constexpr size_t kEarlyWritebackBytes = 256 * 1024;
 }  // namespace
+
+absl::Status WouldBlock() { return absl::UnavailableError("cfs-embedded: would block"); }
+
+bool IsWouldBlock(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kUnavailable &&
+         status.message() == "cfs-embedded: would block";
+}
 
 class ExtentStore::OpenFile {
  public:
@@ -82,8 +90,8 @@ absl::StatusOr<std::shared_ptr<ExtentStore::OpenFile>> ExtentStore::Get(InodeNum
   return file;
 }
 
-absl::Status ExtentStore::Read(InodeNumber inode, uint64_t offset, uint64_t count,
-                               std::string* out) {
+absl::Status ExtentStore::Read(InodeNumber inode, uint64_t offset, uint64_t count, std::string* out,
+                               bool cache_only) {
   out->clear();
   absl::StatusOr<std::shared_ptr<OpenFile>> file = Get(inode, /*create=*/false);
   if (!file.ok()) return file.status();
@@ -91,9 +99,14 @@ absl::Status ExtentStore::Read(InodeNumber inode, uint64_t offset, uint64_t coun
   out->resize(count);
   size_t done = 0;
   while (done < count) {
-    ssize_t n = pread((*file)->fd(), out->data() + done, count - done, offset + done);
+    iovec iov{out->data() + done, count - done};
+    ssize_t n = preadv2((*file)->fd(), &iov, 1, static_cast<off_t>(offset + done),
+                        cache_only ? RWF_NOWAIT : 0);
     if (n < 0) {
       if (errno == EINTR) continue;
+      if (errno == EAGAIN && cache_only) {
+        return WouldBlock();
+      }
       return ErrnoStatus(errno, "pread");
     }
     if (n == 0) break;

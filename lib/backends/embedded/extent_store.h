@@ -28,6 +28,10 @@
 
 namespace cfs::embedded {
 
+// What a cache-only read returns where it would have waited for the disk or a lock.
+absl::Status WouldBlock();
+bool IsWouldBlock(const absl::Status& status);
+
 class ExtentStore {
  public:
   // Creates `root` if missing. Errors: the errno-derived FsError of mkdir.
@@ -37,7 +41,10 @@ class ExtentStore {
 
   // Reads up to `count` bytes at `offset` into `out` (resized to what was read: less at the
   // end of the file; nothing when there is no file yet).
-  absl::Status Read(backend::InodeNumber inode, uint64_t offset, uint64_t count, std::string* out);
+  // With `cache_only`, only bytes already in the page cache are read (RWF_NOWAIT); otherwise it
+  // fails with WouldBlock().
+  absl::Status Read(backend::InodeNumber inode, uint64_t offset, uint64_t count, std::string* out,
+                    bool cache_only = false);
   // Errors: kNoSpace, kQuota, kTooBig, kIo.
   absl::Status Write(backend::InodeNumber inode, uint64_t offset, absl::string_view data);
   // fdatasync of the inode's file (nothing to do when it has none).
