@@ -26,13 +26,50 @@ uint64_t GetBigEndian(absl::string_view in, size_t offset, int bytes) {
 
 }  // namespace
 
-FileHandleCodec::FileHandleCodec(std::string key) : key_(std::move(key)) {}
+FileHandleCodec::FileHandleCodec(std::string key) : key_(std::move(key)) {
+  constexpr size_t kBlock = 64;  // SHA-256 block size
+  std::string block(kBlock, '\0');
+  if (key_.size() > kBlock) {
+    unsigned int length = 0;
+    EVP_Digest(key_.data(), key_.size(), reinterpret_cast<unsigned char*>(block.data()), &length,
+               EVP_sha256(), nullptr);
+  } else {
+    block.replace(0, key_.size(), key_);
+  }
+  std::string ipad = block;
+  std::string opad = block;
+  for (size_t i = 0; i < kBlock; ++i) {
+    ipad[i] = static_cast<char>(ipad[i] ^ 0x36);
+    opad[i] = static_cast<char>(opad[i] ^ 0x5c);
+  }
+  inner_ = EVP_MD_CTX_new();
+  outer_ = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(inner_, EVP_sha256(), nullptr);
+  EVP_DigestUpdate(inner_, ipad.data(), ipad.size());
+  EVP_DigestInit_ex(outer_, EVP_sha256(), nullptr);
+  EVP_DigestUpdate(outer_, opad.data(), opad.size());
+  OPENSSL_cleanse(block.data(), block.size());
+  OPENSSL_cleanse(ipad.data(), ipad.size());
+  OPENSSL_cleanse(opad.data(), opad.size());
+}
+
+FileHandleCodec::~FileHandleCodec() {
+  EVP_MD_CTX_free(inner_);
+  EVP_MD_CTX_free(outer_);
+}
 
 std::string FileHandleCodec::Mac(absl::string_view body) const {
+  unsigned char inner_digest[EVP_MAX_MD_SIZE];
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
-       reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest, &length);
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_MD_CTX_copy_ex(ctx, inner_);
+  EVP_DigestUpdate(ctx, body.data(), body.size());
+  EVP_DigestFinal_ex(ctx, inner_digest, &length);
+  EVP_MD_CTX_copy_ex(ctx, outer_);
+  EVP_DigestUpdate(ctx, inner_digest, length);
+  EVP_DigestFinal_ex(ctx, digest, &length);
+  EVP_MD_CTX_free(ctx);
   return std::string(reinterpret_cast<char*>(digest), kMacSize);
 }
 

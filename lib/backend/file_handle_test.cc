@@ -1,5 +1,7 @@
 #include "lib/backend/file_handle.h"
 
+#include <openssl/hmac.h>
+
 #include "gtest/gtest.h"
 
 namespace cfs::backend {
@@ -31,6 +33,25 @@ TEST(FileHandleCodecTest, HandlesFromAnotherDeploymentFail) {
   EXPECT_FALSE(ours.Decode(theirs.Encode(FileHandle{1, 2, 3})).ok());
   EXPECT_FALSE(ours.Decode("").ok());
   EXPECT_FALSE(ours.Decode(std::string(100, 'x')).ok());
+}
+
+TEST(FileHandleCodecTest, AuthenticatorIsStandardHmacSha256) {
+  // The precomputed key schedule must give exactly HMAC-SHA256 (compared with OpenSSL's one-shot
+  // HMAC, truncated to the handle's 16 bytes), for a short key and one longer than a block.
+  FileHandleCodec codec("Jefe");
+  std::string wire = codec.Encode(FileHandle{0, 0, 0});
+  unsigned char expected[32];
+  unsigned int length = 0;
+  std::string body = wire.substr(0, 21);
+  HMAC(EVP_sha256(), "Jefe", 4, reinterpret_cast<const unsigned char*>(body.data()), body.size(),
+       expected, &length);
+  EXPECT_EQ(wire.substr(21), std::string(reinterpret_cast<char*>(expected), 16));
+  std::string long_key(100, 'k');  // longer than a block: hashed first
+  FileHandleCodec long_codec(long_key);
+  std::string long_wire = long_codec.Encode(FileHandle{1, 2, 3});
+  HMAC(EVP_sha256(), long_key.data(), static_cast<int>(long_key.size()),
+       reinterpret_cast<const unsigned char*>(long_wire.data()), 21, expected, &length);
+  EXPECT_EQ(long_wire.substr(21), std::string(reinterpret_cast<char*>(expected), 16));
 }
 
 TEST(FileHandleCodecTest, GeneratedKeysDiffer) {

@@ -37,7 +37,7 @@ class EventLoop::WakeHandler : public CompletionHandler {
 EventLoop::EventLoop(const Options& options)
     : options_(options), wake_handler_(std::make_unique<WakeHandler>(this)) {
   io_uring_params params{};
-  params.flags = IORING_SETUP_SUBMIT_ALL;
+  params.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN;
   int rc = io_uring_queue_init_params(options_.ring_entries, &ring_, &params);
   if (rc < 0) {
     status_ = absl::UnavailableError(absl::StrCat("io_uring_queue_init: ", std::strerror(-rc)));
