@@ -10,11 +10,6 @@ using backend::Callback;
 using backend::InodeNumber;
 using backend::RequestContext;
 
-namespace {
-// Larger reads always go to the pool: copying them would hold up the caller's network loop.
-constexpr uint64_t kMaxInlineRead = 64 * 1024;
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<EmbeddedBackend>> EmbeddedBackend::Open(
     const EmbeddedBackendOptions& options) {
   if (options.worker_threads < 1) {
@@ -33,6 +28,7 @@ EmbeddedBackend::EmbeddedBackend(std::unique_ptr<EmbeddedStore> store,
     : store_(std::move(store)),
       data_dir_(options.data_dir),
       inline_cached_reads_(options.inline_cached_reads),
+      max_inline_read_bytes_(options.max_inline_read_bytes),
       pool_(options.worker_threads, options.max_queued_requests) {}
 
 EmbeddedBackend::~EmbeddedBackend() { Shutdown(absl::InfiniteFuture()).IgnoreError(); }
@@ -283,7 +279,7 @@ void EmbeddedBackend::Read(const RequestContext& ctx, InodeNumber inode, uint64_
   auto queued = [this, who = ctx.identity, inode, offset, count] {
     return store_->Read(who, inode, offset, count);
   };
-  if (count > kMaxInlineRead) return Run(ctx, std::move(done), std::move(queued));
+  if (count > max_inline_read_bytes_) return Run(ctx, std::move(done), std::move(queued));
   RunCachedOrQueue(
       ctx, std::move(done),
       [this, &ctx, inode, offset, count] {

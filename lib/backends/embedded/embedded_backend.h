@@ -138,6 +138,7 @@ class EmbeddedBackend : public backend::Backend {
   std::unique_ptr<EmbeddedStore> store_;
   const std::string data_dir_;
   const bool inline_cached_reads_;
+  const uint64_t max_inline_read_bytes_;
   ThreadPool pool_;
   std::atomic<bool> shut_down_{false};
   // Calls accepted and not yet finished; Shutdown waits for zero before closing the store.
