@@ -16,6 +16,7 @@
 #include "lib/protocols/rpc/rpc_message.h"
 #include "lib/protocols/rpc/rpc_server.h"
 #include "lib/protocols/rpc/xdr.h"
+#include "testing/loopback.h"
 #include "testing/temp_dir.h"
 
 namespace cfs::testing {
@@ -28,14 +29,7 @@ using rpc::XdrWriter;
 
 class RawRpcClient {
  public:
-  explicit RawRpcClient(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  }
+  explicit RawRpcClient(int port) : fd_(ConnectLoopback(port)), connected_(fd_ >= 0) {}
   ~RawRpcClient() { close(fd_); }
 
   // Sends one call and returns the reply record ("" if the server closed).
@@ -261,10 +255,7 @@ TEST_F(NfsProtocolTest, DotDotAtASubdirectoryExportRootStaysInside) {
 
 TEST_F(NfsProtocolTest, UdpServesTheSameProgramsOnTheSamePort) {
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(gateway_->address("nfs")->port);
-  inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  sockaddr_in to = LoopbackAddress(gateway_->address("nfs")->port);
   XdrWriter args;
   args.Opaque(root_);
   std::string cred = rpc::EncodeAuthSys(rpc::AuthSys{1, "udp", 1000, 1000, {}});

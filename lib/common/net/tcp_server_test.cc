@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "lib/common/thread_pool.h"
+#include "testing/loopback.h"
 
 namespace cfs::net {
 namespace {
@@ -78,12 +79,8 @@ class TcpServerTest : public ::testing::Test {
   }
 
   int Connect() {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(server_->port());
-    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    int fd = cfs::testing::ConnectLoopback(server_->port());
+    EXPECT_GE(fd, 0);
     return fd;
   }
 

@@ -7,15 +7,13 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "lib/common/thread_pool.h"
+#include "testing/loopback.h"
 
 namespace cfs::net {
 namespace {
 
 std::string RoundTrip(int fd, int port, const std::string& datagram) {
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(port);
-  inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  sockaddr_in to = cfs::testing::LoopbackAddress(port);
   sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
   pollfd p{fd, POLLIN, 0};
   if (poll(&p, 1, 5000) != 1) return "";

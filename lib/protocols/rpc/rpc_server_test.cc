@@ -13,6 +13,7 @@
 
 #include "gtest/gtest.h"
 #include "lib/protocols/rpc/xdr.h"
+#include "testing/loopback.h"
 
 namespace cfs::rpc {
 namespace {
@@ -53,12 +54,8 @@ class RpcServerTest : public ::testing::Test {
   }
 
   int Connect() {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(server_->port());
-    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    int fd = cfs::testing::ConnectLoopback(server_->port());
+    EXPECT_GE(fd, 0);
     return fd;
   }
 
