@@ -16,6 +16,7 @@
 #include "lib/protocols/rpc/rpc_message.h"
 #include "lib/protocols/rpc/rpc_server.h"
 #include "lib/protocols/rpc/xdr.h"
+#include "testing/fake_portmapper.h"
 #include "testing/loopback.h"
 #include "testing/temp_dir.h"
 
@@ -251,6 +252,28 @@ TEST_F(NfsProtocolTest, DotDotAtASubdirectoryExportRootStaysInside) {
       AcceptStat(client_->Call(82, nfs::kNfsProgram, 3, 3, DirOp(projects_root, "..")), &body), 0u);
   ASSERT_EQ(body.U32(), 0u);
   EXPECT_EQ(body.Opaque(64), projects_root) << "LOOKUP .. left the export";
+}
+
+TEST(NfsPortmapperTest, RegistersNfsAndMountAndUnregistersAtShutdown) {
+  FakePortmapper portmapper;
+  ASSERT_TRUE(portmapper.started());
+  TempDir dir;
+  gateway::GatewayOptions options;
+  options.data_dir = dir.path() + "/state";
+  options.bind_address = "127.0.0.1";
+  options.nfs_port = options.mount_port = 0;
+  options.portmapper_port = portmapper.port();
+  auto gateway = gateway::GatewayBuilder().SetOptions(options).Build();
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  ASSERT_TRUE((*gateway)->Start().ok());
+  uint32_t nfs_port = (*gateway)->address("nfs")->port;
+  uint32_t mount_port = (*gateway)->address("mount")->port;
+  EXPECT_TRUE(portmapper.Has(nfs::kNfsProgram, 3, 6, nfs_port));
+  EXPECT_TRUE(portmapper.Has(nfs::kNfsProgram, 3, 17, nfs_port));
+  EXPECT_TRUE(portmapper.Has(nfs::kMountProgram, 3, 6, mount_port));
+  EXPECT_TRUE(portmapper.Has(nfs::kMountProgram, 3, 17, mount_port));
+  ASSERT_TRUE((*gateway)->Shutdown().ok());
+  EXPECT_EQ(portmapper.size(), 0u) << "registrations outlived the gateway";
 }
 
 TEST_F(NfsProtocolTest, UdpServesTheSameProgramsOnTheSamePort) {

@@ -8,6 +8,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <set>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "lib/protocols/rpc/rpc_message.h"
@@ -92,12 +94,18 @@ absl::Status PortmapRegistration::Call(uint32_t procedure, const PortMapping& ma
 }
 
 absl::Status PortmapRegistration::Register(const std::vector<PortMapping>& mappings) {
-  for (const PortMapping& m : mappings) {
+  // PMAPPROC_UNSET drops every protocol of a program version, so clear stale mappings of an
+  // earlier run first, then set them all (an UNSET between two SETs would undo the first).
+  std::set<std::pair<uint32_t, uint32_t>> versions;
+  for (const PortMapping& m : mappings) versions.insert({m.program, m.version});
+  for (const auto& [program, version] : versions) {
     bool ignored = false;
-    absl::Status s = Call(kProcUnset, m, &ignored);  // a stale mapping from an earlier run
+    absl::Status s = Call(kProcUnset, PortMapping{program, version, 0, 0}, &ignored);
     if (!s.ok()) return s;
+  }
+  for (const PortMapping& m : mappings) {
     bool set = false;
-    s = Call(kProcSet, m, &set);
+    absl::Status s = Call(kProcSet, m, &set);
     if (!s.ok()) return s;
     if (!set) {
       return absl::InternalError(
@@ -109,9 +117,11 @@ absl::Status PortmapRegistration::Register(const std::vector<PortMapping>& mappi
 }
 
 void PortmapRegistration::UnregisterAll() {
-  for (const PortMapping& m : registered_) {
+  std::set<std::pair<uint32_t, uint32_t>> versions;
+  for (const PortMapping& m : registered_) versions.insert({m.program, m.version});
+  for (const auto& [program, version] : versions) {
     bool ignored = false;
-    Call(kProcUnset, m, &ignored).IgnoreError();
+    Call(kProcUnset, PortMapping{program, version, 0, 0}, &ignored).IgnoreError();
   }
   registered_.clear();
 }
