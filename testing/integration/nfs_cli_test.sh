@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The libnfs command line tools (nfs-cp, nfs-ls, nfs-cat) against the cfs-gateway binary on
 # 127.0.0.1 with kernel-picked ports: copy a file in and out with a matching checksum, list it,
-# cat it; then stop the gateway with SIGTERM and check the data is still there after a restart.
+# cat it; stop the gateway with SIGTERM and check the data after a restart; then kill -9 it and
+# check that data copied before the kill is intact.
 set -uo pipefail
 gateway="$1"
 work="$(mktemp -d "${TEST_TMPDIR:-/tmp}/cfs-nfs-cli-XXXXXX")"
@@ -40,5 +41,14 @@ pid=""
 start
 timeout 60 nfs-cp "$url/in.bin$q" "$work/again.bin" || fail "nfs-cp after restart"
 cmp -s "$work/in.bin" "$work/again.bin" || fail "data changed across a restart"
+
+# Acknowledged data survives kill -9 of the gateway (no graceful stop).
+head -c 3000000 /dev/urandom > "$work/crash.bin"
+timeout 60 nfs-cp "$work/crash.bin" "$url/crash.bin$q" || fail "nfs-cp before kill -9"
+kill -KILL "$pid"; wait "$pid" 2>/dev/null; pid=""
+start
+grep -q "after a crash" "$work/log" || fail "the restart did not notice the crash"
+timeout 60 nfs-cp "$url/crash.bin$q" "$work/crash-back.bin" || fail "nfs-cp after kill -9"
+cmp -s "$work/crash.bin" "$work/crash-back.bin" || fail "acknowledged data lost to kill -9"
 kill -TERM "$pid"; wait "$pid"; pid=""
 echo PASS
