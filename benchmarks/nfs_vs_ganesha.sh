@@ -24,10 +24,10 @@ mkdir -p /tmp/peer-nfs
 cp "$PEERS"/*.sh "$PEERS"/*.py "$PEERS"/*.conf /tmp/peer-nfs/
 rm -rf /tmp/peer-nfs/export && mkdir -p /tmp/peer-nfs/export && chmod 1777 /tmp/peer-nfs/export
 /tmp/peer-nfs/start-ganesha.sh
-# cfs-gateway on 127.0.0.1:13049/13048 with a fresh store on the same disk.
+# cfs-gateway on 127.0.0.1:23049/23048 with a fresh store on the same disk.
 rm -rf /tmp/cfs-bench-data
-"$GATEWAY" --data_dir=/tmp/cfs-bench-data --bind_address=127.0.0.1 --nfs_port=13049 \
-  --mount_port=13048 --s3_port=0 --smb_port=0 --control_port=0 --metrics_port=0 \
+"$GATEWAY" --data_dir=/tmp/cfs-bench-data --bind_address=127.0.0.1 --nfs_port=23049 \
+  --mount_port=23048 --s3_port=0 --smb_port=0 --control_port=0 --metrics_port=0 \
   --portmapper_port=0 --log_level=warning &
 CFS_PID=$!
 trap '/tmp/peer-nfs/stop-ganesha.sh >/dev/null; kill -TERM $CFS_PID 2>/dev/null; wait $CFS_PID' EXIT
@@ -40,7 +40,7 @@ run() {
 # 1 GiB pays for first-touch of guest memory by the page cache, which skews whichever runs first.
 for round in 1 2; do
   echo "== round $round: cfs-gateway" >&2
-  run "nfs://127.0.0.1/export?nfsport=13049&mountport=13048&version=3&uid=1000&gid=1000" \
+  run "nfs://127.0.0.1/export?nfsport=23049&mountport=23048&version=3&uid=1000&gid=1000" \
     > /tmp/nfs-bench-cfs.txt
   echo "== round $round: nfs-ganesha" >&2
   run "nfs://127.0.0.1/export?nfsport=12049&mountport=12048&version=3&uid=1000&gid=1000" \

@@ -12,6 +12,6 @@ export CFS_ROOT_USER CFS_ROOT_PASSWORD
 exec bazel-bin/bin/cfs-gateway \
   --data_dir=./cfs-data \
   --bind_address=127.0.0.1 \
-  --nfs_port=12049 --mount_port=12048 --s3_port=19000 --smb_port=14445 \
-  --control_port=19090 --metrics_port=19100 \
+  --nfs_port=22049 --mount_port=22048 --s3_port=29000 --smb_port=24445 \
+  --control_port=29090 --metrics_port=29100 \
   "$@"
