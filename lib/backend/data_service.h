@@ -15,6 +15,9 @@
 #ifndef CFS_LIB_BACKEND_DATA_SERVICE_H_
 #define CFS_LIB_BACKEND_DATA_SERVICE_H_
 
+#include <memory>
+#include <utility>
+
 #include "absl/strings/string_view.h"
 #include "lib/backend/callback.h"
 #include "lib/backend/types.h"
@@ -34,6 +37,15 @@ class DataService {
   // kTooBig (offset + size beyond the maximum file size).
   virtual void Write(const RequestContext& ctx, InodeNumber inode, uint64_t offset,
                      absl::string_view data, Stability stability, Callback<WriteResult> done) = 0;
+
+  // As Write, for a caller that owns the bytes of `data` through `keep_alive`: an asynchronous
+  // backend may hold `keep_alive` until it has written, instead of copying `data` (large NFS
+  // WRITEs arrive in a buffer the protocol already owns). The default copies, through Write.
+  virtual void WriteRetained(const RequestContext& ctx, InodeNumber inode, uint64_t offset,
+                             std::shared_ptr<const void> keep_alive, absl::string_view data,
+                             Stability stability, Callback<WriteResult> done) {
+    Write(ctx, inode, offset, data, stability, std::move(done));
+  }
 
   // Makes every earlier write to `inode` stable (count 0 means to the end of the file).
   virtual void Commit(const RequestContext& ctx, InodeNumber inode, uint64_t offset, uint64_t count,

@@ -291,10 +291,18 @@ void EmbeddedBackend::Read(const RequestContext& ctx, InodeNumber inode, uint64_
 void EmbeddedBackend::Write(const RequestContext& ctx, InodeNumber inode, uint64_t offset,
                             absl::string_view data, backend::Stability stability,
                             Callback<backend::WriteResult> done) {
+  auto copy = std::make_shared<const std::string>(data);
+  absl::string_view view = *copy;
+  WriteRetained(ctx, inode, offset, std::move(copy), view, stability, std::move(done));
+}
+
+void EmbeddedBackend::WriteRetained(const RequestContext& ctx, InodeNumber inode, uint64_t offset,
+                                    std::shared_ptr<const void> keep_alive, absl::string_view data,
+                                    backend::Stability stability,
+                                    Callback<backend::WriteResult> done) {
   Run(ctx, std::move(done),
-      [this, who = ctx.identity, inode, offset, data = std::string(data), stability] {
-        return store_->Write(who, inode, offset, data, stability);
-      });
+      [this, who = ctx.identity, inode, offset, keep_alive = std::move(keep_alive), data,
+       stability] { return store_->Write(who, inode, offset, data, stability); });
 }
 
 void EmbeddedBackend::Commit(const RequestContext& ctx, InodeNumber inode, uint64_t offset,

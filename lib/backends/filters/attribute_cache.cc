@@ -260,6 +260,13 @@ void AttributeCache::Write(const Ctx& c, Ino inode, uint64_t offset, absl::strin
                            InvalidateAfter(std::move(done), {inode}));
 }
 
+void AttributeCache::WriteRetained(const Ctx& c, Ino inode, uint64_t offset,
+                                   std::shared_ptr<const void> keep_alive, absl::string_view data,
+                                   backend::Stability stability, Cb<backend::WriteResult> done) {
+  ForwardingBackend::WriteRetained(c, inode, offset, std::move(keep_alive), data, stability,
+                                   InvalidateAfter(std::move(done), {inode}));
+}
+
 void AttributeCache::Commit(const Ctx& c, Ino inode, uint64_t offset, uint64_t count,
                             Cb<backend::CommitResult> done) {
   ForwardingBackend::Commit(c, inode, offset, count, InvalidateAfter(std::move(done), {inode}));

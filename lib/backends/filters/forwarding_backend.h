@@ -125,6 +125,11 @@ class ForwardingBackend : public backend::Backend {
              backend::Stability stability, Cb<backend::WriteResult> done) override {
     next_->Write(c, inode, offset, data, stability, std::move(done));
   }
+  void WriteRetained(const Ctx& c, Ino inode, uint64_t offset,
+                     std::shared_ptr<const void> keep_alive, absl::string_view data,
+                     backend::Stability stability, Cb<backend::WriteResult> done) override {
+    next_->WriteRetained(c, inode, offset, std::move(keep_alive), data, stability, std::move(done));
+  }
   void Commit(const Ctx& c, Ino inode, uint64_t offset, uint64_t count,
               Cb<backend::CommitResult> done) override {
     next_->Commit(c, inode, offset, count, std::move(done));

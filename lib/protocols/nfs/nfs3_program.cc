@@ -284,8 +284,9 @@ void Nfs3Program::Write(Call call, Reply reply) {
   CFS_RESOLVE(t, args->file, Nfs3Proc::kWrite);
   NfsTarget target = *t;
   args->data = args->data.substr(0, args->count);  // a view into the call's record
-  context_.backend().Write(
-      target.ctx, target.inode, args->offset, args->data, args->stable,
+  // The payload stays in the call's record buffer, which the backend keeps alive: no copy.
+  context_.backend().WriteRetained(
+      target.ctx, target.inode, args->offset, call.record, args->data, args->stable,
       [target, reply = std::move(reply)](absl::StatusOr<backend::WriteResult> r) mutable {
         if (!r.ok()) return Fail(reply, Nfs3Proc::kWrite, r.status());
         XdrWriter out;
