@@ -72,23 +72,32 @@ void EmbeddedBackend::EndCall() {
   if (--in_flight_ == 0) in_flight_done_.notify_all();
 }
 
-template <typename T, typename Work>
-void EmbeddedBackend::Run(const RequestContext& ctx, Callback<T> done, Work work) {
+bool EmbeddedBackend::BeginCall() {
   {
     std::lock_guard<std::mutex> lock(in_flight_mu_);
     ++in_flight_;
   }
-  if (shut_down_.load()) {
-    EndCall();
-    std::move(done)(absl::UnavailableError("embedded backend is shut down"));
+  if (!shut_down_.load()) return true;
+  EndCall();
+  return false;
+}
+
+namespace {
+absl::Status ShutDownError() { return absl::UnavailableError("embedded backend is shut down"); }
+absl::Status DeadlineError() {
+  return absl::DeadlineExceededError("deadline passed before the call ran");
+}
+}  // namespace
+
+template <typename T, typename Work>
+void EmbeddedBackend::Run(const RequestContext& ctx, Callback<T> done, Work work) {
+  if (!BeginCall()) {
+    std::move(done)(ShutDownError());
     return;
   }
   absl::Time deadline = ctx.deadline;
   pool_.Submit([this, deadline, done = std::move(done), work = std::move(work)]() mutable {
-    absl::StatusOr<T> result =
-        absl::Now() >= deadline
-            ? absl::StatusOr<T>(absl::DeadlineExceededError("deadline passed before the call ran"))
-            : work();
+    absl::StatusOr<T> result = absl::Now() >= deadline ? DeadlineError() : work();
     EndCall();
     std::move(done)(std::move(result));
   });
@@ -98,16 +107,11 @@ template <typename T, typename TryWork, typename Work>
 void EmbeddedBackend::RunCachedOrQueue(const RequestContext& ctx, Callback<T> done,
                                        TryWork try_work, Work work) {
   if (inline_cached_reads_) {
-    {
-      std::lock_guard<std::mutex> lock(in_flight_mu_);
-      ++in_flight_;
+    if (!BeginCall()) {
+      std::move(done)(ShutDownError());
+      return;
     }
-    absl::StatusOr<T> result = absl::UnavailableError("embedded backend is shut down");
-    if (!shut_down_.load()) {
-      result = ctx.Expired() ? absl::StatusOr<T>(absl::DeadlineExceededError(
-                                   "deadline passed before the call ran"))
-                             : try_work();
-    }
+    absl::StatusOr<T> result = ctx.Expired() ? DeadlineError() : try_work();
     EndCall();
     if (!IsWouldBlock(result.status())) {
       std::move(done)(std::move(result));

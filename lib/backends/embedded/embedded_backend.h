@@ -136,7 +136,9 @@ class EmbeddedBackend : public backend::Backend {
   void RunCachedOrQueue(const backend::RequestContext& ctx, backend::Callback<T> done,
                         TryWork try_work, Work work);
 
-  // Marks the end of a call counted by Run().
+  // Counts a call in flight; false (and nothing counted) once shut down.
+  bool BeginCall();
+  // Marks the end of a call counted by BeginCall().
   void EndCall();
 
   std::unique_ptr<EmbeddedStore> store_;
