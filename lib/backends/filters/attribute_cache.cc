@@ -105,11 +105,9 @@ void AttributeCache::GetAttr(const Ctx& c, Ino inode, Cb<Attributes> done) {
   std::optional<Attributes> hit;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = entries_.find(inode);
-    if (!shut_down_ && it != entries_.end() && it->second.epoch == epoch_ &&
-        absl::Now() < it->second.expires) {
-      lru_.splice(lru_.begin(), lru_, it->second.lru);
-      hit = it->second.attrs;
+    if (Entry* entry = FindLocked(inode)) {
+      lru_.splice(lru_.begin(), lru_, entry->lru);
+      hit = entry->attrs;
     }
   }
   if (hit.has_value()) {
@@ -133,13 +131,13 @@ std::string AttributeCache::NameKey(Ino dir, absl::string_view name) {
   return key;
 }
 
-const Attributes* AttributeCache::FindLocked(Ino inode) {
+AttributeCache::Entry* AttributeCache::FindLocked(Ino inode) {
   auto it = entries_.find(inode);
   if (shut_down_ || it == entries_.end() || it->second.epoch != epoch_ ||
       absl::Now() >= it->second.expires) {
     return nullptr;
   }
-  return &it->second.attrs;
+  return &it->second;
 }
 
 void AttributeCache::Lookup(const Ctx& c, Ino dir, absl::string_view name, Cb<Attributes> done) {
@@ -151,11 +149,11 @@ void AttributeCache::Lookup(const Ctx& c, Ino dir, absl::string_view name, Cb<At
       std::lock_guard<std::mutex> lock(mu_);
       auto it = names_.find(key);
       if (it != names_.end() && it->second.epoch == epoch_ && absl::Now() < it->second.expires) {
-        const Attributes* dir_attrs = FindLocked(dir);
-        const Attributes* child = FindLocked(it->second.inode);
-        if (dir_attrs != nullptr && child != nullptr &&
-            auth::MayAccess(c.identity, *dir_attrs, backend::kAccessExecute)) {
-          hit = *child;
+        const Entry* dir_entry = FindLocked(dir);
+        const Entry* child = FindLocked(it->second.inode);
+        if (dir_entry != nullptr && child != nullptr &&
+            auth::MayAccess(c.identity, dir_entry->attrs, backend::kAccessExecute)) {
+          hit = child->attrs;
         }
       }
     }

@@ -97,8 +97,8 @@ class AttributeCache : public ForwardingBackend {
     uint64_t epoch = 0;
   };
   static std::string NameKey(Ino dir, absl::string_view name);
-  // The cached attributes of `inode` if still valid. Requires mu_.
-  const backend::Attributes* FindLocked(Ino inode);
+  // The entry of `inode` if still valid (not expired, current epoch). Requires mu_.
+  Entry* FindLocked(Ino inode);
 
   // The current invalidation sequence (a miss inserts only if it has not moved).
   uint64_t Sequence();
