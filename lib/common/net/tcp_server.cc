@@ -111,13 +111,6 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
     if (conns_.count(id) != 0) MaybeFinishDrain(conn);
   }
 
-  void CloseAfterSend(uint64_t id) {
-    auto it = conns_.find(id);
-    if (it == conns_.end()) return;
-    it->second->close_after_send = true;
-    if (it->second->output.empty()) Close(it->second.get());
-  }
-
   void BeginDrain() {
     draining_ = true;
     std::vector<Conn*> idle;
@@ -162,7 +155,6 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
     size_t in_flight = 0;
     int64_t last_activity = 0;
     bool closing = false;
-    bool close_after_send = false;
   };
 
   void ArmAccept() {
@@ -355,10 +347,6 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
       conn->output_offset = 0;
     }
     if (conn->closing) return;
-    if (conn->output.empty() && conn->close_after_send) {
-      Close(conn);
-      return;
-    }
     TrySend(conn);
     MaybeArmRecv(conn);
     MaybeFinishDrain(conn);
@@ -418,13 +406,6 @@ void ConnectionRef::SendParts(std::vector<std::string> parts, bool completes_req
   state->loop.Post([state, id, parts = std::move(parts), completes_request]() mutable {
     state->Send(id, std::move(parts), completes_request);
   });
-}
-
-void ConnectionRef::CloseAfterSend() const {
-  if (loop_ == nullptr) return;
-  LoopState* state = loop_.get();
-  uint64_t id = id_;
-  state->loop.Post([state, id] { state->CloseAfterSend(id); });
 }
 
 TcpServer::TcpServer(TcpServerOptions options, HandlerFactory factory)

@@ -48,8 +48,6 @@ class ConnectionRef {
   void Send(std::string bytes, bool completes_request = true) const;
   // The same with several buffers sent back to back (one gathered send, no concatenation).
   void SendParts(std::vector<std::string> parts, bool completes_request = true) const;
-  // Closes the connection after what is queued has been sent.
-  void CloseAfterSend() const;
   uint64_t id() const { return id_; }
 
  private:
