@@ -8,10 +8,11 @@ packages=(
   bazel-bootstrap bazel-rules-java g++ pkg-config
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev
   libabsl-dev libssl-dev librocksdb-dev liburing-dev libfabric-dev
+  libhttp-parser-dev libpugixml-dev libisal-dev
   # tests, benchmarks, fuzzing
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
   # independent protocol clients used by the integration tests
-  libnfs-dev libnfs-utils
+  libnfs-dev libnfs-utils awscli python3-boto3 s3cmd nodejs
 )
 
 missing=()

@@ -49,6 +49,9 @@ bool ParsePeer(int fd, std::string* address, int* port) {
 // The connections of one loop and the server's work on it. Loop-affine except the Post-ing
 // entry points.
 class LoopState : public CompletionHandler, public std::enable_shared_from_this<LoopState> {
+ private:
+  struct Conn;
+
  public:
   LoopState(TcpServer* server, const TcpServerOptions& options)
       : loop(options.loop), server_(server), options_(options) {}
@@ -111,6 +114,41 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
     if (conns_.count(id) != 0) MaybeFinishDrain(conn);
   }
 
+  void WhenOutputBelow(uint64_t id, size_t max_queued, absl::AnyInvocable<void() &&> fn) {
+    auto it = conns_.find(id);
+    if (it == conns_.end() || it->second->closing || it->second->output_bytes <= max_queued) {
+      std::move(fn)();
+      return;
+    }
+    it->second->output_waiters.push_back({max_queued, std::move(fn)});
+  }
+
+  void Resume(uint64_t id) {
+    auto it = conns_.find(id);
+    if (it != conns_.end()) ProcessInput(it->second.get());
+  }
+
+  void CloseWhenSent(uint64_t id) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;
+    Conn* conn = it->second.get();
+    conn->close_when_sent = true;
+    if (conn->output.empty()) Close(conn);
+  }
+
+  // Runs the waiters whose bound the queue is now under (all of them once closing).
+  void WakeOutputWaiters(Conn* conn) {
+    if (conn->output_waiters.empty()) return;
+    std::vector<Conn::OutputWaiter> ready;
+    std::vector<Conn::OutputWaiter> waiting;
+    for (Conn::OutputWaiter& waiter : conn->output_waiters) {
+      bool go = conn->closing || conn->output_bytes <= waiter.max_queued;
+      (go ? ready : waiting).push_back(std::move(waiter));
+    }
+    conn->output_waiters = std::move(waiting);
+    for (Conn::OutputWaiter& waiter : ready) std::move(waiter.fn)();
+  }
+
   void BeginDrain() {
     draining_ = true;
     std::vector<Conn*> idle;
@@ -155,6 +193,12 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
     size_t in_flight = 0;
     int64_t last_activity = 0;
     bool closing = false;
+    struct OutputWaiter {
+      size_t max_queued;
+      absl::AnyInvocable<void() &&> fn;
+    };
+    std::vector<OutputWaiter> output_waiters;
+    bool close_when_sent = false;
   };
 
   void ArmAccept() {
@@ -208,6 +252,8 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
   void MaybeArmRecv(Conn* conn) {
     if (conn->closing || conn->recv_armed || draining_) return;
     if (conn->in_flight >= options_.max_in_flight) return;  // resumes when a reply goes out
+    if (!conn->handler->WantsInput()) return;               // resumes on ConnectionRef::Resume
+    if (conn->close_when_sent) return;
     if (conn->output_bytes >= options_.max_output_bytes) return;
     io_uring_sqe* sqe = loop.NewSqe(conn, kRecv);
     if (sqe == nullptr) return;
@@ -293,7 +339,7 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
   // Hands the buffered bytes to the protocol, which consumes whole requests while the in-flight
   // limit allows; the rest waits for a reply to free a slot.
   void ProcessInput(Conn* conn) {
-    if (conn->closing || conn->input.empty()) {
+    if (conn->closing || conn->input.empty() || conn->close_when_sent) {
       MaybeArmRecv(conn);
       return;
     }
@@ -347,6 +393,12 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
       conn->output_offset = 0;
     }
     if (conn->closing) return;
+    WakeOutputWaiters(conn);
+    if (conn->closing) return;
+    if (conn->close_when_sent && conn->output.empty()) {
+      Close(conn);
+      return;
+    }
     TrySend(conn);
     MaybeArmRecv(conn);
     MaybeFinishDrain(conn);
@@ -361,6 +413,7 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
   void Close(Conn* conn) {
     if (conn->closing) return;
     conn->closing = true;
+    WakeOutputWaiters(conn);
     shutdown(conn->fd, SHUT_RDWR);  // completes a pending receive
     if (conn->pending_ops > 0) return;
     uint64_t id = conn->id;
@@ -406,6 +459,37 @@ void ConnectionRef::SendParts(std::vector<std::string> parts, bool completes_req
   state->loop.Post([state, id, parts = std::move(parts), completes_request]() mutable {
     state->Send(id, std::move(parts), completes_request);
   });
+}
+
+void ConnectionRef::WhenOutputBelow(size_t max_queued, absl::AnyInvocable<void() &&> fn) const {
+  if (loop_ == nullptr) {
+    std::move(fn)();
+    return;
+  }
+  LoopState* state = loop_.get();
+  uint64_t id = id_;
+  auto task = [state, id, max_queued, fn = std::move(fn)]() mutable {
+    state->WhenOutputBelow(id, max_queued, std::move(fn));
+  };
+  if (state->loop.InLoopThread()) {
+    task();
+  } else {
+    state->loop.Post(std::move(task));
+  }
+}
+
+void ConnectionRef::CloseWhenSent() const {
+  if (loop_ == nullptr) return;
+  LoopState* state = loop_.get();
+  uint64_t id = id_;
+  state->loop.Post([state, id] { state->CloseWhenSent(id); });
+}
+
+void ConnectionRef::Resume() const {
+  if (loop_ == nullptr) return;
+  LoopState* state = loop_.get();
+  uint64_t id = id_;
+  state->loop.Post([state, id] { state->Resume(id); });
 }
 
 TcpServer::TcpServer(TcpServerOptions options, HandlerFactory factory)

@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -48,6 +49,16 @@ class ConnectionRef {
   void Send(std::string bytes, bool completes_request = true) const;
   // The same with several buffers sent back to back (one gathered send, no concatenation).
   void SendParts(std::vector<std::string> parts, bool completes_request = true) const;
+  // Runs `fn` on the loop thread once at most `max_queued` bytes of replies wait to be sent, or
+  // the connection closed (at once if that is already so). Lets a thread that streams a large
+  // reply hold only a bounded amount of it in memory.
+  void WhenOutputBelow(size_t max_queued, absl::AnyInvocable<void() &&> fn) const;
+  // Hands the buffered input to the handler again and resumes reading if it wants input: for
+  // handlers that stopped consuming (WantsInput() false) until some work finished.
+  void Resume() const;
+  // Closes the connection once every queued reply is sent (at once if none is queued); input
+  // that arrives meanwhile is not read.
+  void CloseWhenSent() const;
   uint64_t id() const { return id_; }
 
  private:
@@ -62,6 +73,9 @@ class ConnectionHandler {
   // `input` holds every unconsumed byte. Returns how many bytes it consumed; for each request it
   // starts it calls ConnectionInfo::start_request. An error closes the connection at once.
   virtual absl::StatusOr<size_t> OnData(absl::string_view input) = 0;
+  // False pauses reading from the socket (the peer sees TCP backpressure) until
+  // ConnectionRef::Resume().
+  virtual bool WantsInput() const { return true; }
 };
 
 struct ConnectionInfo {

@@ -1,0 +1,367 @@
+#include "lib/protocols/http/http_server.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>  // std::mutex: visible to ThreadSanitizer (Debian's Abseil is not instrumented)
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "lib/common/logging.h"
+
+namespace cfs::http {
+
+// What the network loop and the handler's worker share about one exchange. Guarded by `mu`.
+struct ExchangeState {
+  HttpRequest request;
+  std::string peer_address;
+  bool secure = false;
+  net::ConnectionRef ref;
+  size_t max_body_buffer = 0;
+  size_t max_output_buffer = 0;
+  absl::Duration body_timeout;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::string> body;  // received, not yet read by the handler
+  size_t body_bytes = 0;
+  bool body_done = false;  // the parser saw the end of the body
+  bool body_read_to_end = false;
+  bool reading_paused = false;  // the loop stopped reading until the handler catches up
+  bool continue_sent = false;
+  bool closed = false;  // the connection is gone
+  bool response_started = false;
+  bool response_chunked = false;
+  bool response_finished = false;
+  bool keep_alive = true;
+  bool discard_body = false;  // answered before the body ended: the rest is dropped
+  uint64_t output_waits = 0;  // bumped by each WhenOutputBelow callback
+  std::shared_ptr<std::atomic<bool>> server_stopped;
+};
+
+namespace {
+
+constexpr size_t kMaxDiscardedBody = 64 << 20;  // beyond this an unread body closes the connection
+
+std::string ErrorResponse(int status, absl::string_view message) {
+  HttpResponseHead head;
+  head.status = status;
+  head.Set("Content-Type", "text/plain");
+  std::string body = absl::StrCat(message, "\n");
+  head.content_length = body.size();
+  return SerializeResponseHead(head, /*keep_alive=*/false, false) + body;
+}
+
+// One connection on a network loop: parses requests, feeds bodies to the exchange in progress,
+// runs handlers on the pool one request at a time.
+class HttpConnection : public net::ConnectionHandler {
+ public:
+  HttpConnection(const net::ConnectionInfo& info, const HttpServerOptions& options,
+                 HttpHandler* handler, ThreadPool* workers,
+                 std::shared_ptr<std::atomic<bool>> server_stopped)
+      : info_(info),
+        options_(options),
+        handler_(handler),
+        workers_(workers),
+        server_stopped_(std::move(server_stopped)),
+        parser_(options.limits) {}
+
+  ~HttpConnection() override {
+    if (current_ == nullptr) return;
+    std::lock_guard<std::mutex> lock(current_->mu);
+    current_->closed = true;
+    current_->cv.notify_all();
+  }
+
+  bool WantsInput() const override {
+    if (closing_) return false;
+    if (current_ == nullptr) return true;
+    std::lock_guard<std::mutex> lock(current_->mu);
+    if (current_->reading_paused) return false;
+    return !(current_->body_done && !current_->response_finished);
+  }
+
+  absl::StatusOr<size_t> OnData(absl::string_view input) override {
+    size_t consumed = 0;
+    while (!closing_) {
+      if (current_ != nullptr) {
+        std::lock_guard<std::mutex> lock(current_->mu);
+        if (current_->body_done) {
+          if (!current_->response_finished) break;  // the next request waits for this answer
+        } else if (!current_->discard_body && current_->body_bytes >= options_.max_body_buffer) {
+          current_->reading_paused = true;  // the handler resumes reading when it caught up
+          break;
+        }
+      }
+      if (current_ != nullptr && !parser_.in_body()) current_.reset();
+      HttpRequestParser::Step step = parser_.Next(input.substr(consumed));
+      consumed += step.consumed;
+      switch (step.event) {
+        case HttpRequestParser::Event::kNeedMore:
+          if (step.consumed == 0) return consumed;
+          break;
+        case HttpRequestParser::Event::kError:
+          RefuseRequest(parser_.error_status(), parser_.error_message());
+          return consumed;
+        case HttpRequestParser::Event::kHeaders:
+          StartExchange();
+          break;
+        case HttpRequestParser::Event::kBody:
+          if (!AcceptBody(step.body)) return consumed;
+          break;
+        case HttpRequestParser::Event::kComplete: {
+          std::lock_guard<std::mutex> lock(current_->mu);
+          current_->body_done = true;
+          current_->cv.notify_all();
+          break;
+        }
+      }
+    }
+    return consumed;
+  }
+
+ private:
+  void RefuseRequest(int status, absl::string_view message) {
+    CFS_LOG(DEBUG, "http") << "refusing a request from " << info_.peer_address << ": " << status
+                           << " " << message;
+    closing_ = true;
+    if (current_ != nullptr) {
+      std::lock_guard<std::mutex> lock(current_->mu);
+      if (!current_->body_done) current_->closed = true;  // its body will never end
+      current_->cv.notify_all();
+    }
+    // A request in progress is answered by its handler first; the refusal follows it.
+    info_.ref.Send(ErrorResponse(status, message), /*completes_request=*/false);
+    info_.ref.CloseWhenSent();
+  }
+
+  void StartExchange() {
+    auto state = std::make_shared<ExchangeState>();
+    state->request = parser_.request();
+    state->peer_address = info_.peer_address;
+    state->ref = info_.ref;
+    state->max_body_buffer = options_.max_body_buffer;
+    state->max_output_buffer = options_.max_output_buffer;
+    state->body_timeout = options_.body_timeout;
+    state->keep_alive = state->request.keep_alive;
+    state->server_stopped = server_stopped_;
+    current_ = state;
+    info_.start_request();
+    HttpHandler* handler = handler_;
+    workers_->Submit([state, handler] {
+      HttpExchange exchange(state);
+      handler->Handle(exchange);
+    });
+  }
+
+  // Queues body bytes for the handler (or drops them once it answered). False: closed.
+  bool AcceptBody(const std::vector<absl::string_view>& pieces) {
+    std::lock_guard<std::mutex> lock(current_->mu);
+    size_t size = 0;
+    for (absl::string_view piece : pieces) size += piece.size();
+    if (current_->discard_body || current_->closed) {
+      discarded_ += size;
+      if (discarded_ > kMaxDiscardedBody) {
+        closing_ = true;
+        info_.ref.CloseWhenSent();
+        return false;
+      }
+      return true;
+    }
+    for (absl::string_view piece : pieces) current_->body.emplace_back(piece.data(), piece.size());
+    current_->body_bytes += size;
+    current_->cv.notify_all();
+    return true;
+  }
+
+  net::ConnectionInfo info_;
+  const HttpServerOptions& options_;
+  HttpHandler* handler_;
+  ThreadPool* workers_;
+  std::shared_ptr<std::atomic<bool>> server_stopped_;
+  HttpRequestParser parser_;
+  std::shared_ptr<ExchangeState> current_;
+  size_t discarded_ = 0;
+  bool closing_ = false;
+};
+
+}  // namespace
+
+HttpExchange::HttpExchange(std::shared_ptr<ExchangeState> state) : state_(std::move(state)) {}
+
+HttpExchange::~HttpExchange() {
+  if (!response_started()) {
+    HttpResponseHead head;
+    head.status = 500;
+    Respond(head, "the request was not answered\n").IgnoreError();
+  } else {
+    Finish().IgnoreError();
+  }
+}
+
+const HttpRequest& HttpExchange::request() const { return state_->request; }
+const std::string& HttpExchange::peer_address() const { return state_->peer_address; }
+bool HttpExchange::secure() const { return state_->secure; }
+
+bool HttpExchange::response_started() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->response_started;
+}
+
+bool HttpExchange::body_consumed() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->body_read_to_end || !state_->request.HasBody();
+}
+
+absl::StatusOr<std::string> HttpExchange::ReadBody(size_t max_bytes) {
+  ExchangeState& s = *state_;
+  std::unique_lock<std::mutex> lock(s.mu);
+  if (s.request.expect_continue && !s.continue_sent && !s.response_started) {
+    s.continue_sent = true;
+    s.ref.Send("HTTP/1.1 100 Continue\r\n\r\n", /*completes_request=*/false);
+  }
+  absl::Time give_up = absl::Now() + s.body_timeout;
+  bool ready = false;
+  while (!(ready = !s.body.empty() || s.body_done || s.closed) && absl::Now() < give_up &&
+         !s.server_stopped->load()) {
+    s.cv.wait_for(lock, std::chrono::milliseconds(200));
+  }
+  if (!ready) return absl::DeadlineExceededError("the client stopped sending the request body");
+  if (s.body.empty()) {
+    if (s.body_done) {
+      s.body_read_to_end = true;
+      return std::string();
+    }
+    return absl::DataLossError("the connection closed before the request body ended");
+  }
+  std::string out;
+  if (s.body.front().size() <= max_bytes) {
+    out = std::move(s.body.front());
+    s.body.pop_front();
+  } else {
+    out = s.body.front().substr(0, max_bytes);
+    s.body.front().erase(0, max_bytes);
+  }
+  // Gather more small pieces up to max_bytes.
+  while (!s.body.empty() && out.size() + s.body.front().size() <= max_bytes) {
+    out += s.body.front();
+    s.body.pop_front();
+  }
+  s.body_bytes -= out.size();
+  if (s.reading_paused && s.body_bytes <= s.max_body_buffer / 2) {
+    s.reading_paused = false;
+    s.ref.Resume();
+  }
+  return out;
+}
+
+absl::Status HttpExchange::SendHead(const HttpResponseHead& head) {
+  ExchangeState& s = *state_;
+  std::string bytes;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (s.response_started) return absl::FailedPreconditionError("response already started");
+    if (s.closed) return absl::UnavailableError("connection closed");
+    s.response_started = true;
+    bool body_pending = s.request.HasBody() && !s.body_done;
+    if (body_pending && s.request.expect_continue && !s.continue_sent) {
+      s.keep_alive = false;  // the client may or may not send the body now: start afresh
+    }
+    bool head_request = s.request.method == "HEAD";
+    s.response_chunked = !head.content_length.has_value() && !head_request && head.status != 204 &&
+                         head.status != 304;
+    bytes = SerializeResponseHead(head, s.keep_alive, head_request);
+  }
+  s.ref.Send(std::move(bytes), /*completes_request=*/false);
+  return absl::OkStatus();
+}
+
+absl::Status HttpExchange::SendBody(std::string data) {
+  ExchangeState& s = *state_;
+  if (data.empty()) return absl::OkStatus();
+  uint64_t wait_id;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (!s.response_started) return absl::FailedPreconditionError("SendHead first");
+    if (s.closed) return absl::UnavailableError("connection closed");
+    if (s.request.method == "HEAD") return absl::OkStatus();
+    wait_id = s.output_waits;
+  }
+  std::vector<std::string> parts;
+  if (s.response_chunked) {
+    parts.push_back(absl::StrFormat("%x\r\n", data.size()));
+    parts.push_back(std::move(data));
+    parts.push_back("\r\n");
+  } else {
+    parts.push_back(std::move(data));
+  }
+  s.ref.SendParts(std::move(parts), /*completes_request=*/false);
+  std::shared_ptr<ExchangeState> keep = state_;
+  s.ref.WhenOutputBelow(s.max_output_buffer, [keep] {
+    std::lock_guard<std::mutex> lock(keep->mu);
+    ++keep->output_waits;
+    keep->cv.notify_all();
+  });
+  std::unique_lock<std::mutex> lock(s.mu);
+  // The server's shutdown may stop the loop before it runs the callback: look at that now
+  // and then, so a worker never waits for a loop that is gone.
+  while (s.output_waits == wait_id && !s.closed && !s.server_stopped->load()) {
+    s.cv.wait_for(lock, std::chrono::milliseconds(200));
+  }
+  if (s.closed || s.output_waits == wait_id) return absl::UnavailableError("connection closed");
+  return absl::OkStatus();
+}
+
+absl::Status HttpExchange::Finish() {
+  ExchangeState& s = *state_;
+  bool close_after;
+  std::string tail;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (!s.response_started) return absl::FailedPreconditionError("SendHead first");
+    if (s.response_finished) return absl::OkStatus();
+    s.response_finished = true;
+    if (s.response_chunked) tail = "0\r\n\r\n";
+    if (!s.body_done) s.discard_body = true;
+    s.body.clear();
+    s.body_bytes = 0;
+    close_after = !s.keep_alive;
+    if (s.reading_paused) {
+      s.reading_paused = false;  // the rest of the body is dropped as it arrives
+    }
+  }
+  s.ref.Send(std::move(tail), /*completes_request=*/true);
+  if (close_after) s.ref.CloseWhenSent();
+  return absl::OkStatus();
+}
+
+absl::Status HttpExchange::Respond(HttpResponseHead head, std::string body) {
+  head.content_length = body.size();
+  absl::Status status = SendHead(head);
+  if (!status.ok()) return status;
+  status = SendBody(std::move(body));
+  if (!status.ok()) return status;
+  return Finish();
+}
+
+HttpServer::HttpServer(HttpServerOptions options, HttpHandler* handler)
+    : options_(std::move(options)),
+      handler_(handler),
+      workers_(options_.workers, /*max_queued=*/1 << 20),
+      tcp_(options_.tcp, [this](const net::ConnectionInfo& info) {
+        return std::make_unique<HttpConnection>(info, options_, handler_, &workers_, stopped_);
+      }) {}
+
+HttpServer::~HttpServer() { Shutdown(absl::Now()); }
+
+absl::Status HttpServer::Start(const std::string& host, int port) { return tcp_.Start(host, port); }
+
+void HttpServer::Shutdown(absl::Time deadline) {
+  tcp_.Shutdown(deadline);
+  stopped_->store(true);
+  workers_.Shutdown();
+}
+
+}  // namespace cfs::http

@@ -1,0 +1,221 @@
+#include "lib/protocols/http/http_server.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "testing/loopback.h"
+
+namespace cfs::http {
+namespace {
+
+// Test handler: GET /big?n=N streams N bytes; PUT /echo answers the body's size and a sum;
+// PUT /refuse answers 403 without reading the body; anything else answers the target.
+class TestHandler : public HttpHandler {
+ public:
+  void Handle(HttpExchange& exchange) override {
+    const HttpRequest& r = exchange.request();
+    HttpResponseHead head;
+    if (r.RawPath() == "/big") {
+      uint64_t n = 0;
+      ASSERT_TRUE(absl::SimpleAtoi(r.RawQuery().substr(2), &n));
+      ASSERT_TRUE(exchange.SendHead(head).ok());  // chunked
+      std::string block(1 << 20, 'z');
+      for (uint64_t sent = 0; sent < n; sent += block.size()) {
+        size_t len = std::min<uint64_t>(block.size(), n - sent);
+        if (!exchange.SendBody(block.substr(0, len)).ok()) return;
+      }
+      exchange.Finish().IgnoreError();
+    } else if (r.RawPath() == "/echo") {
+      uint64_t size = 0;
+      uint64_t sum = 0;
+      while (true) {
+        absl::StatusOr<std::string> piece = exchange.ReadBody();
+        if (!piece.ok()) return;
+        if (piece->empty()) break;
+        size += piece->size();
+        for (unsigned char c : *piece) sum += c;
+      }
+      exchange.Respond(head, absl::StrCat(size, " ", sum)).IgnoreError();
+    } else if (r.RawPath() == "/refuse") {
+      head.status = 403;
+      exchange.Respond(head, "no").IgnoreError();
+    } else {
+      exchange.Respond(head, std::string(r.target)).IgnoreError();
+    }
+  }
+};
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    HttpServerOptions options;
+    options.tcp.loops = 1;
+    options.workers = 4;
+    server_ = std::make_unique<HttpServer>(options, &handler_);
+    ASSERT_TRUE(server_->Start("127.0.0.1", 0).ok());
+  }
+  void TearDown() override { server_->Shutdown(absl::Now() + absl::Seconds(5)); }
+
+  int Connect() {
+    int fd = cfs::testing::ConnectLoopback(server_->port());
+    timeval tv{10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    return fd;
+  }
+  static void SendAll(int fd, absl::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      ASSERT_GT(n, 0);
+      data.remove_prefix(n);
+    }
+  }
+  // Reads one response (head and body, Content-Length or chunked) from `fd`; `pending` keeps
+  // bytes read past it. Returns "<status> <body>", or "" on EOF.
+  static std::string ReadResponse(int fd, std::string* pending, bool head_only = false) {
+    auto fill = [&]() {
+      char buf[65536];
+      ssize_t n;
+      do {
+        n = recv(fd, buf, sizeof(buf), 0);
+      } while (n < 0 && errno == EINTR);
+      if (n <= 0) return false;
+      pending->append(buf, n);
+      return true;
+    };
+    size_t end;
+    while ((end = pending->find("\r\n\r\n")) == std::string::npos) {
+      if (!fill()) return "";
+    }
+    std::string head = pending->substr(0, end + 2);
+    pending->erase(0, end + 4);
+    std::string status = head.substr(9, 3);
+    std::string body;
+    size_t cl = head.find("Content-Length: ");
+    if (head_only || status == "100") return status;
+    if (cl != std::string::npos) {
+      uint64_t len = std::stoull(head.substr(cl + 16));
+      while (pending->size() < len) {
+        if (!fill()) return "";
+      }
+      body = pending->substr(0, len);
+      pending->erase(0, len);
+    } else if (head.find("Transfer-Encoding: chunked") != std::string::npos) {
+      while (true) {
+        size_t eol;
+        while ((eol = pending->find("\r\n")) == std::string::npos) {
+          if (!fill()) return "";
+        }
+        uint64_t len = std::stoull(pending->substr(0, eol), nullptr, 16);
+        while (pending->size() < eol + 2 + len + 2) {
+          if (!fill()) return "";
+        }
+        body.append(*pending, eol + 2, len);
+        pending->erase(0, eol + 2 + len + 2);
+        if (len == 0) break;
+      }
+    }
+    return status + " " + body;
+  }
+  static bool PeerClosed(int fd) {
+    char c;
+    ssize_t n;
+    do {
+      n = recv(fd, &c, 1, 0);
+    } while (n < 0 && errno == EINTR);
+    return n == 0;
+  }
+
+  TestHandler handler_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(HttpServerTest, KeepAliveAndPipelinedRequestsAnswerInOrder) {
+  int fd = Connect();
+  std::string pending;
+  SendAll(fd,
+          "GET /one HTTP/1.1\r\nHost: h\r\n\r\nGET /two HTTP/1.1\r\nHost: h\r\n\r\n"
+          "PUT /echo HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET /three HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(ReadResponse(fd, &pending), "200 /one");
+  EXPECT_EQ(ReadResponse(fd, &pending), "200 /two");
+  EXPECT_EQ(ReadResponse(fd, &pending), "200 3 294");
+  EXPECT_EQ(ReadResponse(fd, &pending), "200 /three");
+  SendAll(fd, "GET /four HTTP/1.1\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(ReadResponse(fd, &pending), "200 /four");
+  EXPECT_TRUE(PeerClosed(fd));
+  close(fd);
+}
+
+TEST_F(HttpServerTest, StreamsLargeBodiesBothWays) {
+  int fd = Connect();
+  std::string pending;
+  const uint64_t kSize = 64ull << 20;  // over every buffer bound: must stream
+  SendAll(fd, absl::StrCat("PUT /echo HTTP/1.1\r\nContent-Length: ", kSize, "\r\n\r\n"));
+  std::string block(1 << 20, '\x01');
+  for (uint64_t i = 0; i < kSize; i += block.size()) SendAll(fd, block);
+  EXPECT_EQ(ReadResponse(fd, &pending), absl::StrCat("200 ", kSize, " ", kSize));
+  SendAll(fd, absl::StrCat("GET /big?n=", kSize, " HTTP/1.1\r\n\r\n"));
+  std::string response = ReadResponse(fd, &pending);
+  ASSERT_EQ(response.size(), 4 + kSize);
+  EXPECT_EQ(response.substr(0, 4), "200 ");
+  close(fd);
+}
+
+TEST_F(HttpServerTest, ChunkedUploadAndExpectContinue) {
+  int fd = Connect();
+  std::string pending;
+  SendAll(fd, "PUT /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+  EXPECT_EQ(ReadResponse(fd, &pending), "200 3 294");
+  SendAll(fd, "PUT /echo HTTP/1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n");
+  EXPECT_EQ(ReadResponse(fd, &pending), "100");
+  SendAll(fd, "ab");
+  EXPECT_EQ(ReadResponse(fd, &pending), "200 2 195");
+  close(fd);
+}
+
+TEST_F(HttpServerTest, EarlyAnswerDropsTheBodyAndKeepsTheConnection) {
+  int fd = Connect();
+  std::string pending;
+  SendAll(fd, "PUT /refuse HTTP/1.1\r\nContent-Length: 100000\r\n\r\n");
+  EXPECT_EQ(ReadResponse(fd, &pending), "403 no");
+  SendAll(fd, std::string(100000, 'q'));
+  SendAll(fd, "GET /after HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(ReadResponse(fd, &pending), "200 /after");
+  // With Expect: 100-continue the client never sent the body: the connection closes.
+  SendAll(fd, "PUT /refuse HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+  EXPECT_EQ(ReadResponse(fd, &pending), "403 no");
+  EXPECT_TRUE(PeerClosed(fd));
+  close(fd);
+}
+
+TEST_F(HttpServerTest, MalformedRequestsGetAnErrorAndOthersAreServed) {
+  int good = Connect();
+  for (const char* bad : {"GARBAGE\r\n\r\n",
+                          "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked"
+                          "\r\n\r\n",
+                          "GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n"}) {
+    int fd = Connect();
+    std::string pending;
+    SendAll(fd, bad);
+    EXPECT_EQ(ReadResponse(fd, &pending, true), "400") << bad;
+    EXPECT_TRUE(PeerClosed(fd));
+    close(fd);
+  }
+  // A body that stops mid-way: the handler sees the connection go, nothing hangs.
+  int fd = Connect();
+  SendAll(fd, "PUT /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
+  close(fd);
+  std::string pending;
+  SendAll(good, "GET /still HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(ReadResponse(good, &pending), "200 /still");
+  close(good);
+}
+
+}  // namespace
+}  // namespace cfs::http
