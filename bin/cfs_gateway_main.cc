@@ -27,6 +27,9 @@ ABSL_FLAG(int, nfs_port, 2049, "NFS port (0 picks a free port)");
 ABSL_FLAG(int, mount_port, 20048, "MOUNT port (0 picks a free port)");
 ABSL_FLAG(int, s3_port, 9000, "S3 port (0 picks a free port)");
 ABSL_FLAG(int, smb_port, 445, "SMB port (0 picks a free port)");
+ABSL_FLAG(std::string, s3_base_domain, "",
+          "S3 virtual-hosted-style base domain: <bucket>.<domain> addresses <bucket>");
+ABSL_FLAG(std::string, s3_region, "us-east-1", "The region S3 clients sign for");
 ABSL_FLAG(int, control_port, 9090, "gRPC control plane port (0 picks a free port)");
 ABSL_FLAG(int, metrics_port, 9100, "HTTP /metrics /healthz /readyz port (0 picks a free port)");
 ABSL_FLAG(int, portmapper_port, 111,
@@ -88,6 +91,8 @@ int main(int argc, char** argv) {
   if (Specified("mount_port")) options.mount_port = absl::GetFlag(FLAGS_mount_port);
   if (Specified("s3_port")) options.s3_port = absl::GetFlag(FLAGS_s3_port);
   if (Specified("smb_port")) options.smb_port = absl::GetFlag(FLAGS_smb_port);
+  if (Specified("s3_base_domain")) options.s3_base_domain = absl::GetFlag(FLAGS_s3_base_domain);
+  if (Specified("s3_region")) options.s3_region = absl::GetFlag(FLAGS_s3_region);
   if (Specified("control_port")) options.control_port = absl::GetFlag(FLAGS_control_port);
   if (Specified("metrics_port")) options.metrics_port = absl::GetFlag(FLAGS_metrics_port);
   if (Specified("portmapper_port")) {

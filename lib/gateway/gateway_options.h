@@ -36,6 +36,10 @@ struct GatewayOptions {
   // portmapper, clients must be given the NFS and MOUNT ports.
   int portmapper_port = 111;
   int metrics_port = 9100;
+  // S3 virtual-hosted-style addressing: <bucket>.<s3_base_domain> (empty: path style only).
+  std::string s3_base_domain;
+  // The region S3 clients sign for and GetBucketLocation reports.
+  std::string s3_region = "us-east-1";
   // Frontends to run, by name; empty runs every frontend the gateway was built with.
   std::vector<std::string> protocols;
   // Exports; empty means DefaultExport(): the whole namespace.

@@ -1,0 +1,678 @@
+#include "lib/protocols/s3/object_store.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <functional>
+#include <tuple>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "lib/backend/errors.h"
+#include "lib/protocols/s3/digests.h"
+
+namespace cfs::s3 {
+
+using backend::Attributes;
+using backend::FileType;
+using backend::FsError;
+using backend::Identity;
+using backend::InodeNumber;
+
+namespace {
+
+constexpr absl::string_view kUploadXattr = "user.cfs.s3.upload";
+constexpr absl::string_view kPartXattr = "user.cfs.s3.part";
+constexpr size_t kMaxKeyBytes = 1024;
+constexpr uint64_t kReadPiece = 1 << 20;
+
+bool IsFsError(const absl::Status& status, FsError error) {
+  std::optional<FsError> fs = backend::GetFsError(status);
+  return fs.has_value() && *fs == error;
+}
+
+std::string RandomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size()));
+  return HexEncode(raw);
+}
+
+S3Error KeyConflict() {
+  return S3Error::Make(409, "KeyConflict",
+                       "A prefix of this key is an object, or the key is a prefix of other "
+                       "keys; both cannot exist in the shared file namespace");
+}
+
+void Stamp(ObjectMeta* meta, const Attributes& attributes) {
+  meta->set_size(attributes.size);
+  meta->set_mtime_seconds(attributes.mtime.seconds);
+  meta->set_mtime_nanos(attributes.mtime.nanos);
+}
+
+bool StampMatches(const ObjectMeta& meta, const Attributes& attributes) {
+  return !meta.etag().empty() && meta.size() == attributes.size &&
+         meta.mtime_seconds() == attributes.mtime.seconds &&
+         meta.mtime_nanos() == attributes.mtime.nanos;
+}
+
+}  // namespace
+
+ObjectMeta ParseObjectMeta(absl::string_view bytes) {
+  ObjectMeta meta;
+  if (!meta.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) meta.Clear();
+  return meta;
+}
+
+bool IsValidBucketName(absl::string_view name) {
+  if (name.size() < 3 || name.size() > 63) return false;
+  for (char c : name) {
+    if (!(absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '.' || c == '-')) return false;
+  }
+  if (!absl::ascii_isalnum(name.front()) || !absl::ascii_isalnum(name.back())) return false;
+  if (absl::StrContains(name, "..")) return false;
+  return true;
+}
+
+S3Or<std::vector<std::string>> KeyToPath(absl::string_view key, bool allow_trailing_slash) {
+  if (key.empty()) return InvalidArgument("The object key is empty");
+  if (key.size() > kMaxKeyBytes) {
+    return S3Error::Make(400, "KeyTooLongError", "Your key is too long");
+  }
+  if (key.find('\0') != absl::string_view::npos) {
+    return InvalidArgument("Object keys cannot contain NUL");
+  }
+  bool trailing = key.back() == '/';
+  if (trailing) {
+    if (!allow_trailing_slash) {
+      return InvalidArgument("A key ending in '/' names a folder, which holds no data");
+    }
+    key.remove_suffix(1);
+  }
+  std::vector<std::string> segments = absl::StrSplit(key, '/');
+  for (const std::string& segment : segments) {
+    if (segment.empty()) {
+      return InvalidArgument(
+          "Object keys cannot contain empty segments ('//', or a leading '/') on this gateway");
+    }
+    if (segment == "." || segment == "..") {
+      return InvalidArgument("Object keys cannot contain '.' or '..' segments on this gateway");
+    }
+    if (segment.size() > backend::kMaxNameLength) {
+      return S3Error::Make(400, "KeyTooLongError",
+                           "A segment of the key between '/' is longer than 255 bytes");
+    }
+  }
+  return segments;
+}
+
+// ---- StagedObject ----
+
+StagedObject::StagedObject(ObjectStore* store, Identity identity, InodeNumber dir, std::string name,
+                           InodeNumber inode)
+    : store_(store),
+      identity_(std::move(identity)),
+      dir_(dir),
+      name_(std::move(name)),
+      inode_(inode) {}
+
+StagedObject::~StagedObject() {
+  if (!done_) store_->Fs(identity_).Unlink(dir_, name_).IgnoreError();
+}
+
+S3Or<Ok> StagedObject::Append(const std::string& data) {
+  if (data.empty()) return Ok{};
+  absl::StatusOr<backend::WriteResult> written =
+      store_->Fs(identity_).Write(inode_, size_, data, backend::Stability::kUnstable);
+  if (!written.ok()) return FromStatus(written.status(), NoSuchKey());
+  size_ += data.size();
+  return Ok{};
+}
+
+// ---- ObjectStore ----
+
+ObjectStore::ObjectStore(backend::Backend& backend, InodeNumber root, InodeNumber tmp,
+                         InodeNumber uploads)
+    : backend_(backend), root_(root), tmp_(tmp), uploads_(uploads) {}
+
+backend::SyncBackend ObjectStore::Fs(const Identity& who) const {
+  return backend::SyncBackend(backend_,
+                              backend::RequestContext::WithTimeout(who, absl::Minutes(2)));
+}
+
+absl::StatusOr<std::unique_ptr<ObjectStore>> ObjectStore::Open(backend::Backend& backend,
+                                                               absl::string_view root_path) {
+  backend::SyncBackend fs(backend,
+                          backend::RequestContext::WithTimeout(Identity::Root(), absl::Minutes(1)));
+  InodeNumber root = backend::kRootInode;
+  for (absl::string_view segment : absl::StrSplit(root_path, '/', absl::SkipEmpty())) {
+    absl::StatusOr<Attributes> a = fs.Lookup(root, std::string(segment));
+    if (!a.ok()) return a.status();
+    root = a->inode;
+  }
+  auto ensure_dir = [&fs](InodeNumber parent, const std::string& name,
+                          uint32_t mode) -> absl::StatusOr<InodeNumber> {
+    absl::StatusOr<Attributes> a = fs.Lookup(parent, name);
+    if (a.ok()) return a->inode;
+    absl::StatusOr<backend::EntryResult> made = fs.Mkdir(parent, name, mode);
+    if (made.ok()) return made->attributes.inode;
+    a = fs.Lookup(parent, name);  // made meanwhile by another gateway process
+    if (a.ok()) return a->inode;
+    return made.status();
+  };
+  absl::StatusOr<InodeNumber> hidden = ensure_dir(root, std::string(kHiddenDir), 0755);
+  if (!hidden.ok()) return hidden.status();
+  absl::StatusOr<InodeNumber> tmp = ensure_dir(*hidden, "tmp", 01777);
+  if (!tmp.ok()) return tmp.status();
+  absl::StatusOr<InodeNumber> uploads = ensure_dir(*hidden, "uploads", 01777);
+  if (!uploads.ok()) return uploads.status();
+  // Staging files left by a crash are garbage: nothing acknowledged them.
+  absl::StatusOr<std::vector<std::string>> leftovers = fs.ListNames(*tmp);
+  if (leftovers.ok()) {
+    for (const std::string& name : *leftovers) fs.Unlink(*tmp, name).IgnoreError();
+  }
+  return std::unique_ptr<ObjectStore>(new ObjectStore(backend, root, *tmp, *uploads));
+}
+
+S3Or<InodeNumber> ObjectStore::BucketInode(const Identity& who, absl::string_view bucket) {
+  if (!IsValidBucketName(bucket)) return NoSuchBucket();
+  absl::StatusOr<Attributes> a = Fs(who).Lookup(root_, std::string(bucket));
+  if (!a.ok()) return FromStatus(a.status(), NoSuchBucket());
+  if (a->type != FileType::kDirectory) return NoSuchBucket();
+  return a->inode;
+}
+
+S3Or<Attributes> ObjectStore::Walk(const Identity& who, InodeNumber dir,
+                                   const std::vector<std::string>& segments, bool create) {
+  backend::SyncBackend fs = Fs(who);
+  absl::StatusOr<Attributes> current = fs.GetAttr(dir);
+  if (!current.ok()) return FromStatus(current.status(), NoSuchBucket());
+  for (const std::string& segment : segments) {
+    if (current->type != FileType::kDirectory) return create ? KeyConflict() : NoSuchKey();
+    absl::StatusOr<Attributes> next = fs.Lookup(current->inode, segment);
+    if (!next.ok() && create && IsFsError(next.status(), FsError::kNoEntry)) {
+      absl::StatusOr<backend::EntryResult> made = fs.Mkdir(current->inode, segment, 0755);
+      next = made.ok() ? absl::StatusOr<Attributes>(made->attributes)
+                       : fs.Lookup(current->inode, segment);  // made meanwhile
+    }
+    if (!next.ok()) return FromStatus(next.status(), NoSuchKey());
+    current = next;
+  }
+  return *current;
+}
+
+ObjectMeta ObjectStore::CurrentMeta(const Identity& who, const Attributes& attributes) {
+  backend::SyncBackend fs = Fs(who);
+  ObjectMeta meta;
+  absl::StatusOr<std::string> stored = fs.GetXattr(attributes.inode, std::string(kMetaXattr));
+  if (stored.ok()) meta = ParseObjectMeta(*stored);
+  if (StampMatches(meta, attributes)) return meta;
+  // Written outside S3 (or never through it): the ETag is the MD5 of the bytes.
+  Digest md5(DigestKind::kMd5);
+  if (attributes.type == FileType::kRegular) {
+    for (uint64_t offset = 0; offset < attributes.size; offset += kReadPiece) {
+      absl::StatusOr<backend::ReadResult> piece = fs.Read(attributes.inode, offset, kReadPiece);
+      if (!piece.ok()) break;
+      md5.Update(piece->data);
+      if (piece->eof || piece->data.empty()) break;
+    }
+  }
+  meta.set_etag(HexEncode(md5.Final()));
+  meta.set_parts(0);
+  Stamp(&meta, attributes);
+  // Best effort: a caller without write permission just computes it again next time.
+  fs.SetXattr(attributes.inode, std::string(kMetaXattr), meta.SerializeAsString()).IgnoreError();
+  return meta;
+}
+
+S3Or<std::vector<BucketInfo>> ObjectStore::ListBuckets(const Identity& who) {
+  backend::SyncBackend fs = Fs(who);
+  std::vector<BucketInfo> out;
+  uint64_t cookie = 0, verifier = 0;
+  while (true) {
+    absl::StatusOr<backend::ReadDirResult> page = fs.ReadDir(root_, cookie, verifier, 256, true);
+    if (!page.ok()) return FromStatus(page.status(), NoSuchBucket());
+    for (const backend::DirEntry& e : page->entries) {
+      cookie = e.cookie;
+      if (e.type != FileType::kDirectory || !IsValidBucketName(e.name)) continue;
+      if (!e.attributes.has_value()) continue;
+      out.push_back({e.name, *e.attributes});
+    }
+    verifier = page->cookie_verifier;
+    if (page->eof) break;
+  }
+  std::sort(out.begin(), out.end(),
+            [](const BucketInfo& a, const BucketInfo& b) { return a.name < b.name; });
+  return out;
+}
+
+S3Or<BucketInfo> ObjectStore::HeadBucket(const Identity& who, absl::string_view bucket) {
+  S3Or<InodeNumber> inode = BucketInode(who, bucket);
+  if (!inode.ok()) return inode.error();
+  absl::StatusOr<Attributes> a = Fs(who).GetAttr(*inode);
+  if (!a.ok()) return FromStatus(a.status(), NoSuchBucket());
+  return BucketInfo{std::string(bucket), *a};
+}
+
+S3Or<Ok> ObjectStore::CreateBucket(const Identity& who, absl::string_view bucket) {
+  if (!IsValidBucketName(bucket)) {
+    return S3Error::Make(400, "InvalidBucketName", "The specified bucket is not valid.");
+  }
+  backend::SyncBackend fs = Fs(who);
+  absl::StatusOr<backend::EntryResult> made = fs.Mkdir(root_, std::string(bucket), 0755);
+  if (made.ok()) return Ok{};
+  if (IsFsError(made.status(), FsError::kExists)) {
+    absl::StatusOr<Attributes> a = fs.Lookup(root_, std::string(bucket));
+    if (a.ok() && a->uid == who.uid) {
+      return S3Error::Make(409, "BucketAlreadyOwnedByYou",
+                           "Your previous request to create the named bucket succeeded and you "
+                           "already own it.");
+    }
+    return S3Error::Make(409, "BucketAlreadyExists", "The requested bucket name is not available.");
+  }
+  return FromStatus(made.status(), NoSuchBucket());
+}
+
+S3Or<Ok> ObjectStore::DeleteBucket(const Identity& who, absl::string_view bucket) {
+  S3Or<InodeNumber> inode = BucketInode(who, bucket);
+  if (!inode.ok()) return inode.error();
+  absl::StatusOr<backend::DirChange> removed = Fs(who).Rmdir(root_, std::string(bucket));
+  if (!removed.ok()) return FromStatus(removed.status(), NoSuchBucket());
+  return Ok{};
+}
+
+S3Or<ObjectInfo> ObjectStore::Head(const Identity& who, absl::string_view bucket,
+                                   absl::string_view key) {
+  S3Or<InodeNumber> dir = BucketInode(who, bucket);
+  if (!dir.ok()) return dir.error();
+  S3Or<std::vector<std::string>> path = KeyToPath(key, /*allow_trailing_slash=*/true);
+  if (!path.ok()) return NoSuchKey();
+  S3Or<Attributes> a = Walk(who, *dir, *path, false);
+  if (!a.ok()) return a.error();
+  bool folder_key = key.back() == '/';
+  if (folder_key) {
+    if (a->type != FileType::kDirectory) return NoSuchKey();
+    absl::StatusOr<std::string> stored = Fs(who).GetXattr(a->inode, std::string(kMetaXattr));
+    if (!stored.ok()) return NoSuchKey();  // a prefix, not a folder object
+    ObjectMeta meta = ParseObjectMeta(*stored);
+    Attributes attributes = *a;
+    attributes.size = 0;
+    return ObjectInfo{std::string(key), attributes, meta};
+  }
+  if (a->type != FileType::kRegular) return NoSuchKey();
+  return ObjectInfo{std::string(key), *a, CurrentMeta(who, *a)};
+}
+
+S3Or<std::string> ObjectStore::Read(const Identity& who, InodeNumber inode, uint64_t offset,
+                                    uint64_t count) {
+  absl::StatusOr<backend::ReadResult> r = Fs(who).Read(inode, offset, count);
+  if (!r.ok()) return FromStatus(r.status(), NoSuchKey());
+  return std::move(r->data);
+}
+
+S3Or<std::unique_ptr<StagedObject>> ObjectStore::Stage(const Identity& who) {
+  std::string name = RandomHex(16);
+  absl::StatusOr<backend::EntryResult> made = Fs(who).Create(tmp_, name);
+  if (!made.ok()) return FromStatus(made.status(), NoSuchBucket());
+  return std::unique_ptr<StagedObject>(
+      new StagedObject(this, who, tmp_, name, made->attributes.inode));
+}
+
+S3Or<ObjectInfo> ObjectStore::Publish(const Identity& who, std::unique_ptr<StagedObject> staged,
+                                      absl::string_view bucket, absl::string_view key,
+                                      ObjectMeta meta) {
+  S3Or<InodeNumber> dir = BucketInode(who, bucket);
+  if (!dir.ok()) return dir.error();
+  S3Or<std::vector<std::string>> path = KeyToPath(key, /*allow_trailing_slash=*/false);
+  if (!path.ok()) return path.error();
+  backend::SyncBackend fs = Fs(who);
+  // Stable before the answer: data and size (Commit), then the metadata, then the rename.
+  absl::StatusOr<backend::CommitResult> committed = fs.Commit(staged->inode());
+  if (!committed.ok()) return FromStatus(committed.status(), NoSuchKey());
+  Stamp(&meta, committed->attributes.after);
+  absl::StatusOr<backend::Done> stored =
+      fs.SetXattr(staged->inode(), std::string(kMetaXattr), meta.SerializeAsString());
+  if (!stored.ok()) return FromStatus(stored.status(), NoSuchKey());
+  std::vector<std::string> parents(path->begin(), path->end() - 1);
+  absl::Status renamed;
+  Attributes parent;
+  for (int attempt = 0; attempt < 3; ++attempt) {  // a DELETE may prune a parent meanwhile
+    S3Or<Attributes> p = Walk(who, *dir, parents, /*create=*/true);
+    if (!p.ok()) return p.error();
+    parent = *p;
+    renamed = fs.Rename(tmp_, staged->name_, parent.inode, path->back()).status();
+    if (renamed.ok() ||
+        !(IsFsError(renamed, FsError::kNoEntry) || IsFsError(renamed, FsError::kStale))) {
+      break;
+    }
+  }
+  if (!renamed.ok()) {
+    if (IsFsError(renamed, FsError::kIsDirectory) || IsFsError(renamed, FsError::kExists) ||
+        IsFsError(renamed, FsError::kNotEmpty) || IsFsError(renamed, FsError::kNotDirectory)) {
+      return KeyConflict();
+    }
+    return FromStatus(renamed, NoSuchKey());
+  }
+  staged->done_ = true;
+  absl::StatusOr<Attributes> a = fs.Lookup(parent.inode, path->back());
+  if (!a.ok()) return FromStatus(a.status(), NoSuchKey());
+  return ObjectInfo{std::string(key), *a, meta};
+}
+
+S3Or<ObjectInfo> ObjectStore::PutFolder(const Identity& who, absl::string_view bucket,
+                                        absl::string_view key, ObjectMeta meta) {
+  S3Or<InodeNumber> dir = BucketInode(who, bucket);
+  if (!dir.ok()) return dir.error();
+  S3Or<std::vector<std::string>> path = KeyToPath(key, /*allow_trailing_slash=*/true);
+  if (!path.ok()) return path.error();
+  S3Or<Attributes> a = Walk(who, *dir, *path, /*create=*/true);
+  if (!a.ok()) return a.error();
+  if (a->type != FileType::kDirectory) return KeyConflict();
+  meta.set_etag(HexEncode(DigestOf(DigestKind::kMd5, "")));
+  absl::StatusOr<backend::Done> stored =
+      Fs(who).SetXattr(a->inode, std::string(kMetaXattr), meta.SerializeAsString());
+  if (!stored.ok()) return FromStatus(stored.status(), NoSuchKey());
+  Attributes attributes = *a;
+  attributes.size = 0;
+  return ObjectInfo{std::string(key), attributes, meta};
+}
+
+S3Or<Ok> ObjectStore::UpdateMeta(const Identity& who, const ObjectInfo& object,
+                                 const ObjectMeta& meta) {
+  absl::StatusOr<backend::Done> stored =
+      Fs(who).SetXattr(object.attributes.inode, std::string(kMetaXattr), meta.SerializeAsString());
+  if (!stored.ok()) return FromStatus(stored.status(), NoSuchKey());
+  return Ok{};
+}
+
+S3Or<Ok> ObjectStore::Delete(const Identity& who, absl::string_view bucket, absl::string_view key) {
+  S3Or<InodeNumber> dir = BucketInode(who, bucket);
+  if (!dir.ok()) return dir.error();
+  S3Or<std::vector<std::string>> path = KeyToPath(key, /*allow_trailing_slash=*/true);
+  if (!path.ok()) return Ok{};  // such a key cannot exist
+  bool folder_key = key.back() == '/';
+  backend::SyncBackend fs = Fs(who);
+  // The chain of directories from the bucket down to the key's parent.
+  std::vector<InodeNumber> chain = {*dir};
+  for (size_t i = 0; i + 1 < path->size(); ++i) {
+    absl::StatusOr<Attributes> next = fs.Lookup(chain.back(), (*path)[i]);
+    if (!next.ok() || next->type != FileType::kDirectory) return Ok{};
+    chain.push_back(next->inode);
+  }
+  if (folder_key) {
+    absl::StatusOr<Attributes> folder = fs.Lookup(chain.back(), path->back());
+    if (!folder.ok() || folder->type != FileType::kDirectory) return Ok{};
+    fs.RemoveXattr(folder->inode, std::string(kMetaXattr)).IgnoreError();
+    fs.Rmdir(chain.back(), path->back()).IgnoreError();  // kept while it holds other keys
+  } else {
+    absl::StatusOr<backend::DirChange> removed = fs.Unlink(chain.back(), path->back());
+    if (!removed.ok() && !IsFsError(removed.status(), FsError::kNoEntry) &&
+        !IsFsError(removed.status(), FsError::kIsDirectory)) {
+      return FromStatus(removed.status(), NoSuchKey());
+    }
+  }
+  // Prefixes vanish with their last key: remove parents that became empty, but not folder
+  // objects (they carry metadata) and never the bucket.
+  for (size_t i = chain.size() - 1; i >= 1; --i) {
+    if (fs.GetXattr(chain[i], std::string(kMetaXattr)).ok()) break;
+    if (!fs.Rmdir(chain[i - 1], (*path)[i - 1]).ok()) break;
+  }
+  return Ok{};
+}
+
+namespace {
+
+struct Lister {
+  const ListRequest& request;
+  ListResult* result;
+  size_t count = 0;
+  bool stop = false;
+
+  // Adds a key or common prefix; false (and truncated) once max_keys are in.
+  bool Room() {
+    if (count < request.max_keys) return true;
+    result->truncated = true;
+    stop = true;
+    return false;
+  }
+  // The common prefix `name` rolls up into, or "" when it does not.
+  std::string CommonPrefix(const std::string& name) const {
+    if (request.delimiter.empty() || !absl::StartsWith(name, request.prefix)) return "";
+    size_t pos = name.find(request.delimiter, request.prefix.size());
+    if (pos == std::string::npos) return "";
+    return name.substr(0, pos + request.delimiter.size());
+  }
+  // Emits common prefix `cp` unless it was emitted already or lies at or before the marker.
+  void EmitPrefix(const std::string& cp) {
+    if (cp <= request.after || absl::StartsWith(request.after, cp)) return;
+    if (!result->common_prefixes.empty() && result->common_prefixes.back() == cp) return;
+    if (!Room()) return;
+    result->common_prefixes.push_back(cp);
+    result->next_marker = cp;
+    ++count;
+  }
+};
+
+}  // namespace
+
+S3Or<ListResult> ObjectStore::List(const Identity& who, absl::string_view bucket,
+                                   const ListRequest& request) {
+  S3Or<InodeNumber> dir = BucketInode(who, bucket);
+  if (!dir.ok()) return dir.error();
+  ListResult result;
+  Lister lister{request, &result};
+  backend::SyncBackend fs = Fs(who);
+  std::optional<S3Error> failure;
+
+  struct Entry {
+    std::string key;  // name, with a trailing '/' for directories
+    backend::DirEntry entry;
+  };
+  std::function<void(InodeNumber, const std::string&)> walk = [&](InodeNumber inode,
+                                                                  const std::string& base) {
+    std::vector<Entry> entries;
+    uint64_t cookie = 0, verifier = 0;
+    while (true) {
+      absl::StatusOr<backend::ReadDirResult> page = fs.ReadDir(inode, cookie, verifier, 512, true);
+      if (!page.ok()) {
+        if (!base.empty() && IsFsError(page.status(), FsError::kNoEntry)) return;  // pruned
+        failure = FromStatus(page.status(), NoSuchBucket());
+        lister.stop = true;
+        return;
+      }
+      for (backend::DirEntry& e : page->entries) {
+        cookie = e.cookie;
+        if (e.name == "." || e.name == "..") continue;
+        bool is_dir = e.type == FileType::kDirectory;
+        if (!is_dir && e.type != FileType::kRegular) continue;  // symlinks, devices: not objects
+        std::string key = base + e.name + (is_dir ? "/" : "");
+        entries.push_back({std::move(key), std::move(e)});
+      }
+      verifier = page->cookie_verifier;
+      if (page->eof) break;
+    }
+    std::sort(entries.begin(), entries.end(),
+              [](const Entry& a, const Entry& b) { return a.key < b.key; });
+    for (Entry& e : entries) {
+      if (lister.stop) return;
+      const std::string& key = e.key;
+      if (e.entry.type == FileType::kDirectory) {
+        // Every key below starts with `key`.
+        if (!absl::StartsWith(key, request.prefix) && !absl::StartsWith(request.prefix, key)) {
+          continue;
+        }
+        if (key < request.after && !absl::StartsWith(request.after, key)) continue;
+        std::string cp = lister.CommonPrefix(key);
+        if (!cp.empty()) {
+          lister.EmitPrefix(cp);
+          continue;
+        }
+        // A folder object "key" itself comes before everything below it.
+        if (absl::StartsWith(key, request.prefix) && key > request.after) {
+          absl::StatusOr<std::string> stored = fs.GetXattr(e.entry.inode, std::string(kMetaXattr));
+          if (stored.ok()) {
+            if (!lister.Room()) return;
+            Attributes attributes = e.entry.attributes.value_or(Attributes{});
+            attributes.size = 0;
+            result.objects.push_back({key, attributes, ParseObjectMeta(*stored)});
+            result.next_marker = key;
+            ++lister.count;
+          }
+        }
+        walk(e.entry.inode, key);
+        continue;
+      }
+      if (!absl::StartsWith(key, request.prefix) || key <= request.after) continue;
+      std::string cp = lister.CommonPrefix(key);
+      if (!cp.empty()) {
+        lister.EmitPrefix(cp);
+        continue;
+      }
+      if (!lister.Room()) return;
+      Attributes attributes = e.entry.attributes.value_or(Attributes{});
+      if (!e.entry.attributes.has_value()) {
+        absl::StatusOr<Attributes> a = fs.GetAttr(e.entry.inode);
+        if (!a.ok()) continue;  // removed meanwhile
+        attributes = *a;
+      }
+      result.objects.push_back({key, attributes, CurrentMeta(who, attributes)});
+      result.next_marker = key;
+      ++lister.count;
+    }
+  };
+  walk(*dir, "");
+  if (failure.has_value()) return *failure;
+  if (!result.truncated) result.next_marker.clear();
+  return result;
+}
+
+// ---- Multipart ----
+
+S3Or<std::string> ObjectStore::CreateUpload(const Identity& who, const UploadMeta& meta) {
+  std::string id = RandomHex(16);
+  backend::SyncBackend fs = Fs(who);
+  absl::StatusOr<backend::EntryResult> made = fs.Mkdir(uploads_, id, 0700);
+  if (!made.ok()) return FromStatus(made.status(), NoSuchBucket());
+  absl::StatusOr<backend::Done> stored =
+      fs.SetXattr(made->attributes.inode, std::string(kUploadXattr), meta.SerializeAsString());
+  if (!stored.ok()) {
+    fs.Rmdir(uploads_, id).IgnoreError();
+    return FromStatus(stored.status(), NoSuchBucket());
+  }
+  return id;
+}
+
+S3Or<UploadInfo> ObjectStore::GetUpload(const Identity& who, absl::string_view upload_id,
+                                        absl::string_view bucket, absl::string_view key) {
+  if (upload_id.size() != 32 ||
+      !std::all_of(upload_id.begin(), upload_id.end(), absl::ascii_isxdigit)) {
+    return NoSuchUpload();
+  }
+  backend::SyncBackend fs = Fs(who);
+  absl::StatusOr<Attributes> dir = fs.Lookup(uploads_, std::string(upload_id));
+  if (!dir.ok()) return FromStatus(dir.status(), NoSuchUpload());
+  absl::StatusOr<std::string> stored = fs.GetXattr(dir->inode, std::string(kUploadXattr));
+  if (!stored.ok()) return FromStatus(stored.status(), NoSuchUpload());
+  UploadInfo info;
+  info.upload_id = std::string(upload_id);
+  info.dir = dir->inode;
+  if (!info.meta.ParseFromString(*stored) || info.meta.bucket() != bucket ||
+      info.meta.key() != key) {
+    return NoSuchUpload();
+  }
+  return info;
+}
+
+S3Or<PartInfo> ObjectStore::PublishPart(const Identity& who, std::unique_ptr<StagedObject> staged,
+                                        const UploadInfo& upload, int part_number, PartMeta meta) {
+  backend::SyncBackend fs = Fs(who);
+  absl::StatusOr<backend::CommitResult> committed = fs.Commit(staged->inode());
+  if (!committed.ok()) return FromStatus(committed.status(), NoSuchUpload());
+  meta.set_size(committed->attributes.after.size);
+  meta.set_mtime_seconds(committed->attributes.after.mtime.seconds);
+  absl::StatusOr<backend::Done> stored =
+      fs.SetXattr(staged->inode(), std::string(kPartXattr), meta.SerializeAsString());
+  if (!stored.ok()) return FromStatus(stored.status(), NoSuchUpload());
+  std::string name = absl::StrFormat("part-%05d", part_number);
+  absl::Status renamed = fs.Rename(tmp_, staged->name_, upload.dir, name).status();
+  if (!renamed.ok()) return FromStatus(renamed, NoSuchUpload());
+  staged->done_ = true;
+  PartInfo info;
+  info.number = part_number;
+  info.meta = meta;
+  info.attributes = committed->attributes.after;
+  info.inode = staged->inode();
+  return info;
+}
+
+S3Or<std::vector<PartInfo>> ObjectStore::ListParts(const Identity& who, const UploadInfo& upload) {
+  backend::SyncBackend fs = Fs(who);
+  std::vector<PartInfo> parts;
+  uint64_t cookie = 0, verifier = 0;
+  while (true) {
+    absl::StatusOr<backend::ReadDirResult> page =
+        fs.ReadDir(upload.dir, cookie, verifier, 512, true);
+    if (!page.ok()) return FromStatus(page.status(), NoSuchUpload());
+    for (const backend::DirEntry& e : page->entries) {
+      cookie = e.cookie;
+      absl::string_view name = e.name;
+      int number = 0;
+      if (!absl::ConsumePrefix(&name, "part-") || !absl::SimpleAtoi(name, &number)) continue;
+      absl::StatusOr<std::string> stored = fs.GetXattr(e.inode, std::string(kPartXattr));
+      if (!stored.ok()) continue;
+      PartInfo part;
+      part.number = number;
+      part.inode = e.inode;
+      if (!part.meta.ParseFromString(*stored)) continue;
+      if (e.attributes.has_value()) part.attributes = *e.attributes;
+      parts.push_back(std::move(part));
+    }
+    verifier = page->cookie_verifier;
+    if (page->eof) break;
+  }
+  std::sort(parts.begin(), parts.end(),
+            [](const PartInfo& a, const PartInfo& b) { return a.number < b.number; });
+  return parts;
+}
+
+S3Or<Ok> ObjectStore::RemoveUpload(const Identity& who, const UploadInfo& upload) {
+  backend::SyncBackend fs = Fs(who);
+  absl::StatusOr<std::vector<std::string>> names = fs.ListNames(upload.dir);
+  if (names.ok()) {
+    for (const std::string& name : *names) fs.Unlink(upload.dir, name).IgnoreError();
+  }
+  absl::StatusOr<backend::DirChange> removed = fs.Rmdir(uploads_, upload.upload_id);
+  if (!removed.ok()) return FromStatus(removed.status(), NoSuchUpload());
+  return Ok{};
+}
+
+S3Or<std::vector<UploadInfo>> ObjectStore::ListUploads(const Identity& who,
+                                                       absl::string_view bucket) {
+  backend::SyncBackend fs = Fs(who);
+  std::vector<UploadInfo> out;
+  uint64_t cookie = 0, verifier = 0;
+  while (true) {
+    absl::StatusOr<backend::ReadDirResult> page = fs.ReadDir(uploads_, cookie, verifier, 512, true);
+    if (!page.ok()) return FromStatus(page.status(), NoSuchBucket());
+    for (const backend::DirEntry& e : page->entries) {
+      cookie = e.cookie;
+      absl::StatusOr<std::string> stored = fs.GetXattr(e.inode, std::string(kUploadXattr));
+      if (!stored.ok()) continue;  // another user's upload, or half made
+      UploadInfo info;
+      info.upload_id = e.name;
+      info.dir = e.inode;
+      if (!info.meta.ParseFromString(*stored) || info.meta.bucket() != bucket) continue;
+      out.push_back(std::move(info));
+    }
+    verifier = page->cookie_verifier;
+    if (page->eof) break;
+  }
+  std::sort(out.begin(), out.end(), [](const UploadInfo& a, const UploadInfo& b) {
+    return std::tie(a.meta.key(), a.upload_id) < std::tie(b.meta.key(), b.upload_id);
+  });
+  return out;
+}
+
+}  // namespace cfs::s3

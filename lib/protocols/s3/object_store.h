@@ -1,0 +1,168 @@
+// ObjectStore: S3's view of the namespace. Buckets are the directories at the S3 root of an
+// export; an object key "a/b/c" is the file a/b/c below its bucket, so S3, NFS and SMB share
+// the same files. Everything runs as the caller's identity, so POSIX permissions apply.
+//
+// Writes never show a partial object: data goes to a staging file under the hidden
+// "<root>/.cfs-s3/tmp", is committed to stable storage, gets its metadata (ETag, headers,
+// user metadata, tags) as an xattr, and is renamed into place (one atomic backend rename).
+// Multipart parts are staged the same way under "<root>/.cfs-s3/uploads/<upload id>/".
+// Parent directories of a key are created on PUT and removed on DELETE when they become
+// empty, so prefixes appear and disappear as they do on S3.
+//
+// Blocking: called from HTTP worker threads. Thread-safe.
+#ifndef CFS_LIB_PROTOCOLS_S3_OBJECT_STORE_H_
+#define CFS_LIB_PROTOCOLS_S3_OBJECT_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "lib/backend/backend.h"
+#include "lib/backend/sync_backend.h"
+#include "lib/protocols/s3/object_meta.pb.h"
+#include "lib/protocols/s3/s3_result.h"
+
+namespace cfs::s3 {
+
+inline constexpr absl::string_view kMetaXattr = "user.cfs.s3.meta";
+inline constexpr absl::string_view kHiddenDir = ".cfs-s3";
+
+struct BucketInfo {
+  std::string name;
+  backend::Attributes attributes;
+};
+
+struct ObjectInfo {
+  std::string key;
+  backend::Attributes attributes;
+  ObjectMeta meta;  // meta.etag is current
+};
+
+struct ListResult {
+  std::vector<ObjectInfo> objects;
+  std::vector<std::string> common_prefixes;
+  bool truncated = false;
+  std::string next_marker;  // the last key or common prefix returned, when truncated
+};
+
+struct ListRequest {
+  std::string prefix;
+  std::string delimiter;
+  std::string after;  // marker / start-after / continuation: keys <= this are skipped
+  size_t max_keys = 1000;
+};
+
+// Checks bucket names as S3 does (3-63 of a-z 0-9 . -, starting and ending alphanumeric).
+bool IsValidBucketName(absl::string_view name);
+// Splits a key into path segments. Errors: S3 InvalidArgument/KeyTooLongError for keys that
+// cannot be a path (empty or "." / ".." segments, NUL, over 1024 bytes, segments over 255).
+S3Or<std::vector<std::string>> KeyToPath(absl::string_view key, bool allow_trailing_slash);
+
+class ObjectStore;
+
+// A file being written invisibly; Publish or Discard it (the destructor discards).
+class StagedObject {
+ public:
+  ~StagedObject();
+  // Appends data. Errors: backend errors as S3 errors (quota, space, ...).
+  S3Or<Ok> Append(const std::string& data);
+  uint64_t size() const { return size_; }
+  backend::InodeNumber inode() const { return inode_; }
+
+ private:
+  friend class ObjectStore;
+  StagedObject(ObjectStore* store, backend::Identity identity, backend::InodeNumber dir,
+               std::string name, backend::InodeNumber inode);
+  ObjectStore* store_;
+  backend::Identity identity_;
+  backend::InodeNumber dir_;
+  std::string name_;
+  backend::InodeNumber inode_;
+  uint64_t size_ = 0;
+  bool done_ = false;
+};
+
+struct UploadInfo {
+  std::string upload_id;
+  UploadMeta meta;
+  backend::InodeNumber dir = 0;
+};
+
+struct PartInfo {
+  int number = 0;
+  PartMeta meta;
+  backend::Attributes attributes;
+  backend::InodeNumber inode = 0;
+};
+
+class ObjectStore {
+ public:
+  // Resolves `root_path` (the S3 root of the export) and creates the hidden staging
+  // directories. Errors: kNotFound (no such directory), backend errors.
+  static absl::StatusOr<std::unique_ptr<ObjectStore>> Open(backend::Backend& backend,
+                                                           absl::string_view root_path);
+
+  // Buckets.
+  S3Or<std::vector<BucketInfo>> ListBuckets(const backend::Identity& who);
+  S3Or<BucketInfo> HeadBucket(const backend::Identity& who, absl::string_view bucket);
+  S3Or<Ok> CreateBucket(const backend::Identity& who, absl::string_view bucket);
+  S3Or<Ok> DeleteBucket(const backend::Identity& who, absl::string_view bucket);
+
+  // Objects. Head computes (and stores) the ETag of a file changed outside S3.
+  S3Or<ObjectInfo> Head(const backend::Identity& who, absl::string_view bucket,
+                        absl::string_view key);
+  S3Or<std::string> Read(const backend::Identity& who, backend::InodeNumber inode, uint64_t offset,
+                         uint64_t count);
+  S3Or<std::unique_ptr<StagedObject>> Stage(const backend::Identity& who);
+  // Commits `staged`, stores `meta` (etag, size and mtime are filled in) and renames it to
+  // bucket/key, replacing an existing object. Returns the published object's info.
+  S3Or<ObjectInfo> Publish(const backend::Identity& who, std::unique_ptr<StagedObject> staged,
+                           absl::string_view bucket, absl::string_view key, ObjectMeta meta);
+  // Creates the "folder" object key/ (an empty directory marked as an object).
+  S3Or<ObjectInfo> PutFolder(const backend::Identity& who, absl::string_view bucket,
+                             absl::string_view key, ObjectMeta meta);
+  // Deletes bucket/key; a missing key is not an error (S3 semantics).
+  S3Or<Ok> Delete(const backend::Identity& who, absl::string_view bucket, absl::string_view key);
+  // Replaces the stored metadata of an existing object (tagging, copy-in-place).
+  S3Or<Ok> UpdateMeta(const backend::Identity& who, const ObjectInfo& object,
+                      const ObjectMeta& meta);
+  S3Or<ListResult> List(const backend::Identity& who, absl::string_view bucket,
+                        const ListRequest& request);
+
+  // Multipart uploads.
+  S3Or<std::string> CreateUpload(const backend::Identity& who, const UploadMeta& meta);
+  S3Or<UploadInfo> GetUpload(const backend::Identity& who, absl::string_view upload_id,
+                             absl::string_view bucket, absl::string_view key);
+  S3Or<PartInfo> PublishPart(const backend::Identity& who, std::unique_ptr<StagedObject> staged,
+                             const UploadInfo& upload, int part_number, PartMeta meta);
+  S3Or<std::vector<PartInfo>> ListParts(const backend::Identity& who, const UploadInfo& upload);
+  S3Or<Ok> RemoveUpload(const backend::Identity& who, const UploadInfo& upload);
+  S3Or<std::vector<UploadInfo>> ListUploads(const backend::Identity& who, absl::string_view bucket);
+
+ private:
+  friend class StagedObject;
+  ObjectStore(backend::Backend& backend, backend::InodeNumber root, backend::InodeNumber tmp,
+              backend::InodeNumber uploads);
+  backend::SyncBackend Fs(const backend::Identity& who) const;
+  S3Or<backend::InodeNumber> BucketInode(const backend::Identity& who, absl::string_view bucket);
+  // Walks `segments` below `dir`; with `create`, makes missing directories.
+  S3Or<backend::Attributes> Walk(const backend::Identity& who, backend::InodeNumber dir,
+                                 const std::vector<std::string>& segments, bool create);
+  // The object's metadata, its ETag recomputed if the file changed since it was stored.
+  ObjectMeta CurrentMeta(const backend::Identity& who, const backend::Attributes& attributes);
+
+  backend::Backend& backend_;
+  const backend::InodeNumber root_;
+  const backend::InodeNumber tmp_;
+  const backend::InodeNumber uploads_;
+};
+
+// Parses/serialises the stored metadata; a corrupt xattr reads as empty.
+ObjectMeta ParseObjectMeta(absl::string_view bytes);
+
+}  // namespace cfs::s3
+
+#endif  // CFS_LIB_PROTOCOLS_S3_OBJECT_STORE_H_

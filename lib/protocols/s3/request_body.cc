@@ -1,0 +1,168 @@
+#include "lib/protocols/s3/request_body.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace cfs::s3 {
+
+namespace {
+constexpr absl::string_view kChecksumHeader = "x-amz-checksum-";
+
+S3Error Incomplete() {
+  return S3Error::Make(400, "IncompleteBody",
+                       "You did not provide the number of bytes specified by the "
+                       "Content-Length HTTP header.");
+}
+S3Error TooLarge() {
+  return S3Error::Make(400, "EntityTooLarge",
+                       "Your proposed upload exceeds the maximum allowed size");
+}
+}  // namespace
+
+std::optional<DigestKind> ChecksumKind(absl::string_view algorithm) {
+  std::string lower = absl::AsciiStrToLower(algorithm);
+  if (lower == "crc32") return DigestKind::kCrc32;
+  if (lower == "crc32c") return DigestKind::kCrc32c;
+  if (lower == "sha1") return DigestKind::kSha1;
+  if (lower == "sha256") return DigestKind::kSha256;
+  return std::nullopt;
+}
+
+RequestBody::RequestBody(http::HttpExchange& exchange, const AuthResult& auth, uint64_t max_size)
+    : exchange_(exchange), auth_(auth), max_size_(max_size) {}
+
+S3Or<std::unique_ptr<RequestBody>> RequestBody::Start(http::HttpExchange& exchange,
+                                                      const AuthResult& auth, uint64_t max_size) {
+  const http::HttpRequest& r = exchange.request();
+  std::unique_ptr<RequestBody> body(new RequestBody(exchange, auth, max_size));
+  bool streaming = auth.payload == PayloadMode::kStreamingSigned ||
+                   auth.payload == PayloadMode::kStreamingSignedTrailer ||
+                   auth.payload == PayloadMode::kStreamingUnsignedTrailer;
+  if (streaming) {
+    body->chunked_.emplace(auth.chunk_signing);
+    std::optional<absl::string_view> decoded = r.Header("x-amz-decoded-content-length");
+    uint64_t length = 0;
+    if (decoded.has_value()) {
+      if (!absl::SimpleAtoi(*decoded, &length)) {
+        return InvalidArgument("x-amz-decoded-content-length is not a number");
+      }
+      body->decoded_length_ = length;
+      if (length > max_size) return TooLarge();
+    } else if (auth.payload == PayloadMode::kStreamingSigned) {
+      return S3Error::Make(411, "MissingContentLength",
+                           "You must provide the x-amz-decoded-content-length header.");
+    }
+  } else if (r.content_length.value_or(0) > max_size) {
+    return TooLarge();
+  }
+  if (auth.payload == PayloadMode::kSha256) body->sha256_.emplace(DigestKind::kSha256);
+  std::optional<absl::string_view> md5 = r.Header("content-md5");
+  if (md5.has_value()) {
+    std::string raw;
+    if (!Base64Decode(*md5, &raw) || raw.size() != 16) {
+      return S3Error::Make(400, "InvalidDigest", "The Content-MD5 you specified was invalid.");
+    }
+  }
+  for (const auto& [name, value] : r.headers) {
+    if (!absl::StartsWith(name, kChecksumHeader) || name == "x-amz-checksum-algorithm" ||
+        name == "x-amz-checksum-mode" || name == "x-amz-checksum-type") {
+      continue;
+    }
+    std::string algorithm = name.substr(kChecksumHeader.size());
+    std::optional<DigestKind> kind = ChecksumKind(algorithm);
+    if (!kind.has_value()) return InvalidRequest(absl::StrCat("Unknown checksum ", name));
+    body->checksums_.emplace(algorithm, Digest(*kind));
+  }
+  std::optional<absl::string_view> trailer = r.Header("x-amz-trailer");
+  if (trailer.has_value()) {
+    std::string name = absl::AsciiStrToLower(*trailer);
+    if (!absl::StartsWith(name, kChecksumHeader) || !streaming) {
+      return InvalidRequest(
+          "x-amz-trailer must name an x-amz-checksum-* trailer of an "
+          "aws-chunked upload");
+    }
+    std::string algorithm = name.substr(kChecksumHeader.size());
+    std::optional<DigestKind> kind = ChecksumKind(algorithm);
+    if (!kind.has_value()) return InvalidRequest(absl::StrCat("Unknown checksum ", name));
+    body->trailer_name_ = name;
+    body->checksums_.emplace(algorithm, Digest(*kind));
+  }
+  return body;
+}
+
+S3Or<std::string> RequestBody::Next() {
+  while (!ended_) {
+    absl::StatusOr<std::string> raw = exchange_.ReadBody(1 << 20);
+    if (!raw.ok()) return Incomplete();
+    std::string payload;
+    if (raw->empty()) {
+      ended_ = true;
+      if (chunked_.has_value() && !chunked_->done()) return Incomplete();
+    } else if (chunked_.has_value()) {
+      absl::Status status = chunked_->Feed(*raw, &payload);
+      if (status.code() == absl::StatusCode::kPermissionDenied) {
+        return S3Error::Make(403, "SignatureDoesNotMatch", status.message());
+      }
+      if (!status.ok()) return InvalidArgument(status.message());
+    } else {
+      payload = *std::move(raw);
+    }
+    if (payload.empty()) continue;
+    size_ += payload.size();
+    if (size_ > max_size_ || (decoded_length_.has_value() && size_ > *decoded_length_)) {
+      return TooLarge();
+    }
+    md5_.Update(payload);
+    if (sha256_.has_value()) sha256_->Update(payload);
+    for (auto& [name, digest] : checksums_) digest.Update(payload);
+    return payload;
+  }
+  if (md5_raw_.empty()) {
+    md5_raw_ = md5_.Final();
+    md5_hex_ = HexEncode(md5_raw_);
+  }
+  return std::string();
+}
+
+S3Or<Ok> RequestBody::Verify(std::map<std::string, std::string>* checksums) {
+  const http::HttpRequest& r = exchange_.request();
+  if (decoded_length_.has_value() && size_ != *decoded_length_) return Incomplete();
+  std::optional<absl::string_view> md5 = r.Header("content-md5");
+  if (md5.has_value()) {
+    std::string raw;
+    Base64Decode(*md5, &raw);
+    if (raw != md5_raw_) {
+      return BadDigest("The Content-MD5 you specified did not match what we received.");
+    }
+  }
+  if (sha256_.has_value() && HexEncode(sha256_->Final()) != auth_.payload_sha256) {
+    return S3Error::Make(400, "XAmzContentSHA256Mismatch",
+                         "The provided 'x-amz-content-sha256' header does not match what was "
+                         "computed.");
+  }
+  for (auto& [algorithm, digest] : checksums_) {
+    std::string name = absl::StrCat(kChecksumHeader, algorithm);
+    std::optional<std::string> given;
+    if (name == trailer_name_) {
+      for (const auto& [trailer, value] : chunked_->trailers()) {
+        if (trailer == name) given = value;
+      }
+      if (!given.has_value()) {
+        return InvalidRequest(absl::StrCat("The trailer ", name, " is missing"));
+      }
+    } else {
+      given = std::string(r.Header(name).value_or(""));
+    }
+    std::string computed = Base64Encode(digest.Final());
+    if (computed != *given) {
+      return BadDigest(
+          absl::StrCat("The ", name, " you specified did not match the calculated checksum."));
+    }
+    (*checksums)[algorithm] = computed;
+  }
+  return Ok{};
+}
+
+}  // namespace cfs::s3

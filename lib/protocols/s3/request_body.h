@@ -1,0 +1,60 @@
+// RequestBody: reads an S3 request's payload from the HTTP exchange, decoding aws-chunked
+// framing (checking chunk and trailer signatures) and computing what must be verified at the
+// end: MD5 (ETag, Content-MD5), the payload SHA-256 of SigV4 and x-amz-checksum-* values from
+// headers or trailers.
+#ifndef CFS_LIB_PROTOCOLS_S3_REQUEST_BODY_H_
+#define CFS_LIB_PROTOCOLS_S3_REQUEST_BODY_H_
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "lib/protocols/http/http_server.h"
+#include "lib/protocols/s3/aws_chunked.h"
+#include "lib/protocols/s3/digests.h"
+#include "lib/protocols/s3/s3_auth.h"
+#include "lib/protocols/s3/s3_result.h"
+
+namespace cfs::s3 {
+
+class RequestBody {
+ public:
+  // Checks the framing headers (Content-MD5 form, x-amz-decoded-content-length, checksum
+  // algorithm names, size limit) before any byte is read.
+  static S3Or<std::unique_ptr<RequestBody>> Start(http::HttpExchange& exchange,
+                                                  const AuthResult& auth, uint64_t max_size);
+
+  // The next payload bytes; "" at the end. Errors: IncompleteBody, SignatureDoesNotMatch,
+  // EntityTooLarge, malformed aws-chunked framing.
+  S3Or<std::string> Next();
+  // After the end: checks Content-MD5, the SigV4 payload hash, x-amz-checksum-* and the decoded
+  // length. The checksums verified are put in `checksums` (algorithm -> base64).
+  S3Or<Ok> Verify(std::map<std::string, std::string>* checksums);
+  uint64_t size() const { return size_; }
+  // Hex MD5 of the payload (valid after the end).
+  const std::string& md5_hex() const { return md5_hex_; }
+  const std::string& md5_raw() const { return md5_raw_; }
+
+ private:
+  RequestBody(http::HttpExchange& exchange, const AuthResult& auth, uint64_t max_size);
+  http::HttpExchange& exchange_;
+  const AuthResult& auth_;
+  uint64_t max_size_;
+  std::optional<AwsChunkedDecoder> chunked_;
+  std::optional<uint64_t> decoded_length_;
+  Digest md5_{DigestKind::kMd5};
+  std::optional<Digest> sha256_;
+  std::map<std::string, Digest> checksums_;  // algorithm name ("crc32", ...) -> digest
+  std::string trailer_name_;                 // x-amz-trailer, if any
+  uint64_t size_ = 0;
+  bool ended_ = false;
+  std::string md5_hex_;
+  std::string md5_raw_;
+};
+
+// "crc32" -> kCrc32 ...; nullopt for unknown names.
+std::optional<DigestKind> ChecksumKind(absl::string_view algorithm);
+
+}  // namespace cfs::s3
+
+#endif  // CFS_LIB_PROTOCOLS_S3_REQUEST_BODY_H_

@@ -1,0 +1,59 @@
+#include "lib/protocols/s3/s3_frontend.h"
+
+#include "absl/strings/str_cat.h"
+#include "lib/common/logging.h"
+
+namespace cfs::s3 {
+
+S3Frontend::S3Frontend(http::HttpServerOptions server_options)
+    : server_options_(std::move(server_options)) {
+  server_options_.tcp.name = "s3";
+}
+
+S3Frontend::~S3Frontend() { Shutdown(absl::Now()).IgnoreError(); }
+
+absl::Status S3Frontend::Start(const gateway::FrontendContext& context) {
+  const auth::Export* s3_export = nullptr;
+  for (const auth::Export& exp : context.exports) {
+    if (exp.s3_buckets) {
+      s3_export = &exp;
+      break;
+    }
+  }
+  if (s3_export == nullptr) {
+    return absl::InvalidArgumentError("s3: no export has s3_buckets set; nothing to serve");
+  }
+  absl::StatusOr<std::unique_ptr<ObjectStore>> store =
+      ObjectStore::Open(context.backend, s3_export->path);
+  if (!store.ok()) {
+    return absl::Status(
+        store.status().code(),
+        absl::StrCat("s3: opening the S3 root ", s3_export->path, ": ", store.status().message()));
+  }
+  store_ = *std::move(store);
+  S3Options options;
+  options.base_domain = context.options.s3_base_domain;
+  options.region = context.options.s3_region;
+  handler_ = std::make_unique<S3Handler>(options, context.users, *store_);
+  server_ = std::make_unique<http::HttpServer>(server_options_, handler_.get());
+  host_ = context.options.bind_address;
+  absl::Status started = server_->Start(host_, context.options.s3_port);
+  if (!started.ok()) {
+    return absl::Status(started.code(), absl::StrCat("s3: ", started.message()));
+  }
+  CFS_LOG(INFO, "s3") << "serving S3 on " << host_ << ":" << server_->port() << " (buckets in "
+                      << s3_export->path << ")";
+  return absl::OkStatus();
+}
+
+std::vector<gateway::BoundAddress> S3Frontend::addresses() const {
+  if (server_ == nullptr) return {};
+  return {{"s3", host_, server_->port()}};
+}
+
+absl::Status S3Frontend::Shutdown(absl::Time deadline) {
+  if (server_ != nullptr) server_->Shutdown(deadline);
+  return absl::OkStatus();
+}
+
+}  // namespace cfs::s3

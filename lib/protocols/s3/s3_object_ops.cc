@@ -1,0 +1,774 @@
+// S3Handler: object operations (PUT/GET/HEAD/DELETE/COPY, tagging) and multipart uploads.
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "lib/protocols/s3/digests.h"
+#include "lib/protocols/s3/request_body.h"
+#include "lib/protocols/s3/s3_format.h"
+#include "lib/protocols/s3/s3_handler.h"
+#include "lib/protocols/s3/xml.h"
+
+namespace cfs::s3 {
+
+namespace {
+
+constexpr uint64_t kReadPiece = 1 << 20;
+constexpr uint64_t kMinPartSize = 5 << 20;
+constexpr size_t kMaxUserMetadata = 2048;
+
+// Stored content headers and the names they are sent back with.
+constexpr std::pair<absl::string_view, absl::string_view> kContentHeaders[] = {
+    {"content-type", "Content-Type"},
+    {"content-encoding", "Content-Encoding"},
+    {"content-disposition", "Content-Disposition"},
+    {"content-language", "Content-Language"},
+    {"cache-control", "Cache-Control"},
+    {"expires", "Expires"},
+};
+
+S3Error PreconditionFailed() {
+  return S3Error::Make(412, "PreconditionFailed",
+                       "At least one of the pre-conditions you specified did not hold");
+}
+
+// True when `header` (an If-Match / If-None-Match list) names `etag` or is "*".
+bool EtagListMatches(absl::string_view header, const std::string& etag) {
+  for (absl::string_view item : absl::StrSplit(header, ',')) {
+    item = absl::StripAsciiWhitespace(item);
+    absl::ConsumePrefix(&item, "W/");
+    if (item == "*") return true;
+    if (item.size() >= 2 && item.front() == '"' && item.back() == '"') {
+      item = item.substr(1, item.size() - 2);
+    }
+    if (item == etag) return true;
+  }
+  return false;
+}
+
+// RFC 7232 order as S3 applies it. Returns 0 to go on, 304 or 412. `prefix` selects the
+// header family ("" or "x-amz-copy-source-"); copies turn 304 into 412.
+int EvaluateConditions(const http::HttpRequest& r, const ObjectInfo& object,
+                       absl::string_view prefix) {
+  auto header = [&](absl::string_view name) { return r.Header(absl::StrCat(prefix, name)); };
+  int64_t mtime = object.attributes.mtime.seconds;
+  std::optional<absl::string_view> if_match = header("if-match");
+  std::optional<absl::string_view> if_none_match = header("if-none-match");
+  std::optional<absl::string_view> if_unmodified = header("if-unmodified-since");
+  std::optional<absl::string_view> if_modified = header("if-modified-since");
+  bool copy = !prefix.empty();
+  if (if_match.has_value()) {
+    if (!EtagListMatches(*if_match, object.meta.etag())) return 412;
+  } else if (if_unmodified.has_value()) {
+    std::optional<int64_t> t = http::ParseHttpDate(*if_unmodified);
+    if (t.has_value() && mtime > *t) return 412;
+  }
+  if (if_none_match.has_value()) {
+    if (EtagListMatches(*if_none_match, object.meta.etag())) return copy ? 412 : 304;
+  } else if (if_modified.has_value()) {
+    std::optional<int64_t> t = http::ParseHttpDate(*if_modified);
+    if (t.has_value() && mtime <= *t && t <= absl::ToUnixSeconds(absl::Now())) {
+      return copy ? 412 : 304;
+    }
+  }
+  return 0;
+}
+
+struct ByteRange {
+  uint64_t first = 0;
+  uint64_t last = 0;  // inclusive
+};
+
+// Parses "bytes=a-b", "bytes=a-", "bytes=-n" against `size`. nullopt: serve everything
+// (absent or unparsable or several ranges, as S3 does); `unsatisfiable` for 416.
+std::optional<ByteRange> ParseRange(absl::string_view header, uint64_t size, bool* unsatisfiable) {
+  *unsatisfiable = false;
+  if (!absl::ConsumePrefix(&header, "bytes=") || absl::StrContains(header, ",")) {
+    return std::nullopt;
+  }
+  header = absl::StripAsciiWhitespace(header);
+  size_t dash = header.find('-');
+  if (dash == absl::string_view::npos) return std::nullopt;
+  absl::string_view a = header.substr(0, dash);
+  absl::string_view b = header.substr(dash + 1);
+  uint64_t first = 0, last = 0;
+  if (a.empty()) {
+    uint64_t suffix = 0;
+    if (!absl::SimpleAtoi(b, &suffix)) return std::nullopt;
+    if (suffix == 0 || size == 0) {
+      *unsatisfiable = true;
+      return std::nullopt;
+    }
+    first = suffix >= size ? 0 : size - suffix;
+    return ByteRange{first, size - 1};
+  }
+  if (!absl::SimpleAtoi(a, &first)) return std::nullopt;
+  if (b.empty()) {
+    last = size == 0 ? 0 : size - 1;
+  } else if (!absl::SimpleAtoi(b, &last) || last < first) {
+    return std::nullopt;
+  }
+  if (first >= size) {
+    *unsatisfiable = true;
+    return std::nullopt;
+  }
+  return ByteRange{first, std::min(last, size - 1)};
+}
+
+void AddObjectHeaders(http::HttpResponseHead* head, const ObjectInfo& object) {
+  head->Set("ETag", Quoted(object.meta.etag()));
+  head->Set("Last-Modified", LastModified(object.attributes.mtime));
+  bool has_type = false;
+  for (const auto& [name, value] : object.meta.headers()) {
+    for (const auto& [stored, sent] : kContentHeaders) {
+      if (name == stored) {
+        head->Set(std::string(sent), value);
+        has_type |= name == "content-type";
+      }
+    }
+  }
+  if (!has_type) head->Set("Content-Type", "binary/octet-stream");
+  for (const auto& [name, value] : object.meta.user_metadata()) {
+    head->Set("x-amz-meta-" + name, value);
+  }
+  if (object.meta.tags_size() > 0) {
+    head->Set("x-amz-tagging-count", std::to_string(object.meta.tags_size()));
+  }
+  if (object.meta.parts() > 0)
+    head->Set("x-amz-mp-parts-count", std::to_string(object.meta.parts()));
+}
+
+// "bucket/key" of an x-amz-copy-source value (leading '/', percent-escapes, ?versionId).
+bool ParseCopySource(absl::string_view value, std::string* bucket, std::string* key) {
+  size_t q = value.find('?');
+  absl::string_view version;
+  if (q != absl::string_view::npos) {
+    version = value.substr(q + 1);
+    value = value.substr(0, q);
+  }
+  if (!version.empty() && version != "versionId=null") return false;
+  std::string decoded;
+  if (!http::PercentDecode(value, &decoded)) return false;
+  absl::string_view rest(decoded);
+  absl::ConsumePrefix(&rest, "/");
+  size_t slash = rest.find('/');
+  if (slash == absl::string_view::npos || slash == 0 || slash + 1 == rest.size()) return false;
+  *bucket = std::string(rest.substr(0, slash));
+  *key = std::string(rest.substr(slash + 1));
+  return true;
+}
+
+}  // namespace
+
+S3Or<ObjectMeta> S3Handler::MetaFromHeaders(const Call& call) {
+  ObjectMeta meta;
+  size_t user_bytes = 0;
+  for (const auto& [name, value] : call.request().headers) {
+    for (const auto& [stored, sent] : kContentHeaders) {
+      if (name == stored) (*meta.mutable_headers())[name] = value;
+    }
+    if (absl::StartsWith(name, "x-amz-meta-")) {
+      std::string short_name = name.substr(11);
+      user_bytes += short_name.size() + value.size();
+      (*meta.mutable_user_metadata())[short_name] = value;
+    }
+  }
+  if (user_bytes > kMaxUserMetadata) {
+    return S3Error::Make(400, "MetadataTooLarge",
+                         "Your metadata headers exceed the maximum allowed metadata size.");
+  }
+  std::optional<absl::string_view> tagging = call.request().Header("x-amz-tagging");
+  if (tagging.has_value()) {
+    std::vector<std::pair<std::string, std::string>> tags;
+    if (!http::ParseQuery(*tagging, &tags) || tags.size() > 10) {
+      return InvalidArgument("The x-amz-tagging header is not a valid tag set");
+    }
+    for (auto& [key, value] : tags) {
+      if (key.empty() || key.size() > 128 || value.size() > 256) {
+        return InvalidArgument("The TagKey or TagValue you have provided is invalid");
+      }
+      (*meta.mutable_tags())[key] = value;
+    }
+  }
+  return meta;
+}
+
+void S3Handler::PutObject(Call& call) {
+  S3Or<ObjectMeta> meta = MetaFromHeaders(call);
+  if (!meta.ok()) return SendError(call, meta.error());
+  S3Or<std::vector<std::string>> path = KeyToPath(call.key, /*allow_trailing_slash=*/true);
+  if (!path.ok()) return SendError(call, path.error());
+  S3Or<BucketInfo> bucket = store_.HeadBucket(call.auth.identity, call.bucket);
+  if (!bucket.ok()) return SendError(call, bucket.error());
+  const http::HttpRequest& r = call.request();
+  std::optional<absl::string_view> if_none_match = r.Header("if-none-match");
+  std::optional<absl::string_view> if_match = r.Header("if-match");
+  if (if_none_match.has_value() || if_match.has_value()) {
+    S3Or<ObjectInfo> existing = store_.Head(call.auth.identity, call.bucket, call.key);
+    if (if_none_match.has_value() && *if_none_match != "*") {
+      return SendError(call, NotImplemented("If-None-Match on PUT supports only *"));
+    }
+    if (if_none_match.has_value() && existing.ok()) return SendError(call, PreconditionFailed());
+    if (if_match.has_value()) {
+      if (!existing.ok()) return SendError(call, NoSuchKey());
+      if (!EtagListMatches(*if_match, existing->meta.etag())) {
+        return SendError(call, PreconditionFailed());
+      }
+    }
+  }
+  S3Or<std::unique_ptr<RequestBody>> body =
+      RequestBody::Start(*call.exchange, call.auth, options_.max_object_size);
+  if (!body.ok()) return SendError(call, body.error());
+
+  if (call.key.back() == '/') {  // a folder object: no data
+    S3Or<std::string> piece = (*body)->Next();
+    if (!piece.ok()) return SendError(call, piece.error());
+    if (!piece->empty()) {
+      return SendError(call, InvalidArgument("A key ending in '/' is a folder and holds no data"));
+    }
+    S3Or<ObjectInfo> folder = store_.PutFolder(call.auth.identity, call.bucket, call.key, *meta);
+    if (!folder.ok()) return SendError(call, folder.error());
+    http::HttpResponseHead head;
+    head.Set("ETag", Quoted(folder->meta.etag()));
+    return SendEmpty(call, 200, head);
+  }
+
+  S3Or<std::unique_ptr<StagedObject>> staged = store_.Stage(call.auth.identity);
+  if (!staged.ok()) return SendError(call, staged.error());
+  while (true) {
+    S3Or<std::string> piece = (*body)->Next();
+    if (!piece.ok()) return SendError(call, piece.error());
+    if (piece->empty()) break;
+    S3Or<Ok> appended = (*staged)->Append(*piece);
+    if (!appended.ok()) return SendError(call, appended.error());
+  }
+  std::map<std::string, std::string> checksums;
+  S3Or<Ok> verified = (*body)->Verify(&checksums);
+  if (!verified.ok()) return SendError(call, verified.error());
+  meta->set_etag((*body)->md5_hex());
+  for (const auto& [algorithm, value] : checksums) (*meta->mutable_checksums())[algorithm] = value;
+  S3Or<ObjectInfo> published =
+      store_.Publish(call.auth.identity, *std::move(staged), call.bucket, call.key, *meta);
+  if (!published.ok()) return SendError(call, published.error());
+  http::HttpResponseHead head;
+  head.Set("ETag", Quoted(published->meta.etag()));
+  for (const auto& [algorithm, value] : checksums) head.Set("x-amz-checksum-" + algorithm, value);
+  SendEmpty(call, 200, head);
+}
+
+void S3Handler::GetObject(Call& call, bool head_only) {
+  S3Or<ObjectInfo> object = store_.Head(call.auth.identity, call.bucket, call.key);
+  if (!object.ok()) return SendError(call, object.error());
+  const http::HttpRequest& r = call.request();
+  http::HttpResponseHead head;
+  head.Set("x-amz-request-id", call.request_id);
+  int condition = EvaluateConditions(r, *object, "");
+  if (condition == 412) return SendError(call, PreconditionFailed());
+  if (condition == 304) {
+    head.status = 304;
+    head.Set("ETag", Quoted(object->meta.etag()));
+    head.Set("Last-Modified", LastModified(object->attributes.mtime));
+    head.content_length = 0;
+    if (call.exchange->SendHead(head).ok()) call.exchange->Finish().IgnoreError();
+    return;
+  }
+  uint64_t size = object->attributes.size;
+  bool unsatisfiable = false;
+  std::optional<ByteRange> range;
+  std::optional<absl::string_view> range_header = r.Header("range");
+  if (range_header.has_value()) range = ParseRange(*range_header, size, &unsatisfiable);
+  if (unsatisfiable) {
+    S3Error error = S3Error::Make(416, "InvalidRange", "The requested range is not satisfiable");
+    http::HttpResponseHead error_head;
+    error_head.status = 416;
+    error_head.Set("x-amz-request-id", call.request_id);
+    error_head.Set("Content-Range", absl::StrCat("bytes */", size));
+    error_head.Set("Content-Type", "application/xml");
+    std::string body = head_only ? "" : error.ToXml(r.RawPath(), call.request_id);
+    call.exchange->Respond(error_head, body).IgnoreError();
+    return;
+  }
+  AddObjectHeaders(&head, *object);
+  head.Set("Accept-Ranges", "bytes");
+  static constexpr std::pair<absl::string_view, absl::string_view> kOverrides[] = {
+      {"response-content-type", "Content-Type"},
+      {"response-content-language", "Content-Language"},
+      {"response-expires", "Expires"},
+      {"response-cache-control", "Cache-Control"},
+      {"response-content-disposition", "Content-Disposition"},
+      {"response-content-encoding", "Content-Encoding"}};
+  for (const auto& [param, name] : kOverrides) {
+    if (!call.Has(param)) continue;
+    std::string value = call.Param(param);
+    head.headers.erase(std::remove_if(head.headers.begin(), head.headers.end(),
+                                      [&](const auto& h) { return h.first == name; }),
+                       head.headers.end());
+    head.Set(std::string(name), value);
+  }
+  if (absl::EqualsIgnoreCase(r.Header("x-amz-checksum-mode").value_or(""), "enabled") &&
+      !range.has_value()) {
+    for (const auto& [algorithm, value] : object->meta.checksums()) {
+      head.Set("x-amz-checksum-" + algorithm, value);
+    }
+  }
+  uint64_t first = 0, count = size;
+  head.status = 200;
+  if (range.has_value()) {
+    first = range->first;
+    count = range->last - range->first + 1;
+    head.status = 206;
+    head.Set("Content-Range", absl::StrCat("bytes ", range->first, "-", range->last, "/", size));
+  }
+  head.content_length = count;
+  if (!call.exchange->SendHead(head).ok() || head_only) {
+    call.exchange->Finish().IgnoreError();
+    return;
+  }
+  uint64_t offset = first;
+  uint64_t end = first + count;
+  while (offset < end) {
+    uint64_t want = std::min(kReadPiece, end - offset);
+    S3Or<std::string> data =
+        store_.Read(call.auth.identity, object->attributes.inode, offset, want);
+    if (!data.ok() || data->empty()) {
+      // The head is out: the only honest signal left is to cut the connection short.
+      return;
+    }
+    offset += data->size();
+    if (!call.exchange->SendBody(*std::move(data)).ok()) return;
+  }
+  call.exchange->Finish().IgnoreError();
+}
+
+void S3Handler::DeleteObject(Call& call) {
+  S3Or<Ok> removed = store_.Delete(call.auth.identity, call.bucket, call.key);
+  if (!removed.ok()) return SendError(call, removed.error());
+  SendEmpty(call, 204);
+}
+
+void S3Handler::CopyObject(Call& call) {
+  std::string source_bucket, source_key;
+  if (!ParseCopySource(*call.request().Header("x-amz-copy-source"), &source_bucket, &source_key)) {
+    return SendError(call, InvalidArgument("Copy Source must mention the source bucket and key: "
+                                           "sourcebucket/sourcekey"));
+  }
+  std::string directive(call.request().Header("x-amz-metadata-directive").value_or("COPY"));
+  std::string tag_directive(call.request().Header("x-amz-tagging-directive").value_or("COPY"));
+  if ((directive != "COPY" && directive != "REPLACE") ||
+      (tag_directive != "COPY" && tag_directive != "REPLACE")) {
+    return SendError(call, InvalidArgument("Unknown metadata directive."));
+  }
+  S3Or<ObjectInfo> source = store_.Head(call.auth.identity, source_bucket, source_key);
+  if (!source.ok()) return SendError(call, source.error());
+  if (EvaluateConditions(call.request(), *source, "x-amz-copy-source-") != 0) {
+    return SendError(call, PreconditionFailed());
+  }
+  S3Or<ObjectMeta> given = MetaFromHeaders(call);
+  if (!given.ok()) return SendError(call, given.error());
+  ObjectMeta meta = source->meta;
+  if (directive == "REPLACE") {
+    *meta.mutable_headers() = given->headers();
+    *meta.mutable_user_metadata() = given->user_metadata();
+  }
+  if (tag_directive == "REPLACE") *meta.mutable_tags() = given->tags();
+  bool same = source_bucket == call.bucket && source_key == call.key;
+  if (same && directive == "COPY" && tag_directive == "COPY") {
+    return SendError(call,
+                     InvalidRequest("This copy request is illegal because it is trying to copy an "
+                                    "object to itself without changing the object's metadata, "
+                                    "storage class, website redirect location or encryption "
+                                    "attributes."));
+  }
+  ObjectInfo result_object;
+  if (same) {
+    S3Or<Ok> updated = store_.UpdateMeta(call.auth.identity, *source, meta);
+    if (!updated.ok()) return SendError(call, updated.error());
+    result_object = *source;
+  } else {
+    if (source->attributes.size > options_.max_object_size) {
+      return SendError(call, InvalidRequest("The specified copy source is larger than the maximum "
+                                            "allowable size for a copy source: 5368709120"));
+    }
+    S3Or<BucketInfo> bucket = store_.HeadBucket(call.auth.identity, call.bucket);
+    if (!bucket.ok()) return SendError(call, bucket.error());
+    S3Or<std::unique_ptr<StagedObject>> staged = store_.Stage(call.auth.identity);
+    if (!staged.ok()) return SendError(call, staged.error());
+    Digest md5(DigestKind::kMd5);
+    for (uint64_t offset = 0; offset < source->attributes.size;) {
+      S3Or<std::string> data =
+          store_.Read(call.auth.identity, source->attributes.inode, offset, kReadPiece);
+      if (!data.ok()) return SendError(call, data.error());
+      if (data->empty()) break;
+      offset += data->size();
+      md5.Update(*data);
+      S3Or<Ok> appended = (*staged)->Append(*data);
+      if (!appended.ok()) return SendError(call, appended.error());
+    }
+    if (source->meta.parts() == 0) meta.set_etag(HexEncode(md5.Final()));
+    S3Or<ObjectInfo> published =
+        store_.Publish(call.auth.identity, *std::move(staged), call.bucket, call.key, meta);
+    if (!published.ok()) return SendError(call, published.error());
+    result_object = *published;
+  }
+  XmlWriter xml("CopyObjectResult");
+  xml.Element("LastModified", Iso8601(result_object.attributes.mtime))
+      .Element("ETag", Quoted(meta.etag()));
+  SendXml(call, 200, xml.Finish());
+}
+
+void S3Handler::GetTagging(Call& call) {
+  S3Or<ObjectInfo> object = store_.Head(call.auth.identity, call.bucket, call.key);
+  if (!object.ok()) return SendError(call, object.error());
+  XmlWriter xml("Tagging");
+  xml.Open("TagSet");
+  std::map<std::string, std::string> sorted(object->meta.tags().begin(), object->meta.tags().end());
+  for (const auto& [key, value] : sorted) {
+    xml.Open("Tag").Element("Key", key).Element("Value", value).Close("Tag");
+  }
+  xml.Close("TagSet");
+  SendXml(call, 200, xml.Finish());
+}
+
+void S3Handler::PutTagging(Call& call) {
+  S3Or<std::string> body = ReadSmallBody(call);
+  if (!body.ok()) return SendError(call, body.error());
+  absl::StatusOr<std::map<std::string, std::string>> tags = ParseTagging(*body);
+  if (!tags.ok()) return SendError(call, MalformedXml(tags.status().message()));
+  S3Or<ObjectInfo> object = store_.Head(call.auth.identity, call.bucket, call.key);
+  if (!object.ok()) return SendError(call, object.error());
+  ObjectMeta meta = object->meta;
+  meta.mutable_tags()->clear();
+  for (const auto& [key, value] : *tags) (*meta.mutable_tags())[key] = value;
+  S3Or<Ok> updated = store_.UpdateMeta(call.auth.identity, *object, meta);
+  if (!updated.ok()) return SendError(call, updated.error());
+  SendEmpty(call, 200);
+}
+
+void S3Handler::DeleteTagging(Call& call) {
+  S3Or<ObjectInfo> object = store_.Head(call.auth.identity, call.bucket, call.key);
+  if (!object.ok()) return SendError(call, object.error());
+  ObjectMeta meta = object->meta;
+  meta.mutable_tags()->clear();
+  S3Or<Ok> updated = store_.UpdateMeta(call.auth.identity, *object, meta);
+  if (!updated.ok()) return SendError(call, updated.error());
+  SendEmpty(call, 204);
+}
+
+// ---- Multipart ----
+
+void S3Handler::CreateMultipart(Call& call) {
+  S3Or<ObjectMeta> meta = MetaFromHeaders(call);
+  if (!meta.ok()) return SendError(call, meta.error());
+  S3Or<std::vector<std::string>> path = KeyToPath(call.key, /*allow_trailing_slash=*/false);
+  if (!path.ok()) return SendError(call, path.error());
+  S3Or<BucketInfo> bucket = store_.HeadBucket(call.auth.identity, call.bucket);
+  if (!bucket.ok()) return SendError(call, bucket.error());
+  UploadMeta upload;
+  upload.set_bucket(call.bucket);
+  upload.set_key(call.key);
+  *upload.mutable_meta() = *meta;
+  upload.set_owner_uid(call.auth.identity.uid);
+  upload.set_initiated_seconds(absl::ToUnixSeconds(absl::Now()));
+  std::string algorithm =
+      absl::AsciiStrToLower(call.request().Header("x-amz-checksum-algorithm").value_or(""));
+  if (!algorithm.empty() && !ChecksumKind(algorithm).has_value()) {
+    return SendError(call, InvalidRequest("Unknown x-amz-checksum-algorithm"));
+  }
+  upload.set_checksum_algorithm(algorithm);
+  S3Or<std::string> id = store_.CreateUpload(call.auth.identity, upload);
+  if (!id.ok()) return SendError(call, id.error());
+  XmlWriter xml("InitiateMultipartUploadResult");
+  xml.Element("Bucket", call.bucket).Element("Key", call.key).Element("UploadId", *id);
+  SendXml(call, 200, xml.Finish());
+}
+
+void S3Handler::UploadPart(Call& call) {
+  int part_number = 0;
+  if (!absl::SimpleAtoi(call.Param("partNumber"), &part_number) || part_number < 1 ||
+      part_number > 10000) {
+    return SendError(call, InvalidArgument("Part number must be an integer between 1 and 10000, "
+                                           "inclusive"));
+  }
+  S3Or<UploadInfo> upload =
+      store_.GetUpload(call.auth.identity, call.Param("uploadId"), call.bucket, call.key);
+  if (!upload.ok()) return SendError(call, upload.error());
+  S3Or<std::unique_ptr<StagedObject>> staged = store_.Stage(call.auth.identity);
+  if (!staged.ok()) return SendError(call, staged.error());
+  PartMeta part;
+  std::optional<absl::string_view> copy_source = call.request().Header("x-amz-copy-source");
+  if (copy_source.has_value()) {  // UploadPartCopy
+    std::string source_bucket, source_key;
+    if (!ParseCopySource(*copy_source, &source_bucket, &source_key)) {
+      return SendError(call, InvalidArgument("Copy Source must mention the source bucket and key"));
+    }
+    S3Or<ObjectInfo> source = store_.Head(call.auth.identity, source_bucket, source_key);
+    if (!source.ok()) return SendError(call, source.error());
+    if (EvaluateConditions(call.request(), *source, "x-amz-copy-source-") != 0) {
+      return SendError(call, PreconditionFailed());
+    }
+    uint64_t first = 0, end = source->attributes.size;
+    std::optional<absl::string_view> range = call.request().Header("x-amz-copy-source-range");
+    if (range.has_value()) {
+      bool unsatisfiable = false;
+      std::optional<ByteRange> parsed = ParseRange(*range, source->attributes.size, &unsatisfiable);
+      if (!parsed.has_value() || unsatisfiable) {
+        return SendError(call, InvalidArgument("The x-amz-copy-source-range value must be of the "
+                                               "form bytes=first-last within the object"));
+      }
+      first = parsed->first;
+      end = parsed->last + 1;
+    }
+    Digest md5(DigestKind::kMd5);
+    for (uint64_t offset = first; offset < end;) {
+      S3Or<std::string> data = store_.Read(call.auth.identity, source->attributes.inode, offset,
+                                           std::min(kReadPiece, end - offset));
+      if (!data.ok()) return SendError(call, data.error());
+      if (data->empty()) break;
+      offset += data->size();
+      md5.Update(*data);
+      S3Or<Ok> appended = (*staged)->Append(*data);
+      if (!appended.ok()) return SendError(call, appended.error());
+    }
+    part.set_etag(HexEncode(md5.Final()));
+    S3Or<PartInfo> published =
+        store_.PublishPart(call.auth.identity, *std::move(staged), *upload, part_number, part);
+    if (!published.ok()) return SendError(call, published.error());
+    XmlWriter xml("CopyPartResult");
+    xml.Element("LastModified", Iso8601(published->attributes.mtime))
+        .Element("ETag", Quoted(part.etag()));
+    return SendXml(call, 200, xml.Finish());
+  }
+  S3Or<std::unique_ptr<RequestBody>> body =
+      RequestBody::Start(*call.exchange, call.auth, options_.max_object_size);
+  if (!body.ok()) return SendError(call, body.error());
+  while (true) {
+    S3Or<std::string> piece = (*body)->Next();
+    if (!piece.ok()) return SendError(call, piece.error());
+    if (piece->empty()) break;
+    S3Or<Ok> appended = (*staged)->Append(*piece);
+    if (!appended.ok()) return SendError(call, appended.error());
+  }
+  std::map<std::string, std::string> checksums;
+  S3Or<Ok> verified = (*body)->Verify(&checksums);
+  if (!verified.ok()) return SendError(call, verified.error());
+  part.set_etag((*body)->md5_hex());
+  for (const auto& [algorithm, value] : checksums) (*part.mutable_checksums())[algorithm] = value;
+  S3Or<PartInfo> published =
+      store_.PublishPart(call.auth.identity, *std::move(staged), *upload, part_number, part);
+  if (!published.ok()) return SendError(call, published.error());
+  http::HttpResponseHead head;
+  head.Set("ETag", Quoted(part.etag()));
+  for (const auto& [algorithm, value] : checksums) head.Set("x-amz-checksum-" + algorithm, value);
+  SendEmpty(call, 200, head);
+}
+
+void S3Handler::CompleteMultipart(Call& call) {
+  S3Or<UploadInfo> upload =
+      store_.GetUpload(call.auth.identity, call.Param("uploadId"), call.bucket, call.key);
+  if (!upload.ok()) return SendError(call, upload.error());
+  S3Or<std::string> body = ReadSmallBody(call);
+  if (!body.ok()) return SendError(call, body.error());
+  absl::StatusOr<std::vector<CompletePart>> wanted = ParseCompleteMultipart(*body);
+  if (!wanted.ok()) return SendError(call, MalformedXml(wanted.status().message()));
+  S3Or<std::vector<PartInfo>> parts = store_.ListParts(call.auth.identity, *upload);
+  if (!parts.ok()) return SendError(call, parts.error());
+  std::map<int, const PartInfo*> by_number;
+  for (const PartInfo& part : *parts) by_number[part.number] = &part;
+  std::vector<const PartInfo*> chosen;
+  for (size_t i = 0; i < wanted->size(); ++i) {
+    const CompletePart& w = (*wanted)[i];
+    if (i > 0 && w.part_number <= (*wanted)[i - 1].part_number) {
+      return SendError(call, S3Error::Make(400, "InvalidPartOrder",
+                                           "The list of parts was not in ascending order. The "
+                                           "parts list must be specified in order by part "
+                                           "number."));
+    }
+    auto it = by_number.find(w.part_number);
+    if (it == by_number.end() || it->second->meta.etag() != w.etag) {
+      return SendError(call, S3Error::Make(400, "InvalidPart",
+                                           "One or more of the specified parts could not be "
+                                           "found. The part might not have been uploaded, or "
+                                           "the specified entity tag might not have matched "
+                                           "the part's entity tag."));
+    }
+    chosen.push_back(it->second);
+  }
+  for (size_t i = 0; i + 1 < chosen.size(); ++i) {
+    if (chosen[i]->meta.size() < kMinPartSize) {
+      return SendError(call, S3Error::Make(400, "EntityTooSmall",
+                                           "Your proposed upload is smaller than the minimum "
+                                           "allowed object size."));
+    }
+  }
+  S3Or<std::unique_ptr<StagedObject>> staged = store_.Stage(call.auth.identity);
+  if (!staged.ok()) return SendError(call, staged.error());
+  std::string md5s;
+  // Long copies: keep the client's connection alive with the response head and whitespace,
+  // as S3 does; an error after this point is reported inside the 200 body.
+  http::HttpResponseHead head;
+  head.status = 200;
+  head.Set("x-amz-request-id", call.request_id);
+  head.Set("Content-Type", "application/xml");
+  if (!call.exchange->SendHead(head).ok()) return;
+  call.exchange->SendBody("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n").IgnoreError();
+  auto fail = [&](const S3Error& error) {
+    std::string xml = error.ToXml(call.request().RawPath(), call.request_id);
+    call.exchange->SendBody(xml.substr(xml.find("<Error>"))).IgnoreError();
+    call.exchange->Finish().IgnoreError();
+  };
+  uint64_t sent_at = 0;
+  for (const PartInfo* part : chosen) {
+    absl::StrAppend(&md5s, absl::HexStringToBytes(part->meta.etag()));
+    for (uint64_t offset = 0; offset < part->meta.size();) {
+      S3Or<std::string> data = store_.Read(call.auth.identity, part->inode, offset, kReadPiece);
+      if (!data.ok()) return fail(data.error());
+      if (data->empty()) break;
+      offset += data->size();
+      S3Or<Ok> appended = (*staged)->Append(*data);
+      if (!appended.ok()) return fail(appended.error());
+      if ((*staged)->size() - sent_at >= (256u << 20)) {
+        sent_at = (*staged)->size();
+        call.exchange->SendBody(" ").IgnoreError();
+      }
+    }
+  }
+  ObjectMeta meta = upload->meta.meta();
+  meta.set_etag(absl::StrCat(HexEncode(DigestOf(DigestKind::kMd5, md5s)), "-", chosen.size()));
+  meta.set_parts(static_cast<uint32_t>(chosen.size()));
+  S3Or<ObjectInfo> published =
+      store_.Publish(call.auth.identity, *std::move(staged), call.bucket, call.key, meta);
+  if (!published.ok()) return fail(published.error());
+  // The object is in place; a failure here only leaves the staged parts behind.
+  (void)store_.RemoveUpload(call.auth.identity, *upload);
+  XmlWriter xml("CompleteMultipartUploadResult");
+  xml.Element("Location", absl::StrCat("/", call.bucket, "/", call.key))
+      .Element("Bucket", call.bucket)
+      .Element("Key", call.key)
+      .Element("ETag", Quoted(meta.etag()));
+  std::string document = xml.Finish();
+  call.exchange->SendBody(document.substr(document.find('\n') + 1)).IgnoreError();
+  call.exchange->Finish().IgnoreError();
+}
+
+void S3Handler::AbortMultipart(Call& call) {
+  S3Or<UploadInfo> upload =
+      store_.GetUpload(call.auth.identity, call.Param("uploadId"), call.bucket, call.key);
+  if (!upload.ok()) return SendError(call, upload.error());
+  S3Or<Ok> removed = store_.RemoveUpload(call.auth.identity, *upload);
+  if (!removed.ok()) return SendError(call, removed.error());
+  SendEmpty(call, 204);
+}
+
+void S3Handler::ListParts(Call& call) {
+  S3Or<UploadInfo> upload =
+      store_.GetUpload(call.auth.identity, call.Param("uploadId"), call.bucket, call.key);
+  if (!upload.ok()) return SendError(call, upload.error());
+  S3Or<std::vector<PartInfo>> parts = store_.ListParts(call.auth.identity, *upload);
+  if (!parts.ok()) return SendError(call, parts.error());
+  int marker = 0;
+  int max_parts = 1000;
+  if (call.Has("part-number-marker") &&
+      !absl::SimpleAtoi(call.Param("part-number-marker"), &marker)) {
+    return SendError(call, InvalidArgument("part-number-marker must be an integer"));
+  }
+  if (call.Has("max-parts") &&
+      (!absl::SimpleAtoi(call.Param("max-parts"), &max_parts) || max_parts < 0)) {
+    return SendError(call, InvalidArgument("max-parts must be a non-negative integer"));
+  }
+  max_parts = std::min(max_parts, 1000);
+  XmlWriter xml("ListPartsResult");
+  xml.Element("Bucket", call.bucket)
+      .Element("Key", call.key)
+      .Element("UploadId", upload->upload_id)
+      .Element("PartNumberMarker", std::to_string(marker));
+  std::string owner = OwnerName(upload->meta.owner_uid());
+  xml.Open("Initiator")
+      .Element("ID", std::to_string(upload->meta.owner_uid()))
+      .Element("DisplayName", owner)
+      .Close("Initiator");
+  xml.Open("Owner")
+      .Element("ID", std::to_string(upload->meta.owner_uid()))
+      .Element("DisplayName", owner)
+      .Close("Owner");
+  xml.Element("StorageClass", "STANDARD");
+  std::string body;
+  int listed = 0;
+  int last = 0;
+  bool truncated = false;
+  for (const PartInfo& part : *parts) {
+    if (part.number <= marker) continue;
+    if (listed == max_parts) {
+      truncated = true;
+      break;
+    }
+    body += "<Part><PartNumber>" + std::to_string(part.number) + "</PartNumber><LastModified>" +
+            Iso8601(backend::Timestamp{part.meta.mtime_seconds(), 0}) + "</LastModified><ETag>" +
+            XmlEscape(Quoted(part.meta.etag())) + "</ETag><Size>" +
+            std::to_string(part.meta.size()) + "</Size></Part>";
+    last = part.number;
+    ++listed;
+  }
+  xml.Element("NextPartNumberMarker", std::to_string(last))
+      .Element("MaxParts", std::to_string(max_parts))
+      .Element("IsTruncated", truncated ? "true" : "false");
+  xml.Raw(body);
+  SendXml(call, 200, xml.Finish());
+}
+
+void S3Handler::ListMultipartUploads(Call& call) {
+  S3Or<BucketInfo> bucket = store_.HeadBucket(call.auth.identity, call.bucket);
+  if (!bucket.ok()) return SendError(call, bucket.error());
+  S3Or<std::vector<UploadInfo>> uploads = store_.ListUploads(call.auth.identity, call.bucket);
+  if (!uploads.ok()) return SendError(call, uploads.error());
+  std::string prefix = call.Param("prefix");
+  std::string key_marker = call.Param("key-marker");
+  int max_uploads = 1000;
+  if (call.Has("max-uploads") &&
+      (!absl::SimpleAtoi(call.Param("max-uploads"), &max_uploads) || max_uploads < 0)) {
+    return SendError(call, InvalidArgument("max-uploads must be a non-negative integer"));
+  }
+  max_uploads = std::min(max_uploads, 1000);
+  XmlWriter xml("ListMultipartUploadsResult");
+  xml.Element("Bucket", call.bucket)
+      .Element("KeyMarker", key_marker)
+      .Element("UploadIdMarker", call.Param("upload-id-marker"))
+      .Element("Prefix", prefix)
+      .Element("MaxUploads", std::to_string(max_uploads));
+  std::string entries;
+  int listed = 0;
+  bool truncated = false;
+  std::string next_key, next_id;
+  for (const UploadInfo& upload : *uploads) {
+    if (!absl::StartsWith(upload.meta.key(), prefix)) continue;
+    if (!key_marker.empty() && upload.meta.key() <= key_marker) continue;
+    if (listed == max_uploads) {
+      truncated = true;
+      break;
+    }
+    std::string owner = XmlEscape(OwnerName(upload.meta.owner_uid()));
+    std::string id = std::to_string(upload.meta.owner_uid());
+    entries += "<Upload><Key>" + XmlEscape(upload.meta.key()) + "</Key><UploadId>" +
+               upload.upload_id + "</UploadId><Initiator><ID>" + id + "</ID><DisplayName>" + owner +
+               "</DisplayName></Initiator><Owner><ID>" + id + "</ID><DisplayName>" + owner +
+               "</DisplayName></Owner><StorageClass>STANDARD</StorageClass><Initiated>" +
+               Iso8601(backend::Timestamp{upload.meta.initiated_seconds(), 0}) +
+               "</Initiated></Upload>";
+    next_key = upload.meta.key();
+    next_id = upload.upload_id;
+    ++listed;
+  }
+  xml.Element("NextKeyMarker", truncated ? next_key : "")
+      .Element("NextUploadIdMarker", truncated ? next_id : "")
+      .Element("IsTruncated", truncated ? "true" : "false");
+  xml.Raw(entries);
+  SendXml(call, 200, xml.Finish());
+}
+
+}  // namespace cfs::s3
