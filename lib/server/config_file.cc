@@ -103,6 +103,8 @@ absl::Status ParseConfigText(const std::string& text, gateway::GatewayOptions* o
   if (config.has_control_port()) options->control_port = config.control_port();
   if (config.has_metrics_port()) options->metrics_port = config.metrics_port();
   if (config.has_portmapper_port()) options->portmapper_port = config.portmapper_port();
+  if (!config.s3_base_domain().empty()) options->s3_base_domain = config.s3_base_domain();
+  if (!config.s3_region().empty()) options->s3_region = config.s3_region();
   if (config.has_attribute_cache_entries()) {
     options->attribute_cache_entries = config.attribute_cache_entries();
   }

@@ -152,6 +152,7 @@ std::optional<int64_t> ParseHttpDate(absl::string_view text) {
       "%a, %d %b %Y %H:%M:%S GMT",  // IMF-fixdate
       "%A, %d-%b-%y %H:%M:%S GMT",  // RFC 850
       "%a %b %e %H:%M:%S %Y",       // asctime
+      "%a, %d %b %Y %H:%M:%S %z",   // RFC 2822 with a numeric zone (s3cmd's x-amz-date)
   };
   std::string trimmed(absl::StripAsciiWhitespace(text));
   for (const char* format : kFormats) {

@@ -1,6 +1,7 @@
 #include "lib/protocols/nfs/mount_program.h"
 
 #include "absl/strings/str_cat.h"
+#include "lib/backend/errors.h"
 
 namespace cfs::nfs {
 
@@ -99,28 +100,60 @@ void MountProgram::Mount(rpc::RpcCall call, rpc::RpcReply reply) {
     return fail(target.status().code() == absl::StatusCode::kPermissionDenied ? kMntAcces
                                                                               : kMntNoEnt);
   }
-  const auth::Export* exp = target->export_;
-  std::string client = call.client_address;
-  std::string mounted = *path;
-  context_.backend().GetAttr(target->ctx, target->inode,
-                             [this, exp, client, mounted, reply = std::move(reply)](
-                                 absl::StatusOr<backend::Attributes> root) mutable {
-                               XdrWriter out;
-                               if (!root.ok()) {
-                                 out.U32(kMntServerFault);
-                                 std::move(reply)(AcceptStat::kSuccess, out.Release(), "");
-                                 return;
-                               }
-                               {
-                                 std::lock_guard<std::mutex> lock(mu_);
-                                 mounts_.insert({client, mounted});
-                               }
-                               out.U32(kMntOk);
-                               out.Opaque(context_.HandleFor(*exp, *root));
-                               out.U32(1);  // one flavor
-                               out.U32(static_cast<uint32_t>(rpc::AuthFlavor::kSys));
-                               std::move(reply)(AcceptStat::kSuccess, out.Release(), "");
+  for (const std::string& name : target->subpath) {
+    if (name == "." || name == "..") return fail(kMntNoEnt);  // no way out of the export
+    if (name.size() > backend::kMaxNameLength) return fail(kMntNameTooLong);
+  }
+  auto walk = std::make_shared<MountWalk>();
+  walk->exp = target->export_;
+  walk->ctx = target->ctx;
+  walk->subpath = std::move(target->subpath);
+  walk->client = call.client_address;
+  walk->mounted = *path;
+  walk->reply = std::move(reply);
+  context_.backend().GetAttr(walk->ctx, target->inode,
+                             [this, walk](absl::StatusOr<backend::Attributes> root) mutable {
+                               ContinueMount(std::move(walk), std::move(root));
                              });
+}
+
+// One step of MNT: `current` is the directory reached so far; looks up the next name of the
+// mounted path below the export root, or answers with the handle once none is left.
+void MountProgram::ContinueMount(std::shared_ptr<MountWalk> walk,
+                                 absl::StatusOr<backend::Attributes> current) {
+  XdrWriter out;
+  if (!current.ok()) {
+    std::optional<backend::FsError> error = backend::GetFsError(current.status());
+    MountStat stat = kMntServerFault;
+    if (error == backend::FsError::kNoEntry) stat = kMntNoEnt;
+    if (error == backend::FsError::kAccess) stat = kMntAcces;
+    if (error == backend::FsError::kNotDirectory) stat = kMntNotDir;
+    out.U32(stat);
+    std::move(walk->reply)(AcceptStat::kSuccess, out.Release(), "");
+    return;
+  }
+  if (current->type != backend::FileType::kDirectory) {
+    out.U32(kMntNotDir);
+    std::move(walk->reply)(AcceptStat::kSuccess, out.Release(), "");
+    return;
+  }
+  if (walk->next < walk->subpath.size()) {
+    const std::string& name = walk->subpath[walk->next++];
+    context_.backend().Lookup(walk->ctx, current->inode, name,
+                              [this, walk](absl::StatusOr<backend::Attributes> entry) mutable {
+                                ContinueMount(std::move(walk), std::move(entry));
+                              });
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    mounts_.insert({walk->client, walk->mounted});
+  }
+  out.U32(kMntOk);
+  out.Opaque(context_.HandleFor(*walk->exp, *current));
+  out.U32(1);  // one flavor
+  out.U32(static_cast<uint32_t>(rpc::AuthFlavor::kSys));
+  std::move(walk->reply)(AcceptStat::kSuccess, out.Release(), "");
 }
 
 }  // namespace cfs::nfs

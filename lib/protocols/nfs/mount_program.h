@@ -1,6 +1,7 @@
 // MOUNT v3 (RFC 1813 appendix I): NULL, MNT, DUMP, UMNT, UMNTALL, EXPORT over the exports of an
-// NfsContext. MNT answers the export's root handle and AUTH_SYS; a client outside the export's
-// rules gets MNT3ERR_ACCES. Thread-safe.
+// NfsContext. MNT answers the handle of the export's root, or of a directory below it when the
+// path goes further (nfs://host/export/dir as clients like libnfs ask), and AUTH_SYS; a client
+// outside the export's rules gets MNT3ERR_ACCES. Thread-safe.
 //
 // Example:
 //   MountProgram mount(context);
@@ -9,10 +10,12 @@
 #ifndef CFS_LIB_PROTOCOLS_NFS_MOUNT_PROGRAM_H_
 #define CFS_LIB_PROTOCOLS_NFS_MOUNT_PROGRAM_H_
 
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "lib/protocols/nfs/nfs_context.h"
 #include "lib/protocols/rpc/rpc_server.h"
@@ -31,7 +34,18 @@ class MountProgram : public rpc::RpcProgram {
   void Dispatch(rpc::RpcCall call, rpc::RpcReply reply) override;
 
  private:
+  // The state of one MNT while it walks down from the export root.
+  struct MountWalk {
+    const auth::Export* exp = nullptr;
+    backend::RequestContext ctx;
+    std::vector<std::string> subpath;
+    size_t next = 0;
+    std::string client;
+    std::string mounted;
+    rpc::RpcReply reply;
+  };
   void Mount(rpc::RpcCall call, rpc::RpcReply reply);
+  void ContinueMount(std::shared_ptr<MountWalk> walk, absl::StatusOr<backend::Attributes> current);
 
   const NfsContext& context_;
   std::mutex mu_;

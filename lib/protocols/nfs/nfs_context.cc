@@ -80,14 +80,22 @@ absl::StatusOr<NfsTarget> NfsContext::ResolveExport(absl::string_view nfs_path,
                                                     const rpc::RpcCall& call) const {
   std::string path(nfs_path);
   while (path.size() > 1 && path.back() == '/') path.pop_back();
+  // The export whose nfs_path is the longest prefix (at a '/' boundary) of the path.
+  const auth::Export* best = nullptr;
   for (const auth::Export& exp : exports_) {
-    if (exp.nfs_path != path) continue;
-    absl::StatusOr<NfsTarget> target = Admit(exp, call);
-    if (!target.ok()) return target.status();
-    target->inode = roots_.at(exp.id);
-    return target;
+    bool matches =
+        path == exp.nfs_path || exp.nfs_path == "/" || absl::StartsWith(path, exp.nfs_path + "/");
+    if (matches && (best == nullptr || exp.nfs_path.size() > best->nfs_path.size())) best = &exp;
   }
-  return absl::NotFoundError(absl::StrCat("no export ", path));
+  if (best == nullptr) return absl::NotFoundError(absl::StrCat("no export ", path));
+  absl::StatusOr<NfsTarget> target = Admit(*best, call);
+  if (!target.ok()) return target.status();
+  target->inode = roots_.at(best->id);
+  absl::string_view rest(path);
+  rest.remove_prefix(
+      std::min(rest.size(), best->nfs_path == "/" ? size_t{0} : best->nfs_path.size()));
+  target->subpath = absl::StrSplit(rest, '/', absl::SkipEmpty());
+  return target;
 }
 
 std::string NfsContext::HandleFor(const auth::Export& exp, const backend::Attributes& attrs) const {

@@ -32,6 +32,8 @@ struct NfsTarget {
   uint64_t generation = 0;
   backend::RequestContext ctx;
   bool read_only = false;
+  // MNT of a directory below the export's root: the names leading to it from the root.
+  std::vector<std::string> subpath;
 };
 
 class NfsContext {
