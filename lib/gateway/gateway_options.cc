@@ -52,6 +52,15 @@ absl::Status ValidateGatewayOptions(const GatewayOptions& options,
     absl::Status s = CheckPort(field, port);
     if (!s.ok()) return s;
   }
+  if (options.s3_tls_port != -1) {
+    absl::Status s = CheckPort("s3_tls_port", options.s3_tls_port);
+    if (!s.ok()) return s;
+    if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
+      return absl::InvalidArgumentError(
+          "s3_tls_port is set but tls_cert_file or tls_key_file is empty; HTTPS needs a PEM "
+          "certificate and key");
+    }
+  }
   for (const std::string& protocol : options.protocols) {
     if (std::find(available_protocols.begin(), available_protocols.end(), protocol) ==
         available_protocols.end()) {

@@ -38,6 +38,11 @@ struct GatewayOptions {
   int metrics_port = 9100;
   // S3 virtual-hosted-style addressing: <bucket>.<s3_base_domain> (empty: path style only).
   std::string s3_base_domain;
+  // HTTPS for S3 on this port (0 picks one; -1: no HTTPS listener), with this PEM
+  // certificate chain and key.
+  int s3_tls_port = -1;
+  std::string tls_cert_file;
+  std::string tls_key_file;
   // The region S3 clients sign for and GetBucketLocation reports.
   std::string s3_region = "us-east-1";
   // Frontends to run, by name; empty runs every frontend the gateway was built with.

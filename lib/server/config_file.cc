@@ -105,6 +105,9 @@ absl::Status ParseConfigText(const std::string& text, gateway::GatewayOptions* o
   if (config.has_portmapper_port()) options->portmapper_port = config.portmapper_port();
   if (!config.s3_base_domain().empty()) options->s3_base_domain = config.s3_base_domain();
   if (!config.s3_region().empty()) options->s3_region = config.s3_region();
+  if (config.has_s3_tls_port()) options->s3_tls_port = config.s3_tls_port();
+  if (!config.tls_cert_file().empty()) options->tls_cert_file = config.tls_cert_file();
+  if (!config.tls_key_file().empty()) options->tls_key_file = config.tls_key_file();
   if (config.has_attribute_cache_entries()) {
     options->attribute_cache_entries = config.attribute_cache_entries();
   }

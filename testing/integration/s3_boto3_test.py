@@ -19,7 +19,8 @@ import botocore
 from botocore.config import Config
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from s3_gateway import ADMIN_KEY, ADMIN_SECRET, ALICE_KEY, ALICE_SECRET, Gateway  # noqa: E402
+from s3_gateway import (ADMIN_KEY, ADMIN_SECRET, ALICE_KEY, ALICE_SECRET, TLS_CERT,  # noqa: E402
+                        Gateway)
 
 GATEWAY = None
 
@@ -454,6 +455,48 @@ class S3Test(unittest.TestCase):
         # POSIX permissions hold over S3 too: alice cannot write into root's bucket.
         self.assertS3Error("AccessDenied", 403, alice.put_object, Bucket=self.bucket, Key="a",
                            Body=b"x")
+
+
+class HttpsTest(unittest.TestCase):
+    """The same API over HTTPS; boto3 streams checksummed uploads there as aws-chunked bodies
+    with an unsigned trailer (STREAMING-UNSIGNED-PAYLOAD-TRAILER)."""
+
+    def setUp(self):
+        self.s3 = boto3.client(
+            "s3", endpoint_url=GATEWAY.tls_endpoint, verify=TLS_CERT,
+            aws_access_key_id=ADMIN_KEY, aws_secret_access_key=ADMIN_SECRET,
+            region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
+
+    def test_trailer_checksum_upload_and_download(self):
+        import io
+        self.s3.create_bucket(Bucket="tls-bucket")
+        body = os.urandom(3 << 20)
+        crc = base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
+        out = self.s3.put_object(Bucket="tls-bucket", Key="trailer.bin", Body=io.BytesIO(body),
+                                 ChecksumAlgorithm="CRC32")
+        self.assertEqual(out["ChecksumCRC32"], crc)
+        self.assertEqual(out["ETag"], '"%s"' % hashlib.md5(body).hexdigest())
+        got = self.s3.get_object(Bucket="tls-bucket", Key="trailer.bin", ChecksumMode="ENABLED")
+        self.assertEqual(got["Body"].read(), body)
+        self.assertEqual(got["ChecksumCRC32"], crc)
+        self.assertNotIn("ContentEncoding", got)  # aws-chunked is not part of the object
+        # Multipart over TLS with per-part checksums.
+        uid = self.s3.create_multipart_upload(Bucket="tls-bucket", Key="mp.bin",
+                                              ChecksumAlgorithm="CRC32")["UploadId"]
+        part = self.s3.upload_part(Bucket="tls-bucket", Key="mp.bin", UploadId=uid,
+                                   PartNumber=1, Body=io.BytesIO(body), ChecksumAlgorithm="CRC32")
+        self.assertEqual(part["ChecksumCRC32"], crc)
+        self.s3.complete_multipart_upload(
+            Bucket="tls-bucket", Key="mp.bin", UploadId=uid,
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"],
+                                        "ChecksumCRC32": crc}]})
+        self.assertEqual(self.s3.get_object(Bucket="tls-bucket", Key="mp.bin")["Body"].read(),
+                         body)
+
+    def test_plain_http_on_the_tls_port_is_refused(self):
+        with self.assertRaises(Exception):
+            urllib.request.urlopen(GATEWAY.tls_endpoint.replace("https", "http") + "/",
+                                   timeout=10).read()
 
 
 if __name__ == "__main__":

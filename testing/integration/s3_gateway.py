@@ -10,6 +10,9 @@ import subprocess
 import tempfile
 import time
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+TLS_CERT = os.path.join(HERE, "testdata", "tls_cert.pem")  # self-signed for 127.0.0.1
+TLS_KEY = os.path.join(HERE, "testdata", "tls_key.pem")
 ADMIN_KEY = "admin"
 ADMIN_SECRET = "admin-secret-123"
 # A second user whose uid (1000) NFS clients also use: shows POSIX ownership across protocols.
@@ -38,7 +41,8 @@ class Gateway:
         self.proc = subprocess.Popen(
             [self.binary, "--config=" + config, "--data_dir=" + self.data_dir, "--bind_address=127.0.0.1",
              "--nfs_port=0", "--mount_port=0", "--s3_port=0", "--portmapper_port=0",
-             "--protocols=nfs,s3"], stderr=log, env=env)
+             "--protocols=nfs,s3", "--s3_tls_port=0", "--tls_cert_file=" + TLS_CERT,
+             "--tls_key_file=" + TLS_KEY], stderr=log, env=env)
         for _ in range(300):
             text = open(self.log_path).read()
             if "ready;" in text:
@@ -48,10 +52,11 @@ class Gateway:
             time.sleep(0.1)
         else:
             raise RuntimeError("gateway did not start:\n" + open(self.log_path).read())
-        for name in ("nfs", "mount", "s3"):
+        for name in ("nfs", "mount", "s3", "s3-https"):
             m = re.search(name + r" listening on 127\.0\.0\.1:(\d+)", text)
             self.ports[name] = int(m.group(1))
         self.endpoint = "http://127.0.0.1:%d" % self.ports["s3"]
+        self.tls_endpoint = "https://127.0.0.1:%d" % self.ports["s3-https"]
         return self
 
     def stop(self, sig=signal.SIGTERM):

@@ -125,7 +125,7 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
 
   void Resume(uint64_t id) {
     auto it = conns_.find(id);
-    if (it != conns_.end()) ProcessInput(it->second.get());
+    if (it != conns_.end()) ProcessInput(it->second.get(), /*even_if_empty=*/true);
   }
 
   void CloseWhenSent(uint64_t id) {
@@ -338,8 +338,8 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
 
   // Hands the buffered bytes to the protocol, which consumes whole requests while the in-flight
   // limit allows; the rest waits for a reply to free a slot.
-  void ProcessInput(Conn* conn) {
-    if (conn->closing || conn->input.empty() || conn->close_when_sent) {
+  void ProcessInput(Conn* conn, bool even_if_empty = false) {
+    if (conn->closing || (conn->input.empty() && !even_if_empty) || conn->close_when_sent) {
       MaybeArmRecv(conn);
       return;
     }
@@ -476,6 +476,15 @@ void ConnectionRef::WhenOutputBelow(size_t max_queued, absl::AnyInvocable<void()
   } else {
     state->loop.Post(std::move(task));
   }
+}
+
+void ConnectionRef::PostParts(std::vector<std::string> parts, bool completes_request) const {
+  if (loop_ == nullptr) return;
+  LoopState* state = loop_.get();
+  uint64_t id = id_;
+  state->loop.Post([state, id, parts = std::move(parts), completes_request]() mutable {
+    state->Send(id, std::move(parts), completes_request);
+  });
 }
 
 void ConnectionRef::CloseWhenSent() const {

@@ -49,12 +49,16 @@ class ConnectionRef {
   void Send(std::string bytes, bool completes_request = true) const;
   // The same with several buffers sent back to back (one gathered send, no concatenation).
   void SendParts(std::vector<std::string> parts, bool completes_request = true) const;
+  // The same, but always queued behind work already posted to the loop, even when called on
+  // the loop thread: for senders whose bytes must keep their order across threads (TLS).
+  void PostParts(std::vector<std::string> parts, bool completes_request = true) const;
   // Runs `fn` on the loop thread once at most `max_queued` bytes of replies wait to be sent, or
   // the connection closed (at once if that is already so). Lets a thread that streams a large
   // reply hold only a bounded amount of it in memory.
   void WhenOutputBelow(size_t max_queued, absl::AnyInvocable<void() &&> fn) const;
-  // Hands the buffered input to the handler again and resumes reading if it wants input: for
-  // handlers that stopped consuming (WantsInput() false) until some work finished.
+  // Calls the handler's OnData again (even with no buffered input: the handler may hold
+  // decoded input of its own) and resumes reading if it wants input: for handlers that
+  // stopped consuming (WantsInput() false) until some work finished.
   void Resume() const;
   // Closes the connection once every queued reply is sent (at once if none is queued); input
   // that arrives meanwhile is not read.

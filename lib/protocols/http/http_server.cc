@@ -10,6 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "lib/common/logging.h"
+#include "lib/protocols/http/tls.h"
+#include "lib/protocols/http/transport.h"
 
 namespace cfs::http {
 
@@ -18,7 +20,7 @@ struct ExchangeState {
   HttpRequest request;
   std::string peer_address;
   bool secure = false;
-  net::ConnectionRef ref;
+  std::shared_ptr<Transport> transport;
   size_t max_body_buffer = 0;
   size_t max_output_buffer = 0;
   absl::Duration body_timeout;
@@ -60,12 +62,15 @@ class HttpConnection : public net::ConnectionHandler {
  public:
   HttpConnection(const net::ConnectionInfo& info, const HttpServerOptions& options,
                  HttpHandler* handler, ThreadPool* workers,
-                 std::shared_ptr<std::atomic<bool>> server_stopped)
+                 std::shared_ptr<std::atomic<bool>> server_stopped,
+                 std::shared_ptr<Transport> transport, bool secure)
       : info_(info),
         options_(options),
         handler_(handler),
         workers_(workers),
         server_stopped_(std::move(server_stopped)),
+        transport_(std::move(transport)),
+        secure_(secure),
         parser_(options.limits) {}
 
   ~HttpConnection() override {
@@ -133,15 +138,16 @@ class HttpConnection : public net::ConnectionHandler {
       current_->cv.notify_all();
     }
     // A request in progress is answered by its handler first; the refusal follows it.
-    info_.ref.Send(ErrorResponse(status, message), /*completes_request=*/false);
-    info_.ref.CloseWhenSent();
+    transport_->Send({ErrorResponse(status, message)}, /*completes_request=*/false);
+    transport_->CloseWhenSent();
   }
 
   void StartExchange() {
     auto state = std::make_shared<ExchangeState>();
     state->request = parser_.request();
     state->peer_address = info_.peer_address;
-    state->ref = info_.ref;
+    state->transport = transport_;
+    state->secure = secure_;
     state->max_body_buffer = options_.max_body_buffer;
     state->max_output_buffer = options_.max_output_buffer;
     state->body_timeout = options_.body_timeout;
@@ -165,7 +171,7 @@ class HttpConnection : public net::ConnectionHandler {
       discarded_ += size;
       if (discarded_ > kMaxDiscardedBody) {
         closing_ = true;
-        info_.ref.CloseWhenSent();
+        transport_->CloseWhenSent();
         return false;
       }
       return true;
@@ -181,6 +187,8 @@ class HttpConnection : public net::ConnectionHandler {
   HttpHandler* handler_;
   ThreadPool* workers_;
   std::shared_ptr<std::atomic<bool>> server_stopped_;
+  std::shared_ptr<Transport> transport_;
+  bool secure_;
   HttpRequestParser parser_;
   std::shared_ptr<ExchangeState> current_;
   size_t discarded_ = 0;
@@ -220,7 +228,7 @@ absl::StatusOr<std::string> HttpExchange::ReadBody(size_t max_bytes) {
   std::unique_lock<std::mutex> lock(s.mu);
   if (s.request.expect_continue && !s.continue_sent && !s.response_started) {
     s.continue_sent = true;
-    s.ref.Send("HTTP/1.1 100 Continue\r\n\r\n", /*completes_request=*/false);
+    s.transport->Send({"HTTP/1.1 100 Continue\r\n\r\n"}, /*completes_request=*/false);
   }
   absl::Time give_up = absl::Now() + s.body_timeout;
   bool ready = false;
@@ -252,7 +260,7 @@ absl::StatusOr<std::string> HttpExchange::ReadBody(size_t max_bytes) {
   s.body_bytes -= out.size();
   if (s.reading_paused && s.body_bytes <= s.max_body_buffer / 2) {
     s.reading_paused = false;
-    s.ref.Resume();
+    s.transport->Resume();
   }
   return out;
 }
@@ -274,7 +282,7 @@ absl::Status HttpExchange::SendHead(const HttpResponseHead& head) {
                          head.status != 304;
     bytes = SerializeResponseHead(head, s.keep_alive, head_request);
   }
-  s.ref.Send(std::move(bytes), /*completes_request=*/false);
+  s.transport->Send({std::move(bytes)}, /*completes_request=*/false);
   return absl::OkStatus();
 }
 
@@ -297,9 +305,9 @@ absl::Status HttpExchange::SendBody(std::string data) {
   } else {
     parts.push_back(std::move(data));
   }
-  s.ref.SendParts(std::move(parts), /*completes_request=*/false);
+  s.transport->Send(std::move(parts), /*completes_request=*/false);
   std::shared_ptr<ExchangeState> keep = state_;
-  s.ref.WhenOutputBelow(s.max_output_buffer, [keep] {
+  s.transport->WhenOutputBelow(s.max_output_buffer, [keep] {
     std::lock_guard<std::mutex> lock(keep->mu);
     ++keep->output_waits;
     keep->cv.notify_all();
@@ -332,8 +340,12 @@ absl::Status HttpExchange::Finish() {
       s.reading_paused = false;  // the rest of the body is dropped as it arrives
     }
   }
-  s.ref.Send(std::move(tail), /*completes_request=*/true);
-  if (close_after) s.ref.CloseWhenSent();
+  s.transport->Send({std::move(tail)}, /*completes_request=*/true);
+  if (close_after) {
+    s.transport->CloseWhenSent();
+  } else {
+    s.transport->Resume();  // requests already decoded (pipelined, or held by TLS) go on
+  }
   return absl::OkStatus();
 }
 
@@ -351,7 +363,16 @@ HttpServer::HttpServer(HttpServerOptions options, HttpHandler* handler)
       handler_(handler),
       workers_(options_.workers, /*max_queued=*/1 << 20),
       tcp_(options_.tcp, [this](const net::ConnectionInfo& info) {
-        return std::make_unique<HttpConnection>(info, options_, handler_, &workers_, stopped_);
+        if (options_.tls == nullptr) {
+          return std::unique_ptr<net::ConnectionHandler>(std::make_unique<HttpConnection>(
+              info, options_, handler_, &workers_, stopped_,
+              std::make_shared<PlainTransport>(info.ref), false));
+        }
+        auto session = std::make_shared<TlsSession>(options_.tls, info.ref);
+        auto inner = std::make_unique<HttpConnection>(info, options_, handler_, &workers_,
+                                                      stopped_, session, true);
+        return std::unique_ptr<net::ConnectionHandler>(
+            std::make_unique<TlsConnection>(session, std::move(inner)));
       }) {}
 
 HttpServer::~HttpServer() { Shutdown(absl::Now()); }

@@ -29,6 +29,7 @@
 namespace cfs::http {
 
 struct ExchangeState;
+class TlsContext;
 
 // One request and its response, as the handler sees it. Used from one worker thread.
 class HttpExchange {
@@ -78,6 +79,8 @@ struct HttpServerOptions {
   size_t max_body_buffer = 8 << 20;    // request body bytes buffered ahead of the handler
   size_t max_output_buffer = 4 << 20;  // response bytes queued before SendBody blocks
   absl::Duration body_timeout = absl::Minutes(2);  // a stalled upload fails after this
+  // HTTPS when set: every connection is TLS with this certificate (see tls.h).
+  std::shared_ptr<TlsContext> tls;
 };
 
 class HttpServer {

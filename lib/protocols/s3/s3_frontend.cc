@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "lib/common/logging.h"
+#include "lib/protocols/http/tls.h"
 
 namespace cfs::s3 {
 
@@ -41,6 +42,21 @@ absl::Status S3Frontend::Start(const gateway::FrontendContext& context) {
   if (!started.ok()) {
     return absl::Status(started.code(), absl::StrCat("s3: ", started.message()));
   }
+  if (context.options.s3_tls_port >= 0) {
+    absl::StatusOr<std::shared_ptr<http::TlsContext>> tls =
+        http::TlsContext::FromFiles(context.options.tls_cert_file, context.options.tls_key_file);
+    if (!tls.ok()) {
+      return absl::Status(tls.status().code(), absl::StrCat("s3: ", tls.status().message()));
+    }
+    http::HttpServerOptions tls_options = server_options_;
+    tls_options.tls = *tls;
+    tls_options.tcp.name = "s3-https";
+    tls_server_ = std::make_unique<http::HttpServer>(tls_options, handler_.get());
+    absl::Status tls_started = tls_server_->Start(host_, context.options.s3_tls_port);
+    if (!tls_started.ok()) {
+      return absl::Status(tls_started.code(), absl::StrCat("s3 https: ", tls_started.message()));
+    }
+  }
   CFS_LOG(INFO, "s3") << "serving S3 on " << host_ << ":" << server_->port() << " (buckets in "
                       << s3_export->path << ")";
   return absl::OkStatus();
@@ -48,10 +64,13 @@ absl::Status S3Frontend::Start(const gateway::FrontendContext& context) {
 
 std::vector<gateway::BoundAddress> S3Frontend::addresses() const {
   if (server_ == nullptr) return {};
-  return {{"s3", host_, server_->port()}};
+  std::vector<gateway::BoundAddress> out = {{"s3", host_, server_->port()}};
+  if (tls_server_ != nullptr) out.push_back({"s3-https", host_, tls_server_->port()});
+  return out;
 }
 
 absl::Status S3Frontend::Shutdown(absl::Time deadline) {
+  if (tls_server_ != nullptr) tls_server_->Shutdown(deadline);
   if (server_ != nullptr) server_->Shutdown(deadline);
   return absl::OkStatus();
 }

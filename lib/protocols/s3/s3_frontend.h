@@ -1,5 +1,6 @@
 // S3Frontend: the "s3" protocol of the gateway: the S3 REST API over HTTP/1.1 on s3_port,
-// serving the buckets of the first export that has s3_buckets set.
+// serving the buckets of the first export that has s3_buckets set; HTTPS on s3_tls_port with
+// the same handler when a certificate is configured.
 //
 // Example:
 //   builder.AddFrontend(std::make_unique<cfs::s3::S3Frontend>());
@@ -30,7 +31,8 @@ class S3Frontend : public gateway::Frontend {
   http::HttpServerOptions server_options_;
   std::unique_ptr<ObjectStore> store_;
   std::unique_ptr<S3Handler> handler_;
-  std::unique_ptr<http::HttpServer> server_;  // destroyed first: it runs the handler
+  std::unique_ptr<http::HttpServer> server_;      // destroyed first: they run the handler
+  std::unique_ptr<http::HttpServer> tls_server_;  // HTTPS, when s3_tls_port is set
   std::string host_;
 };
 

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
@@ -172,7 +173,21 @@ S3Or<ObjectMeta> S3Handler::MetaFromHeaders(const Call& call) {
   size_t user_bytes = 0;
   for (const auto& [name, value] : call.request().headers) {
     for (const auto& [stored, sent] : kContentHeaders) {
-      if (name == stored) (*meta.mutable_headers())[name] = value;
+      if (name != stored) continue;
+      std::string kept = value;
+      if (name == "content-encoding") {
+        // aws-chunked describes the upload's framing, not the object: S3 drops it.
+        std::vector<std::string> codings;
+        for (absl::string_view coding : absl::StrSplit(value, ',')) {
+          coding = absl::StripAsciiWhitespace(coding);
+          if (!coding.empty() && !absl::EqualsIgnoreCase(coding, "aws-chunked")) {
+            codings.emplace_back(coding);
+          }
+        }
+        kept = absl::StrJoin(codings, ", ");
+        if (kept.empty()) continue;
+      }
+      (*meta.mutable_headers())[name] = kept;
     }
     if (absl::StartsWith(name, "x-amz-meta-")) {
       std::string short_name = name.substr(11);
