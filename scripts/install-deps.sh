@@ -19,11 +19,21 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ "${#missing[@]}" -eq 0 ]; then
-  exit 0
-fi
-echo "installing: ${missing[*]}" >&2
+# npm ships with some nodejs builds (NodeSource); Debian's nodejs needs its npm package.
+command -v npm > /dev/null || dpkg-query -W -f='${Status}' npm 2>/dev/null |
+  grep -q "install ok installed" || missing+=(npm)
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing: ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >&2
+fi
+
+# The AWS JS SDK for the S3 integration test, from npm at the versions package-lock.json pins.
+js_dir="$(cd "$(dirname "$0")/.." && pwd)/testing/integration/js"
+if [ ! -d "$js_dir/node_modules/@aws-sdk/client-s3" ]; then
+  echo "installing the AWS JS SDK into $js_dir" >&2
+  (cd "$js_dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
+fi
