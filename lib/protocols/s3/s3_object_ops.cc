@@ -166,6 +166,38 @@ bool ParseCopySource(absl::string_view value, std::string* bucket, std::string* 
   return true;
 }
 
+// Appends bytes [first, end) of `inode` to `staged`; returns their MD5 in hex.
+S3Or<std::string> CopyInto(ObjectStore& store, const backend::Identity& who,
+                           backend::InodeNumber inode, uint64_t first, uint64_t end,
+                           StagedObject& staged) {
+  Digest md5(DigestKind::kMd5);
+  for (uint64_t offset = first; offset < end;) {
+    S3Or<std::string> data = store.Read(who, inode, offset, std::min(kReadPiece, end - offset));
+    if (!data.ok()) return data.error();
+    if (data->empty()) break;
+    offset += data->size();
+    md5.Update(*data);
+    S3Or<Ok> appended = staged.Append(*data);
+    if (!appended.ok()) return appended.error();
+  }
+  return HexEncode(md5.Final());
+}
+
+// Reads the whole request body into `staged` and verifies it; returns the checksums checked.
+S3Or<std::map<std::string, std::string>> ReceiveInto(RequestBody& body, StagedObject& staged) {
+  while (true) {
+    S3Or<std::string> piece = body.Next();
+    if (!piece.ok()) return piece.error();
+    if (piece->empty()) break;
+    S3Or<Ok> appended = staged.Append(*piece);
+    if (!appended.ok()) return appended.error();
+  }
+  std::map<std::string, std::string> checksums;
+  S3Or<Ok> verified = body.Verify(&checksums);
+  if (!verified.ok()) return verified.error();
+  return checksums;
+}
+
 }  // namespace
 
 S3Or<ObjectMeta> S3Handler::MetaFromHeaders(const Call& call) {
@@ -257,16 +289,9 @@ void S3Handler::PutObject(Call& call) {
 
   S3Or<std::unique_ptr<StagedObject>> staged = store_.Stage(call.auth.identity);
   if (!staged.ok()) return SendError(call, staged.error());
-  while (true) {
-    S3Or<std::string> piece = (*body)->Next();
-    if (!piece.ok()) return SendError(call, piece.error());
-    if (piece->empty()) break;
-    S3Or<Ok> appended = (*staged)->Append(*piece);
-    if (!appended.ok()) return SendError(call, appended.error());
-  }
-  std::map<std::string, std::string> checksums;
-  S3Or<Ok> verified = (*body)->Verify(&checksums);
-  if (!verified.ok()) return SendError(call, verified.error());
+  S3Or<std::map<std::string, std::string>> received = ReceiveInto(**body, **staged);
+  if (!received.ok()) return SendError(call, received.error());
+  const std::map<std::string, std::string>& checksums = *received;
   meta->set_etag((*body)->md5_hex());
   for (const auto& [algorithm, value] : checksums) (*meta->mutable_checksums())[algorithm] = value;
   S3Or<ObjectInfo> published =
@@ -415,18 +440,10 @@ void S3Handler::CopyObject(Call& call) {
     if (!bucket.ok()) return SendError(call, bucket.error());
     S3Or<std::unique_ptr<StagedObject>> staged = store_.Stage(call.auth.identity);
     if (!staged.ok()) return SendError(call, staged.error());
-    Digest md5(DigestKind::kMd5);
-    for (uint64_t offset = 0; offset < source->attributes.size;) {
-      S3Or<std::string> data =
-          store_.Read(call.auth.identity, source->attributes.inode, offset, kReadPiece);
-      if (!data.ok()) return SendError(call, data.error());
-      if (data->empty()) break;
-      offset += data->size();
-      md5.Update(*data);
-      S3Or<Ok> appended = (*staged)->Append(*data);
-      if (!appended.ok()) return SendError(call, appended.error());
-    }
-    if (source->meta.parts() == 0) meta.set_etag(HexEncode(md5.Final()));
+    S3Or<std::string> md5 = CopyInto(store_, call.auth.identity, source->attributes.inode, 0,
+                                     source->attributes.size, **staged);
+    if (!md5.ok()) return SendError(call, md5.error());
+    if (source->meta.parts() == 0) meta.set_etag(*md5);  // a multipart ETag is kept as it was
     S3Or<ObjectInfo> published =
         store_.Publish(call.auth.identity, *std::move(staged), call.bucket, call.key, meta);
     if (!published.ok()) return SendError(call, published.error());
@@ -540,18 +557,10 @@ void S3Handler::UploadPart(Call& call) {
       first = parsed->first;
       end = parsed->last + 1;
     }
-    Digest md5(DigestKind::kMd5);
-    for (uint64_t offset = first; offset < end;) {
-      S3Or<std::string> data = store_.Read(call.auth.identity, source->attributes.inode, offset,
-                                           std::min(kReadPiece, end - offset));
-      if (!data.ok()) return SendError(call, data.error());
-      if (data->empty()) break;
-      offset += data->size();
-      md5.Update(*data);
-      S3Or<Ok> appended = (*staged)->Append(*data);
-      if (!appended.ok()) return SendError(call, appended.error());
-    }
-    part.set_etag(HexEncode(md5.Final()));
+    S3Or<std::string> md5 =
+        CopyInto(store_, call.auth.identity, source->attributes.inode, first, end, **staged);
+    if (!md5.ok()) return SendError(call, md5.error());
+    part.set_etag(*md5);
     S3Or<PartInfo> published =
         store_.PublishPart(call.auth.identity, *std::move(staged), *upload, part_number, part);
     if (!published.ok()) return SendError(call, published.error());
@@ -563,16 +572,9 @@ void S3Handler::UploadPart(Call& call) {
   S3Or<std::unique_ptr<RequestBody>> body =
       RequestBody::Start(*call.exchange, call.auth, options_.max_object_size);
   if (!body.ok()) return SendError(call, body.error());
-  while (true) {
-    S3Or<std::string> piece = (*body)->Next();
-    if (!piece.ok()) return SendError(call, piece.error());
-    if (piece->empty()) break;
-    S3Or<Ok> appended = (*staged)->Append(*piece);
-    if (!appended.ok()) return SendError(call, appended.error());
-  }
-  std::map<std::string, std::string> checksums;
-  S3Or<Ok> verified = (*body)->Verify(&checksums);
-  if (!verified.ok()) return SendError(call, verified.error());
+  S3Or<std::map<std::string, std::string>> received = ReceiveInto(**body, **staged);
+  if (!received.ok()) return SendError(call, received.error());
+  const std::map<std::string, std::string>& checksums = *received;
   part.set_etag((*body)->md5_hex());
   for (const auto& [algorithm, value] : checksums) (*part.mutable_checksums())[algorithm] = value;
   S3Or<PartInfo> published =
