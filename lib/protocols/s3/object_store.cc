@@ -26,6 +26,7 @@ namespace {
 
 constexpr absl::string_view kUploadXattr = "user.cfs.s3.upload";
 constexpr absl::string_view kPartXattr = "user.cfs.s3.part";
+constexpr absl::string_view kAssembly = "assembly";  // an upload's in-place object file
 constexpr size_t kMaxKeyBytes = 1024;
 constexpr uint64_t kReadPiece = 1 << 20;
 
@@ -119,13 +120,17 @@ StagedObject::StagedObject(ObjectStore* store, Identity identity, InodeNumber di
       inode_(inode) {}
 
 StagedObject::~StagedObject() {
-  if (!done_) store_->Fs(identity_).Unlink(dir_, name_).IgnoreError();
+  if (on_destroy_) on_destroy_();
+  if (!done_ && owned_) store_->Fs(identity_).Unlink(dir_, name_).IgnoreError();
 }
 
 S3Or<Ok> StagedObject::Append(const std::string& data) {
   if (data.empty()) return Ok{};
-  absl::StatusOr<backend::WriteResult> written =
-      store_->Fs(identity_).Write(inode_, size_, data, backend::Stability::kUnstable);
+  if (data.size() > limit_ - size_) {
+    return S3Error::Make(400, "IncompleteBody", "The body is longer than the length it declared");
+  }
+  absl::StatusOr<backend::WriteResult> written = store_->Fs(identity_).Write(
+      inode_, base_offset_ + size_, data, backend::Stability::kUnstable);
   if (!written.ok()) return FromStatus(written.status(), NoSuchKey());
   size_ += data.size();
   return Ok{};
@@ -342,7 +347,7 @@ S3Or<ObjectInfo> ObjectStore::Publish(const Identity& who, std::unique_ptr<Stage
     S3Or<Attributes> p = Walk(who, *dir, parents, /*create=*/true);
     if (!p.ok()) return p.error();
     parent = *p;
-    renamed = fs.Rename(tmp_, staged->name_, parent.inode, path->back()).status();
+    renamed = fs.Rename(staged->dir_, staged->name_, parent.inode, path->back()).status();
     if (renamed.ok() ||
         !(IsFsError(renamed, FsError::kNoEntry) || IsFsError(renamed, FsError::kStale))) {
       break;
@@ -555,6 +560,12 @@ S3Or<std::string> ObjectStore::CreateUpload(const Identity& who, const UploadMet
   backend::SyncBackend fs = Fs(who);
   absl::StatusOr<backend::EntryResult> made = fs.Mkdir(uploads_, id, 0700);
   if (!made.ok()) return FromStatus(made.status(), NoSuchBucket());
+  absl::StatusOr<backend::EntryResult> assembly =
+      fs.Create(made->attributes.inode, std::string(kAssembly));
+  if (!assembly.ok()) {
+    fs.Rmdir(uploads_, id).IgnoreError();
+    return FromStatus(assembly.status(), NoSuchBucket());
+  }
   absl::StatusOr<backend::Done> stored =
       fs.SetXattr(made->attributes.inode, std::string(kUploadXattr), meta.SerializeAsString());
   if (!stored.ok()) {
@@ -585,31 +596,122 @@ S3Or<UploadInfo> ObjectStore::GetUpload(const Identity& who, absl::string_view u
   return info;
 }
 
+S3Or<std::unique_ptr<StagedObject>> ObjectStore::StagePart(const Identity& who,
+                                                           const UploadInfo& upload,
+                                                           int part_number,
+                                                           std::optional<uint64_t> length) {
+  if (!length.has_value() || *length == 0) return Stage(who);
+  backend::SyncBackend fs = Fs(who);
+  std::string name = absl::StrFormat("part-%05d", part_number);
+  uint64_t offset = 0;
+  {
+    std::lock_guard<std::mutex> lock(parts_mu_);
+    std::set<int>& in_flight = parts_in_flight_[upload.upload_id];
+    // A number written before (or being written) goes elsewhere: its region must stay intact
+    // until the new upload has succeeded.
+    if (in_flight.count(part_number) != 0 || fs.Lookup(upload.dir, name).ok()) {
+      if (in_flight.empty()) parts_in_flight_.erase(upload.upload_id);
+      return Stage(who);
+    }
+    absl::StatusOr<std::string> stored = fs.GetXattr(upload.dir, std::string(kUploadXattr));
+    UploadMeta meta;
+    bool placed = stored.ok() && meta.ParseFromString(*stored);
+    if (placed && meta.part_size() == 0) {
+      meta.set_part_size(*length);
+      placed = fs.SetXattr(upload.dir, std::string(kUploadXattr), meta.SerializeAsString()).ok();
+    }
+    if (!placed || *length > meta.part_size()) {
+      if (in_flight.empty()) parts_in_flight_.erase(upload.upload_id);
+      return Stage(who);
+    }
+    offset = static_cast<uint64_t>(part_number - 1) * meta.part_size();
+    in_flight.insert(part_number);
+  }
+  auto release = [this, id = upload.upload_id, part_number] {
+    std::lock_guard<std::mutex> lock(parts_mu_);
+    auto it = parts_in_flight_.find(id);
+    if (it == parts_in_flight_.end()) return;
+    it->second.erase(part_number);
+    if (it->second.empty()) parts_in_flight_.erase(it);
+  };
+  absl::StatusOr<Attributes> assembly = fs.Lookup(upload.dir, std::string(kAssembly));
+  if (!assembly.ok()) {
+    release();
+    return Stage(who);
+  }
+  std::unique_ptr<StagedObject> staged(
+      new StagedObject(this, who, upload.dir, std::string(kAssembly), assembly->inode));
+  staged->owned_ = false;
+  staged->base_offset_ = offset;
+  staged->limit_ = *length;
+  staged->on_destroy_ = release;
+  return staged;
+}
+
 S3Or<PartInfo> ObjectStore::PublishPart(const Identity& who, std::unique_ptr<StagedObject> staged,
                                         const UploadInfo& upload, int part_number, PartMeta meta) {
   backend::SyncBackend fs = Fs(who);
+  // The part's bytes are stable before the part is recorded.
   absl::StatusOr<backend::CommitResult> committed = fs.Commit(staged->inode());
   if (!committed.ok()) return FromStatus(committed.status(), NoSuchUpload());
-  meta.set_size(committed->attributes.after.size);
+  meta.set_size(staged->size());
   meta.set_mtime_seconds(committed->attributes.after.mtime.seconds);
-  absl::StatusOr<backend::Done> stored =
-      fs.SetXattr(staged->inode(), std::string(kPartXattr), meta.SerializeAsString());
-  if (!stored.ok()) return FromStatus(stored.status(), NoSuchUpload());
+  meta.set_in_assembly(staged->in_assembly());
+  meta.set_offset(staged->offset());
   std::string name = absl::StrFormat("part-%05d", part_number);
-  absl::Status renamed = fs.Rename(tmp_, staged->name_, upload.dir, name).status();
-  if (!renamed.ok()) return FromStatus(renamed, NoSuchUpload());
-  staged->done_ = true;
   PartInfo info;
   info.number = part_number;
-  info.meta = meta;
   info.attributes = committed->attributes.after;
-  info.inode = staged->inode();
+  info.data_inode = staged->inode();
+  if (staged->in_assembly()) {
+    // A marker file carries the part's record; the bytes stay in the assembly file.
+    absl::StatusOr<backend::EntryResult> marker =
+        fs.Create(upload.dir, name, backend::CreateMode::kUnchecked);
+    if (!marker.ok()) return FromStatus(marker.status(), NoSuchUpload());
+    absl::StatusOr<backend::Done> stored =
+        fs.SetXattr(marker->attributes.inode, std::string(kPartXattr), meta.SerializeAsString());
+    if (!stored.ok()) return FromStatus(stored.status(), NoSuchUpload());
+    info.inode = marker->attributes.inode;
+  } else {
+    absl::StatusOr<backend::Done> stored =
+        fs.SetXattr(staged->inode(), std::string(kPartXattr), meta.SerializeAsString());
+    if (!stored.ok()) return FromStatus(stored.status(), NoSuchUpload());
+    absl::Status renamed = fs.Rename(staged->dir_, staged->name_, upload.dir, name).status();
+    if (!renamed.ok()) return FromStatus(renamed, NoSuchUpload());
+    info.inode = staged->inode();
+  }
+  staged->done_ = true;
+  info.meta = meta;
   return info;
+}
+
+std::optional<S3Or<ObjectInfo>> ObjectStore::PublishAssembly(
+    const Identity& who, const UploadInfo& upload, const std::vector<const PartInfo*>& parts,
+    absl::string_view bucket, absl::string_view key, ObjectMeta meta) {
+  uint64_t total = 0;
+  for (const PartInfo* part : parts) {
+    if (!part->meta.in_assembly() || part->meta.offset() != total) return std::nullopt;
+    total += part->meta.size();
+  }
+  backend::SyncBackend fs = Fs(who);
+  absl::StatusOr<Attributes> assembly = fs.Lookup(upload.dir, std::string(kAssembly));
+  if (!assembly.ok()) return std::nullopt;
+  // Parts uploaded but left out of the list may lie beyond the object's end.
+  backend::SetAttributes cut;
+  cut.size = total;
+  absl::StatusOr<backend::AttrChange> truncated = fs.SetAttr(assembly->inode, cut);
+  if (!truncated.ok()) return S3Or<ObjectInfo>(FromStatus(truncated.status(), NoSuchUpload()));
+  std::unique_ptr<StagedObject> staged(
+      new StagedObject(this, who, upload.dir, std::string(kAssembly), assembly->inode));
+  staged->owned_ = false;  // on failure the upload keeps its assembly file
+  staged->size_ = total;
+  return Publish(who, std::move(staged), bucket, key, std::move(meta));
 }
 
 S3Or<std::vector<PartInfo>> ObjectStore::ListParts(const Identity& who, const UploadInfo& upload) {
   backend::SyncBackend fs = Fs(who);
   std::vector<PartInfo> parts;
+  InodeNumber assembly = 0;
   uint64_t cookie = 0, verifier = 0;
   while (true) {
     absl::StatusOr<backend::ReadDirResult> page =
@@ -617,6 +719,7 @@ S3Or<std::vector<PartInfo>> ObjectStore::ListParts(const Identity& who, const Up
     if (!page.ok()) return FromStatus(page.status(), NoSuchUpload());
     for (const backend::DirEntry& e : page->entries) {
       cookie = e.cookie;
+      if (e.name == kAssembly) assembly = e.inode;
       absl::string_view name = e.name;
       int number = 0;
       if (!absl::ConsumePrefix(&name, "part-") || !absl::SimpleAtoi(name, &number)) continue;
@@ -625,12 +728,16 @@ S3Or<std::vector<PartInfo>> ObjectStore::ListParts(const Identity& who, const Up
       PartInfo part;
       part.number = number;
       part.inode = e.inode;
+      part.data_inode = e.inode;
       if (!part.meta.ParseFromString(*stored)) continue;
       if (e.attributes.has_value()) part.attributes = *e.attributes;
       parts.push_back(std::move(part));
     }
     verifier = page->cookie_verifier;
     if (page->eof) break;
+  }
+  for (PartInfo& part : parts) {
+    if (part.meta.in_assembly()) part.data_inode = assembly;
   }
   std::sort(parts.begin(), parts.end(),
             [](const PartInfo& a, const PartInfo& b) { return a.number < b.number; });

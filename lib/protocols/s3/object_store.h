@@ -14,7 +14,12 @@
 #define CFS_LIB_PROTOCOLS_S3_OBJECT_STORE_H_
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>  // std::mutex: visible to ThreadSanitizer
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -63,14 +68,19 @@ S3Or<std::vector<std::string>> KeyToPath(absl::string_view key, bool allow_trail
 
 class ObjectStore;
 
-// A file being written invisibly; Publish or Discard it (the destructor discards).
+// Data being written invisibly: a staging file of its own (Publish it, or the destructor
+// removes it), or a region of a multipart upload's assembly file (bounded: writing past the
+// region fails, so a neighbouring part is never overwritten).
 class StagedObject {
  public:
   ~StagedObject();
-  // Appends data. Errors: backend errors as S3 errors (quota, space, ...).
+  // Appends data. Errors: backend errors as S3 errors (quota, space, ...); IncompleteBody
+  // past the region of an assembly part.
   S3Or<Ok> Append(const std::string& data);
   uint64_t size() const { return size_; }
   backend::InodeNumber inode() const { return inode_; }
+  bool in_assembly() const { return !owned_; }
+  uint64_t offset() const { return base_offset_; }
 
  private:
   friend class ObjectStore;
@@ -83,6 +93,10 @@ class StagedObject {
   backend::InodeNumber inode_;
   uint64_t size_ = 0;
   bool done_ = false;
+  bool owned_ = true;  // false: a region of an assembly file, which is never removed here
+  uint64_t base_offset_ = 0;
+  uint64_t limit_ = UINT64_MAX;
+  std::function<void()> on_destroy_;
 };
 
 struct UploadInfo {
@@ -95,7 +109,8 @@ struct PartInfo {
   int number = 0;
   PartMeta meta;
   backend::Attributes attributes;
-  backend::InodeNumber inode = 0;
+  backend::InodeNumber inode = 0;       // the part's marker (or data) file
+  backend::InodeNumber data_inode = 0;  // where its bytes are, from meta.offset()
 };
 
 class ObjectStore {
@@ -136,8 +151,22 @@ class ObjectStore {
   S3Or<std::string> CreateUpload(const backend::Identity& who, const UploadMeta& meta);
   S3Or<UploadInfo> GetUpload(const backend::Identity& who, absl::string_view upload_id,
                              absl::string_view bucket, absl::string_view key);
+  // Where part `part_number` of `length` bytes (nullopt: unknown) is written: straight into
+  // the upload's assembly file when its size fits the upload's part size and the number was
+  // not uploaded before, else a staging file of its own.
+  S3Or<std::unique_ptr<StagedObject>> StagePart(const backend::Identity& who,
+                                                const UploadInfo& upload, int part_number,
+                                                std::optional<uint64_t> length);
   S3Or<PartInfo> PublishPart(const backend::Identity& who, std::unique_ptr<StagedObject> staged,
                              const UploadInfo& upload, int part_number, PartMeta meta);
+  // Completes an upload whose `parts` lie in order, back to back from offset 0, in the
+  // assembly file: the file is cut to their total size and published as the object without
+  // copying. Returns nullopt (nothing changed) when the parts are not laid out so.
+  std::optional<S3Or<ObjectInfo>> PublishAssembly(const backend::Identity& who,
+                                                  const UploadInfo& upload,
+                                                  const std::vector<const PartInfo*>& parts,
+                                                  absl::string_view bucket, absl::string_view key,
+                                                  ObjectMeta meta);
   S3Or<std::vector<PartInfo>> ListParts(const backend::Identity& who, const UploadInfo& upload);
   S3Or<Ok> RemoveUpload(const backend::Identity& who, const UploadInfo& upload);
   S3Or<std::vector<UploadInfo>> ListUploads(const backend::Identity& who, absl::string_view bucket);
@@ -155,6 +184,10 @@ class ObjectStore {
   ObjectMeta CurrentMeta(const backend::Identity& who, const backend::Attributes& attributes);
 
   backend::Backend& backend_;
+  // Part numbers being written into assembly files right now, by upload id: a second upload
+  // of the same number goes to a file of its own. Also serialises the part-size decision.
+  std::mutex parts_mu_;
+  std::map<std::string, std::set<int>> parts_in_flight_;
   const backend::InodeNumber root_;
   const backend::InodeNumber tmp_;
   const backend::InodeNumber uploads_;

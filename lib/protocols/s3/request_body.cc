@@ -92,6 +92,13 @@ S3Or<std::unique_ptr<RequestBody>> RequestBody::Start(http::HttpExchange& exchan
   return body;
 }
 
+std::optional<uint64_t> RequestBody::expected_size() const {
+  if (chunked_.has_value()) return decoded_length_;
+  const http::HttpRequest& r = exchange_.request();
+  if (r.chunked) return std::nullopt;
+  return r.content_length.value_or(0);
+}
+
 S3Or<std::string> RequestBody::Next() {
   while (!ended_) {
     absl::StatusOr<std::string> raw = exchange_.ReadBody(1 << 20);

@@ -31,6 +31,9 @@ class RequestBody {
   // length. The checksums verified are put in `checksums` (algorithm -> base64).
   S3Or<Ok> Verify(std::map<std::string, std::string>* checksums);
   uint64_t size() const { return size_; }
+  // The payload length the request declared (Content-Length, or x-amz-decoded-content-length
+  // of an aws-chunked body); nullopt when it did not.
+  std::optional<uint64_t> expected_size() const;
   // Hex MD5 of the payload (valid after the end).
   const std::string& md5_hex() const { return md5_hex_; }
   const std::string& md5_raw() const { return md5_raw_; }

@@ -531,8 +531,6 @@ void S3Handler::UploadPart(Call& call) {
   S3Or<UploadInfo> upload =
       store_.GetUpload(call.auth.identity, call.Param("uploadId"), call.bucket, call.key);
   if (!upload.ok()) return SendError(call, upload.error());
-  S3Or<std::unique_ptr<StagedObject>> staged = store_.Stage(call.auth.identity);
-  if (!staged.ok()) return SendError(call, staged.error());
   PartMeta part;
   std::optional<absl::string_view> copy_source = call.request().Header("x-amz-copy-source");
   if (copy_source.has_value()) {  // UploadPartCopy
@@ -557,6 +555,9 @@ void S3Handler::UploadPart(Call& call) {
       first = parsed->first;
       end = parsed->last + 1;
     }
+    S3Or<std::unique_ptr<StagedObject>> staged =
+        store_.StagePart(call.auth.identity, *upload, part_number, end - first);
+    if (!staged.ok()) return SendError(call, staged.error());
     S3Or<std::string> md5 =
         CopyInto(store_, call.auth.identity, source->attributes.inode, first, end, **staged);
     if (!md5.ok()) return SendError(call, md5.error());
@@ -572,6 +573,9 @@ void S3Handler::UploadPart(Call& call) {
   S3Or<std::unique_ptr<RequestBody>> body =
       RequestBody::Start(*call.exchange, call.auth, options_.max_object_size);
   if (!body.ok()) return SendError(call, body.error());
+  S3Or<std::unique_ptr<StagedObject>> staged =
+      store_.StagePart(call.auth.identity, *upload, part_number, (*body)->expected_size());
+  if (!staged.ok()) return SendError(call, staged.error());
   S3Or<std::map<std::string, std::string>> received = ReceiveInto(**body, **staged);
   if (!received.ok()) return SendError(call, received.error());
   const std::map<std::string, std::string>& checksums = *received;
@@ -624,11 +628,33 @@ void S3Handler::CompleteMultipart(Call& call) {
                                            "allowed object size."));
     }
   }
+  std::string md5s;
+  for (const PartInfo* part : chosen)
+    absl::StrAppend(&md5s, absl::HexStringToBytes(part->meta.etag()));
+  ObjectMeta meta = upload->meta.meta();
+  meta.set_etag(absl::StrCat(HexEncode(DigestOf(DigestKind::kMd5, md5s)), "-", chosen.size()));
+  meta.set_parts(static_cast<uint32_t>(chosen.size()));
+  XmlWriter xml("CompleteMultipartUploadResult");
+  xml.Element("Location", absl::StrCat("/", call.bucket, "/", call.key))
+      .Element("Bucket", call.bucket)
+      .Element("Key", call.key)
+      .Element("ETag", Quoted(meta.etag()));
+  std::string document = xml.Finish();
+
+  // Parts written in place, back to back: the assembly file becomes the object, no copy.
+  std::optional<S3Or<ObjectInfo>> in_place =
+      store_.PublishAssembly(call.auth.identity, *upload, chosen, call.bucket, call.key, meta);
+  if (in_place.has_value()) {
+    if (!in_place->ok()) return SendError(call, in_place->error());
+    (void)store_.RemoveUpload(call.auth.identity, *upload);  // only part markers are left
+    return SendXml(call, 200, document);
+  }
+
+  // Otherwise the parts are copied into a new file. Long copies keep the client's connection
+  // alive with the response head and whitespace, as S3 does; an error after this point is
+  // reported inside the 200 body.
   S3Or<std::unique_ptr<StagedObject>> staged = store_.Stage(call.auth.identity);
   if (!staged.ok()) return SendError(call, staged.error());
-  std::string md5s;
-  // Long copies: keep the client's connection alive with the response head and whitespace,
-  // as S3 does; an error after this point is reported inside the 200 body.
   http::HttpResponseHead head;
   head.status = 200;
   head.Set("x-amz-request-id", call.request_id);
@@ -636,40 +662,26 @@ void S3Handler::CompleteMultipart(Call& call) {
   if (!call.exchange->SendHead(head).ok()) return;
   call.exchange->SendBody("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n").IgnoreError();
   auto fail = [&](const S3Error& error) {
-    std::string xml = error.ToXml(call.request().RawPath(), call.request_id);
-    call.exchange->SendBody(xml.substr(xml.find("<Error>"))).IgnoreError();
+    std::string error_xml = error.ToXml(call.request().RawPath(), call.request_id);
+    call.exchange->SendBody(error_xml.substr(error_xml.find("<Error>"))).IgnoreError();
     call.exchange->Finish().IgnoreError();
   };
   uint64_t sent_at = 0;
   for (const PartInfo* part : chosen) {
-    absl::StrAppend(&md5s, absl::HexStringToBytes(part->meta.etag()));
-    for (uint64_t offset = 0; offset < part->meta.size();) {
-      S3Or<std::string> data = store_.Read(call.auth.identity, part->inode, offset, kReadPiece);
-      if (!data.ok()) return fail(data.error());
-      if (data->empty()) break;
-      offset += data->size();
-      S3Or<Ok> appended = (*staged)->Append(*data);
-      if (!appended.ok()) return fail(appended.error());
-      if ((*staged)->size() - sent_at >= (256u << 20)) {
-        sent_at = (*staged)->size();
-        call.exchange->SendBody(" ").IgnoreError();
-      }
+    uint64_t first = part->meta.offset();
+    S3Or<std::string> copied = CopyInto(store_, call.auth.identity, part->data_inode, first,
+                                        first + part->meta.size(), **staged);
+    if (!copied.ok()) return fail(copied.error());
+    if ((*staged)->size() - sent_at >= (256u << 20)) {
+      sent_at = (*staged)->size();
+      call.exchange->SendBody(" ").IgnoreError();
     }
   }
-  ObjectMeta meta = upload->meta.meta();
-  meta.set_etag(absl::StrCat(HexEncode(DigestOf(DigestKind::kMd5, md5s)), "-", chosen.size()));
-  meta.set_parts(static_cast<uint32_t>(chosen.size()));
   S3Or<ObjectInfo> published =
       store_.Publish(call.auth.identity, *std::move(staged), call.bucket, call.key, meta);
   if (!published.ok()) return fail(published.error());
   // The object is in place; a failure here only leaves the staged parts behind.
   (void)store_.RemoveUpload(call.auth.identity, *upload);
-  XmlWriter xml("CompleteMultipartUploadResult");
-  xml.Element("Location", absl::StrCat("/", call.bucket, "/", call.key))
-      .Element("Bucket", call.bucket)
-      .Element("Key", call.key)
-      .Element("ETag", Quoted(meta.etag()));
-  std::string document = xml.Finish();
   call.exchange->SendBody(document.substr(document.find('\n') + 1)).IgnoreError();
   call.exchange->Finish().IgnoreError();
 }
