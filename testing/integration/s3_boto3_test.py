@@ -453,6 +453,82 @@ class S3Test(unittest.TestCase):
                            client(secret="wrong", signature_version="s3").get_object,
                            Bucket=self.bucket, Key="v2/obj")
 
+    # ---- bad input ----
+
+    def raw_put(self, key, declared, sent, extra_headers=(), half_close=True):
+        """PUTs through a presigned URL with a declared Content-Length, sending `sent` bytes
+        and closing; returns (status, body) or None when the server just closed."""
+        import http.client
+        import urllib.parse
+        url = client(signature_version="s3v4").generate_presigned_url(
+            "put_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=60)
+        parts = urllib.parse.urlsplit(url)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        conn.putrequest("PUT", parts.path + "?" + parts.query, skip_accept_encoding=True)
+        conn.putheader("Content-Length", str(declared))
+        for name, value in extra_headers:
+            conn.putheader(name, value)
+        conn.endheaders()
+        if sent:
+            conn.send(sent)
+        if half_close:
+            conn.sock.shutdown(1)  # no more bytes from the client
+        try:
+            response = conn.getresponse()
+            return response.status, response.read()
+        except (http.client.RemoteDisconnected, ConnectionResetError):
+            return None
+        finally:
+            conn.close()
+
+    def test_truncated_bodies_leave_nothing_behind(self):
+        self.raw_put("truncated", 1000, b"only ten b")
+        self.assertS3Error("404", 404, self.s3.head_object, Bucket=self.bucket, Key="truncated")
+        self.s3.put_object(Bucket=self.bucket, Key="kept", Body=b"old contents")
+        self.raw_put("kept", 5000, b"x" * 100)
+        self.assertEqual(self.s3.get_object(Bucket=self.bucket, Key="kept")["Body"].read(),
+                         b"old contents")
+        self.assertEqual(sorted(o["Key"] for o in self.s3.list_objects_v2(
+            Bucket=self.bucket)["Contents"]), ["kept"])
+
+    def test_oversized_and_malformed_requests(self):
+        result = self.raw_put("huge", 6 << 30, b"", half_close=False)
+        self.assertIsNotNone(result)
+        self.assertEqual(result[0], 400)
+        self.assertIn(b"EntityTooLarge", result[1])
+        result = self.raw_put("md5", 3, b"abc", [("Content-MD5", "not base64!")],
+                              half_close=False)
+        self.assertEqual(result[0], 400)
+        self.assertIn(b"InvalidDigest", result[1])
+        # Malformed XML bodies.
+        self.assertS3Error("MalformedXML", 400, self.s3.delete_objects, Bucket=self.bucket,
+                           Delete={"Objects": []})
+        uid = self.s3.create_multipart_upload(Bucket=self.bucket, Key="m")["UploadId"]
+        self.assertS3Error("MalformedXML", 400, self.s3.complete_multipart_upload,
+                           Bucket=self.bucket, Key="m", UploadId=uid,
+                           MultipartUpload={"Parts": []})
+        self.s3.abort_multipart_upload(Bucket=self.bucket, Key="m", UploadId=uid)
+
+    def test_virtual_hosted_style(self):
+        import socket
+        real = socket.getaddrinfo
+
+        def resolve(host, *args, **kwargs):  # *.s3.test is the gateway
+            return real("127.0.0.1" if host.endswith("s3.test") else host, *args, **kwargs)
+        socket.getaddrinfo = resolve
+        try:
+            vhost = boto3.client(
+                "s3", endpoint_url="http://s3.test:%d" % GATEWAY.ports["s3"],
+                aws_access_key_id=ADMIN_KEY, aws_secret_access_key=ADMIN_SECRET,
+                region_name="us-east-1", config=Config(s3={"addressing_style": "virtual"}))
+            vhost.put_object(Bucket=self.bucket, Key="v/key", Body=b"virtual")
+            self.assertEqual(self.s3.get_object(Bucket=self.bucket, Key="v/key")["Body"].read(),
+                             b"virtual")
+            listing = vhost.list_objects_v2(Bucket=self.bucket)
+            self.assertEqual([o["Key"] for o in listing["Contents"]], ["v/key"])
+        finally:
+            socket.getaddrinfo = real
+
     # ---- multi-protocol ----
 
     def nfs_url(self, path, uid=0):
@@ -528,6 +604,32 @@ class HttpsTest(unittest.TestCase):
                                         "ChecksumCRC32": crc}]})
         self.assertEqual(self.s3.get_object(Bucket="tls-bucket", Key="mp.bin")["Body"].read(),
                          body)
+
+    def test_one_gib_multipart_with_checksums(self):
+        from boto3.s3.transfer import TransferConfig
+        self.s3.create_bucket(Bucket="tls-big")
+        path = os.path.join(GATEWAY.work, "1g.bin")
+        block = os.urandom(16 << 20)
+        digest = hashlib.sha256()
+        with open(path, "wb") as f:
+            for i in range(64):  # 1 GiB, every 16 MiB block different
+                chunk = i.to_bytes(8, "big") + block[8:]
+                f.write(chunk)
+                digest.update(chunk)
+        config = TransferConfig(multipart_threshold=8 << 20, multipart_chunksize=64 << 20,
+                                max_concurrency=4)
+        self.s3.upload_file(path, "tls-big", "big/1g.bin", Config=config,
+                            ExtraArgs={"ChecksumAlgorithm": "CRC32"})
+        os.unlink(path)
+        head = self.s3.head_object(Bucket="tls-big", Key="big/1g.bin")
+        self.assertEqual(head["ContentLength"], 1 << 30)
+        self.assertTrue(head["ETag"].endswith('-16"'), head["ETag"])
+        got = hashlib.sha256()
+        body = self.s3.get_object(Bucket="tls-big", Key="big/1g.bin")["Body"]
+        for chunk in iter(lambda: body.read(8 << 20), b""):
+            got.update(chunk)
+        self.assertEqual(got.hexdigest(), digest.hexdigest())
+        self.s3.delete_object(Bucket="tls-big", Key="big/1g.bin")
 
     def test_plain_http_on_the_tls_port_is_refused(self):
         with self.assertRaises(Exception):

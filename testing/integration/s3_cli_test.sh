@@ -70,6 +70,7 @@ timeout 120 s3cmd -c "$work/s3cfg" ls s3://cli-bucket/v2/ | grep -q small.txt ||
 # kill -9: acknowledged uploads survive, nothing half-written shows up.
 head -c 20000000 /dev/urandom > "$work/crash.bin"
 aws_ s3 cp --no-progress "$work/crash.bin" s3://cli-bucket/crash.bin || fail "cp before kill -9"
+etag_before=$(aws_ s3api head-object --bucket cli-bucket --key crash.bin --query ETag --output text)
 aws_ s3 cp --no-progress "$work/small.txt" s3://cli-bucket/crash-small.txt || fail "cp small before kill -9"
 head -c 200000000 /dev/zero | aws_ s3 cp --no-progress - s3://cli-bucket/interrupted.bin &
 upload=$!
@@ -79,6 +80,8 @@ wait "$upload" 2>/dev/null
 start
 aws_ s3 cp --no-progress s3://cli-bucket/crash.bin "$work/crash.out" || fail "cp after kill -9"
 cmp -s "$work/crash.bin" "$work/crash.out" || fail "acknowledged object lost to kill -9"
+etag_after=$(aws_ s3api head-object --bucket cli-bucket --key crash.bin --query ETag --output text)
+[ "$etag_before" = "$etag_after" ] || fail "ETag changed across kill -9: $etag_before $etag_after"
 aws_ s3 cp --no-progress s3://cli-bucket/crash-small.txt "$work/crash-small.out" || fail "small after kill -9"
 cmp -s "$work/small.txt" "$work/crash-small.out" || fail "small object changed by kill -9"
 if aws_ s3api head-object --bucket cli-bucket --key interrupted.bin > /dev/null 2>&1; then

@@ -38,8 +38,9 @@ struct ExchangeState {
   bool response_chunked = false;
   bool response_finished = false;
   bool keep_alive = true;
-  bool discard_body = false;  // answered before the body ended: the rest is dropped
-  uint64_t output_waits = 0;  // bumped by each WhenOutputBelow callback
+  bool discard_body = false;   // answered before the body ended: the rest is dropped
+  uint64_t output_waits = 0;   // bumped by each WhenOutputBelow callback
+  size_t sent_since_wait = 0;  // response bytes queued since SendBody last waited
   std::shared_ptr<std::atomic<bool>> server_stopped;
 };
 
@@ -290,12 +291,18 @@ absl::Status HttpExchange::SendBody(std::string data) {
   ExchangeState& s = *state_;
   if (data.empty()) return absl::OkStatus();
   uint64_t wait_id;
+  bool wait;
   {
     std::lock_guard<std::mutex> lock(s.mu);
     if (!s.response_started) return absl::FailedPreconditionError("SendHead first");
     if (s.closed) return absl::UnavailableError("connection closed");
     if (s.request.method == "HEAD") return absl::OkStatus();
     wait_id = s.output_waits;
+    // Looking at the queue costs a trip to the loop: do it once per half bound sent, so at
+    // most 1.5x the bound is ever queued.
+    s.sent_since_wait += data.size();
+    wait = s.sent_since_wait >= s.max_output_buffer / 2;
+    if (wait) s.sent_since_wait = 0;
   }
   std::vector<std::string> parts;
   if (s.response_chunked) {
@@ -306,6 +313,7 @@ absl::Status HttpExchange::SendBody(std::string data) {
     parts.push_back(std::move(data));
   }
   s.transport->Send(std::move(parts), /*completes_request=*/false);
+  if (!wait) return absl::OkStatus();
   std::shared_ptr<ExchangeState> keep = state_;
   s.transport->WhenOutputBelow(s.max_output_buffer, [keep] {
     std::lock_guard<std::mutex> lock(keep->mu);
@@ -364,13 +372,13 @@ HttpServer::HttpServer(HttpServerOptions options, HttpHandler* handler)
       workers_(options_.workers, /*max_queued=*/1 << 20),
       tcp_(options_.tcp, [this](const net::ConnectionInfo& info) {
         if (options_.tls == nullptr) {
-          return std::unique_ptr<net::ConnectionHandler>(std::make_unique<HttpConnection>(
-              info, options_, handler_, &workers_, stopped_,
-              std::make_shared<PlainTransport>(info.ref), false));
+          return std::unique_ptr<net::ConnectionHandler>(
+              std::make_unique<HttpConnection>(info, options_, handler_, &workers_, stopped_,
+                                               std::make_shared<PlainTransport>(info.ref), false));
         }
         auto session = std::make_shared<TlsSession>(options_.tls, info.ref);
-        auto inner = std::make_unique<HttpConnection>(info, options_, handler_, &workers_,
-                                                      stopped_, session, true);
+        auto inner = std::make_unique<HttpConnection>(info, options_, handler_, &workers_, stopped_,
+                                                      session, true);
         return std::unique_ptr<net::ConnectionHandler>(
             std::make_unique<TlsConnection>(session, std::move(inner)));
       }) {}

@@ -181,7 +181,13 @@ class ObjectStore {
   S3Or<backend::Attributes> Walk(const backend::Identity& who, backend::InodeNumber dir,
                                  const std::vector<std::string>& segments, bool create);
   // The object's metadata, its ETag recomputed if the file changed since it was stored.
-  ObjectMeta CurrentMeta(const backend::Identity& who, const backend::Attributes& attributes);
+  // `prefetched`: the metadata xattr as already read, if it was.
+  ObjectMeta CurrentMeta(const backend::Identity& who, const backend::Attributes& attributes,
+                         const absl::StatusOr<std::string>* prefetched = nullptr);
+  // The metadata xattrs of `entries` (anything with entry.inode), read concurrently.
+  template <typename EntryT>
+  std::map<backend::InodeNumber, absl::StatusOr<std::string>> ReadMetas(
+      const backend::Identity& who, const std::vector<const EntryT*>& entries);
 
   backend::Backend& backend_;
   // Part numbers being written into assembly files right now, by upload id: a second upload
