@@ -414,6 +414,37 @@ class S3Test(unittest.TestCase):
                                  config=Config(signature_version=botocore.UNSIGNED))
         self.assertS3Error("AccessDenied", 403, anonymous.list_objects_v2, Bucket=self.bucket)
 
+    def test_public_read_buckets(self):
+        anonymous = boto3.client("s3", endpoint_url=GATEWAY.endpoint, region_name="us-east-1",
+                                 config=Config(signature_version=botocore.UNSIGNED,
+                                               s3={"addressing_style": "path"}))
+        self.s3.put_object(Bucket=self.bucket, Key="doc", Body=b"private")
+        self.assertS3Error("AccessDenied", 403, anonymous.get_object, Bucket=self.bucket,
+                           Key="doc")
+        public = self.bucket[:50] + "-pub"
+        self.s3.create_bucket(Bucket=public, ACL="public-read")
+        self.s3.put_object(Bucket=public, Key="dir/page.html", Body=b"<p>hi</p>")
+        grants = self.s3.get_bucket_acl(Bucket=public)["Grants"]
+        self.assertIn("http://acs.amazonaws.com/groups/global/AllUsers",
+                      [g["Grantee"].get("URI") for g in grants])
+        self.assertEqual(anonymous.get_object(Bucket=public, Key="dir/page.html")["Body"].read(),
+                         b"<p>hi</p>")
+        self.assertEqual([o["Key"] for o in anonymous.list_objects_v2(Bucket=public)["Contents"]],
+                         ["dir/page.html"])
+        url = "%s/%s/dir/page.html" % (GATEWAY.endpoint, public)
+        self.assertEqual(urllib.request.urlopen(url).read(), b"<p>hi</p>")
+        self.assertS3Error("AccessDenied", 403, anonymous.put_object, Bucket=public, Key="x",
+                           Body=b"x")
+        self.assertS3Error("AccessDenied", 403, anonymous.delete_object, Bucket=public,
+                           Key="dir/page.html")
+        self.assertS3Error("AccessDenied", 403, client(ALICE_KEY, ALICE_SECRET).put_bucket_acl,
+                           Bucket=public, ACL="private")
+        self.s3.put_bucket_acl(Bucket=public, ACL="private")
+        self.assertS3Error("AccessDenied", 403, anonymous.get_object, Bucket=public,
+                           Key="dir/page.html")
+        self.assertS3Error("NotImplemented", 501, self.s3.put_object, Bucket=public, Key="y",
+                           Body=b"y", ACL="public-read-write")
+
     def test_presigned_urls(self):
         self.s3.put_object(Bucket=self.bucket, Key="pre", Body=b"presigned data")
         self.s3 = client(signature_version="s3v4")  # boto3 presigns with SigV2 by default

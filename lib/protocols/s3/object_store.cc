@@ -27,7 +27,8 @@ namespace {
 
 constexpr absl::string_view kUploadXattr = "user.cfs.s3.upload";
 constexpr absl::string_view kPartXattr = "user.cfs.s3.part";
-constexpr absl::string_view kAssembly = "assembly";  // an upload's in-place object file
+constexpr absl::string_view kAclXattr = "user.cfs.s3.acl";  // on a bucket: "public-read"
+constexpr absl::string_view kAssembly = "assembly";         // an upload's in-place object file
 constexpr size_t kMaxKeyBytes = 1024;
 constexpr uint64_t kReadPiece = 1 << 20;
 
@@ -288,6 +289,32 @@ S3Or<Ok> ObjectStore::DeleteBucket(const Identity& who, absl::string_view bucket
   if (!inode.ok()) return inode.error();
   absl::StatusOr<backend::DirChange> removed = Fs(who).Rmdir(root_, std::string(bucket));
   if (!removed.ok()) return FromStatus(removed.status(), NoSuchBucket());
+  return Ok{};
+}
+
+S3Or<std::string> ObjectStore::GetBucketAcl(absl::string_view bucket) {
+  S3Or<InodeNumber> inode = BucketInode(Identity::Root(), bucket);
+  if (!inode.ok()) return inode.error();
+  absl::StatusOr<std::string> acl = Fs(Identity::Root()).GetXattr(*inode, std::string(kAclXattr));
+  return acl.ok() ? *acl : std::string("private");
+}
+
+S3Or<Ok> ObjectStore::SetBucketAcl(const Identity& who, absl::string_view bucket,
+                                   absl::string_view canned) {
+  S3Or<BucketInfo> info = HeadBucket(who, bucket);
+  if (!info.ok()) return info.error();
+  if (!who.IsRoot() && info->attributes.uid != who.uid) {
+    return AccessDenied("Only the bucket's owner changes its ACL");
+  }
+  backend::SyncBackend fs = Fs(Identity::Root());
+  absl::Status status =
+      canned == "private"
+          ? fs.RemoveXattr(info->attributes.inode, std::string(kAclXattr)).status()
+          : fs.SetXattr(info->attributes.inode, std::string(kAclXattr), std::string(canned))
+                .status();
+  if (!status.ok() && !IsFsError(status, FsError::kNoEntry)) {
+    return FromStatus(status, NoSuchBucket());
+  }
   return Ok{};
 }
 

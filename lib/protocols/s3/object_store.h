@@ -125,6 +125,12 @@ class ObjectStore {
   S3Or<BucketInfo> HeadBucket(const backend::Identity& who, absl::string_view bucket);
   S3Or<Ok> CreateBucket(const backend::Identity& who, absl::string_view bucket);
   S3Or<Ok> DeleteBucket(const backend::Identity& who, absl::string_view bucket);
+  // Bucket canned ACL: "private" or "public-read" (anonymous GET/HEAD and listing, as the
+  // anonymous user, so POSIX permissions still apply). Only the bucket's owner (or root)
+  // changes it.
+  S3Or<std::string> GetBucketAcl(absl::string_view bucket);
+  S3Or<Ok> SetBucketAcl(const backend::Identity& who, absl::string_view bucket,
+                        absl::string_view canned);
 
   // Objects. Head computes (and stores) the ETag of a file changed outside S3.
   S3Or<ObjectInfo> Head(const backend::Identity& who, absl::string_view bucket,

@@ -332,7 +332,11 @@ S3Or<AuthResult> Authenticate(const AuthInput& input, const auth::UserStore& use
   }
   if (QueryValue(query, "X-Amz-Algorithm").has_value()) return PresignedV4(input, users, query);
   if (QueryValue(query, "Signature").has_value()) return PresignedV2(input, users, query);
-  return AccessDenied("Anonymous access is not allowed on this gateway");
+  AuthResult anonymous;
+  anonymous.identity = backend::Identity::Of(65534, 65534);
+  anonymous.identity.principal = "anonymous";
+  anonymous.anonymous = true;
+  return anonymous;
 }
 
 }  // namespace cfs::s3

@@ -33,6 +33,8 @@ struct AuthResult {
   PayloadMode payload = PayloadMode::kUnsigned;
   std::string payload_sha256;                 // kSha256: expected hex digest
   std::optional<ChunkSigning> chunk_signing;  // kStreamingSigned*
+  // No credentials: the request runs as nobody and is served only on public-read buckets.
+  bool anonymous = false;
 };
 
 struct AuthInput {
@@ -41,7 +43,8 @@ struct AuthInput {
   absl::Time now;
 };
 
-// Errors (S3): AccessDenied (anonymous, expired presigned URL), InvalidAccessKeyId,
+// A request without credentials is anonymous (the handler decides what it may do).
+// Errors (S3): AccessDenied (expired presigned URL), InvalidAccessKeyId,
 // SignatureDoesNotMatch, RequestTimeTooSkewed, AuthorizationHeaderMalformed, InvalidRequest.
 S3Or<AuthResult> Authenticate(const AuthInput& input, const auth::UserStore& users);
 

@@ -85,9 +85,28 @@ void S3Handler::Handle(http::HttpExchange& exchange) {
     return;
   }
   call.auth = *std::move(auth);
+  if (call.auth.anonymous) {
+    S3Or<Ok> allowed = AllowAnonymous(call);
+    if (!allowed.ok()) return SendError(call, allowed.error());
+  }
   Route(call);
   CFS_LOG(DEBUG, "s3") << call.request_id << " " << r.method << " " << r.target << " by "
                        << call.auth.access_key;
+}
+
+S3Or<Ok> S3Handler::AllowAnonymous(const Call& call) {
+  const std::string& method = call.request().method;
+  bool reading = method == "GET" || method == "HEAD";
+  static constexpr absl::string_view kPrivate[] = {"acl",      "tagging",    "uploads", "uploadId",
+                                                   "location", "versioning", "policy"};
+  for (absl::string_view resource : kPrivate) reading = reading && !call.Has(resource);
+  if (!reading || call.bucket.empty()) {
+    return AccessDenied("Anonymous requests may only read objects and list public buckets");
+  }
+  S3Or<std::string> acl = store_.GetBucketAcl(call.bucket);
+  if (!acl.ok()) return acl.error();
+  if (*acl != "public-read") return AccessDenied("The bucket is not public");
+  return Ok{};
 }
 
 void S3Handler::Route(Call& call) {
@@ -119,6 +138,8 @@ void S3Handler::Route(Call& call) {
                                                                       "versions",
                                                                       "tagging"};
   if (call.key.empty()) {
+    if (call.Has("acl") && method == "GET") return GetBucketAcl(call);
+    if (call.Has("acl") && method == "PUT") return PutBucketAcl(call);
     if (call.Has("location") && method == "GET") return GetBucketLocation(call);
     if (call.Has("versioning") && method == "GET") return GetBucketVersioning(call);
     if (call.Has("uploads") && method == "GET") return ListMultipartUploads(call);
@@ -245,8 +266,17 @@ void S3Handler::CreateBucket(Call& call) {
     return SendError(call, S3Error::Make(400, "InvalidLocationConstraint",
                                          "The specified location-constraint is not valid"));
   }
+  std::string acl(call.request().Header("x-amz-acl").value_or("private"));
+  if (acl != "private" && acl != "public-read") {
+    return SendError(call, NotImplemented("Bucket ACLs other than private and public-read are "
+                                          "not supported"));
+  }
   S3Or<Ok> made = store_.CreateBucket(call.auth.identity, call.bucket);
   if (!made.ok()) return SendError(call, made.error());
+  if (acl != "private") {
+    S3Or<Ok> set = store_.SetBucketAcl(call.auth.identity, call.bucket, acl);
+    if (!set.ok()) return SendError(call, set.error());
+  }
   http::HttpResponseHead head;
   head.Set("Location", "/" + call.bucket);
   SendEmpty(call, 200, head);
@@ -274,6 +304,44 @@ void S3Handler::GetBucketLocation(Call& call) {
                      (options_.region == "us-east-1" ? "" : XmlEscape(options_.region)) +
                      "</LocationConstraint>";
   SendXml(call, 200, body);
+}
+
+void S3Handler::GetBucketAcl(Call& call) {
+  S3Or<BucketInfo> bucket = store_.HeadBucket(call.auth.identity, call.bucket);
+  if (!bucket.ok()) return SendError(call, bucket.error());
+  S3Or<std::string> acl = store_.GetBucketAcl(call.bucket);
+  if (!acl.ok()) return SendError(call, acl.error());
+  std::string owner_id = std::to_string(bucket->attributes.uid);
+  std::string owner_name = OwnerName(bucket->attributes.uid);
+  std::string grant =
+      "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+      "xsi:type=\"CanonicalUser\"><ID>" +
+      XmlEscape(owner_id) + "</ID><DisplayName>" + XmlEscape(owner_name) +
+      "</DisplayName></Grantee><Permission>FULL_CONTROL</Permission></Grant>";
+  if (*acl == "public-read") {
+    grant +=
+        "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+        "xsi:type=\"Group\"><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI>"
+        "</Grantee><Permission>READ</Permission></Grant>";
+  }
+  XmlWriter xml("AccessControlPolicy");
+  xml.Open("Owner").Element("ID", owner_id).Element("DisplayName", owner_name).Close("Owner");
+  xml.Open("AccessControlList").Raw(grant).Close("AccessControlList");
+  SendXml(call, 200, xml.Finish());
+}
+
+void S3Handler::PutBucketAcl(Call& call) {
+  S3Or<std::string> body = ReadSmallBody(call);
+  if (!body.ok()) return SendError(call, body.error());
+  std::optional<absl::string_view> canned = call.request().Header("x-amz-acl");
+  if (!canned.has_value() || !absl::StripAsciiWhitespace(*body).empty() ||
+      (*canned != "private" && *canned != "public-read")) {
+    return SendError(call, NotImplemented("Only the canned ACLs private and public-read (in "
+                                          "x-amz-acl) are supported for buckets"));
+  }
+  S3Or<Ok> set = store_.SetBucketAcl(call.auth.identity, call.bucket, *canned);
+  if (!set.ok()) return SendError(call, set.error());
+  SendEmpty(call, 200);
 }
 
 void S3Handler::GetBucketVersioning(Call& call) {

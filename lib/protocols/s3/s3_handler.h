@@ -57,6 +57,10 @@ class S3Handler : public http::HttpHandler {
   void DeleteBucket(Call& call);
   void HeadBucket(Call& call);
   void GetBucketLocation(Call& call);
+  void GetBucketAcl(Call& call);
+  void PutBucketAcl(Call& call);
+  // What an anonymous request may do: read objects and list buckets that are public-read.
+  S3Or<Ok> AllowAnonymous(const Call& call);
   void GetBucketVersioning(Call& call);
   void ListObjects(Call& call, bool v2);
   void DeleteObjects(Call& call);

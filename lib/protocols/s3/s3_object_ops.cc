@@ -201,6 +201,10 @@ S3Or<std::map<std::string, std::string>> ReceiveInto(RequestBody& body, StagedOb
 }  // namespace
 
 S3Or<ObjectMeta> S3Handler::MetaFromHeaders(const Call& call) {
+  std::string acl(call.request().Header("x-amz-acl").value_or("private"));
+  if (acl != "private" && acl != "bucket-owner-full-control") {
+    return NotImplemented("Object ACLs are not supported; make the bucket public-read instead");
+  }
   ObjectMeta meta;
   size_t user_bytes = 0;
   for (const auto& [name, value] : call.request().headers) {
