@@ -199,6 +199,7 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
     };
     std::vector<OutputWaiter> output_waiters;
     bool close_when_sent = false;
+    bool peer_closed = false;  // the peer sent FIN: nothing more will arrive
   };
 
   void ArmAccept() {
@@ -250,7 +251,7 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
   }
 
   void MaybeArmRecv(Conn* conn) {
-    if (conn->closing || conn->recv_armed || draining_) return;
+    if (conn->closing || conn->recv_armed || draining_ || conn->peer_closed) return;
     if (conn->in_flight >= options_.max_in_flight) return;  // resumes when a reply goes out
     if (!conn->handler->WantsInput()) return;               // resumes on ConnectionRef::Resume
     if (conn->close_when_sent) return;
@@ -311,7 +312,15 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
       });
       return;
     }
-    if (cqe.res <= 0) {
+    if (cqe.res == 0 && !conn->closing) {
+      // The peer finished sending (maybe only half-closed): answer what is in flight, then
+      // close.
+      conn->peer_closed = true;
+      conn->handler->OnPeerClosed();
+      MaybeFinishDrain(conn);
+      return;
+    }
+    if (cqe.res < 0) {
       Close(conn);
       return;
     }
@@ -404,8 +413,13 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
     MaybeFinishDrain(conn);
   }
 
+  // Closes `conn` once nothing is in flight or queued, when the server drains or the peer
+  // has stopped sending.
   void MaybeFinishDrain(Conn* conn) {
-    if (draining_ && !conn->closing && conn->in_flight == 0 && conn->output.empty()) Close(conn);
+    if ((draining_ || conn->peer_closed) && !conn->closing && conn->in_flight == 0 &&
+        conn->output.empty()) {
+      Close(conn);
+    }
   }
 
   // Marks `conn` closing. It is freed once no operation is pending: by the completion that

@@ -80,6 +80,9 @@ class ConnectionHandler {
   // False pauses reading from the socket (the peer sees TCP backpressure) until
   // ConnectionRef::Resume().
   virtual bool WantsInput() const { return true; }
+  // The peer stopped sending (FIN). Requests in flight are still answered; the connection
+  // closes once none is left and every reply is sent.
+  virtual void OnPeerClosed() {}
 };
 
 struct ConnectionInfo {

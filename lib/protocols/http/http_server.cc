@@ -39,6 +39,7 @@ struct ExchangeState {
   bool response_finished = false;
   bool keep_alive = true;
   bool discard_body = false;   // answered before the body ended: the rest is dropped
+  bool body_aborted = false;   // the peer stopped sending before the body ended
   uint64_t output_waits = 0;   // bumped by each WhenOutputBelow callback
   size_t sent_since_wait = 0;  // response bytes queued since SendBody last waited
   std::shared_ptr<std::atomic<bool>> server_stopped;
@@ -78,6 +79,13 @@ class HttpConnection : public net::ConnectionHandler {
     if (current_ == nullptr) return;
     std::lock_guard<std::mutex> lock(current_->mu);
     current_->closed = true;
+    current_->cv.notify_all();
+  }
+
+  void OnPeerClosed() override {
+    if (current_ == nullptr) return;
+    std::lock_guard<std::mutex> lock(current_->mu);
+    if (!current_->body_done) current_->body_aborted = true;
     current_->cv.notify_all();
   }
 
@@ -233,8 +241,8 @@ absl::StatusOr<std::string> HttpExchange::ReadBody(size_t max_bytes) {
   }
   absl::Time give_up = absl::Now() + s.body_timeout;
   bool ready = false;
-  while (!(ready = !s.body.empty() || s.body_done || s.closed) && absl::Now() < give_up &&
-         !s.server_stopped->load()) {
+  while (!(ready = !s.body.empty() || s.body_done || s.closed || s.body_aborted) &&
+         absl::Now() < give_up && !s.server_stopped->load()) {
     s.cv.wait_for(lock, std::chrono::milliseconds(200));
   }
   if (!ready) return absl::DeadlineExceededError("the client stopped sending the request body");

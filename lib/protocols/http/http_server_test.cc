@@ -194,6 +194,26 @@ TEST_F(HttpServerTest, EarlyAnswerDropsTheBodyAndKeepsTheConnection) {
   close(fd);
 }
 
+TEST_F(HttpServerTest, HalfClosedClientsStillGetTheirAnswers) {
+  int fd = Connect();
+  std::string pending;
+  SendAll(fd, "GET /one HTTP/1.1\r\n\r\nGET /two HTTP/1.1\r\n\r\n");
+  shutdown(fd, SHUT_WR);
+  EXPECT_EQ(ReadResponse(fd, &pending), "200 /one");
+  EXPECT_EQ(ReadResponse(fd, &pending), "200 /two");
+  EXPECT_TRUE(PeerClosed(fd));
+  close(fd);
+  // A body cut short by the half-close fails the handler's read at once (no body timeout);
+  // the unanswered exchange gets its 500 and the connection closes.
+  fd = Connect();
+  pending.clear();
+  SendAll(fd, "PUT /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
+  shutdown(fd, SHUT_WR);
+  EXPECT_EQ(ReadResponse(fd, &pending), "500 the request was not answered\n");
+  EXPECT_TRUE(PeerClosed(fd));
+  close(fd);
+}
+
 TEST_F(HttpServerTest, MalformedRequestsGetAnErrorAndOthersAreServed) {
   int good = Connect();
   for (const char* bad : {"GARBAGE\r\n\r\n",
