@@ -1,6 +1,6 @@
 // SyncBackend: blocking calls over any backend::Backend, for protocol handlers that run on
-// worker threads in blocking style (S3), tests, crash drivers and benchmarks. Borrows the backend; every call carries one RequestContext. Thread-safe as the
-// backend is.
+// worker threads in blocking style (S3), tests, crash drivers and benchmarks. Borrows the backend;
+// every call carries one RequestContext. Thread-safe as the backend is.
 //
 // Example:
 //   SyncBackend fs(*backend, RequestContext{Identity::Root()});

@@ -58,8 +58,7 @@ class TlsSession : public Transport {
 // Wraps a plaintext handler: feeds it decrypted input. Loop-affine like any handler.
 class TlsConnection : public net::ConnectionHandler {
  public:
-  TlsConnection(std::shared_ptr<TlsSession> session,
-                std::unique_ptr<net::ConnectionHandler> inner);
+  TlsConnection(std::shared_ptr<TlsSession> session, std::unique_ptr<net::ConnectionHandler> inner);
   absl::StatusOr<size_t> OnData(absl::string_view input) override;
   bool WantsInput() const override;
 
