@@ -365,6 +365,18 @@ absl::Status HttpExchange::Finish() {
   return absl::OkStatus();
 }
 
+void HttpExchange::Abort() {
+  ExchangeState& s = *state_;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (s.response_finished) return;
+    s.response_finished = true;
+    s.keep_alive = false;
+  }
+  s.transport->Send({}, /*completes_request=*/true);
+  s.transport->CloseWhenSent();
+}
+
 absl::Status HttpExchange::Respond(HttpResponseHead head, std::string body) {
   head.content_length = body.size();
   absl::Status status = SendHead(head);

@@ -57,6 +57,9 @@ class HttpExchange {
   absl::Status SendBody(std::string data);
   // Ends the response. Called by the server if the handler did not.
   absl::Status Finish();
+  // Ends a response that cannot be completed (its body failed after the head went out): the
+  // connection closes, so the client sees a short body rather than a complete one.
+  void Abort();
   // SendHead + SendBody + Finish with a known length.
   absl::Status Respond(HttpResponseHead head, std::string body);
   bool response_started() const;

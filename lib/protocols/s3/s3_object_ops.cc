@@ -383,10 +383,10 @@ void S3Handler::GetObject(Call& call, bool head_only) {
         store_.Read(call.auth.identity, object->attributes.inode, offset, want);
     if (!data.ok() || data->empty()) {
       // The head is out: the only honest signal left is to cut the connection short.
-      return;
+      return call.exchange->Abort();
     }
     offset += data->size();
-    if (!call.exchange->SendBody(*std::move(data)).ok()) return;
+    if (!call.exchange->SendBody(*std::move(data)).ok()) return call.exchange->Abort();
   }
   call.exchange->Finish().IgnoreError();
 }
