@@ -97,7 +97,15 @@ void EmbeddedBackend::Run(const RequestContext& ctx, Callback<T> done, Work work
   }
   absl::Time deadline = ctx.deadline;
   pool_.Submit([this, deadline, done = std::move(done), work = std::move(work)]() mutable {
-    absl::StatusOr<T> result = absl::Now() >= deadline ? DeadlineError() : work();
+    absl::StatusOr<T> result = DeadlineError();
+    if (absl::Now() < deadline) {
+      // Group commit: the call's durable changes are synced after it released the store's
+      // lock, together with those of other calls finishing at the same time.
+      store_->BeginDeferredSync();
+      result = work();
+      absl::Status synced = store_->FinishDeferredSync();
+      if (!synced.ok() && result.ok()) result = synced;
+    }
     EndCall();
     std::move(done)(std::move(result));
   });

@@ -182,10 +182,54 @@ void EmbeddedStore::Stage(rocksdb::WriteBatch& batch, const InodeRecord& record)
   batch.Put(InodeKey(record.attrs.inode), EncodeInode(record));
 }
 
+namespace {
+// The group-commit scope of the current thread (see BeginDeferredSync).
+struct DeferredSync {
+  bool active = false;
+  bool pending = false;                       // a durable batch was written without syncing
+  std::vector<backend::InodeNumber> to_free;  // data files to remove once that batch is durable
+};
+thread_local DeferredSync deferred_sync;
+}  // namespace
+
 absl::Status EmbeddedStore::CommitBatch(rocksdb::WriteBatch& batch, bool sync) {
   rocksdb::WriteOptions wo;
-  wo.sync = sync;
-  return FromRocks(db_->Write(wo, &batch), "commit metadata");
+  wo.sync = sync && !deferred_sync.active;
+  absl::Status s = FromRocks(db_->Write(wo, &batch), "commit metadata");
+  if (s.ok() && sync && deferred_sync.active) deferred_sync.pending = true;
+  return s;
+}
+
+void EmbeddedStore::BeginDeferredSync() { deferred_sync = DeferredSync{true, false, {}}; }
+
+absl::Status EmbeddedStore::FinishDeferredSync() {
+  DeferredSync done = std::move(deferred_sync);
+  deferred_sync = DeferredSync{};
+  absl::Status s = done.pending ? GroupSync() : absl::OkStatus();
+  if (s.ok()) FreeData(done.to_free);  // else kept: recovery removes what is really stray
+  return s;
+}
+
+absl::Status EmbeddedStore::GroupSync() {
+  // Every batch this thread wrote has a sequence number at or below this one.
+  uint64_t target = db_->GetLatestSequenceNumber();
+  std::unique_lock<std::mutex> lock(sync_mu_);
+  while (synced_seq_ < target) {
+    if (syncing_) {  // another thread's sync may cover us: wait for it, then look again
+      sync_cv_.wait(lock);
+      continue;
+    }
+    syncing_ = true;
+    uint64_t upto = db_->GetLatestSequenceNumber();  // written to the WAL before this read
+    lock.unlock();
+    absl::Status s = FromRocks(db_->SyncWAL(), "sync metadata log");
+    lock.lock();
+    syncing_ = false;
+    sync_cv_.notify_all();
+    if (!s.ok()) return s;
+    synced_seq_ = std::max(synced_seq_, upto);
+  }
+  return absl::OkStatus();
 }
 
 namespace {
@@ -295,6 +339,10 @@ void EmbeddedStore::StageDropLink(rocksdb::WriteBatch& batch, InodeRecord& victi
 }
 
 void EmbeddedStore::FreeData(const std::vector<InodeNumber>& inodes) {
+  if (deferred_sync.active) {  // not before the batch that freed them is durable
+    deferred_sync.to_free.insert(deferred_sync.to_free.end(), inodes.begin(), inodes.end());
+    return;
+  }
   // A crash before this leaves stray extent files; recovery removes them.
   for (InodeNumber inode : inodes) extents_->Remove(inode).IgnoreError();
 }

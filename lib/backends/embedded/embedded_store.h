@@ -11,6 +11,7 @@
 #ifndef CFS_LIB_BACKENDS_EMBEDDED_EMBEDDED_STORE_H_
 #define CFS_LIB_BACKENDS_EMBEDDED_EMBEDDED_STORE_H_
 
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <optional>
@@ -123,6 +124,14 @@ class EmbeddedStore {
                                              backend::Stability stability);
   absl::StatusOr<backend::CommitResult> Commit(const Identity& who, InodeNumber inode);
 
+  // Group commit. Between BeginDeferredSync() and FinishDeferredSync() on one thread, changes
+  // that must be durable before their reply are written without waiting for the disk, and
+  // data files they free are kept; FinishDeferredSync(), called once the store's lock is no
+  // longer held, makes them durable with one WAL sync shared by every thread that waits at the
+  // same time, then removes the freed files. The reply goes out only after it returns.
+  void BeginDeferredSync();
+  absl::Status FinishDeferredSync();
+
  private:
   EmbeddedStore(const EmbeddedBackendOptions& options, std::unique_ptr<rocksdb::DB> db,
                 std::unique_ptr<ExtentStore> extents);
@@ -194,6 +203,13 @@ class EmbeddedStore {
   InodeNumber next_inode_ ABSL_GUARDED_BY(mu_) = 2;
   std::map<InodeNumber, int> open_counts_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+
+  // Makes every change written so far durable (one SyncWAL for all waiting threads).
+  absl::Status GroupSync();
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  uint64_t synced_seq_ ABSL_GUARDED_BY(sync_mu_) = 0;  // the WAL is durable up to here
+  bool syncing_ ABSL_GUARDED_BY(sync_mu_) = false;
 };
 
 // Checks a name for use as a directory entry. Errors: kNameTooLong, kInvalid (empty, ".",
