@@ -72,6 +72,38 @@ class LegacyProviders {
 #endif
 }  // namespace
 
+bool Utf16LeToUtf8(absl::string_view in, std::string* out) {
+  if (in.size() % 2 != 0) return false;
+  for (size_t i = 0; i < in.size(); i += 2) {
+    uint32_t cp = static_cast<uint8_t>(in[i]) | (static_cast<uint8_t>(in[i + 1]) << 8);
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
+      if (i + 3 >= in.size()) return false;
+      uint32_t low = static_cast<uint8_t>(in[i + 2]) | (static_cast<uint8_t>(in[i + 3]) << 8);
+      if (low < 0xDC00 || low > 0xDFFF) return false;
+      cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+      i += 2;
+    } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+      return false;
+    }
+    if (cp < 0x80) {
+      out->push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+      out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+      out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  }
+  return true;
+}
+
 void LoadLegacyCryptoProviders() {
 #if OPENSSL_VERSION_MAJOR >= 3
   static const LegacyProviders providers;

@@ -12,6 +12,9 @@ namespace cfs::auth {
 // UTF-8 to UTF-16LE, appended to `out`; false on malformed input.
 bool Utf8ToUtf16Le(absl::string_view in, std::string* out);
 
+// UTF-16LE to UTF-8, appended to `out`; false on an odd length or unpaired surrogates.
+bool Utf16LeToUtf8(absl::string_view in, std::string* out);
+
 // Loads OpenSSL 3's legacy and default providers once (no-op elsewhere). Thread-safe.
 void LoadLegacyCryptoProviders();
 

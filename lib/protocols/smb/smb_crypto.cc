@@ -81,6 +81,10 @@ NtlmV2Check CheckNtlmV2Response(absl::string_view nt_owf_v2, absl::string_view s
   return check;
 }
 
+std::string HmacMd5(absl::string_view key, absl::string_view data) {
+  return Hmac(EVP_md5(), key, data);
+}
+
 absl::StatusOr<std::string> Rc4(absl::string_view key, absl::string_view data) {
   auth::LoadLegacyCryptoProviders();
   CipherCtx ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);

@@ -28,6 +28,8 @@ struct NtlmV2Check {
 NtlmV2Check CheckNtlmV2Response(absl::string_view nt_owf_v2, absl::string_view server_challenge,
                                 absl::string_view nt_response);
 
+std::string HmacMd5(absl::string_view key, absl::string_view data);
+
 // RC4 of `data` with `key` (NTLM key exchange: the exported session key is the encrypted
 // random session key decrypted with the key exchange key).
 absl::StatusOr<std::string> Rc4(absl::string_view key, absl::string_view data);
