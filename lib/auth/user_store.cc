@@ -1,16 +1,11 @@
 #include "lib/auth/user_store.h"
 
 #include <openssl/evp.h>
-#include <openssl/opensslv.h>
-
-#include "lib/auth/nt_crypto.h"
-#if OPENSSL_VERSION_MAJOR >= 3
-#include <openssl/provider.h>
-#endif
 
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "lib/auth/nt_crypto.h"
 
 namespace cfs::auth {
 

@@ -3,9 +3,9 @@
 #include <isa-l/crc.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "absl/strings/escaping.h"
+#include "lib/common/hmac.h"
 
 namespace cfs::s3 {
 
@@ -76,22 +76,12 @@ std::string DigestOf(DigestKind kind, absl::string_view data) {
   return digest.Final();
 }
 
-namespace {
-std::string Hmac(const EVP_MD* md, absl::string_view key, absl::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(md, key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
-  return std::string(reinterpret_cast<char*>(out), len);
-}
-}  // namespace
-
 std::string HmacSha256(absl::string_view key, absl::string_view data) {
-  return Hmac(EVP_sha256(), key, data);
+  return cfs::Hmac(EVP_sha256(), key, data);
 }
 
 std::string HmacSha1(absl::string_view key, absl::string_view data) {
-  return Hmac(EVP_sha1(), key, data);
+  return cfs::Hmac(EVP_sha1(), key, data);
 }
 
 std::string HexEncode(absl::string_view bytes) { return absl::BytesToHexString(bytes); }

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "lib/auth/nt_crypto.h"
+#include "lib/protocols/smb/le_bytes.h"
 #include "lib/protocols/smb/smb_crypto.h"
 
 namespace cfs::smb {
@@ -18,22 +19,6 @@ constexpr uint16_t kAvNbDomainName = 2;
 constexpr uint16_t kAvFlags = 6;
 constexpr uint16_t kAvTimestamp = 7;
 constexpr uint32_t kAvFlagMicPresent = 0x2;
-
-uint16_t Le16(absl::string_view s, size_t at) {
-  return static_cast<uint16_t>(static_cast<uint8_t>(s[at]) |
-                               (static_cast<uint8_t>(s[at + 1]) << 8));
-}
-uint32_t Le32(absl::string_view s, size_t at) {
-  return static_cast<uint32_t>(Le16(s, at)) | (static_cast<uint32_t>(Le16(s, at + 2)) << 16);
-}
-void Put16(std::string* out, uint16_t v) {
-  out->push_back(static_cast<char>(v & 0xFF));
-  out->push_back(static_cast<char>(v >> 8));
-}
-void Put32(std::string* out, uint32_t v) {
-  Put16(out, static_cast<uint16_t>(v & 0xFFFF));
-  Put16(out, static_cast<uint16_t>(v >> 16));
-}
 
 absl::Status Malformed(absl::string_view why) { return absl::InvalidArgumentError(why); }
 

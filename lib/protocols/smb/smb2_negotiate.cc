@@ -3,31 +3,13 @@
 #include <algorithm>
 
 #include "lib/auth/nt_crypto.h"
+#include "lib/protocols/smb/le_bytes.h"
 #include "lib/protocols/smb/smb2_header.h"
 
 namespace cfs::smb {
 
 namespace {
 
-uint16_t Le16(absl::string_view s, size_t at) {
-  return static_cast<uint16_t>(static_cast<uint8_t>(s[at]) |
-                               (static_cast<uint8_t>(s[at + 1]) << 8));
-}
-uint32_t Le32(absl::string_view s, size_t at) {
-  return static_cast<uint32_t>(Le16(s, at)) | (static_cast<uint32_t>(Le16(s, at + 2)) << 16);
-}
-void Put16(std::string* out, uint16_t v) {
-  out->push_back(static_cast<char>(v & 0xFF));
-  out->push_back(static_cast<char>(v >> 8));
-}
-void Put32(std::string* out, uint32_t v) {
-  Put16(out, static_cast<uint16_t>(v & 0xFFFF));
-  Put16(out, static_cast<uint16_t>(v >> 16));
-}
-void Put64(std::string* out, uint64_t v) {
-  Put32(out, static_cast<uint32_t>(v & 0xFFFFFFFF));
-  Put32(out, static_cast<uint32_t>(v >> 32));
-}
 void Pad8(std::string* out, size_t base) {
   while ((base + out->size()) % 8 != 0) out->push_back('\0');
 }

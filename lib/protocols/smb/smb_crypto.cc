@@ -2,7 +2,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/opensslv.h>
 #if OPENSSL_VERSION_MAJOR >= 3
 #include <openssl/core_names.h>
@@ -14,20 +13,13 @@
 
 #include "absl/strings/ascii.h"
 #include "lib/auth/nt_crypto.h"
+#include "lib/common/hmac.h"
 
 namespace cfs::smb {
 
 namespace {
 
 using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
-
-std::string Hmac(const EVP_MD* md, absl::string_view key, absl::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(md, key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
-  return std::string(reinterpret_cast<char*>(out), len);
-}
 
 const unsigned char* Bytes(absl::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
@@ -63,7 +55,7 @@ absl::StatusOr<std::string> NtOwfV2(absl::string_view nt_hash, absl::string_view
       !auth::Utf8ToUtf16Le(domain, &identity)) {
     return absl::InvalidArgumentError("user or domain is not valid UTF-8");
   }
-  return Hmac(EVP_md5(), nt_hash, identity);
+  return cfs::Hmac(EVP_md5(), nt_hash, identity);
 }
 
 NtlmV2Check CheckNtlmV2Response(absl::string_view nt_owf_v2, absl::string_view server_challenge,
@@ -75,14 +67,14 @@ NtlmV2Check CheckNtlmV2Response(absl::string_view nt_owf_v2, absl::string_view s
   absl::string_view proof = nt_response.substr(0, 16);
   absl::string_view temp = nt_response.substr(16);
   std::string expected =
-      Hmac(EVP_md5(), nt_owf_v2, std::string(server_challenge) + std::string(temp));
+      cfs::Hmac(EVP_md5(), nt_owf_v2, std::string(server_challenge) + std::string(temp));
   check.valid = CRYPTO_memcmp(expected.data(), proof.data(), 16) == 0;
-  if (check.valid) check.session_base_key = Hmac(EVP_md5(), nt_owf_v2, proof);
+  if (check.valid) check.session_base_key = cfs::Hmac(EVP_md5(), nt_owf_v2, proof);
   return check;
 }
 
 std::string HmacMd5(absl::string_view key, absl::string_view data) {
-  return Hmac(EVP_md5(), key, data);
+  return cfs::Hmac(EVP_md5(), key, data);
 }
 
 absl::StatusOr<std::string> Rc4(absl::string_view key, absl::string_view data) {
@@ -112,11 +104,11 @@ std::string Smb3Kdf(absl::string_view key, absl::string_view label, absl::string
   input.push_back(static_cast<char>((bits >> 16) & 0xFF));
   input.push_back(static_cast<char>((bits >> 8) & 0xFF));
   input.push_back(static_cast<char>(bits & 0xFF));
-  return Hmac(EVP_sha256(), key, input).substr(0, static_cast<size_t>(bits / 8));
+  return cfs::Hmac(EVP_sha256(), key, input).substr(0, static_cast<size_t>(bits / 8));
 }
 
 std::string SignHmacSha256(absl::string_view key, absl::string_view message) {
-  return Hmac(EVP_sha256(), key, message).substr(0, 16);
+  return cfs::Hmac(EVP_sha256(), key, message).substr(0, 16);
 }
 
 absl::StatusOr<std::string> SignAesCmac(absl::string_view key, absl::string_view message) {
