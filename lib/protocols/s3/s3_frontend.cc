@@ -40,13 +40,13 @@ absl::Status S3Frontend::Start(const gateway::FrontendContext& context) {
   host_ = context.options.bind_address;
   absl::Status started = server_->Start(host_, context.options.s3_port);
   if (!started.ok()) {
-    return absl::Status(started.code(), absl::StrCat("s3: ", started.message()));
+    return started;  // its message names the listener
   }
   if (context.options.s3_tls_port >= 0) {
     absl::StatusOr<std::shared_ptr<http::TlsContext>> tls =
         http::TlsContext::FromFiles(context.options.tls_cert_file, context.options.tls_key_file);
     if (!tls.ok()) {
-      return absl::Status(tls.status().code(), absl::StrCat("s3: ", tls.status().message()));
+      return tls.status();
     }
     http::HttpServerOptions tls_options = server_options_;
     tls_options.tls = *tls;
