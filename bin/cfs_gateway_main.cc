@@ -33,6 +33,9 @@ ABSL_FLAG(std::string, s3_region, "us-east-1", "The region S3 clients sign for")
 ABSL_FLAG(int, s3_tls_port, -1, "S3 over HTTPS port (0 picks a free port; -1: no HTTPS)");
 ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate chain for HTTPS");
 ABSL_FLAG(std::string, tls_key_file, "", "PEM private key for HTTPS");
+ABSL_FLAG(bool, smb_signing_required, false, "Every SMB session must sign (or encrypt)");
+ABSL_FLAG(bool, smb_encryption_required, false,
+          "Every SMB session must encrypt (SMB 3.x clients only)");
 ABSL_FLAG(int, control_port, 9090, "gRPC control plane port (0 picks a free port)");
 ABSL_FLAG(int, metrics_port, 9100, "HTTP /metrics /healthz /readyz port (0 picks a free port)");
 ABSL_FLAG(int, portmapper_port, 111,
@@ -99,6 +102,12 @@ int main(int argc, char** argv) {
   if (Specified("s3_tls_port")) options.s3_tls_port = absl::GetFlag(FLAGS_s3_tls_port);
   if (Specified("tls_cert_file")) options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   if (Specified("tls_key_file")) options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
+  if (Specified("smb_signing_required")) {
+    options.smb_signing_required = absl::GetFlag(FLAGS_smb_signing_required);
+  }
+  if (Specified("smb_encryption_required")) {
+    options.smb_encryption_required = absl::GetFlag(FLAGS_smb_encryption_required);
+  }
   if (Specified("control_port")) options.control_port = absl::GetFlag(FLAGS_control_port);
   if (Specified("metrics_port")) options.metrics_port = absl::GetFlag(FLAGS_metrics_port);
   if (Specified("portmapper_port")) {

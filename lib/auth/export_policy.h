@@ -57,6 +57,7 @@ struct Export {
   std::string path = "/";            // directory of the namespace the export shows
   std::string nfs_path = "/export";  // what MOUNT clients ask for
   std::string smb_share = "share";   // SMB share name; empty: not shared over SMB
+  bool smb_encrypt = false;          // SMB clients must encrypt (SMB 3.x) to use the share
   bool s3_buckets = true;            // top-level directories are S3 buckets
   std::vector<ClientRule> rules;     // empty: one rule for every client, read-write, root squash
 };

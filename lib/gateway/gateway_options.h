@@ -43,6 +43,9 @@ struct GatewayOptions {
   int s3_tls_port = -1;
   std::string tls_cert_file;
   std::string tls_key_file;
+  // SMB: every session must sign (or encrypt); every session must encrypt (SMB 3.x only).
+  bool smb_signing_required = false;
+  bool smb_encryption_required = false;
   // The region S3 clients sign for and GetBucketLocation reports.
   std::string s3_region = "us-east-1";
   // Frontends to run, by name; empty runs every frontend the gateway was built with.

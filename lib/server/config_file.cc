@@ -63,6 +63,7 @@ absl::StatusOr<auth::Export> ToExport(const config::v1::Export& in) {
   if (in.has_nfs_path()) exp.nfs_path = in.nfs_path();
   if (in.has_smb_share()) exp.smb_share = in.smb_share();
   if (in.has_s3_buckets()) exp.s3_buckets = in.s3_buckets();
+  exp.smb_encrypt = in.smb_encrypt();
   for (const auto& rule_in : in.rules()) {
     auth::ClientRule rule;
     for (const std::string& client : rule_in.clients()) {
@@ -108,6 +109,8 @@ absl::Status ParseConfigText(const std::string& text, gateway::GatewayOptions* o
   if (config.has_s3_tls_port()) options->s3_tls_port = config.s3_tls_port();
   if (!config.tls_cert_file().empty()) options->tls_cert_file = config.tls_cert_file();
   if (!config.tls_key_file().empty()) options->tls_key_file = config.tls_key_file();
+  if (config.smb_signing_required()) options->smb_signing_required = true;
+  if (config.smb_encryption_required()) options->smb_encryption_required = true;
   if (config.has_attribute_cache_entries()) {
     options->attribute_cache_entries = config.attribute_cache_entries();
   }

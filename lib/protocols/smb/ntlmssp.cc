@@ -1,6 +1,7 @@
 #include "lib/protocols/smb/ntlmssp.h"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "absl/strings/str_cat.h"
 #include "lib/auth/nt_crypto.h"
@@ -149,6 +150,7 @@ absl::StatusOr<NtlmResult> VerifyAuthenticate(
   NtlmResult result;
   result.user = auth->user;
   result.domain = auth->domain;
+  result.flags = auth->flags;
   result.session_key = check.session_base_key;  // the key exchange key for NTLMv2
   if ((auth->flags & kNtlmNegotiateKeyExchange) != 0 &&
       auth->encrypted_random_session_key.size() == 16) {
@@ -166,6 +168,47 @@ absl::StatusOr<NtlmResult> VerifyAuthenticate(
     }
   }
   return result;
+}
+
+namespace {
+
+std::string Md5(absl::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(data.data(), data.size(), digest, &length, EVP_md5(), nullptr);
+  return std::string(reinterpret_cast<const char*>(digest), length);
+}
+
+}  // namespace
+
+std::string NtlmSignature(uint32_t flags, absl::string_view session_key, bool server_to_client,
+                          uint32_t seq, absl::string_view message) {
+  absl::string_view sign_magic =
+      server_to_client
+          ? absl::string_view("session key to server-to-client signing key magic constant\0", 59)
+          : absl::string_view("session key to client-to-server signing key magic constant\0", 59);
+  absl::string_view seal_magic =
+      server_to_client
+          ? absl::string_view("session key to server-to-client sealing key magic constant\0", 59)
+          : absl::string_view("session key to client-to-server sealing key magic constant\0", 59);
+  std::string sign_key = Md5(absl::StrCat(session_key, sign_magic));
+  absl::string_view seal_base = session_key;
+  if ((flags & kNtlmNegotiate128) == 0) {
+    seal_base = seal_base.substr(0, (flags & kNtlmNegotiate56) != 0 ? 7 : 5);
+  }
+  std::string seal_key = Md5(absl::StrCat(seal_base, seal_magic));
+  std::string seq_bytes;
+  Put32(&seq_bytes, seq);
+  std::string checksum = HmacMd5(sign_key, absl::StrCat(seq_bytes, message)).substr(0, 8);
+  if ((flags & kNtlmNegotiateKeyExchange) != 0) {
+    absl::StatusOr<std::string> sealed = Rc4(seal_key, checksum);
+    if (sealed.ok()) checksum = *sealed;
+  }
+  std::string out;
+  Put32(&out, 1);
+  out += checksum;
+  out += seq_bytes;
+  return out;
 }
 
 }  // namespace cfs::smb

@@ -56,6 +56,7 @@ struct NtlmResult {
   std::string user;
   std::string domain;
   std::string session_key;  // the exported session key (16 bytes)
+  uint32_t flags = 0;       // as the AUTHENTICATE message negotiated them
 };
 // Verifies `authenticate` for the exchange (`negotiate`, `challenge` as sent). `nt_hash_of`
 // gives a user's NT hash, or nullopt for an unknown or disabled user.
@@ -65,6 +66,13 @@ absl::StatusOr<NtlmResult> VerifyAuthenticate(
     absl::string_view negotiate, absl::string_view challenge, absl::string_view authenticate,
     absl::string_view server_challenge,
     const std::function<std::optional<std::string>(const std::string& user)>& nt_hash_of);
+
+// The NTLMSSP message signature (MS-NLMP 3.4.4.2, extended session security) of `message` with
+// sequence number `seq`, by the keys of one direction derived from the exported session key:
+// version 1, the first 8 bytes of HMAC-MD5(SignKey, seq || message) (RC4-sealed with the
+// SealKey under key exchange), `seq`. 16 bytes. SPNEGO's mechListMIC is this with seq 0.
+std::string NtlmSignature(uint32_t flags, absl::string_view session_key, bool server_to_client,
+                          uint32_t seq, absl::string_view message);
 
 }  // namespace cfs::smb
 

@@ -1,0 +1,532 @@
+#include "lib/protocols/smb/smb_connection.h"
+
+#include <openssl/rand.h>
+
+#include "absl/strings/str_cat.h"
+#include "lib/common/logging.h"
+#include "lib/protocols/smb/le_bytes.h"
+#include "lib/protocols/smb/ntstatus.h"
+#include "lib/protocols/smb/smb2_signing.h"
+#include "lib/protocols/smb/smb_info.h"
+#include "lib/protocols/smb/spnego.h"
+
+namespace cfs::smb {
+
+namespace {
+
+// Commands that need no tree connect.
+bool NeedsTree(uint16_t command) {
+  switch (command) {
+    case cmd::kNegotiate:
+    case cmd::kSessionSetup:
+    case cmd::kLogoff:
+    case cmd::kTreeConnect:
+    case cmd::kEcho:
+    case cmd::kCancel:
+      return false;
+    default:
+      return true;
+  }
+}
+
+}  // namespace
+
+SmbConnectionHandler::SmbConnectionHandler(SmbServer& server, const net::ConnectionInfo& info)
+    : connection_(std::make_shared<SmbConnection>(server, info)),
+      info_(info),
+      max_message_(server.config().max_io + 64 * 1024) {}
+
+SmbConnectionHandler::~SmbConnectionHandler() { connection_->Closed(); }
+
+absl::StatusOr<size_t> SmbConnectionHandler::OnData(absl::string_view input) {
+  size_t consumed = 0;
+  while (consumed < input.size()) {
+    absl::StatusOr<std::optional<size_t>> size = FrameSize(input.substr(consumed), max_message_);
+    if (!size.ok()) return size.status();
+    if (!size->has_value() || input.size() - consumed < **size) break;
+    if (!info_.can_start_request()) break;
+    info_.start_request();
+    connection_->Enqueue(std::string(input.substr(consumed + 4, **size - 4)));
+    consumed += **size;
+  }
+  return consumed;
+}
+
+SmbConnection::SmbConnection(SmbServer& server, const net::ConnectionInfo& info)
+    : server_(server), ref_(info.ref), peer_address_(info.peer_address) {
+  unsigned char seed[8];
+  RAND_bytes(seed, sizeof(seed));
+  for (unsigned char b : seed) nonce_counter_ = (nonce_counter_ << 8) | b;
+  nonce_counter_ &= 0x00FFFFFFFFFFFFFFULL;  // room to count without wrapping
+}
+
+SmbConnection::~SmbConnection() = default;
+
+void SmbConnection::Enqueue(std::string frame) {
+  RunSerial([this, frame = std::move(frame)]() mutable { ProcessFrame(std::move(frame)); });
+}
+
+void SmbConnection::RunSerial(std::function<void()> task) {
+  std::lock_guard<std::mutex> lock(queue_mu_);
+  queue_.push_back(std::move(task));
+  if (draining_) return;
+  draining_ = true;
+  server_.pool().Submit([self = shared_from_this()] { self->Drain(); });
+}
+
+void SmbConnection::Closed() {
+  std::lock_guard<std::mutex> lock(queue_mu_);
+  closed_ = true;
+  if (draining_) return;  // the drain cleans up when it sees closed_
+  draining_ = true;
+  server_.pool().Submit([self = shared_from_this()] { self->Drain(); });
+}
+
+void SmbConnection::Drain() {
+  while (true) {
+    std::function<void()> task;
+    {
+      std::lock_guard<std::mutex> lock(queue_mu_);
+      if (queue_.empty()) {
+        if (!closed_) {
+          draining_ = false;
+          return;
+        }
+        break;
+      }
+      task = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    bool closed;
+    {
+      std::lock_guard<std::mutex> lock(queue_mu_);
+      closed = closed_;
+    }
+    if (closed) continue;  // the peer is gone: nothing to answer
+    task();
+  }
+  // The connection closed: drop pending requests, close the opens of the sessions set up
+  // here (no durable handles survive a disconnect), forget the sessions.
+  {
+    std::lock_guard<std::mutex> lock(pending_mu_);
+    pending_.clear();
+  }
+  for (auto& [id, session] : sessions_) {
+    std::vector<std::shared_ptr<Open>> opens;
+    {
+      std::lock_guard<std::mutex> lock(session->mu);
+      for (auto& [open_id, open] : session->opens) opens.push_back(open);
+      session->expired = true;
+    }
+    for (const std::shared_ptr<Open>& open : opens) CloseOpen(session, open, nullptr);
+    server_.state().RemoveSession(id);
+  }
+  sessions_.clear();
+  std::lock_guard<std::mutex> lock(queue_mu_);
+  draining_ = false;
+}
+
+void SmbConnection::Fail(absl::string_view why) {
+  CFS_LOG(DEBUG, "smb") << peer_address_ << ": closing the connection: " << why;
+  ref_.Send("", true);
+  ref_.CloseWhenSent();
+}
+
+void SmbConnection::ProcessFrame(std::string frame) {
+  switch (KindOf(frame)) {
+    case MessageKind::kSmb1:
+      ProcessSmb1(frame);
+      return;
+    case MessageKind::kSmb2:
+      ProcessCompound(frame, false, 0);
+      return;
+    case MessageKind::kTransform: {
+      absl::StatusOr<TransformHeader> th = DecodeTransformHeader(frame);
+      if (!th.ok()) return Fail(th.status().message());
+      std::shared_ptr<Session> session;
+      auto it = sessions_.find(th->session_id);
+      if (it != sessions_.end()) session = it->second;
+      if (session == nullptr || !session->valid || !session->encryption_capable) {
+        return Fail("encrypted message for an unknown session");
+      }
+      if (th->original_message_size != frame.size() - kTransformHeaderSize) {
+        return Fail("transform header size mismatch");
+      }
+      absl::string_view nonce =
+          absl::string_view(th->nonce).substr(0, NonceLength(session->cipher));
+      absl::StatusOr<std::string> plain =
+          Decrypt(session->cipher, session->keys.server_in, nonce,
+                  TransformAad(absl::string_view(frame).substr(0, kTransformHeaderSize)),
+                  absl::string_view(frame).substr(kTransformHeaderSize), th->signature);
+      if (!plain.ok()) return Fail("decryption failed");
+      if (KindOf(*plain) != MessageKind::kSmb2) return Fail("encrypted payload is not SMB2");
+      ProcessCompound(*plain, true, th->session_id);
+      return;
+    }
+    default:
+      return Fail("not an SMB2 message");
+  }
+}
+
+// An SMB1 NEGOTIATE that offers SMB2 (MS-SMB2 3.3.5.3): answered with an SMB2 NEGOTIATE
+// response; anything else SMB1 closes the connection.
+void SmbConnection::ProcessSmb1(absl::string_view message) {
+  if (negotiated_ || message.size() < 35 || static_cast<uint8_t>(message[4]) != 0x72) {
+    return Fail("SMB1 is not served");
+  }
+  uint16_t byte_count = Le16(message, 33);
+  absl::string_view bytes = message.substr(35, std::min<size_t>(byte_count, message.size() - 35));
+  bool wildcard = false;
+  bool smb202 = false;
+  for (size_t at = 0; at < bytes.size();) {
+    size_t end = bytes.find('\0', at);
+    if (end == absl::string_view::npos) break;
+    absl::string_view dialect = bytes.substr(at + 1, end - at - 1);
+    if (dialect == "SMB 2.???") wildcard = true;
+    if (dialect == "SMB 2.002") smb202 = true;
+    at = end + 1;
+  }
+  uint16_t dialect = 0;
+  if (wildcard && server_.config().max_dialect > kDialect202) {
+    dialect = kDialectWildcard;
+  } else if (smb202 || wildcard) {
+    dialect = kDialect202;
+  } else {
+    return Fail("the client offers no SMB2 dialect");
+  }
+  if (dialect < server_.config().min_dialect && dialect != kDialectWildcard) {
+    return Fail("the client's dialects are below the minimum");
+  }
+  NegotiateResponse out;
+  out.security_mode = 1 | (server_.config().signing_required ? 2 : 0);
+  out.dialect = dialect;
+  out.server_guid = server_.guid();
+  out.capabilities = dialect == kDialectWildcard ? 0x4 : 0;
+  out.max_transact_size = out.max_read_size = out.max_write_size =
+      dialect == kDialect202 ? 65536 : server_.config().max_io;
+  out.system_time = FiletimeNow();
+  out.security_blob = NegotiateHint();
+  if (dialect == kDialect202) {
+    negotiated_ = true;
+    dialect_ = kDialect202;
+  }
+  Smb2Header h;
+  h.command = cmd::kNegotiate;
+  h.credits = 1;
+  h.flags = kFlagServerToRedir;
+  {
+    std::lock_guard<std::mutex> lock(credits_mu_);
+    window_low_ = 1;
+    window_high_ = 2;
+  }
+  std::string packet = EncodeSmb2Header(h) + EncodeNegotiateResponse(out);
+  SendPacket(packet, false, nullptr, true);
+}
+
+bool SmbConnection::ConsumeCredits(const Smb2Header& header) {
+  uint64_t charge = header.credit_charge == 0 || dialect_ < kDialect210 ? 1 : header.credit_charge;
+  std::lock_guard<std::mutex> lock(credits_mu_);
+  uint64_t first = header.message_id;
+  if (first < window_low_ || first >= window_high_ || window_high_ - first < charge) return false;
+  for (uint64_t id = first; id < first + charge; ++id) {
+    if (used_above_low_.count(id) != 0) return false;
+  }
+  for (uint64_t id = first; id < first + charge; ++id) used_above_low_.insert(id);
+  while (used_above_low_.count(window_low_) != 0) {
+    used_above_low_.erase(window_low_);
+    ++window_low_;
+  }
+  return true;
+}
+
+uint16_t SmbConnection::GrantCredits(const Smb2Header& header, uint32_t status) {
+  (void)status;
+  std::lock_guard<std::mutex> lock(credits_mu_);
+  uint64_t held = window_high_ - window_low_ - used_above_low_.size();
+  uint64_t max = server_.config().max_credits;
+  uint64_t wanted = std::max<uint64_t>(header.credits, 1);
+  uint64_t grant = held >= max ? 0 : std::min(wanted, max - held);
+  if (grant == 0 && held == 0) grant = 1;  // never leave the client without a credit
+  window_high_ += grant;
+  return static_cast<uint16_t>(grant);
+}
+
+std::string SmbConnection::BuildResponse(const SmbRequest& r, const SmbResponse& response,
+                                         uint16_t credits, bool async_interim) {
+  Smb2Header h;
+  h.credit_charge = r.header.credit_charge;
+  h.status = async_interim ? nt::kPending : response.status;
+  h.command = r.header.command;
+  h.credits = credits;
+  h.flags = kFlagServerToRedir | (r.header.flags & kFlagRelatedOperations);
+  h.message_id = r.header.message_id;
+  if (r.async_id != 0) {
+    h.flags |= kFlagAsyncCommand;
+    h.async_id = r.async_id;
+  } else {
+    h.process_id = r.header.process_id;
+    h.tree_id = r.tree != nullptr ? r.tree->id : r.header.tree_id;
+  }
+  h.session_id = r.session != nullptr ? r.session->id : r.header.session_id;
+  std::string out = EncodeSmb2Header(h);
+  if (async_interim || response.body.empty()) {
+    out += EncodeErrorBody();
+  } else {
+    out += response.body;
+  }
+  return out;
+}
+
+void SmbConnection::MaybeSign(const SmbRequest& r, const SmbResponse& response,
+                              std::string* message) {
+  const std::shared_ptr<Session>& session = r.session;
+  if (session == nullptr || r.encrypted || session->keys.signing.empty()) return;
+  bool sign = false;
+  if (r.header.command == cmd::kSessionSetup) {
+    sign = response.final_session_setup &&
+           (session->dialect == kDialect311 || session->signing_required ||
+            (r.header.flags & kFlagSigned) != 0);
+  } else {
+    sign = session->valid && ((r.header.flags & kFlagSigned) != 0 || session->signing_required);
+  }
+  if (sign) SignMessage(session->signing_algorithm, session->keys.signing, message).IgnoreError();
+}
+
+void SmbConnection::SendPacket(const std::string& packet, bool encrypt,
+                               const std::shared_ptr<Session>& session, bool completes_request) {
+  std::lock_guard<std::mutex> lock(send_mu_);
+  if (!encrypt || session == nullptr) {
+    ref_.Send(FrameMessage(packet), completes_request);
+    return;
+  }
+  TransformHeader th;
+  uint64_t counter = nonce_counter_++;
+  for (int i = 0; i < 8; ++i) th.nonce[i] = static_cast<char>((counter >> (8 * i)) & 0xFF);
+  th.original_message_size = static_cast<uint32_t>(packet.size());
+  th.flags = 1;
+  th.session_id = session->id;
+  std::string header = EncodeTransformHeader(th);
+  absl::StatusOr<Sealed> sealed =
+      Encrypt(session->cipher, session->keys.server_out,
+              absl::string_view(th.nonce).substr(0, NonceLength(session->cipher)),
+              TransformAad(header), packet);
+  if (!sealed.ok()) {
+    ref_.Send("", completes_request);
+    ref_.CloseWhenSent();
+    return;
+  }
+  th.signature = sealed->tag;
+  ref_.Send(FrameMessage(EncodeTransformHeader(th) + sealed->ciphertext), completes_request);
+}
+
+void SmbConnection::ProcessCompound(absl::string_view packet, bool encrypted,
+                                    uint64_t transform_session) {
+  absl::StatusOr<std::vector<absl::string_view>> messages = SplitCompound(packet);
+  if (!messages.ok()) return Fail(messages.status().message());
+  struct Built {
+    SmbRequest request;
+    SmbResponse response;
+    std::string bytes;
+  };
+  std::vector<Built> built;
+  std::shared_ptr<Session> session;
+  std::shared_ptr<Tree> tree;
+  FileId related_file;
+  uint32_t previous_status = nt::kSuccess;
+  bool disconnect = false;
+  for (size_t i = 0; i < messages->size(); ++i) {
+    absl::string_view message = (*messages)[i];
+    absl::StatusOr<Smb2Header> header = DecodeSmb2Header(message);
+    if (!header.ok()) return Fail(header.status().message());
+    if ((header->flags & kFlagServerToRedir) != 0) return Fail("a response sent to the server");
+    if (header->command == cmd::kCancel) {
+      SmbRequest r;
+      r.header = *header;
+      r.message = message;
+      Cancel(r);
+      continue;
+    }
+    if (!negotiated_ && header->command != cmd::kNegotiate) {
+      return Fail("request before NEGOTIATE");
+    }
+    if (!ConsumeCredits(*header)) return Fail("message id outside the credit window");
+
+    SmbRequest r;
+    r.header = *header;
+    r.message = message;
+    r.encrypted = encrypted;
+    bool related = (header->flags & kFlagRelatedOperations) != 0;
+    SmbResponse response;
+    uint32_t status = nt::kSuccess;
+    if (related && i == 0) {
+      status = nt::kInvalidParameter;
+    } else if (related && previous_status != nt::kSuccess) {
+      status = previous_status;  // a failed request fails the related ones after it
+    }
+    if (related) {
+      r.session = session;
+      r.tree = tree;
+      r.related_file = related_file;
+    }
+    uint64_t session_id = header->session_id;
+    if (status == nt::kSuccess && !related && header->command != cmd::kNegotiate &&
+        !(header->command == cmd::kSessionSetup) &&
+        !(header->command == cmd::kEcho && session_id == 0)) {
+      auto it = sessions_.find(session_id);
+      if (it == sessions_.end()) {
+        status = nt::kUserSessionDeleted;
+      } else {
+        r.session = it->second;
+        if (!r.session->valid) status = nt::kUserSessionDeleted;
+      }
+    }
+    if (header->command == cmd::kSessionSetup && session_id != 0 && !related) {
+      auto it = sessions_.find(session_id);
+      if (it != sessions_.end()) r.session = it->second;
+    }
+    // Integrity: encryption covers everything; otherwise check signatures.
+    if (status == nt::kSuccess && r.session != nullptr && r.session->valid) {
+      if (encrypted) {
+        if (r.session->id != transform_session) status = nt::kAccessDenied;
+      } else if (r.session->encrypt_data && header->command != cmd::kSessionSetup) {
+        status = nt::kAccessDenied;
+      } else if ((header->flags & kFlagSigned) != 0) {
+        if (!VerifyMessage(r.session->signing_algorithm, r.session->keys.signing, message)) {
+          status = nt::kAccessDenied;
+        }
+      } else if (r.session->signing_required && header->command != cmd::kSessionSetup) {
+        status = nt::kAccessDenied;
+      }
+    }
+    if (status == nt::kSuccess && NeedsTree(header->command) && !related) {
+      std::lock_guard<std::mutex> lock(r.session->mu);
+      auto it = r.session->trees.find(header->tree_id);
+      if (it == r.session->trees.end()) {
+        status = nt::kNetworkNameDeleted;
+      } else {
+        r.tree = it->second;
+      }
+    }
+    if (status == nt::kSuccess && r.tree != nullptr && !encrypted &&
+        server_.ShareEncrypted(*r.tree->share) && !r.tree->share->ipc()) {
+      status = nt::kAccessDenied;
+    }
+    if (status == nt::kSuccess && NeedsTree(header->command) && r.tree == nullptr) {
+      status = nt::kNetworkNameDeleted;
+    }
+    if (status == nt::kSuccess) {
+      if (header->command == cmd::kNegotiate && messages->size() != 1) {
+        return Fail("NEGOTIATE in a compound");
+      }
+      if (header->command == cmd::kNegotiate) preauth_.Update(message);
+      response = Dispatch(r);
+    } else {
+      response.status = status;
+    }
+    if (response.disconnect) disconnect = true;
+    session = r.session;
+    tree = r.tree;
+    if (response.created.volatile_id != 0) related_file = response.created;
+    previous_status = response.status;
+    uint16_t credits = GrantCredits(*header, response.status);
+    if (response.go_async) {
+      std::lock_guard<std::mutex> lock(pending_mu_);
+      // Dispatch registered the pending request under r.async_id.
+    }
+    Built b{r, response, BuildResponse(r, response, credits, response.go_async)};
+    if (header->command == cmd::kNegotiate && response.status == nt::kSuccess) {
+      preauth_.Update(b.bytes);
+    }
+    if (header->command == cmd::kSessionSetup && r.session != nullptr &&
+        r.session->dialect == kDialect311 && response.status == nt::kMoreProcessingRequired) {
+      r.session->preauth.Update(b.bytes);
+    }
+    built.push_back(std::move(b));
+  }
+  if (built.empty()) {
+    ref_.Send("", true);  // only CANCELs: no response
+    return;
+  }
+  std::string out;
+  for (size_t i = 0; i < built.size(); ++i) {
+    std::string& bytes = built[i].bytes;
+    if (i + 1 < built.size()) {
+      bytes.resize((bytes.size() + 7) & ~size_t{7}, '\0');
+      uint32_t next = static_cast<uint32_t>(bytes.size());
+      for (int k = 0; k < 4; ++k) bytes[20 + k] = static_cast<char>((next >> (8 * k)) & 0xFF);
+    }
+    if (!built[i].response.go_async) MaybeSign(built[i].request, built[i].response, &bytes);
+    out += bytes;
+  }
+  std::shared_ptr<Session> encrypt_with;
+  if (encrypted)
+    encrypt_with = sessions_.count(transform_session) ? sessions_[transform_session]
+                                                      : built[0].request.session;
+  SendPacket(out, encrypted, encrypt_with, true);
+  if (disconnect) ref_.CloseWhenSent();
+}
+
+void SmbConnection::SendAsync(const SmbRequest& request, uint32_t status, std::string body) {
+  SmbResponse response;
+  response.status = status;
+  response.body = std::move(body);
+  std::string bytes = BuildResponse(request, response, 0, false);
+  MaybeSign(request, response, &bytes);
+  SendPacket(bytes, request.encrypted, request.session, false);
+}
+
+SmbResponse SmbConnection::Dispatch(SmbRequest& r) {
+  switch (r.header.command) {
+    case cmd::kNegotiate:
+      return Negotiate(r);
+    case cmd::kSessionSetup:
+      return SessionSetup(r);
+    case cmd::kLogoff:
+      return Logoff(r);
+    case cmd::kTreeConnect:
+      return TreeConnect(r);
+    case cmd::kTreeDisconnect:
+      return TreeDisconnect(r);
+    case cmd::kCreate:
+      return Create(r);
+    case cmd::kClose:
+      return Close(r);
+    case cmd::kFlush:
+      return Flush(r);
+    case cmd::kRead:
+      return Read(r);
+    case cmd::kWrite:
+      return Write(r);
+    case cmd::kLock:
+      return Lock(r);
+    case cmd::kIoctl:
+      return Ioctl(r);
+    case cmd::kEcho:
+      return Echo(r);
+    case cmd::kQueryDirectory:
+      return QueryDirectory(r);
+    case cmd::kChangeNotify:
+      return ChangeNotify(r);
+    case cmd::kQueryInfo:
+      return QueryInfo(r);
+    case cmd::kSetInfo:
+      return SetInfo(r);
+    case cmd::kOplockBreak:
+      // No oplock or lease is ever granted, so there is nothing to acknowledge.
+      return SmbResponse{nt::kInvalidDeviceState};
+    default:
+      return SmbResponse{nt::kInvalidParameter};
+  }
+}
+
+std::shared_ptr<Open> SmbConnection::FindOpen(const SmbRequest& r, const FileId& requested) {
+  FileId id = requested.IsRelatedPlaceholder() ? r.related_file : requested;
+  if (r.session == nullptr) return nullptr;
+  std::lock_guard<std::mutex> lock(r.session->mu);
+  auto it = r.session->opens.find(id.volatile_id);
+  if (it == r.session->opens.end() || it->second->id != id.persistent) return nullptr;
+  if (r.tree != nullptr && it->second->tree != r.tree) return nullptr;
+  return it->second;
+}
+
+}  // namespace cfs::smb

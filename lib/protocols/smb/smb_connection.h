@@ -1,0 +1,177 @@
+// SmbConnection: one client's TCP connection to the SMB server (MS-SMB2 3.3.1.7).
+//
+// The loop thread frames Direct TCP messages (OnData) and hands them to a per-connection
+// serial queue that runs on the server's worker pool, so one connection's requests are
+// processed in order, in blocking style against the backend, while connections run in
+// parallel. Processing a frame: decrypt a TRANSFORM_HEADER, split a compound, check credits
+// and signatures, run each command, then sign/encrypt and send the (compound) response.
+// Requests that wait (a blocking LOCK, CHANGE_NOTIFY) get an interim STATUS_PENDING and
+// finish later from any thread through SendAsync. The command handlers live in
+// smb_session_ops.cc (NEGOTIATE..TREE_DISCONNECT), smb_file_ops.cc (CREATE..LOCK),
+// smb_query_ops.cc (QUERY_*/SET_INFO) and smb_ioctl_ops.cc (IOCTL).
+//
+// Ownership: the TcpServer's handler owns a shared_ptr; queued work and pending async requests
+// hold more, so the object outlives the socket until they finish. Thread-safe.
+#ifndef CFS_LIB_PROTOCOLS_SMB_SMB_CONNECTION_H_
+#define CFS_LIB_PROTOCOLS_SMB_SMB_CONNECTION_H_
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>  // std::mutex: visible to ThreadSanitizer (Debian's Abseil is not instrumented)
+#include <set>
+#include <string>
+#include <vector>
+
+#include "lib/common/net/tcp_server.h"
+#include "lib/protocols/smb/smb2_header.h"
+#include "lib/protocols/smb/smb2_messages.h"
+#include "lib/protocols/smb/smb2_negotiate.h"
+#include "lib/protocols/smb/smb_server.h"
+#include "lib/protocols/smb/smb_state.h"
+
+namespace cfs::smb {
+
+// One request of a (compound) message as a handler sees it.
+struct SmbRequest {
+  Smb2Header header;
+  absl::string_view message;  // the whole SMB2 message, header included
+  bool encrypted = false;
+  std::shared_ptr<Session> session;
+  std::shared_ptr<Tree> tree;
+  FileId related_file;  // the file a previous CREATE of the compound opened
+  uint64_t async_id = 0;
+};
+
+struct SmbResponse {
+  uint32_t status = 0;
+  std::string body;          // empty: the error body
+  bool go_async = false;     // answered later through SendAsync; an interim response goes now
+  bool no_response = false;  // CANCEL
+  bool disconnect = false;   // close the connection after sending what is queued
+  // NEGOTIATE and SESSION_SETUP: feed the response into the preauth hash (3.1.1).
+  bool final_session_setup = false;
+  FileId created;  // CREATE: the new open for related requests
+};
+
+class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
+ public:
+  SmbConnection(SmbServer& server, const net::ConnectionInfo& info);
+  ~SmbConnection();
+
+  // Loop thread: a whole Direct TCP frame (without its 4-byte length).
+  void Enqueue(std::string frame);
+  // Any thread: runs `task` in this connection's serial order (after the requests queued now).
+  void RunSerial(std::function<void()> task);
+  // The peer is gone: pending requests are dropped, opens of sessions bound only here close.
+  void Closed();
+
+  // Any thread: the final response of a request that went async.
+  void SendAsync(const SmbRequest& request, uint32_t status, std::string body);
+
+ private:
+  void Drain();
+  void ProcessFrame(std::string frame);
+  void ProcessSmb1(absl::string_view message);
+  // Runs the messages of one (decrypted) packet; returns the responses, each complete.
+  void ProcessCompound(absl::string_view packet, bool encrypted, uint64_t transform_session);
+  SmbResponse Dispatch(SmbRequest& request);
+  // Credits: checks and consumes the request's message ids. False: the connection must close.
+  bool ConsumeCredits(const Smb2Header& header);
+  uint16_t GrantCredits(const Smb2Header& header, uint32_t status);
+  std::string BuildResponse(const SmbRequest& request, const SmbResponse& response,
+                            uint16_t credits, bool async_interim);
+  // Signs (when the session signs) a finished response message in place.
+  void MaybeSign(const SmbRequest& request, const SmbResponse& response, std::string* message);
+  void SendPacket(const std::string& packet, bool encrypt, const std::shared_ptr<Session>& session,
+                  bool completes_request);
+  void Fail(absl::string_view why);  // protocol violation: close the connection
+
+  // ---- commands (smb_session_ops.cc) ----
+  SmbResponse Negotiate(SmbRequest& r);
+  SmbResponse SessionSetup(SmbRequest& r);
+  SmbResponse Logoff(SmbRequest& r);
+  SmbResponse TreeConnect(SmbRequest& r);
+  SmbResponse TreeDisconnect(SmbRequest& r);
+  SmbResponse Echo(SmbRequest& r);
+  SmbResponse Cancel(SmbRequest& r);
+  // ---- commands (smb_file_ops.cc) ----
+  SmbResponse Create(SmbRequest& r);
+  SmbResponse Close(SmbRequest& r);
+  SmbResponse Flush(SmbRequest& r);
+  SmbResponse Read(SmbRequest& r);
+  SmbResponse Write(SmbRequest& r);
+  SmbResponse Lock(SmbRequest& r);
+  SmbResponse ChangeNotify(SmbRequest& r);
+  // ---- commands (smb_query_ops.cc) ----
+  SmbResponse QueryDirectory(SmbRequest& r);
+  SmbResponse QueryInfo(SmbRequest& r);
+  SmbResponse SetInfo(SmbRequest& r);
+  // ---- commands (smb_ioctl_ops.cc) ----
+  SmbResponse Ioctl(SmbRequest& r);
+
+  // Helpers shared by the handlers.
+  std::shared_ptr<Open> FindOpen(const SmbRequest& r, const FileId& id);
+  // Closes `open` (commit, unlock, delete-on-close) and forgets it in its session.
+  uint32_t CloseOpen(const std::shared_ptr<Session>& session, const std::shared_ptr<Open>& open,
+                     backend::Attributes* after);
+  // A blocking LOCK of one range: takes it and answers the pending request `async_id`, or
+  // waits for the next release on the inode and tries again.
+  void TryLockOrWait(std::shared_ptr<Open> open, ByteRangeLock lock, uint64_t async_id);
+
+  SmbServer& server_;
+  net::ConnectionRef ref_;
+  std::string peer_address_;
+
+  std::mutex queue_mu_;
+  std::deque<std::function<void()>> queue_;
+  bool draining_ = false;
+  bool closed_ = false;
+
+  // Owned by the drain (one thread at a time); async senders take send_mu_.
+  bool negotiated_ = false;
+  uint16_t dialect_ = 0;
+  NegotiateRequest negotiate_request_;
+  uint16_t cipher_ = 0;
+  uint16_t signing_algorithm_ = kSigningHmacSha256;
+  bool client_signing_required_ = false;
+  PreauthHash preauth_;
+  std::map<uint64_t, std::shared_ptr<Session>> sessions_;  // sessions set up or bound here
+
+  // Credit window: message ids in [window_low_, window_high_) may be used once.
+  std::mutex credits_mu_;
+  uint64_t window_low_ = 0;
+  uint64_t window_high_ = 1;
+  std::set<uint64_t> used_above_low_;
+
+  // Requests that went async, by async id.
+  struct Pending {
+    SmbRequest request;
+    std::string message;  // keeps request.message valid
+    uint64_t open_id = 0;
+  };
+  std::mutex pending_mu_;
+  std::map<uint64_t, std::shared_ptr<Pending>> pending_;
+  uint64_t next_async_id_ = 1;
+
+  std::mutex send_mu_;  // orders sends and the encryption nonce
+  uint64_t nonce_counter_ = 1;
+};
+
+// The TcpServer's per-connection handler: frames input for an SmbConnection.
+class SmbConnectionHandler : public net::ConnectionHandler {
+ public:
+  SmbConnectionHandler(SmbServer& server, const net::ConnectionInfo& info);
+  ~SmbConnectionHandler() override;
+  absl::StatusOr<size_t> OnData(absl::string_view input) override;
+
+ private:
+  std::shared_ptr<SmbConnection> connection_;
+  net::ConnectionInfo info_;
+  size_t max_message_;
+};
+
+}  // namespace cfs::smb
+
+#endif  // CFS_LIB_PROTOCOLS_SMB_SMB_CONNECTION_H_

@@ -1,0 +1,587 @@
+// CREATE, CLOSE, FLUSH, READ, WRITE, LOCK and CHANGE_NOTIFY of SmbConnection, with open
+// bookkeeping (share modes, delete-on-close, commit of unstable writes on close).
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "lib/auth/posix_permissions.h"
+#include "lib/backend/errors.h"
+#include "lib/backend/sync_backend.h"
+#include "lib/protocols/smb/le_bytes.h"
+#include "lib/protocols/smb/ntstatus.h"
+#include "lib/protocols/smb/smb_connection.h"
+#include "lib/protocols/smb/smb_info.h"
+#include "lib/protocols/smb/smb_paths.h"
+
+namespace cfs::smb {
+
+namespace {
+
+constexpr uint32_t kSupersede = 0;
+constexpr uint32_t kOpen = 1;
+constexpr uint32_t kCreate = 2;
+constexpr uint32_t kOpenIf = 3;
+constexpr uint32_t kOverwrite = 4;
+constexpr uint32_t kOverwriteIf = 5;
+
+constexpr uint32_t kActionSuperseded = 0;
+constexpr uint32_t kActionOpened = 1;
+constexpr uint32_t kActionCreated = 2;
+constexpr uint32_t kActionOverwritten = 3;
+
+constexpr uint32_t kOptDirectory = 0x00000001;
+constexpr uint32_t kOptWriteThrough = 0x00000002;
+constexpr uint32_t kOptNonDirectory = 0x00000040;
+constexpr uint32_t kOptDeleteOnClose = 0x00001000;
+constexpr uint32_t kOptSyncMask = 0x00000030;  // FILE_SYNCHRONOUS_IO_(NON)ALERT
+
+constexpr uint32_t kStatusBadImpersonation = 0xC00000A5;
+constexpr uint32_t kStatusPipeEmpty = 0xC00000D9;
+
+uint32_t MapGeneric(uint32_t desired) {
+  uint32_t out = desired & ~(access::kGenericAll | access::kGenericExecute | access::kGenericWrite |
+                             access::kGenericRead);
+  if (desired & access::kGenericRead) out |= 0x00120089;
+  if (desired & access::kGenericWrite) out |= 0x00120116;
+  if (desired & access::kGenericExecute) out |= 0x001200A0;
+  if (desired & access::kGenericAll) out |= access::kAll;
+  return out;
+}
+
+uint32_t PosixBitsFor(uint32_t mask) {
+  uint32_t bits = 0;
+  if (mask & access::kReadData) bits |= backend::kAccessRead;
+  if (mask & (access::kWriteData | access::kAppendData)) bits |= backend::kAccessWrite;
+  if (mask & access::kExecute) bits |= backend::kAccessExecute;
+  return bits;
+}
+
+// What `who` may do to `attrs` (in `dir`, when it has one), as an access mask.
+uint32_t MaximalAccess(const backend::Identity& who, const backend::Attributes& attrs,
+                       const backend::Attributes* dir, bool read_only) {
+  uint32_t bits = auth::GrantedAccess(who, attrs, 7);
+  uint32_t mask =
+      access::kReadAttributes | access::kReadControl | access::kSynchronize | access::kReadEa;
+  if (bits & backend::kAccessRead) mask |= 0x00120089;
+  if (bits & backend::kAccessWrite) {
+    mask |= 0x00000116;
+    if (attrs.type == backend::FileType::kDirectory) mask |= access::kDeleteChild;
+  }
+  if (bits & backend::kAccessExecute) mask |= access::kExecute;
+  if (auth::IsOwnerOrRoot(who, attrs)) {
+    mask |= access::kWriteAttributes | access::kWriteDac | access::kWriteOwner | access::kWriteEa;
+  }
+  if (dir != nullptr && auth::MayRemoveEntry(who, *dir, attrs)) mask |= access::kDelete;
+  if (read_only) mask &= ~access::kAnyWrite;
+  return mask;
+}
+
+CreateResponse ResponseFor(const backend::Attributes& a, uint64_t id, uint32_t action) {
+  CreateResponse out;
+  out.create_action = action;
+  out.creation_time = ToFiletime(a.birth_time.seconds != 0 ? a.birth_time : a.ctime);
+  out.last_access_time = ToFiletime(a.atime);
+  out.last_write_time = ToFiletime(a.mtime);
+  out.change_time = ToFiletime(a.ctime);
+  out.allocation_size = AllocationSizeOf(a);
+  out.end_of_file = a.type == backend::FileType::kDirectory ? 0 : a.size;
+  out.file_attributes = FileAttributesOf(a);
+  out.file = FileId{id, id};
+  return out;
+}
+
+std::string CloseBody(const backend::Attributes* a) {
+  std::string out;
+  Put16(&out, 60);
+  Put16(&out, a != nullptr ? 1 : 0);
+  Put32(&out, 0);
+  if (a == nullptr) {
+    out.resize(60, '\0');
+    return out;
+  }
+  Put64(&out, ToFiletime(a->birth_time.seconds != 0 ? a->birth_time : a->ctime));
+  Put64(&out, ToFiletime(a->atime));
+  Put64(&out, ToFiletime(a->mtime));
+  Put64(&out, ToFiletime(a->ctime));
+  Put64(&out, AllocationSizeOf(*a));
+  Put64(&out, a->type == backend::FileType::kDirectory ? 0 : a->size);
+  Put32(&out, FileAttributesOf(*a));
+  return out;
+}
+
+}  // namespace
+
+SmbResponse SmbConnection::Create(SmbRequest& r) {
+  absl::StatusOr<CreateRequest> req = DecodeCreate(r.message);
+  if (!req.ok()) return SmbResponse{nt::kInvalidParameter};
+  if (req->disposition > kOverwriteIf || req->impersonation_level > 3 ||
+      ((req->options & kOptDirectory) && (req->options & kOptNonDirectory))) {
+    return SmbResponse{req->impersonation_level > 3 ? kStatusBadImpersonation
+                                                    : nt::kInvalidParameter};
+  }
+  std::shared_ptr<Session> session = r.session;
+  std::shared_ptr<Tree> tree = r.tree;
+  auto open = std::make_shared<Open>();
+  open->id = server_.state().NextOpenId();
+  open->tree = tree;
+  open->create_options = req->options;
+  open->share_access = req->share_access;
+
+  if (tree->share->ipc()) {
+    absl::string_view name = req->name;
+    if (absl::StartsWith(name, "\\")) name.remove_prefix(1);
+    if (!absl::EqualsIgnoreCase(name, "srvsvc")) return SmbResponse{nt::kObjectNameNotFound};
+    std::vector<ShareListing> listing;
+    for (const Share& share : server_.shares()) {
+      listing.push_back({share.name, share.ipc() ? 0x80000003u : 0u,
+                         share.ipc() ? "IPC Service" : "ClaudeFS export " + share.export_->name});
+    }
+    open->pipe = std::make_unique<SrvsvcPipe>(server_.config().server_name, std::move(listing));
+    open->granted_access = MapGeneric(req->desired_access);
+    open->path = "srvsvc";
+    {
+      std::lock_guard<std::mutex> lock(session->mu);
+      session->opens[open->id] = open;
+    }
+    backend::Attributes none;
+    none.type = backend::FileType::kRegular;
+    none.mode = 0666;
+    SmbResponse out;
+    CreateResponse resp = ResponseFor(none, open->id, kActionOpened);
+    resp.file_attributes = kAttrNormal;
+    out.body = EncodeCreateResponse(resp);
+    out.created = resp.file;
+    return out;
+  }
+
+  ParsedPath path;
+  if (absl::StartsWith(req->name, "\\")) return SmbResponse{nt::kInvalidParameter};
+  if (uint32_t s = ParseSmbPath(req->name, &path); s != nt::kSuccess) return SmbResponse{s};
+  backend::SyncBackend fs(server_.backend(), tree->ctx);
+  ResolvedParent parent;
+  if (uint32_t s = ResolveParent(fs, tree->share->root, path, &parent); s != nt::kSuccess) {
+    return SmbResponse{s};
+  }
+  uint32_t desired = MapGeneric(req->desired_access);
+  if (desired & access::kSystemSecurity) return SmbResponse{nt::kPrivilegeNotHeld};
+  bool want_delete_on_close = (req->options & kOptDeleteOnClose) != 0;
+  if (want_delete_on_close && !(desired & access::kDelete)) {
+    return SmbResponse{nt::kInvalidParameter};
+  }
+
+  std::optional<backend::Attributes> existing;
+  if (parent.name.empty()) {
+    absl::StatusOr<backend::Attributes> root = fs.GetAttr(tree->share->root);
+    if (!root.ok()) return SmbResponse{NtStatusFor(root.status())};
+    existing = *root;
+  } else {
+    absl::StatusOr<backend::Attributes> found = fs.Lookup(parent.dir, parent.name);
+    if (found.ok()) {
+      existing = *found;
+    } else if (found.status().code() != absl::StatusCode::kNotFound) {
+      return SmbResponse{NtStatusFor(found.status())};
+    }
+  }
+
+  uint32_t action = kActionOpened;
+  backend::Attributes attrs;
+  if (existing.has_value()) {
+    attrs = *existing;
+    bool is_dir = attrs.type == backend::FileType::kDirectory;
+    if (req->disposition == kCreate) return SmbResponse{nt::kObjectNameCollision};
+    if ((req->options & kOptDirectory) && !is_dir) return SmbResponse{nt::kNotADirectory};
+    if ((req->options & kOptNonDirectory) && is_dir) return SmbResponse{nt::kFileIsADirectory};
+    if (attrs.type != backend::FileType::kRegular && !is_dir) {
+      return SmbResponse{nt::kAccessDenied};  // symlinks and special files are not served
+    }
+    if (is_dir && (req->disposition == kOverwrite || req->disposition == kOverwriteIf ||
+                   req->disposition == kSupersede)) {
+      return SmbResponse{nt::kInvalidParameter};
+    }
+    if (server_.state().DeletePending(attrs.inode)) return SmbResponse{nt::kDeletePending};
+    uint32_t maximal =
+        MaximalAccess(tree->ctx.identity, attrs, parent.name.empty() ? nullptr : &parent.dir_attrs,
+                      tree->read_only);
+    if (desired & access::kMaximumAllowed) desired = (desired & ~access::kMaximumAllowed) | maximal;
+    bool truncate = req->disposition == kOverwrite || req->disposition == kOverwriteIf ||
+                    req->disposition == kSupersede;
+    if (truncate) desired |= access::kWriteData;
+    if ((desired & access::kAnyWrite) && tree->read_only) return SmbResponse{nt::kAccessDenied};
+    uint32_t needed = PosixBitsFor(desired & ~access::kExecute) |
+                      (is_dir ? 0 : PosixBitsFor(desired & access::kExecute));
+    if ((auth::GrantedAccess(tree->ctx.identity, attrs, needed) & needed) != needed) {
+      return SmbResponse{nt::kAccessDenied};
+    }
+    if ((desired & access::kDelete) && !(maximal & access::kDelete)) {
+      return SmbResponse{nt::kAccessDenied};
+    }
+    if (want_delete_on_close && !is_dir && (attrs.mode & 0222) == 0) {
+      return SmbResponse{nt::kCannotDelete};
+    }
+    open->granted_access = desired;
+    open->inode = attrs.inode;
+    if (uint32_t s = server_.state().RegisterOpen(open); s != nt::kSuccess) return SmbResponse{s};
+    if (truncate && attrs.size != 0) {
+      backend::SetAttributes set;
+      set.size = 0;
+      absl::StatusOr<backend::AttrChange> changed = fs.SetAttr(attrs.inode, set);
+      if (!changed.ok()) {
+        server_.state().UnregisterOpen(*open);
+        return SmbResponse{NtStatusFor(changed.status())};
+      }
+      attrs = changed->after;
+    }
+    if (truncate) action = req->disposition == kSupersede ? kActionSuperseded : kActionOverwritten;
+  } else {
+    if (req->disposition == kOpen || req->disposition == kOverwrite) {
+      return SmbResponse{nt::kObjectNameNotFound};
+    }
+    if (tree->read_only) return SmbResponse{nt::kAccessDenied};
+    absl::StatusOr<backend::EntryResult> made =
+        (req->options & kOptDirectory)
+            ? fs.Mkdir(parent.dir, parent.name, 0755)
+            : fs.Create(parent.dir, parent.name, backend::CreateMode::kGuarded, 0,
+                        (req->file_attributes & kAttrReadonly) ? 0444 : 0644);
+    if (!made.ok()) return SmbResponse{NtStatusFor(made.status())};
+    attrs = made->attributes;
+    action = kActionCreated;
+    uint32_t maximal = MaximalAccess(tree->ctx.identity, attrs, &parent.dir_attrs, false) |
+                       access::kAll;  // the creator gets what it asked for
+    if (desired & access::kMaximumAllowed) desired = (desired & ~access::kMaximumAllowed) | maximal;
+    open->granted_access = desired;
+    open->inode = attrs.inode;
+    if (uint32_t s = server_.state().RegisterOpen(open); s != nt::kSuccess) return SmbResponse{s};
+  }
+  open->parent = parent.dir;
+  open->name = parent.name;
+  open->path = path.normalized;
+  open->directory = attrs.type == backend::FileType::kDirectory;
+  open->delete_on_close = want_delete_on_close;
+  fs.Open(attrs.inode).IgnoreError();
+  {
+    std::lock_guard<std::mutex> lock(session->mu);
+    session->opens[open->id] = open;
+  }
+  CreateResponse resp = ResponseFor(attrs, open->id, action);
+  for (const CreateContext& ctx : req->contexts) {
+    if (ctx.name == "MxAc") {
+      std::string data;
+      Put32(&data, 0);
+      Put32(&data,
+            MaximalAccess(tree->ctx.identity, attrs,
+                          parent.name.empty() ? nullptr : &parent.dir_attrs, tree->read_only));
+      resp.contexts.push_back({"MxAc", data});
+    } else if (ctx.name == "QFid") {
+      std::string data;
+      Put64(&data, attrs.inode);
+      Put64(&data, tree->share->export_->id);
+      data.append(16, '\0');
+      resp.contexts.push_back({"QFid", data});
+    }
+    // Leases (RqLs) and durable handles (DHnQ, DH2Q) are not granted: no context answers them,
+    // and the oplock level stays none, which tells the client so.
+  }
+  SmbResponse out;
+  out.body = EncodeCreateResponse(resp);
+  out.created = resp.file;
+  return out;
+}
+
+uint32_t SmbConnection::CloseOpen(const std::shared_ptr<Session>& session,
+                                  const std::shared_ptr<Open>& open, backend::Attributes* after) {
+  {
+    std::lock_guard<std::mutex> lock(session->mu);
+    session->opens.erase(open->id);
+  }
+  // Pending CHANGE_NOTIFYs on the handle end with STATUS_NOTIFY_CLEANUP.
+  std::vector<std::shared_ptr<Pending>> notified;
+  {
+    std::lock_guard<std::mutex> lock(pending_mu_);
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (it->second->open_id == open->id) {
+        notified.push_back(it->second);
+        it = pending_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (const std::shared_ptr<Pending>& p : notified) {
+    SendAsync(
+        p->request,
+        p->request.header.command == cmd::kChangeNotify ? nt::kNotifyCleanup : nt::kRangeNotLocked,
+        p->request.header.command == cmd::kChangeNotify ? EncodeOutputBufferResponse("") : "");
+  }
+  if (open->pipe != nullptr) return nt::kSuccess;
+  backend::SyncBackend fs(server_.backend(), open->tree->ctx);
+  uint32_t status = nt::kSuccess;
+  bool dirty;
+  {
+    std::lock_guard<std::mutex> lock(open->mu);
+    dirty = open->dirty;
+    open->dirty = false;
+  }
+  if (dirty) {
+    absl::StatusOr<backend::CommitResult> committed = fs.Commit(open->inode);
+    if (!committed.ok()) status = NtStatusFor(committed.status());
+  }
+  server_.state().UnlockAll(open->inode, open->id);
+  server_.state().WakeLockWaiters(open->inode);
+  bool remove = server_.state().UnregisterOpen(*open);
+  if (remove && !open->name.empty()) {
+    absl::StatusOr<backend::Attributes> still = fs.Lookup(open->parent, open->name);
+    if (still.ok() && still->inode == open->inode) {
+      absl::Status removed = open->directory ? fs.Rmdir(open->parent, open->name).status()
+                                             : fs.Unlink(open->parent, open->name).status();
+      if (!removed.ok() && status == nt::kSuccess) status = NtStatusFor(removed);
+    }
+  }
+  fs.Release(open->inode).IgnoreError();
+  if (after != nullptr && !remove) {
+    absl::StatusOr<backend::Attributes> attrs = fs.GetAttr(open->inode);
+    if (attrs.ok()) {
+      *after = *attrs;
+    } else {
+      *after = backend::Attributes();
+    }
+  }
+  return status;
+}
+
+SmbResponse SmbConnection::Close(SmbRequest& r) {
+  absl::StatusOr<CloseRequest> req = DecodeClose(r.message);
+  if (!req.ok()) return SmbResponse{nt::kInvalidParameter};
+  std::shared_ptr<Open> open = FindOpen(r, req->file);
+  if (open == nullptr) return SmbResponse{nt::kFileClosed};
+  backend::Attributes after;
+  bool post_query = (req->flags & 1) != 0 && open->pipe == nullptr;
+  uint32_t status = CloseOpen(r.session, open, post_query ? &after : nullptr);
+  SmbResponse out;
+  out.status = status;
+  if (status == nt::kSuccess)
+    out.body = CloseBody(post_query && after.inode != 0 ? &after : nullptr);
+  return out;
+}
+
+SmbResponse SmbConnection::Flush(SmbRequest& r) {
+  absl::StatusOr<FlushRequest> req = DecodeFlush(r.message);
+  if (!req.ok()) return SmbResponse{nt::kInvalidParameter};
+  std::shared_ptr<Open> open = FindOpen(r, req->file);
+  if (open == nullptr) return SmbResponse{nt::kFileClosed};
+  SmbResponse out;
+  out.body = EncodeSmallBody(4);
+  if (open->pipe != nullptr) return out;
+  if (!(open->granted_access & (access::kWriteData | access::kAppendData))) {
+    return SmbResponse{nt::kAccessDenied};
+  }
+  {
+    std::lock_guard<std::mutex> lock(open->mu);
+    open->dirty = false;
+  }
+  backend::SyncBackend fs(server_.backend(), open->tree->ctx);
+  absl::StatusOr<backend::CommitResult> committed = fs.Commit(open->inode);
+  if (!committed.ok()) return SmbResponse{NtStatusFor(committed.status())};
+  return out;
+}
+
+SmbResponse SmbConnection::Read(SmbRequest& r) {
+  absl::StatusOr<ReadRequest> req = DecodeRead(r.message);
+  if (!req.ok()) return SmbResponse{nt::kInvalidParameter};
+  std::shared_ptr<Open> open = FindOpen(r, req->file);
+  if (open == nullptr) return SmbResponse{nt::kFileClosed};
+  if (req->length > server_.config().max_io) return SmbResponse{nt::kInvalidParameter};
+  if (dialect_ >= kDialect210 && req->length > 65536 &&
+      (req->length - 1) / 65536 + 1 > std::max<uint16_t>(r.header.credit_charge, 1)) {
+    return SmbResponse{nt::kInvalidParameter};
+  }
+  SmbResponse out;
+  if (open->pipe != nullptr) {
+    size_t pending = open->pipe->pending();
+    if (pending == 0) return SmbResponse{kStatusPipeEmpty};
+    std::string data = open->pipe->Read(req->length);
+    out.status = open->pipe->pending() > 0 ? nt::kBufferOverflow : nt::kSuccess;
+    out.body = EncodeReadResponseHead(static_cast<uint32_t>(data.size())) + data;
+    return out;
+  }
+  if (open->directory) return SmbResponse{nt::kInvalidDeviceRequest};
+  if (!(open->granted_access & (access::kReadData | access::kExecute))) {
+    return SmbResponse{nt::kAccessDenied};
+  }
+  if (server_.state().IoConflicts(open->inode, open->id, req->offset, req->length, false)) {
+    return SmbResponse{nt::kFileLockConflict};
+  }
+  backend::SyncBackend fs(server_.backend(), open->tree->ctx);
+  absl::StatusOr<backend::ReadResult> data = fs.Read(open->inode, req->offset, req->length);
+  if (!data.ok()) return SmbResponse{NtStatusFor(data.status())};
+  if ((data->data.empty() && req->length > 0) || data->data.size() < req->minimum_count) {
+    return SmbResponse{nt::kEndOfFile};
+  }
+  {
+    std::lock_guard<std::mutex> lock(open->mu);
+    open->position = req->offset + data->data.size();
+  }
+  out.body = EncodeReadResponseHead(static_cast<uint32_t>(data->data.size()));
+  out.body += data->data;
+  return out;
+}
+
+SmbResponse SmbConnection::Write(SmbRequest& r) {
+  absl::StatusOr<WriteRequest> req = DecodeWrite(r.message);
+  if (!req.ok()) return SmbResponse{nt::kInvalidParameter};
+  std::shared_ptr<Open> open = FindOpen(r, req->file);
+  if (open == nullptr) return SmbResponse{nt::kFileClosed};
+  if (req->data.size() > server_.config().max_io) return SmbResponse{nt::kInvalidParameter};
+  if (dialect_ >= kDialect210 && req->data.size() > 65536 &&
+      (req->data.size() - 1) / 65536 + 1 > std::max<uint16_t>(r.header.credit_charge, 1)) {
+    return SmbResponse{nt::kInvalidParameter};
+  }
+  SmbResponse out;
+  if (open->pipe != nullptr) {
+    if (!open->pipe->Write(req->data).ok()) return SmbResponse{nt::kInvalidParameter};
+    out.body = EncodeWriteResponse(static_cast<uint32_t>(req->data.size()));
+    return out;
+  }
+  if (open->directory) return SmbResponse{nt::kInvalidDeviceRequest};
+  if (!(open->granted_access & (access::kWriteData | access::kAppendData))) {
+    return SmbResponse{nt::kAccessDenied};
+  }
+  if (server_.state().IoConflicts(open->inode, open->id, req->offset, req->data.size(), true)) {
+    return SmbResponse{nt::kFileLockConflict};
+  }
+  bool through = (req->flags & 1) != 0 || (open->create_options & kOptWriteThrough) != 0;
+  backend::SyncBackend fs(server_.backend(), open->tree->ctx);
+  absl::StatusOr<backend::WriteResult> written =
+      fs.Write(open->inode, req->offset, req->data,
+               through ? backend::Stability::kFileSync : backend::Stability::kUnstable);
+  if (!written.ok()) return SmbResponse{NtStatusFor(written.status())};
+  {
+    std::lock_guard<std::mutex> lock(open->mu);
+    if (written->committed == backend::Stability::kUnstable) open->dirty = true;
+    open->position = req->offset + written->count;
+  }
+  out.body = EncodeWriteResponse(static_cast<uint32_t>(written->count));
+  return out;
+}
+
+SmbResponse SmbConnection::Lock(SmbRequest& r) {
+  absl::StatusOr<LockRequest> req = DecodeLock(r.message);
+  if (!req.ok()) return SmbResponse{nt::kInvalidParameter};
+  std::shared_ptr<Open> open = FindOpen(r, req->file);
+  if (open == nullptr) return SmbResponse{nt::kFileClosed};
+  if (open->pipe != nullptr || open->directory) return SmbResponse{nt::kInvalidParameter};
+  SmbServerState& state = server_.state();
+  bool unlock = (req->locks[0].flags & kLockUnlock) != 0;
+  for (const LockElement& l : req->locks) {
+    uint32_t f = l.flags;
+    bool valid = unlock ? f == kLockUnlock
+                        : (f == kLockShared || f == kLockExclusive ||
+                           f == (kLockShared | kLockFailImmediately) ||
+                           f == (kLockExclusive | kLockFailImmediately));
+    if (!valid) return SmbResponse{unlock ? nt::kInvalidParameter : nt::kInvalidParameter};
+    if (l.length != 0 && l.offset + l.length - 1 < l.offset) {
+      return SmbResponse{nt::kInvalidLockRange};
+    }
+    if (!unlock && req->locks.size() > 1 && !(f & kLockFailImmediately)) {
+      return SmbResponse{nt::kInvalidParameter};
+    }
+  }
+  SmbResponse out;
+  out.body = EncodeSmallBody(4);
+  if (unlock) {
+    for (const LockElement& l : req->locks) {
+      uint32_t s = state.Unlock(open->inode, ByteRangeLock{open->id, l.offset, l.length, false});
+      if (s != nt::kSuccess) {
+        state.WakeLockWaiters(open->inode);
+        return SmbResponse{s};
+      }
+    }
+    state.WakeLockWaiters(open->inode);
+    return out;
+  }
+  std::vector<ByteRangeLock> taken;
+  for (const LockElement& l : req->locks) {
+    ByteRangeLock lock{open->id, l.offset, l.length, (l.flags & kLockExclusive) != 0};
+    uint32_t s = state.Lock(open->inode, lock);
+    if (s == nt::kSuccess) {
+      taken.push_back(lock);
+      continue;
+    }
+    for (const ByteRangeLock& undo : taken) state.Unlock(open->inode, undo);
+    if (!(l.flags & kLockFailImmediately)) {
+      // Wait until the range is free (or CANCEL, or the handle closes).
+      auto pending = std::make_shared<Pending>();
+      pending->message = std::string(r.message);
+      pending->request = r;
+      pending->request.message = pending->message;
+      pending->open_id = open->id;
+      {
+        std::lock_guard<std::mutex> guard(pending_mu_);
+        r.async_id = next_async_id_++;
+        pending->request.async_id = r.async_id;
+        pending_[r.async_id] = pending;
+      }
+      // Tried again in this connection's order, so after the interim response went out.
+      std::shared_ptr<SmbConnection> self = shared_from_this();
+      uint64_t async_id = r.async_id;
+      RunSerial([self, open, lock, async_id] { self->TryLockOrWait(open, lock, async_id); });
+      out.go_async = true;
+      out.status = nt::kPending;
+      return out;
+    }
+    // A conflict with a lock just released by this open returns FILE_LOCK_CONFLICT in
+    // Windows; fail-immediately requests get LOCK_NOT_GRANTED.
+    return SmbResponse{nt::kLockNotGranted};
+  }
+  return out;
+}
+
+void SmbConnection::TryLockOrWait(std::shared_ptr<Open> open, ByteRangeLock lock,
+                                  uint64_t async_id) {
+  SmbServerState& state = server_.state();
+  std::weak_ptr<SmbConnection> weak = weak_from_this();
+  uint32_t status = state.LockOrWait(open->inode, lock, [weak, open, lock, async_id] {
+    if (std::shared_ptr<SmbConnection> self = weak.lock()) {
+      self->RunSerial([self, open, lock, async_id] { self->TryLockOrWait(open, lock, async_id); });
+    }
+  });
+  if (status != nt::kSuccess) return;  // waiting
+  std::shared_ptr<Pending> p;
+  {
+    std::lock_guard<std::mutex> guard(pending_mu_);
+    auto it = pending_.find(async_id);
+    if (it != pending_.end()) {
+      p = it->second;
+      pending_.erase(it);
+    }
+  }
+  if (p == nullptr) {
+    state.Unlock(open->inode, lock);  // cancelled or closed meanwhile
+    state.WakeLockWaiters(open->inode);
+    return;
+  }
+  SendAsync(p->request, nt::kSuccess, EncodeSmallBody(4));
+}
+
+SmbResponse SmbConnection::ChangeNotify(SmbRequest& r) {
+  absl::StatusOr<ChangeNotifyRequest> req = DecodeChangeNotify(r.message);
+  if (!req.ok()) return SmbResponse{nt::kInvalidParameter};
+  std::shared_ptr<Open> open = FindOpen(r, req->file);
+  if (open == nullptr) return SmbResponse{nt::kFileClosed};
+  if (!open->directory) return SmbResponse{nt::kInvalidParameter};
+  // The request waits until the handle closes (STATUS_NOTIFY_CLEANUP) or it is cancelled.
+  auto pending = std::make_shared<Pending>();
+  pending->message = std::string(r.message);
+  pending->request = r;
+  pending->request.message = pending->message;
+  pending->open_id = open->id;
+  {
+    std::lock_guard<std::mutex> guard(pending_mu_);
+    r.async_id = next_async_id_++;
+    pending->request.async_id = r.async_id;
+    pending_[r.async_id] = pending;
+  }
+  SmbResponse out;
+  out.go_async = true;
+  out.status = nt::kPending;
+  return out;
+}
+
+}  // namespace cfs::smb

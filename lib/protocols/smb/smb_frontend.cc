@@ -1,0 +1,69 @@
+#include "lib/protocols/smb/smb_frontend.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "lib/backend/sync_backend.h"
+#include "lib/common/logging.h"
+#include "lib/protocols/smb/smb_connection.h"
+
+namespace cfs::smb {
+
+SmbFrontend::SmbFrontend(SmbServerConfig config) : config_(std::move(config)) {}
+
+SmbFrontend::~SmbFrontend() { Shutdown(absl::Now()).IgnoreError(); }
+
+absl::Status SmbFrontend::Start(const gateway::FrontendContext& context) {
+  std::vector<Share> shares;
+  backend::SyncBackend fs(context.backend, backend::RequestContext{backend::Identity::Root()});
+  for (const auth::Export& exp : context.exports) {
+    if (exp.smb_share.empty()) continue;
+    backend::InodeNumber inode = backend::kRootInode;
+    for (absl::string_view part : absl::StrSplit(exp.path, '/', absl::SkipEmpty())) {
+      absl::StatusOr<backend::Attributes> next = fs.Lookup(inode, std::string(part));
+      if (!next.ok() || next->type != backend::FileType::kDirectory) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("smb: export ", exp.name, ": path ", exp.path, " is not a directory"));
+      }
+      inode = next->inode;
+    }
+    shares.push_back(Share{exp.smb_share, &exp, inode});
+  }
+  if (shares.empty()) {
+    return absl::InvalidArgumentError("smb: no export has an smb_share; nothing to serve");
+  }
+  shares.push_back(Share{"IPC$", nullptr, 0});
+  SmbServerConfig config = config_;
+  config.signing_required |= context.options.smb_signing_required;
+  config.encryption_required |= context.options.smb_encryption_required;
+  host_ = context.options.bind_address;
+  config.local_address =
+      host_ == "0.0.0.0" || host_.find(':') != std::string::npos ? "127.0.0.1" : host_;
+  server_ = std::make_unique<SmbServer>(config, context.backend, context.users, std::move(shares));
+  net::TcpServerOptions tcp;
+  tcp.name = "smb";
+  tcp.max_in_flight = config.max_credits;
+  tcp.max_input_bytes = config.max_io + (1 << 20);
+  tcp.max_output_bytes = 4 * size_t{config.max_io};
+  SmbServer* server = server_.get();
+  listener_ = std::make_unique<net::TcpServer>(tcp, [server](const net::ConnectionInfo& info) {
+    return std::make_unique<SmbConnectionHandler>(*server, info);
+  });
+  absl::Status started = listener_->Start(host_, context.options.smb_port);
+  if (!started.ok()) return absl::Status(started.code(), absl::StrCat("smb: ", started.message()));
+  CFS_LOG(INFO, "smb") << "serving SMB on " << host_ << ":" << listener_->port() << " ("
+                       << server_->shares().size() - 1 << " share(s))";
+  return absl::OkStatus();
+}
+
+std::vector<gateway::BoundAddress> SmbFrontend::addresses() const {
+  if (listener_ == nullptr) return {};
+  return {{"smb", host_, listener_->port()}};
+}
+
+absl::Status SmbFrontend::Shutdown(absl::Time deadline) {
+  if (listener_ != nullptr) listener_->Shutdown(deadline);
+  if (server_ != nullptr) server_->Shutdown();
+  return absl::OkStatus();
+}
+
+}  // namespace cfs::smb

@@ -1,0 +1,217 @@
+// IOCTL of SmbConnection: FSCTL_VALIDATE_NEGOTIATE_INFO, FSCTL_QUERY_NETWORK_INTERFACE_INFO,
+// FSCTL_PIPE_TRANSCEIVE (srvsvc), server-side copy (FSCTL_SRV_REQUEST_RESUME_KEY,
+// FSCTL_SRV_COPYCHUNK[_WRITE]), FSCTL_QUERY_ALLOCATED_RANGES, FSCTL_SET_SPARSE and
+// FSCTL_GET_REPARSE_POINT.
+#include <arpa/inet.h>
+
+#include "lib/backend/sync_backend.h"
+#include "lib/protocols/smb/le_bytes.h"
+#include "lib/protocols/smb/ntstatus.h"
+#include "lib/protocols/smb/smb_connection.h"
+
+namespace cfs::smb {
+
+namespace {
+
+constexpr uint32_t kFsctlDfsGetReferrals = 0x00060194;
+constexpr uint32_t kFsctlPipeTransceive = 0x0011C017;
+constexpr uint32_t kFsctlValidateNegotiateInfo = 0x00140204;
+constexpr uint32_t kFsctlQueryNetworkInterfaceInfo = 0x001401FC;
+constexpr uint32_t kFsctlSrvRequestResumeKey = 0x00140078;
+constexpr uint32_t kFsctlSrvCopyChunk = 0x001440F2;
+constexpr uint32_t kFsctlSrvCopyChunkWrite = 0x001480F2;
+constexpr uint32_t kFsctlGetReparsePoint = 0x000900A8;
+constexpr uint32_t kFsctlSetSparse = 0x000900C4;
+constexpr uint32_t kFsctlQueryAllocatedRanges = 0x000940CF;
+constexpr uint32_t kStatusNotAReparsePoint = 0xC0000275;
+constexpr uint32_t kStatusObjectNameNotFound = 0xC0000034;
+
+constexpr uint32_t kMaxChunks = 256;
+constexpr uint32_t kMaxChunkSize = 1 << 20;
+constexpr uint32_t kMaxCopyTotal = 16 << 20;
+
+std::string CopyChunkLimits() {
+  std::string out;
+  Put32(&out, kMaxChunks);
+  Put32(&out, kMaxChunkSize);
+  Put32(&out, kMaxCopyTotal);
+  return out;
+}
+
+}  // namespace
+
+SmbResponse SmbConnection::Ioctl(SmbRequest& r) {
+  absl::StatusOr<IoctlRequest> req = DecodeIoctl(r.message);
+  if (!req.ok()) return SmbResponse{nt::kInvalidParameter};
+  if ((req->flags & 1) == 0) return SmbResponse{nt::kNotSupported};
+  auto reply = [&](std::string output, uint32_t status = nt::kSuccess) {
+    SmbResponse out;
+    if (output.size() > req->max_output_response) return SmbResponse{nt::kBufferTooSmall};
+    out.status = status;
+    out.body = EncodeIoctlResponse(req->ctl_code, req->file, output);
+    return out;
+  };
+  switch (req->ctl_code) {
+    case kFsctlValidateNegotiateInfo: {
+      const std::string& in = req->input;
+      if (in.size() < 24) return SmbResponse{nt::kInvalidParameter, "", false, false, true};
+      uint16_t count = Le16(in, 22);
+      if (in.size() < 24 + size_t{count} * 2) {
+        return SmbResponse{nt::kInvalidParameter, "", false, false, true};
+      }
+      std::vector<uint16_t> dialects;
+      for (uint16_t i = 0; i < count; ++i) dialects.push_back(Le16(in, 24 + 2 * i));
+      bool matches = Le32(in, 0) == negotiate_request_.capabilities &&
+                     in.substr(4, 16) == negotiate_request_.client_guid &&
+                     Le16(in, 20) == negotiate_request_.security_mode &&
+                     dialects == negotiate_request_.dialects;
+      if (!matches || dialect_ == kDialect311) {
+        // A tampered negotiation: MS-SMB2 3.3.5.15.12 says terminate the connection.
+        SmbResponse out{nt::kAccessDenied};
+        out.disconnect = true;
+        return out;
+      }
+      std::string out;
+      uint32_t capabilities = dialect_ >= kDialect210 ? 0x4 : 0;
+      if ((dialect_ == kDialect300 || dialect_ == kDialect302) && cipher_ != 0) {
+        capabilities |= 0x40;
+      }
+      Put32(&out, capabilities);
+      out += server_.guid();
+      Put16(&out, 1 | (server_.config().signing_required ? 2 : 0));
+      Put16(&out, dialect_);
+      return reply(out);
+    }
+    case kFsctlQueryNetworkInterfaceInfo: {
+      std::string out;
+      Put32(&out, 0);            // Next
+      Put32(&out, 1);            // IfIndex
+      Put32(&out, 0);            // Capability
+      Put32(&out, 0);            // Reserved
+      Put64(&out, 10000000000);  // LinkSpeed: 10 Gbit/s
+      std::string sockaddr(128, '\0');
+      sockaddr[0] = 2;  // AF_INET
+      in_addr addr{};
+      inet_pton(AF_INET, server_.config().local_address.c_str(), &addr);
+      memcpy(&sockaddr[4], &addr, 4);
+      out += sockaddr;
+      return reply(out);
+    }
+    case kFsctlDfsGetReferrals:
+      return SmbResponse{0xC000019C};  // STATUS_FS_DRIVER_REQUIRED: no DFS here
+    default:
+      break;
+  }
+  std::shared_ptr<Open> open = FindOpen(r, req->file);
+  if (open == nullptr) return SmbResponse{nt::kFileClosed};
+  if (req->ctl_code == kFsctlPipeTransceive) {
+    if (open->pipe == nullptr) return SmbResponse{nt::kInvalidDeviceRequest};
+    if (!open->pipe->Write(req->input).ok()) return SmbResponse{nt::kInvalidParameter};
+    std::string output = open->pipe->Read(req->max_output_response);
+    return reply(output, open->pipe->pending() > 0 ? nt::kBufferOverflow : nt::kSuccess);
+  }
+  if (open->pipe != nullptr) return SmbResponse{nt::kInvalidDeviceRequest};
+  backend::SyncBackend fs(server_.backend(), open->tree->ctx);
+  switch (req->ctl_code) {
+    case kFsctlSrvRequestResumeKey: {
+      std::string out;
+      Put64(&out, open->id);
+      Put64(&out, open->id);
+      out.append(8, '\0');
+      Put32(&out, 0);  // ContextLength
+      return reply(out);
+    }
+    case kFsctlSrvCopyChunk:
+    case kFsctlSrvCopyChunkWrite: {
+      const std::string& in = req->input;
+      if (in.size() < 32) return SmbResponse{nt::kInvalidParameter};
+      uint32_t count = Le32(in, 24);
+      if (count > kMaxChunks || in.size() < 32 + size_t{count} * 24) {
+        return reply(CopyChunkLimits(), nt::kInvalidParameter);
+      }
+      uint64_t source_id = Le64(in, 0);
+      std::shared_ptr<Open> source;
+      {
+        std::lock_guard<std::mutex> lock(r.session->mu);
+        auto it = r.session->opens.find(source_id);
+        if (it != r.session->opens.end()) source = it->second;
+      }
+      if (source == nullptr || source->pipe != nullptr)
+        return SmbResponse{kStatusObjectNameNotFound};
+      if (!(source->granted_access & access::kReadData) ||
+          !(open->granted_access & access::kWriteData) ||
+          (req->ctl_code == kFsctlSrvCopyChunk && !(open->granted_access & access::kReadData))) {
+        return SmbResponse{nt::kAccessDenied};
+      }
+      uint64_t total = 0;
+      for (uint32_t i = 0; i < count; ++i) {
+        uint32_t length = Le32(in, 32 + 24 * i + 16);
+        if (length == 0 || length > kMaxChunkSize) {
+          return reply(CopyChunkLimits(), nt::kInvalidParameter);
+        }
+        total += length;
+      }
+      if (total > kMaxCopyTotal) return reply(CopyChunkLimits(), nt::kInvalidParameter);
+      uint32_t chunks = 0;
+      uint64_t written_total = 0;
+      for (uint32_t i = 0; i < count; ++i) {
+        size_t at = 32 + 24 * i;
+        uint64_t from = Le64(in, at);
+        uint64_t to = Le64(in, at + 8);
+        uint32_t length = Le32(in, at + 16);
+        if (server_.state().IoConflicts(source->inode, source->id, from, length, false) ||
+            server_.state().IoConflicts(open->inode, open->id, to, length, true)) {
+          return SmbResponse{nt::kFileLockConflict};
+        }
+        absl::StatusOr<backend::ReadResult> data = fs.Read(source->inode, from, length);
+        if (!data.ok()) return SmbResponse{NtStatusFor(data.status())};
+        if (data->data.size() < length) return SmbResponse{nt::kInvalidViewSize};
+        absl::StatusOr<backend::WriteResult> w =
+            fs.Write(open->inode, to, data->data, backend::Stability::kUnstable);
+        if (!w.ok()) return SmbResponse{NtStatusFor(w.status())};
+        ++chunks;
+        written_total += w->count;
+      }
+      {
+        std::lock_guard<std::mutex> lock(open->mu);
+        open->dirty = true;
+      }
+      std::string out;
+      Put32(&out, chunks);
+      Put32(&out, 0);
+      Put32(&out, static_cast<uint32_t>(written_total));
+      return reply(out);
+    }
+    case kFsctlQueryAllocatedRanges: {
+      if (req->input.size() < 16) return SmbResponse{nt::kInvalidParameter};
+      uint64_t offset = Le64(req->input, 0);
+      uint64_t length = Le64(req->input, 8);
+      absl::StatusOr<std::vector<backend::Extent>> extents =
+          fs.ExtentMap(open->inode, offset, length);
+      if (!extents.ok()) return SmbResponse{NtStatusFor(extents.status())};
+      std::string out;
+      for (const backend::Extent& e : *extents) {
+        if (e.hole || e.length == 0) continue;
+        Put64(&out, e.offset);
+        Put64(&out, e.length);
+      }
+      if (out.size() > req->max_output_response) {
+        out.resize(req->max_output_response / 16 * 16);
+        SmbResponse resp;
+        resp.status = nt::kBufferOverflow;
+        resp.body = EncodeIoctlResponse(req->ctl_code, req->file, out);
+        return resp;
+      }
+      return reply(out);
+    }
+    case kFsctlSetSparse:
+      // Every file of the store is sparse already: holes take no space.
+      return reply("");
+    case kFsctlGetReparsePoint:
+      return SmbResponse{kStatusNotAReparsePoint};
+    default:
+      return SmbResponse{nt::kInvalidDeviceRequest};
+  }
+}
+
+}  // namespace cfs::smb

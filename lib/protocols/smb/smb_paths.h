@@ -1,0 +1,38 @@
+// Share-relative SMB path names (backslash separated, as in CREATE and rename requests) and
+// their resolution to backend directories: validation of each component (the characters
+// Windows forbids, "." and "..", named streams) and the walk from the share's root.
+#ifndef CFS_LIB_PROTOCOLS_SMB_SMB_PATHS_H_
+#define CFS_LIB_PROTOCOLS_SMB_SMB_PATHS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lib/backend/sync_backend.h"
+
+namespace cfs::smb {
+
+struct ParsedPath {
+  std::vector<std::string> components;  // empty: the share root
+  std::string normalized;               // components joined by '\'
+};
+
+// Splits and validates `name`. Returns nt::kSuccess, or kObjectNameInvalid (a forbidden
+// character, an empty, "." or ".." component, a named stream), kObjectPathSyntaxBad.
+// A trailing "::$DATA" (the default stream) is accepted and dropped.
+uint32_t ParseSmbPath(absl::string_view name, ParsedPath* out);
+
+struct ResolvedParent {
+  backend::InodeNumber dir = 0;
+  backend::Attributes dir_attrs;
+  std::string name;  // "" when the path is the root itself
+};
+
+// Walks every component but the last from `root`. Returns nt::kSuccess,
+// kObjectPathNotFound (a missing or non-directory component), or the mapped backend error.
+uint32_t ResolveParent(backend::SyncBackend& fs, backend::InodeNumber root, const ParsedPath& path,
+                       ResolvedParent* out);
+
+}  // namespace cfs::smb
+
+#endif  // CFS_LIB_PROTOCOLS_SMB_SMB_PATHS_H_

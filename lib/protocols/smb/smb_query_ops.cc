@@ -1,0 +1,380 @@
+// QUERY_DIRECTORY, QUERY_INFO and SET_INFO of SmbConnection.
+#include "absl/strings/match.h"
+#include "lib/auth/posix_permissions.h"
+#include "lib/backend/errors.h"
+#include "lib/backend/sync_backend.h"
+#include "lib/protocols/smb/le_bytes.h"
+#include "lib/protocols/smb/ntstatus.h"
+#include "lib/protocols/smb/smb_connection.h"
+#include "lib/protocols/smb/smb_info.h"
+#include "lib/protocols/smb/smb_paths.h"
+
+namespace cfs::smb {
+
+namespace {
+
+constexpr uint32_t kStatusEasNotSupported = 0xC000004F;
+
+bool IsDirectoryClass(uint8_t c) {
+  return c == info::kDirectory || c == info::kFullDirectory || c == info::kBothDirectory ||
+         c == info::kNames || c == info::kIdBothDirectory || c == info::kIdFullDirectory;
+}
+
+// Answers an info buffer with the size rules of MS-SMB2 3.3.5.20: too small for the fixed part
+// is INFO_LENGTH_MISMATCH, a cut variable part is BUFFER_OVERFLOW with what fits.
+SmbResponse InfoResponse(std::string data, size_t min_size, uint32_t output_length) {
+  SmbResponse out;
+  if (output_length < min_size) return SmbResponse{nt::kInfoLengthMismatch};
+  if (data.size() > output_length) {
+    data.resize(output_length);
+    out.status = nt::kBufferOverflow;
+  }
+  out.body = EncodeOutputBufferResponse(data);
+  return out;
+}
+
+}  // namespace
+
+SmbResponse SmbConnection::QueryDirectory(SmbRequest& r) {
+  absl::StatusOr<QueryDirectoryRequest> req = DecodeQueryDirectory(r.message);
+  if (!req.ok()) return SmbResponse{nt::kInvalidParameter};
+  std::shared_ptr<Open> open = FindOpen(r, req->file);
+  if (open == nullptr) return SmbResponse{nt::kFileClosed};
+  if (!open->directory || open->pipe != nullptr) return SmbResponse{nt::kInvalidParameter};
+  if (!IsDirectoryClass(req->info_class)) return SmbResponse{nt::kInvalidInfoClass};
+  if (!(open->granted_access & access::kReadData)) return SmbResponse{nt::kAccessDenied};
+  if (req->output_length == 0 || req->output_length > server_.config().max_io) {
+    return SmbResponse{nt::kInvalidParameter};
+  }
+  std::lock_guard<std::mutex> lock(open->mu);
+  bool restart = (req->flags & (kQueryRestartScans | kQueryReopen)) != 0;
+  if (!open->enumeration_started || restart) {
+    std::string pattern = req->pattern.empty() ? "*" : req->pattern;
+    backend::SyncBackend fs(server_.backend(), open->tree->ctx);
+    absl::StatusOr<backend::Attributes> self = fs.GetAttr(open->inode);
+    if (!self.ok()) return SmbResponse{NtStatusFor(self.status())};
+    std::vector<std::pair<std::string, backend::Attributes>> listing;
+    if (MatchPattern(pattern, ".")) listing.emplace_back(".", *self);
+    if (MatchPattern(pattern, "..")) {
+      backend::Attributes parent = *self;
+      if (open->parent != 0) {
+        absl::StatusOr<backend::Attributes> p = fs.GetAttr(open->parent);
+        if (p.ok()) parent = *p;
+      }
+      listing.emplace_back("..", parent);
+    }
+    bool literal = pattern.find_first_of("*?<>\"") == std::string::npos;
+    if (literal) {
+      absl::StatusOr<backend::Attributes> one = fs.Lookup(open->inode, pattern);
+      if (one.ok()) listing.emplace_back(pattern, *one);
+    } else {
+      uint64_t cookie = 0;
+      uint64_t verifier = 0;
+      while (true) {
+        absl::StatusOr<backend::ReadDirResult> page =
+            fs.ReadDir(open->inode, cookie, verifier, 512, true);
+        if (!page.ok()) return SmbResponse{NtStatusFor(page.status())};
+        for (backend::DirEntry& e : page->entries) {
+          cookie = e.cookie;
+          if (!MatchPattern(pattern, e.name) || !e.attributes.has_value()) continue;
+          listing.emplace_back(std::move(e.name), *e.attributes);
+        }
+        verifier = page->cookie_verifier;
+        if (page->eof) break;
+      }
+    }
+    bool first = !open->enumeration_started || restart;
+    open->listing = std::move(listing);
+    open->next_entry = 0;
+    open->pattern = pattern;
+    open->enumeration_started = true;
+    if (open->listing.empty() && first) return SmbResponse{nt::kNoSuchFile};
+  }
+  if (open->next_entry >= open->listing.size()) return SmbResponse{nt::kNoMoreFiles};
+  std::string out;
+  size_t last_entry_at = 0;
+  bool single = (req->flags & kQueryReturnSingleEntry) != 0;
+  while (open->next_entry < open->listing.size()) {
+    const auto& [name, attrs] = open->listing[open->next_entry];
+    absl::StatusOr<std::string> entry = EncodeDirectoryEntry(req->info_class, attrs, name);
+    if (!entry.ok()) return SmbResponse{nt::kInvalidInfoClass};
+    size_t aligned_at = (out.size() + 7) & ~size_t{7};
+    if (aligned_at + entry->size() > req->output_length) {
+      if (out.empty()) return SmbResponse{nt::kBufferOverflow};
+      break;
+    }
+    if (!out.empty()) {
+      uint32_t next = static_cast<uint32_t>(aligned_at - last_entry_at);
+      for (int k = 0; k < 4; ++k) out[last_entry_at + k] = static_cast<char>(next >> (8 * k));
+    }
+    out.resize(aligned_at, '\0');
+    last_entry_at = aligned_at;
+    out += *entry;
+    ++open->next_entry;
+    if (single) break;
+  }
+  SmbResponse resp;
+  resp.body = EncodeOutputBufferResponse(out);
+  return resp;
+}
+
+SmbResponse SmbConnection::QueryInfo(SmbRequest& r) {
+  absl::StatusOr<QueryInfoRequest> req = DecodeQueryInfo(r.message);
+  if (!req.ok()) return SmbResponse{nt::kInvalidParameter};
+  std::shared_ptr<Open> open = FindOpen(r, req->file);
+  if (open == nullptr) return SmbResponse{nt::kFileClosed};
+  if (req->output_length > server_.config().max_io) return SmbResponse{nt::kInvalidParameter};
+  backend::SyncBackend fs(server_.backend(), open->tree->ctx);
+  backend::Attributes attrs;
+  if (open->pipe != nullptr) {
+    attrs.type = backend::FileType::kRegular;
+    attrs.nlink = 1;
+  } else {
+    absl::StatusOr<backend::Attributes> got = fs.GetAttr(open->inode);
+    if (!got.ok()) return SmbResponse{NtStatusFor(got.status())};
+    attrs = *got;
+  }
+  switch (req->info_type) {
+    case kInfoFile: {
+      if (req->info_class == info::kFullEa) return SmbResponse{nt::kNoEasOnFile};
+      if (!(open->granted_access & access::kReadAttributes) && req->info_class != info::kName &&
+          req->info_class != info::kAccess && req->info_class != info::kPosition &&
+          req->info_class != info::kMode && req->info_class != info::kAlignment) {
+        return SmbResponse{nt::kAccessDenied};
+      }
+      if (req->info_class == info::kNormalizedName && dialect_ < kDialect311) {
+        return SmbResponse{nt::kNotSupported};
+      }
+      OpenFacts facts;
+      facts.attrs = attrs;
+      facts.path = open->path;
+      facts.granted_access = open->granted_access;
+      facts.delete_pending = open->pipe == nullptr && server_.state().DeletePending(open->inode);
+      {
+        std::lock_guard<std::mutex> lock(open->mu);
+        facts.position = open->position;
+      }
+      facts.mode = open->create_options & 0x00000036;
+      absl::StatusOr<std::string> data = EncodeFileInfo(req->info_class, facts);
+      if (!data.ok()) {
+        return SmbResponse{data.status().code() == absl::StatusCode::kNotFound
+                               ? nt::kObjectNameNotFound
+                               : nt::kInvalidInfoClass};
+      }
+      return InfoResponse(*data, MinFileInfoSize(req->info_class), req->output_length);
+    }
+    case kInfoFilesystem: {
+      absl::StatusOr<backend::FsStatResult> stat = fs.FsStat(open->tree->share->root);
+      if (!stat.ok()) return SmbResponse{NtStatusFor(stat.status())};
+      VolumeFacts volume;
+      volume.stat = *stat;
+      volume.creation_filetime = server_.start_filetime();
+      volume.serial = static_cast<uint32_t>(open->tree->share->root * 2654435761u);
+      volume.label = open->tree->share->name;
+      absl::StatusOr<std::string> data = EncodeFsInfo(req->info_class, volume);
+      if (!data.ok()) return SmbResponse{nt::kInvalidInfoClass};
+      return InfoResponse(*data, MinFsInfoSize(req->info_class), req->output_length);
+    }
+    case kInfoSecurity: {
+      if (!(open->granted_access & access::kReadControl)) return SmbResponse{nt::kAccessDenied};
+      if (req->additional_information & kSecSacl) return SmbResponse{nt::kPrivilegeNotHeld};
+      std::string sd = EncodeSecurityDescriptor(attrs, req->additional_information);
+      if (sd.size() > req->output_length) {
+        std::string needed;
+        Put32(&needed, static_cast<uint32_t>(sd.size()));
+        SmbResponse out;
+        out.status = nt::kBufferTooSmall;
+        out.body = EncodeErrorBody(needed);
+        return out;
+      }
+      SmbResponse out;
+      out.body = EncodeOutputBufferResponse(sd);
+      return out;
+    }
+    case kInfoQuota:
+      return SmbResponse{nt::kNotSupported};
+    default:
+      return SmbResponse{nt::kInvalidParameter};
+  }
+}
+
+SmbResponse SmbConnection::SetInfo(SmbRequest& r) {
+  absl::StatusOr<SetInfoRequest> req = DecodeSetInfo(r.message);
+  if (!req.ok()) return SmbResponse{nt::kInvalidParameter};
+  std::shared_ptr<Open> open = FindOpen(r, req->file);
+  if (open == nullptr) return SmbResponse{nt::kFileClosed};
+  if (open->pipe != nullptr) return SmbResponse{nt::kInvalidParameter};
+  SmbResponse ok;
+  ok.body = EncodeSmallBody(2);
+  backend::SyncBackend fs(server_.backend(), open->tree->ctx);
+  auto set_attr = [&](const backend::SetAttributes& set) -> SmbResponse {
+    if (open->tree->read_only) return SmbResponse{nt::kAccessDenied};
+    absl::StatusOr<backend::AttrChange> changed = fs.SetAttr(open->inode, set);
+    if (!changed.ok()) return SmbResponse{NtStatusFor(changed.status())};
+    return ok;
+  };
+  if (req->info_type == kInfoSecurity) {
+    if (!(open->granted_access & (access::kWriteDac | access::kWriteOwner))) {
+      return SmbResponse{nt::kAccessDenied};
+    }
+    absl::StatusOr<backend::Attributes> attrs = fs.GetAttr(open->inode);
+    if (!attrs.ok()) return SmbResponse{NtStatusFor(attrs.status())};
+    absl::StatusOr<SecurityChange> change =
+        DecodeSecurityDescriptor(req->buffer, req->additional_information, *attrs);
+    if (!change.ok()) {
+      return SmbResponse{change.status().code() == absl::StatusCode::kUnimplemented
+                             ? nt::kNotSupported
+                             : nt::kInvalidParameter};
+    }
+    backend::SetAttributes set;
+    set.uid = change->uid;
+    set.gid = change->gid;
+    set.mode = change->mode;
+    if (!set.uid && !set.gid && !set.mode) return ok;
+    return set_attr(set);
+  }
+  if (req->info_type != kInfoFile) return SmbResponse{nt::kInvalidInfoClass};
+  const std::string& b = req->buffer;
+  switch (req->info_class) {
+    case info::kBasic: {
+      if (!(open->granted_access & access::kWriteAttributes)) {
+        return SmbResponse{nt::kAccessDenied};
+      }
+      absl::StatusOr<BasicInfoChange> change = DecodeBasicInfo(b);
+      if (!change.ok()) return SmbResponse{nt::kInfoLengthMismatch};
+      backend::SetAttributes set;
+      bool any = false;
+      if (change->atime) {
+        set.atime_how = backend::SetAttributes::TimeHow::kClientTime;
+        set.atime = *change->atime;
+        any = true;
+      }
+      if (change->mtime) {
+        set.mtime_how = backend::SetAttributes::TimeHow::kClientTime;
+        set.mtime = *change->mtime;
+        any = true;
+      }
+      if (change->attributes != 0 && !open->directory) {
+        absl::StatusOr<backend::Attributes> attrs = fs.GetAttr(open->inode);
+        if (!attrs.ok()) return SmbResponse{NtStatusFor(attrs.status())};
+        bool readonly = (change->attributes & kAttrReadonly) != 0;
+        bool is_readonly = (attrs->mode & 0222) == 0;
+        if (readonly && !is_readonly) {
+          set.mode = attrs->mode & ~0222u;
+          any = true;
+        } else if (!readonly && is_readonly) {
+          set.mode = attrs->mode | 0200u;
+          any = true;
+        }
+      }
+      if (!any) return ok;
+      return set_attr(set);
+    }
+    case info::kEndOfFile:
+    case info::kAllocation: {
+      if (b.size() < 8) return SmbResponse{nt::kInfoLengthMismatch};
+      if (!(open->granted_access & (access::kWriteData | access::kAppendData))) {
+        return SmbResponse{nt::kAccessDenied};
+      }
+      if (open->directory) return SmbResponse{nt::kInvalidParameter};
+      uint64_t size = Le64(b, 0);
+      if (req->info_class == info::kAllocation) {
+        absl::StatusOr<backend::Attributes> attrs = fs.GetAttr(open->inode);
+        if (!attrs.ok()) return SmbResponse{NtStatusFor(attrs.status())};
+        if (size >= attrs->size) return ok;  // space is allocated as data is written
+      }
+      backend::SetAttributes set;
+      set.size = size;
+      return set_attr(set);
+    }
+    case info::kDisposition:
+    case info::kDispositionEx: {
+      if (b.empty()) return SmbResponse{nt::kInfoLengthMismatch};
+      if (!(open->granted_access & access::kDelete)) return SmbResponse{nt::kAccessDenied};
+      bool del = (b[0] & 1) != 0;
+      if (del) {
+        if (open->name.empty()) return SmbResponse{nt::kCannotDelete};
+        absl::StatusOr<backend::Attributes> attrs = fs.GetAttr(open->inode);
+        if (!attrs.ok()) return SmbResponse{NtStatusFor(attrs.status())};
+        if (!open->directory && (attrs->mode & 0222) == 0) return SmbResponse{nt::kCannotDelete};
+        if (open->directory) {
+          absl::StatusOr<backend::ReadDirResult> page = fs.ReadDir(open->inode, 0, 0, 1);
+          if (!page.ok()) return SmbResponse{NtStatusFor(page.status())};
+          if (!page->entries.empty()) return SmbResponse{nt::kDirectoryNotEmpty};
+        }
+      }
+      server_.state().SetDeletePending(*open, del);
+      return ok;
+    }
+    case info::kPosition: {
+      if (b.size() < 8) return SmbResponse{nt::kInfoLengthMismatch};
+      std::lock_guard<std::mutex> lock(open->mu);
+      open->position = Le64(b, 0);
+      return ok;
+    }
+    case info::kMode: {
+      if (b.size() < 4) return SmbResponse{nt::kInfoLengthMismatch};
+      uint32_t mode = Le32(b, 0);
+      if (mode & ~0x0000003Eu) return SmbResponse{nt::kInvalidParameter};
+      open->create_options = (open->create_options & ~0x36u) | mode;
+      return ok;
+    }
+    case info::kRename:
+    case info::kLink: {
+      bool link = req->info_class == info::kLink;
+      if (!link && !(open->granted_access & access::kDelete)) {
+        return SmbResponse{nt::kAccessDenied};
+      }
+      if (open->tree->read_only) return SmbResponse{nt::kAccessDenied};
+      absl::StatusOr<RenameInfo> rename = DecodeRenameInfo(b);
+      if (!rename.ok()) return SmbResponse{nt::kInvalidParameter};
+      absl::string_view target = rename->target;
+      if (absl::StartsWith(target, "\\")) target.remove_prefix(1);
+      ParsedPath path;
+      if (uint32_t s = ParseSmbPath(target, &path); s != nt::kSuccess) return SmbResponse{s};
+      if (path.components.empty()) return SmbResponse{nt::kObjectNameInvalid};
+      ResolvedParent dest;
+      if (uint32_t s = ResolveParent(fs, open->tree->share->root, path, &dest); s != nt::kSuccess) {
+        return SmbResponse{s};
+      }
+      if (link && open->directory) return SmbResponse{nt::kFileIsADirectory};
+      if (dest.dir == open->parent && dest.name == open->name) return ok;
+      absl::StatusOr<backend::Attributes> existing = fs.Lookup(dest.dir, dest.name);
+      if (existing.ok()) {
+        if (!rename->replace_if_exists) return SmbResponse{nt::kObjectNameCollision};
+        if (existing->type == backend::FileType::kDirectory) {
+          return SmbResponse{nt::kAccessDenied};
+        }
+        if (server_.state().OpenElsewhere(existing->inode, 0)) {
+          return SmbResponse{nt::kAccessDenied};
+        }
+      }
+      if (link) {
+        if (existing.ok()) {
+          absl::StatusOr<backend::DirChange> gone = fs.Unlink(dest.dir, dest.name);
+          if (!gone.ok()) return SmbResponse{NtStatusFor(gone.status())};
+        }
+        absl::StatusOr<backend::EntryResult> linked = fs.Link(open->inode, dest.dir, dest.name);
+        if (!linked.ok()) return SmbResponse{NtStatusFor(linked.status())};
+        return ok;
+      }
+      if (server_.state().RenameBlocked(*open)) return SmbResponse{nt::kSharingViolation};
+      absl::StatusOr<backend::RenameResult> moved =
+          fs.Rename(open->parent, open->name, dest.dir, dest.name);
+      if (!moved.ok()) return SmbResponse{NtStatusFor(moved.status())};
+      {
+        std::lock_guard<std::mutex> lock(open->mu);
+        open->parent = dest.dir;
+        open->name = dest.name;
+        open->path = path.normalized;
+      }
+      return ok;
+    }
+    case info::kFullEa:
+      return SmbResponse{kStatusEasNotSupported};
+    default:
+      return SmbResponse{nt::kInvalidInfoClass};
+  }
+}
+
+}  // namespace cfs::smb

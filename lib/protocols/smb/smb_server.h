@@ -1,0 +1,71 @@
+// SmbServer: what every SMB connection of one frontend shares: the configuration, the shares
+// (one per export with an smb_share, plus IPC$), the user store, the backend, the worker pool
+// that runs requests, and the server-wide state (sessions, share modes, locks).
+//
+// Ownership: borrows the backend and user store (they outlive the frontend); owns the state and
+// the pool. Thread-safe after construction.
+#ifndef CFS_LIB_PROTOCOLS_SMB_SMB_SERVER_H_
+#define CFS_LIB_PROTOCOLS_SMB_SMB_SERVER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lib/auth/user_store.h"
+#include "lib/backend/backend.h"
+#include "lib/common/thread_pool.h"
+#include "lib/protocols/smb/smb2_negotiate.h"
+#include "lib/protocols/smb/smb_state.h"
+
+namespace cfs::smb {
+
+struct SmbServerConfig {
+  std::string server_name = "CFS-GATEWAY";  // NetBIOS name in NTLM and srvsvc
+  std::string domain = "WORKGROUP";
+  uint16_t min_dialect = kDialect202;
+  uint16_t max_dialect = kDialect311;
+  bool signing_required = false;     // every session signs (or encrypts)
+  bool encryption_required = false;  // every session encrypts (3.x clients only)
+  uint32_t max_io = 8 << 20;         // largest READ/WRITE/transact
+  uint16_t max_credits = 512;        // credits a client may hold
+  int worker_threads = 16;
+  // The IPv4 address FSCTL_QUERY_NETWORK_INTERFACE_INFO reports (the listener's).
+  std::string local_address = "127.0.0.1";
+};
+
+class SmbServer {
+ public:
+  SmbServer(SmbServerConfig config, backend::Backend& backend, auth::UserStore& users,
+            std::vector<Share> shares);
+  ~SmbServer();
+
+  const SmbServerConfig& config() const { return config_; }
+  backend::Backend& backend() { return backend_; }
+  auth::UserStore& users() { return users_; }
+  SmbServerState& state() { return state_; }
+  ThreadPool& pool() { return pool_; }
+  const std::string& guid() const { return guid_; }
+  uint64_t start_filetime() const { return start_filetime_; }
+  // The share named `name` (case-insensitive), or null.
+  const Share* FindShare(absl::string_view name) const;
+  const std::vector<Share>& shares() const { return shares_; }
+  // Whether an export's share requires encryption.
+  bool ShareEncrypted(const Share& share) const;
+
+  // Stops the pool (after the listener stopped).
+  void Shutdown();
+
+ private:
+  SmbServerConfig config_;
+  backend::Backend& backend_;
+  auth::UserStore& users_;
+  std::vector<Share> shares_;
+  SmbServerState state_;
+  std::string guid_;
+  uint64_t start_filetime_ = 0;
+  ThreadPool pool_;
+};
+
+}  // namespace cfs::smb
+
+#endif  // CFS_LIB_PROTOCOLS_SMB_SMB_SERVER_H_

@@ -1,0 +1,208 @@
+#include "lib/protocols/smb/smb_state.h"
+
+#include <algorithm>
+
+#include "lib/protocols/smb/ntstatus.h"
+
+namespace cfs::smb {
+
+namespace {
+
+bool Overlaps(const ByteRangeLock& a, uint64_t offset, uint64_t length) {
+  if (a.length == 0 || length == 0) return false;
+  uint64_t a_end = a.offset + a.length < a.offset ? ~uint64_t{0} : a.offset + a.length;
+  uint64_t end = offset + length < offset ? ~uint64_t{0} : offset + length;
+  return a.offset < end && offset < a_end;
+}
+
+bool Conflicts(uint32_t held_access, uint32_t held_share, uint32_t access, uint32_t share) {
+  auto reads = [](uint32_t a) { return (a & (access::kReadData | access::kExecute)) != 0; };
+  auto writes = [](uint32_t a) { return (a & (access::kWriteData | access::kAppendData)) != 0; };
+  auto deletes = [](uint32_t a) { return (a & access::kDelete) != 0; };
+  return (reads(held_access) && !(share & kShareRead)) ||
+         (writes(held_access) && !(share & kShareWrite)) ||
+         (deletes(held_access) && !(share & kShareDelete)) ||
+         (reads(access) && !(held_share & kShareRead)) ||
+         (writes(access) && !(held_share & kShareWrite)) ||
+         (deletes(access) && !(held_share & kShareDelete));
+}
+
+}  // namespace
+
+std::shared_ptr<Session> SmbServerState::NewSession() {
+  auto session = std::make_shared<Session>();
+  session->id = next_session_id_.fetch_add(1);
+  std::lock_guard<std::mutex> lock(sessions_mu_);
+  sessions_[session->id] = session;
+  return session;
+}
+
+std::shared_ptr<Session> SmbServerState::FindSession(uint64_t id) {
+  std::lock_guard<std::mutex> lock(sessions_mu_);
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second;
+}
+
+void SmbServerState::RemoveSession(uint64_t id) {
+  std::lock_guard<std::mutex> lock(sessions_mu_);
+  sessions_.erase(id);
+}
+
+uint32_t SmbServerState::RegisterOpen(const std::shared_ptr<Open>& open) {
+  std::lock_guard<std::mutex> lock(opens_mu_);
+  InodeOpens& entry = opens_[open->inode];
+  if (entry.delete_pending) return nt::kDeletePending;
+  uint32_t data_access = open->granted_access & (access::kAnyData | access::kDelete);
+  for (const std::weak_ptr<Open>& weak : entry.opens) {
+    std::shared_ptr<Open> other = weak.lock();
+    if (other == nullptr) continue;
+    if (data_access == 0 && (other->granted_access & (access::kAnyData | access::kDelete)) == 0) {
+      continue;
+    }
+    if (Conflicts(other->granted_access, other->share_access, open->granted_access,
+                  open->share_access)) {
+      return nt::kSharingViolation;
+    }
+  }
+  entry.opens.push_back(open);
+  return nt::kSuccess;
+}
+
+bool SmbServerState::UnregisterOpen(const Open& open) {
+  std::lock_guard<std::mutex> lock(opens_mu_);
+  auto it = opens_.find(open.inode);
+  if (it == opens_.end()) return false;
+  InodeOpens& entry = it->second;
+  if (open.delete_on_close) entry.delete_pending = true;
+  entry.opens.erase(std::remove_if(entry.opens.begin(), entry.opens.end(),
+                                   [&](const std::weak_ptr<Open>& w) {
+                                     std::shared_ptr<Open> o = w.lock();
+                                     return o == nullptr || o.get() == &open;
+                                   }),
+                    entry.opens.end());
+  if (!entry.opens.empty()) return false;
+  bool remove = entry.delete_pending;
+  opens_.erase(it);
+  return remove;
+}
+
+void SmbServerState::SetDeletePending(const Open& open, bool pending) {
+  std::lock_guard<std::mutex> lock(opens_mu_);
+  opens_[open.inode].delete_pending = pending;
+}
+
+bool SmbServerState::DeletePending(backend::InodeNumber inode) {
+  std::lock_guard<std::mutex> lock(opens_mu_);
+  auto it = opens_.find(inode);
+  return it != opens_.end() && it->second.delete_pending;
+}
+
+bool SmbServerState::OpenElsewhere(backend::InodeNumber inode, uint64_t except) {
+  std::lock_guard<std::mutex> lock(opens_mu_);
+  auto it = opens_.find(inode);
+  if (it == opens_.end()) return false;
+  for (const std::weak_ptr<Open>& weak : it->second.opens) {
+    std::shared_ptr<Open> other = weak.lock();
+    if (other != nullptr && other->id != except) return true;
+  }
+  return false;
+}
+
+bool SmbServerState::RenameBlocked(const Open& open) {
+  std::lock_guard<std::mutex> lock(opens_mu_);
+  auto it = opens_.find(open.inode);
+  if (it == opens_.end()) return false;
+  for (const std::weak_ptr<Open>& weak : it->second.opens) {
+    std::shared_ptr<Open> other = weak.lock();
+    if (other == nullptr || other->id == open.id) continue;
+    if (!(other->share_access & kShareDelete)) return true;
+  }
+  return false;
+}
+
+uint32_t SmbServerState::Lock(backend::InodeNumber inode, const ByteRangeLock& lock) {
+  std::lock_guard<std::mutex> guard(locks_mu_);
+  return LockLocked(inode, lock);
+}
+
+uint32_t SmbServerState::LockOrWait(backend::InodeNumber inode, const ByteRangeLock& lock,
+                                    std::function<void()> retry) {
+  std::lock_guard<std::mutex> guard(locks_mu_);
+  uint32_t status = LockLocked(inode, lock);
+  if (status == nt::kSuccess) return status;
+  lock_waiters_[inode].push_back(std::move(retry));
+  return nt::kPending;
+}
+
+uint32_t SmbServerState::LockLocked(backend::InodeNumber inode, const ByteRangeLock& lock) {
+  std::vector<ByteRangeLock>& held = locks_[inode];
+  for (const ByteRangeLock& other : held) {
+    if (!Overlaps(other, lock.offset, lock.length)) {
+      // Zero-length locks conflict only when they sit inside an exclusive range.
+      if (!(lock.length == 0 && other.exclusive && lock.offset > other.offset &&
+            lock.offset < other.offset + other.length)) {
+        continue;
+      }
+    }
+    bool same_open = other.open_id == lock.open_id;
+    if (!other.exclusive && !lock.exclusive) continue;
+    if (same_open && !other.exclusive && lock.exclusive) return nt::kLockNotGranted;
+    if (same_open && other.exclusive && !lock.exclusive) continue;
+    return nt::kLockNotGranted;
+  }
+  held.push_back(lock);
+  return nt::kSuccess;
+}
+
+uint32_t SmbServerState::Unlock(backend::InodeNumber inode, const ByteRangeLock& lock) {
+  std::lock_guard<std::mutex> guard(locks_mu_);
+  std::vector<ByteRangeLock>& held = locks_[inode];
+  for (auto it = held.begin(); it != held.end(); ++it) {
+    if (it->open_id == lock.open_id && it->offset == lock.offset && it->length == lock.length) {
+      held.erase(it);
+      return nt::kSuccess;
+    }
+  }
+  return nt::kRangeNotLocked;
+}
+
+void SmbServerState::UnlockAll(backend::InodeNumber inode, uint64_t open_id) {
+  std::lock_guard<std::mutex> guard(locks_mu_);
+  auto it = locks_.find(inode);
+  if (it == locks_.end()) return;
+  std::vector<ByteRangeLock>& held = it->second;
+  held.erase(std::remove_if(held.begin(), held.end(),
+                            [&](const ByteRangeLock& l) { return l.open_id == open_id; }),
+             held.end());
+  if (held.empty()) locks_.erase(it);
+}
+
+bool SmbServerState::IoConflicts(backend::InodeNumber inode, uint64_t open_id, uint64_t offset,
+                                 uint64_t length, bool write) {
+  std::lock_guard<std::mutex> guard(locks_mu_);
+  auto it = locks_.find(inode);
+  if (it == locks_.end()) return false;
+  for (const ByteRangeLock& l : it->second) {
+    if (!Overlaps(l, offset, length)) continue;
+    if (l.open_id == open_id) {
+      if (write && !l.exclusive) return true;  // a shared lock forbids writes even to its owner
+      continue;
+    }
+    if (l.exclusive || write) return true;
+  }
+  return false;
+}
+
+void SmbServerState::WakeLockWaiters(backend::InodeNumber inode) {
+  std::vector<std::function<void()>> waiters;
+  {
+    std::lock_guard<std::mutex> guard(locks_mu_);
+    auto it = lock_waiters_.find(inode);
+    if (it == lock_waiters_.end()) return;
+    waiters = std::move(it->second);
+    lock_waiters_.erase(it);
+  }
+  for (std::function<void()>& retry : waiters) retry();
+}
+
+}  // namespace cfs::smb

@@ -1,0 +1,191 @@
+// The state an SMB server keeps across requests (MS-SMB2 3.3.1): shares, sessions with their
+// keys, tree connects and opens, and the server-wide tables every connection shares (share
+// modes, byte-range locks, pending requests).
+//
+// Ownership: SmbServerState owns the sessions (shared_ptr, so a request in flight keeps its
+// session alive after LOGOFF) and the lock table; a Session owns its trees and opens; an Open
+// owns its pipe. Every mutable field is guarded by the mutex of the object that holds it.
+#ifndef CFS_LIB_PROTOCOLS_SMB_SMB_STATE_H_
+#define CFS_LIB_PROTOCOLS_SMB_SMB_STATE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>  // std::mutex: visible to ThreadSanitizer (Debian's Abseil is not instrumented)
+#include <string>
+#include <vector>
+
+#include "lib/auth/export_policy.h"
+#include "lib/auth/user_store.h"
+#include "lib/backend/backend.h"
+#include "lib/protocols/smb/smb2_signing.h"
+#include "lib/protocols/smb/smb_crypto.h"
+#include "lib/protocols/smb/srvsvc.h"
+
+namespace cfs::smb {
+
+// Access mask bits (MS-SMB2 2.2.13.1).
+namespace access {
+inline constexpr uint32_t kReadData = 0x00000001;
+inline constexpr uint32_t kWriteData = 0x00000002;
+inline constexpr uint32_t kAppendData = 0x00000004;
+inline constexpr uint32_t kReadEa = 0x00000008;
+inline constexpr uint32_t kWriteEa = 0x00000010;
+inline constexpr uint32_t kExecute = 0x00000020;
+inline constexpr uint32_t kDeleteChild = 0x00000040;
+inline constexpr uint32_t kReadAttributes = 0x00000080;
+inline constexpr uint32_t kWriteAttributes = 0x00000100;
+inline constexpr uint32_t kDelete = 0x00010000;
+inline constexpr uint32_t kReadControl = 0x00020000;
+inline constexpr uint32_t kWriteDac = 0x00040000;
+inline constexpr uint32_t kWriteOwner = 0x00080000;
+inline constexpr uint32_t kSynchronize = 0x00100000;
+inline constexpr uint32_t kSystemSecurity = 0x01000000;
+inline constexpr uint32_t kMaximumAllowed = 0x02000000;
+inline constexpr uint32_t kGenericAll = 0x10000000;
+inline constexpr uint32_t kGenericExecute = 0x20000000;
+inline constexpr uint32_t kGenericWrite = 0x40000000;
+inline constexpr uint32_t kGenericRead = 0x80000000;
+inline constexpr uint32_t kAll = 0x001F01FF;
+inline constexpr uint32_t kAnyData = kReadData | kWriteData | kAppendData | kExecute;
+inline constexpr uint32_t kAnyWrite = kWriteData | kAppendData | kWriteEa | kWriteAttributes |
+                                      kDelete | kWriteDac | kWriteOwner | kDeleteChild;
+}  // namespace access
+
+inline constexpr uint32_t kShareRead = 1;
+inline constexpr uint32_t kShareWrite = 2;
+inline constexpr uint32_t kShareDelete = 4;
+
+struct Share {
+  std::string name;
+  const auth::Export* export_ = nullptr;  // null for IPC$
+  backend::InodeNumber root = 0;
+  bool ipc() const { return export_ == nullptr; }
+};
+
+struct Tree {
+  uint32_t id = 0;
+  const Share* share = nullptr;
+  backend::RequestContext ctx;  // the session's identity after the export's rules
+  bool read_only = false;
+  uint32_t maximal_access = 0;
+};
+
+// An open file, directory or pipe (MS-SMB2 3.3.1.10).
+struct Open {
+  uint64_t id = 0;  // persistent and volatile halves alike
+  std::shared_ptr<Tree> tree;
+  backend::InodeNumber inode = 0;
+  backend::InodeNumber parent = 0;
+  std::string name;  // the entry's name in `parent` ("" for the share root)
+  std::string path;  // share-relative, backslashes
+  bool directory = false;
+  uint32_t granted_access = 0;
+  uint32_t share_access = 0;
+  uint32_t create_options = 0;
+  std::unique_ptr<SrvsvcPipe> pipe;
+
+  std::mutex mu;
+  bool delete_on_close = false;  // guarded by SmbServerState::opens_mu_
+  uint64_t position = 0;
+  bool dirty = false;  // unstable writes not yet committed
+  // Directory enumeration: the matching entries, the next one to return, and the pattern.
+  bool enumeration_started = false;
+  std::vector<std::pair<std::string, backend::Attributes>> listing;
+  size_t next_entry = 0;
+  std::string pattern;
+};
+
+struct Session {
+  uint64_t id = 0;
+  std::mutex mu;
+  // NTLM exchange in progress.
+  std::string ntlm_negotiate;
+  std::string ntlm_challenge;
+  std::string server_challenge;
+  std::string ntlm_mech_types;  // SPNEGO MechTypeList DER, for the mechListMIC
+  bool valid = false;           // authenticated
+  bool expired = false;         // logged off
+  uint16_t dialect = 0;
+  auth::User user;
+  backend::Identity identity;
+  SessionKeys keys;
+  uint16_t signing_algorithm = kSigningHmacSha256;
+  Cipher cipher = Cipher::kAes128Gcm;
+  bool encryption_capable = false;  // the connection negotiated a cipher
+  bool signing_required = false;
+  bool encrypt_data = false;  // every message of the session must be encrypted
+  PreauthHash preauth;
+  uint32_t next_tree_id = 1;
+  std::map<uint32_t, std::shared_ptr<Tree>> trees;
+  std::map<uint64_t, std::shared_ptr<Open>> opens;
+};
+
+struct ByteRangeLock {
+  uint64_t open_id = 0;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  bool exclusive = false;
+};
+
+// Server-wide tables shared by every connection. Thread-safe.
+class SmbServerState {
+ public:
+  std::shared_ptr<Session> NewSession();
+  std::shared_ptr<Session> FindSession(uint64_t id);
+  void RemoveSession(uint64_t id);
+  uint64_t NextOpenId() { return next_open_id_.fetch_add(1); }
+
+  // Share modes (MS-FSA 2.1.5.1.2): registers `open` on its inode unless an open there
+  // conflicts. Returns the NTSTATUS (kSharingViolation, kDeletePending) or kSuccess.
+  uint32_t RegisterOpen(const std::shared_ptr<Open>& open);
+  // Unregisters `open`. True when it was the last open of its inode and a delete is pending
+  // for the inode (the caller deletes it).
+  bool UnregisterOpen(const Open& open);
+  // Sets or clears delete-on-close for the inode of `open`.
+  void SetDeletePending(const Open& open, bool pending);
+  bool DeletePending(backend::InodeNumber inode);
+  // True when an open other than `except` (0: none) is registered on `inode`.
+  bool OpenElsewhere(backend::InodeNumber inode, uint64_t except);
+  // Opens on `inode` whose share modes forbid a rename or delete by `open`.
+  bool RenameBlocked(const Open& open);
+
+  // Byte-range locks. Returns kSuccess, kLockNotGranted/kFileLockConflict, kRangeNotLocked.
+  uint32_t Lock(backend::InodeNumber inode, const ByteRangeLock& lock);
+  uint32_t Unlock(backend::InodeNumber inode, const ByteRangeLock& lock);
+  void UnlockAll(backend::InodeNumber inode, uint64_t open_id);
+  // True when a read (or write) of the range by `open_id` conflicts with another's lock.
+  bool IoConflicts(backend::InodeNumber inode, uint64_t open_id, uint64_t offset, uint64_t length,
+                   bool write);
+  // Takes `lock`, or (in the same critical section, so no release is missed) registers `retry`
+  // to run once locks on the inode are released. Returns kSuccess or kPending.
+  uint32_t LockOrWait(backend::InodeNumber inode, const ByteRangeLock& lock,
+                      std::function<void()> retry);
+  // Called after locks on `inode` were released: runs (and forgets) the waiters.
+  void WakeLockWaiters(backend::InodeNumber inode);
+
+ private:
+  uint32_t LockLocked(backend::InodeNumber inode, const ByteRangeLock& lock);
+
+  std::mutex sessions_mu_;
+  std::map<uint64_t, std::shared_ptr<Session>> sessions_;
+  std::atomic<uint64_t> next_session_id_{0x1000000001};
+  std::atomic<uint64_t> next_open_id_{1};
+
+  struct InodeOpens {
+    std::vector<std::weak_ptr<Open>> opens;
+    bool delete_pending = false;
+  };
+  std::mutex opens_mu_;
+  std::map<backend::InodeNumber, InodeOpens> opens_;
+
+  std::mutex locks_mu_;
+  std::map<backend::InodeNumber, std::vector<ByteRangeLock>> locks_;
+  std::map<backend::InodeNumber, std::vector<std::function<void()>>> lock_waiters_;
+};
+
+}  // namespace cfs::smb
+
+#endif  // CFS_LIB_PROTOCOLS_SMB_SMB_STATE_H_
