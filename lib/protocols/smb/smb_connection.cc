@@ -423,6 +423,10 @@ void SmbConnection::ProcessCompound(absl::string_view packet, bool encrypted,
     } else {
       response.status = status;
     }
+    if (!IsSuccessOrWarning(response.status) && MinLogLevel() <= LogLevel::kDebug) {
+      CFS_LOG(DEBUG, "smb") << peer_address_ << ": command " << header->command << " mid "
+                            << header->message_id << ": status 0x" << std::hex << response.status;
+    }
     if (response.disconnect) disconnect = true;
     session = r.session;
     tree = r.tree;

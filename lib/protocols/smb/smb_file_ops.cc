@@ -46,11 +46,12 @@ uint32_t MapGeneric(uint32_t desired) {
   return out;
 }
 
+// POSIX bits an access mask needs. FILE_EXECUTE of a file is a read over SMB (clients ask for it
+// with every "all access" open); of a directory it is traverse, which the walk checked.
 uint32_t PosixBitsFor(uint32_t mask) {
   uint32_t bits = 0;
-  if (mask & access::kReadData) bits |= backend::kAccessRead;
+  if (mask & (access::kReadData | access::kExecute)) bits |= backend::kAccessRead;
   if (mask & (access::kWriteData | access::kAppendData)) bits |= backend::kAccessWrite;
-  if (mask & access::kExecute) bits |= backend::kAccessExecute;
   return bits;
 }
 
@@ -205,8 +206,7 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
                     req->disposition == kSupersede;
     if (truncate) desired |= access::kWriteData;
     if ((desired & access::kAnyWrite) && tree->read_only) return SmbResponse{nt::kAccessDenied};
-    uint32_t needed = PosixBitsFor(desired & ~access::kExecute) |
-                      (is_dir ? 0 : PosixBitsFor(desired & access::kExecute));
+    uint32_t needed = PosixBitsFor(is_dir ? desired & ~access::kExecute : desired);
     if ((auth::GrantedAccess(tree->ctx.identity, attrs, needed) & needed) != needed) {
       return SmbResponse{nt::kAccessDenied};
     }
@@ -235,6 +235,9 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
       return SmbResponse{nt::kObjectNameNotFound};
     }
     if (tree->read_only) return SmbResponse{nt::kAccessDenied};
+    if (want_delete_on_close && (req->file_attributes & kAttrReadonly)) {
+      return SmbResponse{nt::kCannotDelete};
+    }
     absl::StatusOr<backend::EntryResult> made =
         (req->options & kOptDirectory)
             ? fs.Mkdir(parent.dir, parent.name, 0755)
@@ -471,7 +474,7 @@ SmbResponse SmbConnection::Lock(SmbRequest& r) {
   bool unlock = (req->locks[0].flags & kLockUnlock) != 0;
   for (const LockElement& l : req->locks) {
     uint32_t f = l.flags;
-    bool valid = unlock ? f == kLockUnlock
+    bool valid = unlock ? (f & ~kLockFailImmediately) == kLockUnlock
                         : (f == kLockShared || f == kLockExclusive ||
                            f == (kLockShared | kLockFailImmediately) ||
                            f == (kLockExclusive | kLockFailImmediately));

@@ -176,18 +176,20 @@ size_t MinFileInfoSize(uint8_t c) {
     case info::kAlignment:
       return 4;
     case info::kAll:
-      return 100;
+      return 104;
     case info::kNetworkOpen:
       return 56;
     case info::kCompression:
       return 16;
     case info::kStream:
+      return 32;
     case info::kFullEa:
       return 0;
     case info::kNormalizedName:
     case info::kName:
-    case info::kAlternateName:
       return 4;
+    case info::kAlternateName:
+      return 8;
     default:
       return 0;
   }
@@ -196,13 +198,13 @@ size_t MinFileInfoSize(uint8_t c) {
 size_t MinFsInfoSize(uint8_t c) {
   switch (c) {
     case info::kFsVolume:
-      return 18;
+      return 24;
     case info::kFsSize:
       return 24;
     case info::kFsDevice:
       return 8;
     case info::kFsAttribute:
-      return 12;
+      return 16;
     case info::kFsFullSize:
       return 32;
     case info::kFsObjectId:
@@ -257,7 +259,7 @@ absl::StatusOr<std::string> EncodeFileInfo(uint8_t info_class, const OpenFacts& 
       return out;
     }
     case info::kAlternateName:
-      return absl::NotFoundError("no 8.3 names");
+      return absl::UnimplementedError("no 8.3 names");
     case info::kStream: {
       if (a.type == backend::FileType::kDirectory) return out;
       std::string name = Utf16("::$DATA");

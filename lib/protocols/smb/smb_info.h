@@ -84,7 +84,7 @@ struct OpenFacts {
 };
 
 // A file class (info type 1). Errors: kInvalidArgument -> STATUS_INVALID_INFO_CLASS,
-// kNotFound -> the class is valid but has nothing here (alternate names).
+// kUnimplemented -> STATUS_NOT_IMPLEMENTED (8.3 alternate names: there are none).
 absl::StatusOr<std::string> EncodeFileInfo(uint8_t info_class, const OpenFacts& facts);
 // The fixed size a file or file system class needs at least (0 for unknown classes).
 size_t MinFileInfoSize(uint8_t info_class);

@@ -22,6 +22,7 @@ constexpr uint32_t kFsctlSrvCopyChunk = 0x001440F2;
 constexpr uint32_t kFsctlSrvCopyChunkWrite = 0x001480F2;
 constexpr uint32_t kFsctlGetReparsePoint = 0x000900A8;
 constexpr uint32_t kFsctlSetSparse = 0x000900C4;
+constexpr uint32_t kFsctlCreateOrGetObjectId = 0x000900C0;
 constexpr uint32_t kFsctlQueryAllocatedRanges = 0x000940CF;
 constexpr uint32_t kStatusNotAReparsePoint = 0xC0000275;
 constexpr uint32_t kStatusObjectNameNotFound = 0xC0000034;
@@ -202,6 +203,14 @@ SmbResponse SmbConnection::Ioctl(SmbRequest& r) {
         resp.body = EncodeIoctlResponse(req->ctl_code, req->file, out);
         return resp;
       }
+      return reply(out);
+    }
+    case kFsctlCreateOrGetObjectId: {
+      // The object id is the inode number: stable for the file's life, never reused.
+      std::string out;
+      Put64(&out, open->inode);
+      Put64(&out, open->tree->share->export_->id);
+      out.resize(64, '\0');
       return reply(out);
     }
     case kFsctlSetSparse:

@@ -15,7 +15,8 @@ uint32_t ParseSmbPath(absl::string_view name, ParsedPath* out) {
   if (name.empty()) return nt::kSuccess;
   if (name.size() > 32767) return nt::kObjectNameInvalid;
   for (absl::string_view part : absl::StrSplit(name, '\\')) {
-    if (part.empty() || part == "." || part == "..") return nt::kObjectNameInvalid;
+    if (part == "..") return nt::kObjectPathSyntaxBad;
+    if (part.empty() || part == ".") return nt::kObjectNameInvalid;
     if (part.size() > backend::kMaxNameLength) return nt::kObjectNameInvalid;
     for (char c : part) {
       unsigned char u = static_cast<unsigned char>(c);

@@ -137,9 +137,12 @@ SmbResponse SmbConnection::QueryInfo(SmbRequest& r) {
   switch (req->info_type) {
     case kInfoFile: {
       if (req->info_class == info::kFullEa) return SmbResponse{nt::kNoEasOnFile};
-      if (!(open->granted_access & access::kReadAttributes) && req->info_class != info::kName &&
-          req->info_class != info::kAccess && req->info_class != info::kPosition &&
-          req->info_class != info::kMode && req->info_class != info::kAlignment) {
+      // The classes with times and attributes need FILE_READ_ATTRIBUTES (MS-FSA 2.1.5.12);
+      // the others need no access right.
+      bool needs_read_attributes =
+          req->info_class == info::kBasic || req->info_class == info::kAll ||
+          req->info_class == info::kNetworkOpen || req->info_class == info::kAttributeTag;
+      if (needs_read_attributes && !(open->granted_access & access::kReadAttributes)) {
         return SmbResponse{nt::kAccessDenied};
       }
       if (req->info_class == info::kNormalizedName && dialect_ < kDialect311) {
@@ -157,8 +160,8 @@ SmbResponse SmbConnection::QueryInfo(SmbRequest& r) {
       facts.mode = open->create_options & 0x00000036;
       absl::StatusOr<std::string> data = EncodeFileInfo(req->info_class, facts);
       if (!data.ok()) {
-        return SmbResponse{data.status().code() == absl::StatusCode::kNotFound
-                               ? nt::kObjectNameNotFound
+        return SmbResponse{data.status().code() == absl::StatusCode::kUnimplemented
+                               ? nt::kNotImplemented
                                : nt::kInvalidInfoClass};
       }
       return InfoResponse(*data, MinFileInfoSize(req->info_class), req->output_length);

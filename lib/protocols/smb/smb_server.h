@@ -27,7 +27,7 @@ struct SmbServerConfig {
   bool signing_required = false;     // every session signs (or encrypts)
   bool encryption_required = false;  // every session encrypts (3.x clients only)
   uint32_t max_io = 8 << 20;         // largest READ/WRITE/transact
-  uint16_t max_credits = 512;        // credits a client may hold
+  uint16_t max_credits = 8192;       // credits a client may hold (Samba's default)
   int worker_threads = 16;
   // The IPv4 address FSCTL_QUERY_NETWORK_INTERFACE_INFO reports (the listener's).
   std::string local_address = "127.0.0.1";

@@ -185,6 +185,9 @@ SmbResponse SmbConnection::SessionSetup(SmbRequest& r) {
         matched = user;
         return user->nt_hash;
       });
+  if (!result.ok() && result.status().code() == absl::StatusCode::kInvalidArgument) {
+    return fail(nt::kInvalidParameter);  // a malformed AUTHENTICATE message
+  }
   if (!result.ok() || !matched.has_value()) {
     CFS_LOG(INFO, "smb") << peer_address_ << ": logon failure: "
                          << (result.ok() ? "unknown user" : result.status().message());

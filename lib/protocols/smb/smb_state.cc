@@ -52,13 +52,12 @@ uint32_t SmbServerState::RegisterOpen(const std::shared_ptr<Open>& open) {
   std::lock_guard<std::mutex> lock(opens_mu_);
   InodeOpens& entry = opens_[open->inode];
   if (entry.delete_pending) return nt::kDeletePending;
-  uint32_t data_access = open->granted_access & (access::kAnyData | access::kDelete);
+  // Opens without data or delete access neither check nor impose share modes (MS-FSA 2.1.5.1.2).
+  constexpr uint32_t kShareChecked = access::kAnyData | access::kDelete;
+  bool checked = (open->granted_access & kShareChecked) != 0;
   for (const std::weak_ptr<Open>& weak : entry.opens) {
     std::shared_ptr<Open> other = weak.lock();
-    if (other == nullptr) continue;
-    if (data_access == 0 && (other->granted_access & (access::kAnyData | access::kDelete)) == 0) {
-      continue;
-    }
+    if (other == nullptr || !checked || (other->granted_access & kShareChecked) == 0) continue;
     if (Conflicts(other->granted_access, other->share_access, open->granted_access,
                   open->share_access)) {
       return nt::kSharingViolation;
@@ -115,7 +114,10 @@ bool SmbServerState::RenameBlocked(const Open& open) {
   for (const std::weak_ptr<Open>& weak : it->second.opens) {
     std::shared_ptr<Open> other = weak.lock();
     if (other == nullptr || other->id == open.id) continue;
-    if (!(other->share_access & kShareDelete)) return true;
+    // Another handle that may delete, or that does not share delete, pins the name.
+    if (!(other->share_access & kShareDelete) || (other->granted_access & access::kDelete)) {
+      return true;
+    }
   }
   return false;
 }
@@ -140,13 +142,14 @@ uint32_t SmbServerState::LockLocked(backend::InodeNumber inode, const ByteRangeL
     if (!Overlaps(other, lock.offset, lock.length)) {
       // Zero-length locks conflict only when they sit inside an exclusive range.
       if (!(lock.length == 0 && other.exclusive && lock.offset > other.offset &&
-            lock.offset < other.offset + other.length)) {
+            lock.offset - other.offset < other.length)) {
         continue;
       }
     }
+    // Shared locks stack, and a handle may stack a shared lock on its own exclusive one;
+    // everything else that overlaps conflicts.
     bool same_open = other.open_id == lock.open_id;
     if (!other.exclusive && !lock.exclusive) continue;
-    if (same_open && !other.exclusive && lock.exclusive) return nt::kLockNotGranted;
     if (same_open && other.exclusive && !lock.exclusive) continue;
     return nt::kLockNotGranted;
   }

@@ -1,0 +1,311 @@
+"""impacket (Debian's python3-impacket, an independent SMB client) against the cfs-gateway
+binary: SMB 2.1 and 3.0 sessions (file and directory operations, a multi-MiB round trip,
+listings, errors), and bad input on raw sockets: garbage, truncated and oversized frames,
+unknown commands, message ids outside the credit window, a wrong signature, a wrong password.
+After each bad input the server keeps serving a well-behaved client.
+
+Usage: smb_impacket_test.py <cfs-gateway binary>
+"""
+import hashlib
+import io
+import os
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+from impacket import smb3structs
+from impacket.smbconnection import SMBConnection, SessionError
+
+GATEWAY = None
+USER, PASSWORD = "alice", "Passw0rd!"
+
+STATUS_LOGON_FAILURE = 0xC000006D
+STATUS_OBJECT_NAME_NOT_FOUND = 0xC0000034
+STATUS_OBJECT_NAME_COLLISION = 0xC0000035
+STATUS_DIRECTORY_NOT_EMPTY = 0xC0000101
+STATUS_INVALID_PARAMETER = 0xC000000D
+STATUS_ACCESS_DENIED = 0xC0000022
+
+
+class Gateway:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="cfs-smb-impacket-")
+        config = os.path.join(self.dir, "config.txtpb")
+        with open(config, "w") as f:
+            f.write('users { name: "alice" uid: 1000 gid: 1000 smb_password: "Passw0rd!" }\n')
+        self.log = open(os.path.join(self.dir, "log"), "w+")
+        self.proc = subprocess.Popen(
+            [GATEWAY, "--config=" + config, "--data_dir=" + os.path.join(self.dir, "data"),
+             "--bind_address=127.0.0.1", "--nfs_port=0", "--mount_port=0", "--s3_port=0",
+             "--smb_port=0", "--portmapper_port=0", "--protocols=smb"],
+            stderr=self.log)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            self.log.seek(0)
+            text = self.log.read()
+            m = re.search(r"smb listening on 127\.0\.0\.1:(\d+)", text)
+            if m and "ready;" in text:
+                self.port = int(m.group(1))
+                return
+            time.sleep(0.1)
+        raise RuntimeError("gateway did not start:\n" + text)
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def setUpModule():
+    global gw
+    gw = Gateway()
+
+
+def tearDownModule():
+    gw.stop()
+
+
+def connect(dialect, user=USER, password=PASSWORD):
+    conn = SMBConnection("CFS", "127.0.0.1", sess_port=gw.port, preferredDialect=dialect)
+    conn.login(user, password)
+    return conn
+
+
+def put(conn, path, data):
+    conn.putFile("share", path, io.BytesIO(data).read)
+
+
+def get(conn, path):
+    out = io.BytesIO()
+    conn.getFile("share", path, out.write)
+    return out.getvalue()
+
+
+def raw_negotiate(sock, message_id=0):
+    """An SMB2 NEGOTIATE offering 2.0.2 and 2.1, framed for Direct TCP."""
+    header = struct.pack("<4sHHIHHIIQIIQ16s", b"\xfeSMB", 64, 0, 0, 0, 1, 0, 0, message_id, 0,
+                         0, 0, b"\0" * 16)
+    body = struct.pack("<HHHHI16sIHH", 36, 2, 1, 0, 0, b"C" * 16, 0, 0, 0)
+    body += struct.pack("<HH", 0x0202, 0x0210)
+    return frame(header + body)
+
+
+def frame(message):
+    return struct.pack(">I", len(message)) + message
+
+
+def recv_message(sock):
+    head = recv_exact(sock, 4)
+    if head is None:
+        return None
+    length = struct.unpack(">I", head)[0] & 0xFFFFFF
+    return recv_exact(sock, length)
+
+
+def recv_exact(sock, n):
+    data = b""
+    while len(data) < n:
+        try:
+            chunk = sock.recv(n - len(data))
+        except ConnectionResetError:
+            return None
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def closed_by_server(sock):
+    sock.settimeout(10)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+class DialectTests:
+    dialect = None
+
+    def setUp(self):
+        self.conn = connect(self.dialect)
+        self.base = "t%d_%s" % (self.dialect, self._testMethodName)
+        self.conn.createDirectory("share", self.base)
+
+    def tearDown(self):
+        def rmtree(path):
+            for entry in self.conn.listPath("share", path + "\\*"):
+                name = entry.get_longname()
+                if name in (".", ".."):
+                    continue
+                full = path + "\\" + name
+                if entry.is_directory():
+                    rmtree(full)
+                else:
+                    self.conn.deleteFile("share", full)
+            self.conn.deleteDirectory("share", path)
+        rmtree(self.base)
+        self.conn.logoff()
+
+    def test_round_trip_of_several_mib(self):
+        data = os.urandom(9 * 1024 * 1024 + 123)
+        put(self.conn, self.base + "\\big.bin", data)
+        back = get(self.conn, self.base + "\\big.bin")
+        self.assertEqual(hashlib.sha256(back).hexdigest(), hashlib.sha256(data).hexdigest())
+
+    def test_listing_shows_files_with_sizes(self):
+        put(self.conn, self.base + "\\a.txt", b"hello")
+        self.conn.createDirectory("share", self.base + "\\sub")
+        entries = {e.get_longname(): e for e in self.conn.listPath("share", self.base + "\\*")}
+        self.assertIn(".", entries)
+        self.assertIn("..", entries)
+        self.assertEqual(entries["a.txt"].get_filesize(), 5)
+        self.assertTrue(entries["sub"].is_directory())
+        self.assertFalse(entries["a.txt"].is_directory())
+        only = [e.get_longname() for e in self.conn.listPath("share", self.base + "\\*.txt")]
+        self.assertEqual(only, ["a.txt"])
+
+    def test_rename_and_delete(self):
+        put(self.conn, self.base + "\\old.txt", b"x" * 100)
+        self.conn.rename("share", self.base + "\\old.txt", self.base + "\\new.txt")
+        self.assertEqual(get(self.conn, self.base + "\\new.txt"), b"x" * 100)
+        with self.assertRaises(SessionError) as e:
+            get(self.conn, self.base + "\\old.txt")
+        self.assertEqual(e.exception.getErrorCode(), STATUS_OBJECT_NAME_NOT_FOUND)
+        self.conn.deleteFile("share", self.base + "\\new.txt")
+        self.assertEqual([e.get_longname() for e in
+                          self.conn.listPath("share", self.base + "\\*")], [".", ".."])
+
+    def test_errors_are_the_right_ntstatus(self):
+        self.conn.createDirectory("share", self.base + "\\d")
+        with self.assertRaises(SessionError) as e:
+            self.conn.createDirectory("share", self.base + "\\d")
+        self.assertEqual(e.exception.getErrorCode(), STATUS_OBJECT_NAME_COLLISION)
+        put(self.conn, self.base + "\\d\\f", b"1")
+        with self.assertRaises(SessionError) as e:
+            self.conn.deleteDirectory("share", self.base + "\\d")
+        self.assertEqual(e.exception.getErrorCode(), STATUS_DIRECTORY_NOT_EMPTY)
+        with self.assertRaises(SessionError) as e:
+            self.conn.deleteFile("share", self.base + "\\missing")
+        self.assertEqual(e.exception.getErrorCode(), STATUS_OBJECT_NAME_NOT_FOUND)
+
+    def test_overwrite_truncates(self):
+        put(self.conn, self.base + "\\f", b"a" * 1000)
+        put(self.conn, self.base + "\\f", b"b" * 10)
+        self.assertEqual(get(self.conn, self.base + "\\f"), b"b" * 10)
+
+
+class Smb21Test(DialectTests, unittest.TestCase):
+    dialect = smb3structs.SMB2_DIALECT_21
+
+
+class Smb30Test(DialectTests, unittest.TestCase):
+    dialect = smb3structs.SMB2_DIALECT_30
+
+
+class BadInputTest(unittest.TestCase):
+    def assert_still_serving(self):
+        conn = connect(smb3structs.SMB2_DIALECT_21)
+        put(conn, "alive.txt", b"alive")
+        self.assertEqual(get(conn, "alive.txt"), b"alive")
+        conn.logoff()
+
+    def raw(self):
+        return socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+
+    def test_garbage_closes_the_connection(self):
+        with self.raw() as s:
+            s.sendall(frame(b"GET / HTTP/1.1\r\n\r\n"))
+            self.assertTrue(closed_by_server(s))
+        self.assert_still_serving()
+
+    def test_truncated_header_closes_the_connection(self):
+        with self.raw() as s:
+            s.sendall(frame(b"\xfeSMB" + b"\0" * 20))
+            self.assertTrue(closed_by_server(s))
+        self.assert_still_serving()
+
+    def test_oversized_frame_closes_the_connection(self):
+        with self.raw() as s:
+            s.sendall(struct.pack(">I", 0x00FFFFFF) + b"\xfeSMB" + b"\0" * 60)
+            self.assertTrue(closed_by_server(s))
+        self.assert_still_serving()
+
+    def test_truncated_frame_then_close_is_harmless(self):
+        with self.raw() as s:
+            s.sendall(struct.pack(">I", 1000) + b"\xfeSMB" + b"\0" * 30)
+        self.assert_still_serving()
+
+    def test_negotiate_then_unknown_command(self):
+        with self.raw() as s:
+            s.sendall(raw_negotiate(s))
+            reply = recv_message(s)
+            self.assertIsNotNone(reply)
+            self.assertEqual(reply[:4], b"\xfeSMB")
+            status, = struct.unpack_from("<I", reply, 8)
+            self.assertEqual(status, 0)
+            dialect, = struct.unpack_from("<H", reply, 64 + 4)
+            self.assertEqual(dialect, 0x0210)
+            header = struct.pack("<4sHHIHHIIQIIQ16s", b"\xfeSMB", 64, 0, 0, 0x77, 1, 0, 0, 1,
+                                 0, 0, 0, b"\0" * 16)
+            s.sendall(frame(header + struct.pack("<HH", 4, 0)))
+            reply = recv_message(s)
+            self.assertIsNotNone(reply)
+            status, = struct.unpack_from("<I", reply, 8)
+            self.assertNotEqual(status, 0)  # an error status, not a crash or a hang
+        self.assert_still_serving()
+
+    def test_message_id_outside_the_credit_window_closes(self):
+        with self.raw() as s:
+            s.sendall(raw_negotiate(s))
+            self.assertIsNotNone(recv_message(s))
+            header = struct.pack("<4sHHIHHIIQIIQ16s", b"\xfeSMB", 64, 0, 0, 0x0D, 1, 0, 0,
+                                 100000, 0, 0, 0, b"\0" * 16)
+            s.sendall(frame(header + struct.pack("<HH", 4, 0)))
+            self.assertTrue(closed_by_server(s))
+        self.assert_still_serving()
+
+    def test_reused_message_id_closes(self):
+        with self.raw() as s:
+            s.sendall(raw_negotiate(s))
+            self.assertIsNotNone(recv_message(s))
+            s.sendall(raw_negotiate(s, message_id=0))
+            self.assertTrue(closed_by_server(s))
+        self.assert_still_serving()
+
+    def test_smb1_other_than_negotiate_closes(self):
+        with self.raw() as s:
+            s.sendall(frame(b"\xffSMB" + bytes([0x25]) + b"\0" * 40))
+            self.assertTrue(closed_by_server(s))
+        self.assert_still_serving()
+
+    def test_wrong_password(self):
+        with self.assertRaises(SessionError) as e:
+            connect(smb3structs.SMB2_DIALECT_30, password="wrong")
+        self.assertEqual(e.exception.getErrorCode(), STATUS_LOGON_FAILURE)
+        with self.assertRaises(SessionError) as e:
+            connect(smb3structs.SMB2_DIALECT_30, user="nobody-here")
+        self.assertEqual(e.exception.getErrorCode(), STATUS_LOGON_FAILURE)
+        self.assert_still_serving()
+
+    def test_wrong_signature_is_refused(self):
+        conn = connect(smb3structs.SMB2_DIALECT_21)
+        smb = conn.getSMBServer()
+        smb._Connection["RequireSigning"] = True
+        smb._Session["SigningRequired"] = True
+        smb._Session["SigningActivated"] = True
+        smb._Session["SessionKey"] = b"\x01" * 16  # 2.1 signs with it: not the session's key
+        smb._Session["SigningKey"] = b"\x01" * 16
+        with self.assertRaises(Exception):
+            conn.listPath("share", "*")
+        self.assert_still_serving()
+
+
+if __name__ == "__main__":
+    GATEWAY = os.path.realpath(sys.argv.pop(1))
+    unittest.main(verbosity=2)
