@@ -116,6 +116,8 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   // Closes `open` (commit, unlock, delete-on-close) and forgets it in its session.
   uint32_t CloseOpen(const std::shared_ptr<Session>& session, const std::shared_ptr<Open>& open,
                      backend::Attributes* after);
+  // Answers the pending CHANGE_NOTIFY `async_id` (if still pending) with NOTIFY_ENUM_DIR.
+  void CompleteNotify(uint64_t async_id);
   // A blocking LOCK of one range: takes it and answers the pending request `async_id`, or
   // waits for the next release on the inode and tries again.
   void TryLockOrWait(std::shared_ptr<Open> open, ByteRangeLock lock, uint64_t async_id);

@@ -246,6 +246,7 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
     if (!made.ok()) return SmbResponse{NtStatusFor(made.status())};
     attrs = made->attributes;
     action = kActionCreated;
+    server_.state().DirectoryChanged(parent.dir);
     uint32_t maximal = MaximalAccess(tree->ctx.identity, attrs, &parent.dir_attrs, false) |
                        access::kAll;  // the creator gets what it asked for
     if (desired & access::kMaximumAllowed) desired = (desired & ~access::kMaximumAllowed) | maximal;
@@ -335,6 +336,7 @@ uint32_t SmbConnection::CloseOpen(const std::shared_ptr<Session>& session,
       absl::Status removed = open->directory ? fs.Rmdir(open->parent, open->name).status()
                                              : fs.Unlink(open->parent, open->name).status();
       if (!removed.ok() && status == nt::kSuccess) status = NtStatusFor(removed);
+      if (removed.ok()) server_.state().DirectoryChanged(open->parent);
     }
   }
   fs.Release(open->inode).IgnoreError();
@@ -569,7 +571,8 @@ SmbResponse SmbConnection::ChangeNotify(SmbRequest& r) {
   std::shared_ptr<Open> open = FindOpen(r, req->file);
   if (open == nullptr) return SmbResponse{nt::kFileClosed};
   if (!open->directory) return SmbResponse{nt::kInvalidParameter};
-  // The request waits until the handle closes (STATUS_NOTIFY_CLEANUP) or it is cancelled.
+  // The request waits for a change of the directory's entries made through this server
+  // (STATUS_NOTIFY_ENUM_DIR), the handle's close (STATUS_NOTIFY_CLEANUP) or a CANCEL.
   auto pending = std::make_shared<Pending>();
   pending->message = std::string(r.message);
   pending->request = r;
@@ -581,10 +584,30 @@ SmbResponse SmbConnection::ChangeNotify(SmbRequest& r) {
     pending->request.async_id = r.async_id;
     pending_[r.async_id] = pending;
   }
+  std::weak_ptr<SmbConnection> weak = weak_from_this();
+  uint64_t async_id = r.async_id;
+  server_.state().WatchDirectory(open->inode, [weak, async_id] {
+    if (std::shared_ptr<SmbConnection> self = weak.lock()) {
+      self->RunSerial([self, async_id] { self->CompleteNotify(async_id); });
+    }
+  });
   SmbResponse out;
   out.go_async = true;
   out.status = nt::kPending;
   return out;
+}
+
+void SmbConnection::CompleteNotify(uint64_t async_id) {
+  std::shared_ptr<Pending> p;
+  {
+    std::lock_guard<std::mutex> guard(pending_mu_);
+    auto it = pending_.find(async_id);
+    if (it == pending_.end()) return;  // cancelled or its handle closed
+    p = it->second;
+    pending_.erase(it);
+  }
+  // The changes are not itemised: the client re-reads the directory (MS-SMB2 3.3.4.4).
+  SendAsync(p->request, nt::kNotifyEnumDir, EncodeOutputBufferResponse(""));
 }
 
 }  // namespace cfs::smb

@@ -14,7 +14,6 @@ namespace cfs::smb {
 namespace {
 
 constexpr uint64_t kEpochDelta = 11644473600ULL;  // seconds from 1601 to 1970
-constexpr uint32_t kAlignment = 8;
 
 std::string Utf16(absl::string_view utf8) {
   std::string out;
@@ -501,9 +500,9 @@ absl::StatusOr<SecurityChange> DecodeSecurityDescriptor(absl::string_view sd, ui
                                                         const backend::Attributes& current) {
   if (sd.size() < 20 || sd[0] != 1) return absl::InvalidArgumentError("malformed descriptor");
   SecurityChange out;
-  uint32_t owner_at = Le32(sd, 4);
-  uint32_t group_at = Le32(sd, 8);
-  uint32_t dacl_at = Le32(sd, 16);
+  size_t owner_at = Le32(sd, 4);
+  size_t group_at = Le32(sd, 8);
+  size_t dacl_at = Le32(sd, 16);  // size_t: offset + 8 must not wrap
   if ((additional & kSecOwner) && owner_at != 0) {
     absl::StatusOr<Sid> sid = DecodeSid(sd, owner_at);
     if (!sid.ok()) return sid.status();

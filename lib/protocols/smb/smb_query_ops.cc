@@ -214,6 +214,7 @@ SmbResponse SmbConnection::SetInfo(SmbRequest& r) {
     if (open->tree->read_only) return SmbResponse{nt::kAccessDenied};
     absl::StatusOr<backend::AttrChange> changed = fs.SetAttr(open->inode, set);
     if (!changed.ok()) return SmbResponse{NtStatusFor(changed.status())};
+    if (open->parent != 0) server_.state().DirectoryChanged(open->parent);
     return ok;
   };
   if (req->info_type == kInfoSecurity) {
@@ -359,12 +360,15 @@ SmbResponse SmbConnection::SetInfo(SmbRequest& r) {
         }
         absl::StatusOr<backend::EntryResult> linked = fs.Link(open->inode, dest.dir, dest.name);
         if (!linked.ok()) return SmbResponse{NtStatusFor(linked.status())};
+        server_.state().DirectoryChanged(dest.dir);
         return ok;
       }
       if (server_.state().RenameBlocked(*open)) return SmbResponse{nt::kSharingViolation};
       absl::StatusOr<backend::RenameResult> moved =
           fs.Rename(open->parent, open->name, dest.dir, dest.name);
       if (!moved.ok()) return SmbResponse{NtStatusFor(moved.status())};
+      server_.state().DirectoryChanged(open->parent);
+      server_.state().DirectoryChanged(dest.dir);
       {
         std::lock_guard<std::mutex> lock(open->mu);
         open->parent = dest.dir;

@@ -226,6 +226,21 @@ SmbResponse SmbConnection::SessionSetup(SmbRequest& r) {
     session->ntlm_negotiate.clear();
     session->ntlm_challenge.clear();
   }
+  if (req->previous_session_id != 0 && req->previous_session_id != session->id) {
+    // A client reconnecting: the session it had before (same user) ends, with its opens.
+    std::shared_ptr<Session> old = server_.state().FindSession(req->previous_session_id);
+    if (old != nullptr && old->valid && old->user.name == matched->name) {
+      std::vector<std::shared_ptr<Open>> opens;
+      {
+        std::lock_guard<std::mutex> lock(old->mu);
+        old->valid = false;
+        old->expired = true;
+        for (auto& [id, open] : old->opens) opens.push_back(open);
+      }
+      for (const std::shared_ptr<Open>& open : opens) CloseOpen(old, open, nullptr);
+      server_.state().RemoveSession(old->id);
+    }
+  }
   out.status = nt::kSuccess;
   out.final_session_setup = true;
   out.body = EncodeSessionSetupResponse(

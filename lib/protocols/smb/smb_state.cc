@@ -208,4 +208,21 @@ void SmbServerState::WakeLockWaiters(backend::InodeNumber inode) {
   for (std::function<void()>& retry : waiters) retry();
 }
 
+void SmbServerState::WatchDirectory(backend::InodeNumber dir, std::function<void()> fire) {
+  std::lock_guard<std::mutex> guard(watch_mu_);
+  watchers_[dir].push_back(std::move(fire));
+}
+
+void SmbServerState::DirectoryChanged(backend::InodeNumber dir) {
+  std::vector<std::function<void()>> fire;
+  {
+    std::lock_guard<std::mutex> guard(watch_mu_);
+    auto it = watchers_.find(dir);
+    if (it == watchers_.end()) return;
+    fire = std::move(it->second);
+    watchers_.erase(it);
+  }
+  for (std::function<void()>& f : fire) f();
+}
+
 }  // namespace cfs::smb

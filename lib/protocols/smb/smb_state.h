@@ -106,8 +106,9 @@ struct Session {
   std::string ntlm_challenge;
   std::string server_challenge;
   std::string ntlm_mech_types;  // SPNEGO MechTypeList DER, for the mechListMIC
-  bool valid = false;           // authenticated
-  bool expired = false;         // logged off
+  // Atomic: a reconnecting client's SESSION_SETUP on another connection ends this session.
+  std::atomic<bool> valid{false};    // authenticated
+  std::atomic<bool> expired{false};  // logged off
   uint16_t dialect = 0;
   auth::User user;
   backend::Identity identity;
@@ -166,6 +167,11 @@ class SmbServerState {
   // Called after locks on `inode` were released: runs (and forgets) the waiters.
   void WakeLockWaiters(backend::InodeNumber inode);
 
+  // CHANGE_NOTIFY: `fire` runs (once) at the next change of an entry of directory `dir` made
+  // through this server.
+  void WatchDirectory(backend::InodeNumber dir, std::function<void()> fire);
+  void DirectoryChanged(backend::InodeNumber dir);
+
  private:
   uint32_t LockLocked(backend::InodeNumber inode, const ByteRangeLock& lock);
 
@@ -184,6 +190,9 @@ class SmbServerState {
   std::mutex locks_mu_;
   std::map<backend::InodeNumber, std::vector<ByteRangeLock>> locks_;
   std::map<backend::InodeNumber, std::vector<std::function<void()>>> lock_waiters_;
+
+  std::mutex watch_mu_;
+  std::map<backend::InodeNumber, std::vector<std::function<void()>>> watchers_;
 };
 
 }  // namespace cfs::smb

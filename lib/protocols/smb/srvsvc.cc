@@ -23,7 +23,6 @@ constexpr uint32_t kFaultProtocol = 0x1C01000B;
 constexpr uint32_t kWerrInvalidLevel = 124;
 constexpr uint32_t kWerrNetNameNotFound = 2310;
 constexpr size_t kHeaderSize = 16;
-constexpr size_t kMaxPdu = 65536;
 
 // 4b324fc8-1670-01d3-1278-5a47bf6ee188 version 3.0, in its wire (little-endian fields) form.
 constexpr absl::string_view kSrvsvcUuid(
@@ -121,7 +120,7 @@ absl::Status SrvsvcPipe::Write(absl::string_view bytes) {
       return absl::InvalidArgumentError("not a little-endian DCE/RPC v5.0 PDU");
     }
     uint16_t length = Le16(input_, 8);
-    if (length < kHeaderSize || length > kMaxPdu) {
+    if (length < kHeaderSize) {
       input_.clear();
       return absl::InvalidArgumentError("DCE/RPC fragment length out of range");
     }
