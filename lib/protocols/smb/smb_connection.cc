@@ -419,6 +419,7 @@ void SmbConnection::ProcessCompound(absl::string_view packet, bool encrypted,
         return Fail("NEGOTIATE in a compound");
       }
       if (header->command == cmd::kNegotiate) preauth_.Update(message);
+      if (messages->size() == 1 && RunInParallel(r)) return;
       response = Dispatch(r);
     } else {
       response.status = status;
@@ -468,6 +469,38 @@ void SmbConnection::ProcessCompound(absl::string_view packet, bool encrypted,
                                                       : built[0].request.session;
   SendPacket(out, encrypted, encrypt_with, true);
   if (disconnect) ref_.CloseWhenSent();
+}
+
+bool SmbConnection::RunInParallel(const SmbRequest& r) {
+  FileId file;
+  if (r.header.command == cmd::kRead) {
+    absl::StatusOr<ReadRequest> req = DecodeRead(r.message);
+    if (!req.ok()) return false;
+    file = req->file;
+  } else if (r.header.command == cmd::kWrite) {
+    absl::StatusOr<WriteRequest> req = DecodeWrite(r.message);
+    if (!req.ok()) return false;
+    file = req->file;
+  } else {
+    return false;
+  }
+  std::shared_ptr<Open> open = FindOpen(r, file);
+  if (open == nullptr || open->pipe != nullptr) return false;  // answered in order
+  // Counted now, in the connection's order, so a CLOSE or FLUSH queued after this request waits
+  // for it; the I/O itself runs beside the other requests.
+  open->StartIo();
+  auto message = std::make_shared<std::string>(r.message);
+  SmbRequest request = r;
+  request.message = *message;
+  server_.io_pool().Submit([self = shared_from_this(), message, request, open]() mutable {
+    SmbResponse response = self->Dispatch(request);
+    uint16_t credits = self->GrantCredits(request.header, response.status);
+    std::string bytes = self->BuildResponse(request, response, credits, false);
+    self->MaybeSign(request, response, &bytes);
+    self->SendPacket(bytes, request.encrypted, request.session, true);
+    open->FinishIo();
+  });
+  return true;
 }
 
 void SmbConnection::SendAsync(const SmbRequest& request, uint32_t status, std::string body) {

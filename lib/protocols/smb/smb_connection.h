@@ -77,6 +77,9 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   // Runs the messages of one (decrypted) packet; returns the responses, each complete.
   void ProcessCompound(absl::string_view packet, bool encrypted, uint64_t transform_session);
   SmbResponse Dispatch(SmbRequest& request);
+  // A READ or WRITE alone in its packet, on an open file: runs on the I/O pool, answered from
+  // there. False: the request runs in order on the serial queue.
+  bool RunInParallel(const SmbRequest& request);
   // Credits: checks and consumes the request's message ids. False: the connection must close.
   bool ConsumeCredits(const Smb2Header& header);
   uint16_t GrantCredits(const Smb2Header& header, uint32_t status);

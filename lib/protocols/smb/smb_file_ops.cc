@@ -291,6 +291,7 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
 
 uint32_t SmbConnection::CloseOpen(const std::shared_ptr<Session>& session,
                                   const std::shared_ptr<Open>& open, backend::Attributes* after) {
+  open->WaitForIo();  // READs and WRITEs before the CLOSE finish (and are committed) first
   {
     std::lock_guard<std::mutex> lock(session->mu);
     session->opens.erase(open->id);
@@ -377,6 +378,7 @@ SmbResponse SmbConnection::Flush(SmbRequest& r) {
   if (!(open->granted_access & (access::kWriteData | access::kAppendData))) {
     return SmbResponse{nt::kAccessDenied};
   }
+  open->WaitForIo();  // WRITEs sent before the FLUSH are part of what it makes durable
   {
     std::lock_guard<std::mutex> lock(open->mu);
     open->dirty = false;

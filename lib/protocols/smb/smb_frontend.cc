@@ -41,7 +41,7 @@ absl::Status SmbFrontend::Start(const gateway::FrontendContext& context) {
   server_ = std::make_unique<SmbServer>(config, context.backend, context.users, std::move(shares));
   net::TcpServerOptions tcp;
   tcp.name = "smb";
-  tcp.max_in_flight = config.max_credits;
+  tcp.max_in_flight = 256;  // requests per connection before reading pauses
   tcp.max_input_bytes = config.max_io + (1 << 20);
   tcp.max_output_bytes = 4 * size_t{config.max_io};
   SmbServer* server = server_.get();

@@ -15,7 +15,8 @@ SmbServer::SmbServer(SmbServerConfig config, backend::Backend& backend, auth::Us
       shares_(std::move(shares)),
       guid_(16, '\0'),
       start_filetime_(FiletimeNow()),
-      pool_(config_.worker_threads, 4096) {
+      pool_(config_.worker_threads, 4096),
+      io_pool_(config_.worker_threads, 4096) {
   RAND_bytes(reinterpret_cast<unsigned char*>(guid_.data()), static_cast<int>(guid_.size()));
 }
 
@@ -32,6 +33,9 @@ bool SmbServer::ShareEncrypted(const Share& share) const {
   return config_.encryption_required || (share.export_ != nullptr && share.export_->smb_encrypt);
 }
 
-void SmbServer::Shutdown() { pool_.Shutdown(); }
+void SmbServer::Shutdown() {
+  pool_.Shutdown();  // drains may wait for I/O tasks: stop them first
+  io_pool_.Shutdown();
+}
 
 }  // namespace cfs::smb

@@ -44,6 +44,8 @@ class SmbServer {
   auth::UserStore& users() { return users_; }
   SmbServerState& state() { return state_; }
   ThreadPool& pool() { return pool_; }
+  // Runs READs and WRITEs in parallel, off the connections' serial queues (never waits on them).
+  ThreadPool& io_pool() { return io_pool_; }
   const std::string& guid() const { return guid_; }
   uint64_t start_filetime() const { return start_filetime_; }
   // The share named `name` (case-insensitive), or null.
@@ -64,6 +66,7 @@ class SmbServer {
   std::string guid_;
   uint64_t start_filetime_ = 0;
   ThreadPool pool_;
+  ThreadPool io_pool_;
 };
 
 }  // namespace cfs::smb

@@ -9,6 +9,7 @@
 #define CFS_LIB_PROTOCOLS_SMB_SMB_STATE_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -88,6 +89,21 @@ struct Open {
   std::unique_ptr<SrvsvcPipe> pipe;
 
   std::mutex mu;
+  // READs and WRITEs running in parallel on the handle; CLOSE and FLUSH wait for them.
+  int io_in_flight = 0;
+  std::condition_variable io_idle;
+  void StartIo() {
+    std::lock_guard<std::mutex> lock(mu);
+    ++io_in_flight;
+  }
+  void FinishIo() {
+    std::lock_guard<std::mutex> lock(mu);
+    if (--io_in_flight == 0) io_idle.notify_all();
+  }
+  void WaitForIo() {
+    std::unique_lock<std::mutex> lock(mu);
+    io_idle.wait(lock, [this] { return io_in_flight == 0; });
+  }
   bool delete_on_close = false;  // guarded by SmbServerState::opens_mu_
   uint64_t position = 0;
   bool dirty = false;  // unstable writes not yet committed
