@@ -56,8 +56,9 @@ SmbConnection::SmbConnection(SmbServer& server, const net::ConnectionInfo& info)
     : server_(server), ref_(info.ref), peer_address_(info.peer_address) {
   unsigned char seed[8];
   RAND_bytes(seed, sizeof(seed));
-  for (unsigned char b : seed) nonce_counter_ = (nonce_counter_ << 8) | b;
-  nonce_counter_ &= 0x00FFFFFFFFFFFFFFULL;  // room to count without wrapping
+  uint64_t start = 0;
+  for (unsigned char b : seed) start = (start << 8) | b;
+  nonce_counter_ = start & 0x00FFFFFFFFFFFFFFULL;  // room to count without wrapping
 }
 
 SmbConnection::~SmbConnection() = default;
@@ -220,7 +221,7 @@ void SmbConnection::ProcessSmb1(absl::string_view message) {
     window_high_ = 2;
   }
   std::string packet = EncodeSmb2Header(h) + EncodeNegotiateResponse(out);
-  SendPacket(packet, false, nullptr, true);
+  SendPacket(std::move(packet), false, nullptr, true);
 }
 
 bool SmbConnection::ConsumeCredits(const Smb2Header& header) {
@@ -292,15 +293,32 @@ void SmbConnection::MaybeSign(const SmbRequest& r, const SmbResponse& response,
   if (sign) SignMessage(session->signing_algorithm, session->keys.signing, message).IgnoreError();
 }
 
-void SmbConnection::SendPacket(const std::string& packet, bool encrypt,
+namespace {
+
+// The Direct TCP length prefix of a message of `size` bytes.
+std::string FrameHeader(size_t size) {
+  std::string out(4, '\0');
+  out[1] = static_cast<char>((size >> 16) & 0xFF);
+  out[2] = static_cast<char>((size >> 8) & 0xFF);
+  out[3] = static_cast<char>(size & 0xFF);
+  return out;
+}
+
+}  // namespace
+
+void SmbConnection::SendPacket(std::string packet, bool encrypt,
                                const std::shared_ptr<Session>& session, bool completes_request) {
-  std::lock_guard<std::mutex> lock(send_mu_);
+  // Sent as parts (no copy into one buffer). Responses are independent, so threads sending at
+  // once need no order between them; only the nonce must never repeat.
   if (!encrypt || session == nullptr) {
-    ref_.Send(FrameMessage(packet), completes_request);
+    std::vector<std::string> parts;
+    parts.push_back(FrameHeader(packet.size()));
+    parts.push_back(std::move(packet));
+    ref_.SendParts(std::move(parts), completes_request);
     return;
   }
   TransformHeader th;
-  uint64_t counter = nonce_counter_++;
+  uint64_t counter = nonce_counter_.fetch_add(1);
   for (int i = 0; i < 8; ++i) th.nonce[i] = static_cast<char>((counter >> (8 * i)) & 0xFF);
   th.original_message_size = static_cast<uint32_t>(packet.size());
   th.flags = 1;
@@ -316,7 +334,11 @@ void SmbConnection::SendPacket(const std::string& packet, bool encrypt,
     return;
   }
   th.signature = sealed->tag;
-  ref_.Send(FrameMessage(EncodeTransformHeader(th) + sealed->ciphertext), completes_request);
+  std::vector<std::string> parts;
+  parts.push_back(FrameHeader(kTransformHeaderSize + sealed->ciphertext.size()) +
+                  EncodeTransformHeader(th));
+  parts.push_back(std::move(sealed->ciphertext));
+  ref_.SendParts(std::move(parts), completes_request);
 }
 
 void SmbConnection::ProcessCompound(absl::string_view packet, bool encrypted,
@@ -467,7 +489,7 @@ void SmbConnection::ProcessCompound(absl::string_view packet, bool encrypted,
   if (encrypted)
     encrypt_with = sessions_.count(transform_session) ? sessions_[transform_session]
                                                       : built[0].request.session;
-  SendPacket(out, encrypted, encrypt_with, true);
+  SendPacket(std::move(out), encrypted, encrypt_with, true);
   if (disconnect) ref_.CloseWhenSent();
 }
 
@@ -497,7 +519,7 @@ bool SmbConnection::RunInParallel(const SmbRequest& r) {
     uint16_t credits = self->GrantCredits(request.header, response.status);
     std::string bytes = self->BuildResponse(request, response, credits, false);
     self->MaybeSign(request, response, &bytes);
-    self->SendPacket(bytes, request.encrypted, request.session, true);
+    self->SendPacket(std::move(bytes), request.encrypted, request.session, true);
     open->FinishIo();
   });
   return true;
@@ -509,7 +531,7 @@ void SmbConnection::SendAsync(const SmbRequest& request, uint32_t status, std::s
   response.body = std::move(body);
   std::string bytes = BuildResponse(request, response, 0, false);
   MaybeSign(request, response, &bytes);
-  SendPacket(bytes, request.encrypted, request.session, false);
+  SendPacket(std::move(bytes), request.encrypted, request.session, false);
 }
 
 SmbResponse SmbConnection::Dispatch(SmbRequest& r) {

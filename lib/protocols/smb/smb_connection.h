@@ -15,6 +15,7 @@
 #ifndef CFS_LIB_PROTOCOLS_SMB_SMB_CONNECTION_H_
 #define CFS_LIB_PROTOCOLS_SMB_SMB_CONNECTION_H_
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <map>
@@ -87,7 +88,7 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
                             uint16_t credits, bool async_interim);
   // Signs (when the session signs) a finished response message in place.
   void MaybeSign(const SmbRequest& request, const SmbResponse& response, std::string* message);
-  void SendPacket(const std::string& packet, bool encrypt, const std::shared_ptr<Session>& session,
+  void SendPacket(std::string packet, bool encrypt, const std::shared_ptr<Session>& session,
                   bool completes_request);
   void Fail(absl::string_view why);  // protocol violation: close the connection
 
@@ -134,7 +135,7 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   bool draining_ = false;
   bool closed_ = false;
 
-  // Owned by the drain (one thread at a time); async senders take send_mu_.
+  // Owned by the drain (one thread at a time).
   bool negotiated_ = false;
   uint16_t dialect_ = 0;
   NegotiateRequest negotiate_request_;
@@ -160,8 +161,7 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   std::map<uint64_t, std::shared_ptr<Pending>> pending_;
   uint64_t next_async_id_ = 1;
 
-  std::mutex send_mu_;  // orders sends and the encryption nonce
-  uint64_t nonce_counter_ = 1;
+  std::atomic<uint64_t> nonce_counter_{1};  // encryption nonces: never one twice per connection
 };
 
 // The TcpServer's per-connection handler: frames input for an SmbConnection.
