@@ -476,32 +476,36 @@ SmbResponse SmbConnection::Lock(SmbRequest& r) {
   if (open->pipe != nullptr || open->directory) return SmbResponse{nt::kInvalidParameter};
   SmbServerState& state = server_.state();
   bool unlock = (req->locks[0].flags & kLockUnlock) != 0;
-  for (const LockElement& l : req->locks) {
-    uint32_t f = l.flags;
-    bool valid = unlock ? (f & ~kLockFailImmediately) == kLockUnlock
-                        : (f == kLockShared || f == kLockExclusive ||
-                           f == (kLockShared | kLockFailImmediately) ||
-                           f == (kLockExclusive | kLockFailImmediately));
-    if (!valid) return SmbResponse{unlock ? nt::kInvalidParameter : nt::kInvalidParameter};
-    if (l.length != 0 && l.offset + l.length - 1 < l.offset) {
-      return SmbResponse{nt::kInvalidLockRange};
-    }
-    if (!unlock && req->locks.size() > 1 && !(f & kLockFailImmediately)) {
-      return SmbResponse{nt::kInvalidParameter};
-    }
-  }
   SmbResponse out;
   out.body = EncodeSmallBody(4);
   if (unlock) {
+    // Elements are undone in order; the first bad or unheld one ends the request (what was
+    // unlocked before it stays unlocked, as in Windows).
+    uint32_t status = nt::kSuccess;
     for (const LockElement& l : req->locks) {
-      uint32_t s = state.Unlock(open->inode, ByteRangeLock{open->id, l.offset, l.length, false});
-      if (s != nt::kSuccess) {
-        state.WakeLockWaiters(open->inode);
-        return SmbResponse{s};
+      if (l.flags != kLockUnlock) {
+        status = nt::kInvalidParameter;
+        break;
       }
+      status = state.Unlock(open->inode, ByteRangeLock{open->id, l.offset, l.length, false});
+      if (status != nt::kSuccess) break;
     }
     state.WakeLockWaiters(open->inode);
+    if (status != nt::kSuccess) return SmbResponse{status};
     return out;
+  }
+  for (const LockElement& l : req->locks) {
+    uint32_t f = l.flags;
+    bool valid = f == kLockShared || f == kLockExclusive ||
+                 f == (kLockShared | kLockFailImmediately) ||
+                 f == (kLockExclusive | kLockFailImmediately);
+    // Several locks in one request must all fail immediately (MS-SMB2 3.3.5.14).
+    if (!valid || (req->locks.size() > 1 && !(f & kLockFailImmediately))) {
+      return SmbResponse{nt::kInvalidParameter};
+    }
+    if (l.length != 0 && l.offset + (l.length - 1) < l.offset) {
+      return SmbResponse{nt::kInvalidLockRange};  // past the last byte of a 64-bit file
+    }
   }
   std::vector<ByteRangeLock> taken;
   for (const LockElement& l : req->locks) {

@@ -8,11 +8,15 @@ namespace cfs::smb {
 
 namespace {
 
+// The last byte of a non-empty range (inclusive, so a range ending at 2^64-1 is representable).
+uint64_t LastByte(uint64_t offset, uint64_t length) {
+  uint64_t last = offset + (length - 1);
+  return last < offset ? ~uint64_t{0} : last;
+}
+
 bool Overlaps(const ByteRangeLock& a, uint64_t offset, uint64_t length) {
   if (a.length == 0 || length == 0) return false;
-  uint64_t a_end = a.offset + a.length < a.offset ? ~uint64_t{0} : a.offset + a.length;
-  uint64_t end = offset + length < offset ? ~uint64_t{0} : offset + length;
-  return a.offset < end && offset < a_end;
+  return a.offset <= LastByte(offset, length) && offset <= LastByte(a.offset, a.length);
 }
 
 bool Conflicts(uint32_t held_access, uint32_t held_share, uint32_t access, uint32_t share) {
@@ -139,12 +143,14 @@ uint32_t SmbServerState::LockOrWait(backend::InodeNumber inode, const ByteRangeL
 uint32_t SmbServerState::LockLocked(backend::InodeNumber inode, const ByteRangeLock& lock) {
   std::vector<ByteRangeLock>& held = locks_[inode];
   for (const ByteRangeLock& other : held) {
-    if (!Overlaps(other, lock.offset, lock.length)) {
-      // Zero-length locks conflict only when they sit inside an exclusive range.
-      if (!(lock.length == 0 && other.exclusive && lock.offset > other.offset &&
-            lock.offset - other.offset < other.length)) {
-        continue;
-      }
+    // A zero-length lock at X meets a range that holds X past its first byte, either way round.
+    auto inside = [](const ByteRangeLock& point, const ByteRangeLock& range) {
+      return point.length == 0 && range.length != 0 && point.offset > range.offset &&
+             point.offset <= LastByte(range.offset, range.length);
+    };
+    if (!Overlaps(other, lock.offset, lock.length) && !inside(lock, other) &&
+        !inside(other, lock)) {
+      continue;
     }
     // Shared locks stack, and a handle may stack a shared lock on its own exclusive one;
     // everything else that overlaps conflicts.
