@@ -50,6 +50,9 @@ struct RequestContext {
   Identity identity;
   absl::Time deadline = absl::InfiniteFuture();
   uint64_t trace_id = 0;
+  // Opaque tag of the handle the call is made through (an SMB open id; 0: none), so a
+  // ChangeFeed listener can tell a handle's own I/O from everyone else's.
+  uint64_t origin = 0;
 
   bool Expired() const { return absl::Now() >= deadline; }
   static RequestContext WithTimeout(Identity identity, absl::Duration timeout);

@@ -21,6 +21,10 @@
 #include "lib/backend/file_handle.h"
 #include "lib/gateway/gateway_options.h"
 
+namespace cfs::filters {
+class ChangeFeed;
+}  // namespace cfs::filters
+
 namespace cfs::gateway {
 
 // A listening socket a frontend bound, with the port actually chosen (port 0 picks one).
@@ -36,6 +40,9 @@ struct FrontendContext {
   auth::UserStore& users;
   const std::vector<auth::Export>& exports;
   const backend::FileHandleCodec& handles;
+  // Tells listeners about every read and write, whichever frontend makes it (SMB oplock
+  // breaks). Null when the gateway runs without one.
+  filters::ChangeFeed* changes = nullptr;
 };
 
 class Frontend {

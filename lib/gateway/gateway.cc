@@ -22,7 +22,7 @@ absl::Status Gateway::Start() {
   if (state_ != State::kBuilt) {
     return absl::FailedPreconditionError("the gateway was already started");
   }
-  FrontendContext context{options_, *backend_, users_, exports_, handles_};
+  FrontendContext context{options_, *backend_, users_, exports_, handles_, change_feed_};
   for (; started_ < frontends_.size(); ++started_) {
     Frontend& frontend = *frontends_[started_];
     absl::Status s = frontend.Start(context);

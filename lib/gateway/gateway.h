@@ -29,6 +29,7 @@
 #include "lib/backend/backend.h"
 #include "lib/backend/file_handle.h"
 #include "lib/backends/filters/attribute_cache.h"
+#include "lib/backends/filters/change_feed.h"
 #include "lib/gateway/frontend.h"
 #include "lib/gateway/gateway_options.h"
 
@@ -77,6 +78,7 @@ class Gateway {
   auth::UserStore users_;
   const backend::FileHandleCodec handles_;
   filters::AttributeCache* attribute_cache_ = nullptr;  // owned through backend_
+  filters::ChangeFeed* change_feed_ = nullptr;          // owned through backend_
   mutable std::mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kBuilt;
   size_t started_ ABSL_GUARDED_BY(mu_) = 0;

@@ -84,9 +84,14 @@ absl::StatusOr<std::unique_ptr<Gateway>> GatewayBuilder::Build() {
     cache = cached.get();
     backend = std::move(cached);
   }
+  // Outermost, so every frontend's reads and writes reach its listeners.
+  auto feed = std::make_unique<filters::ChangeFeed>(std::move(backend));
+  filters::ChangeFeed* change_feed = feed.get();
+  backend = std::move(feed);
   std::unique_ptr<Gateway> gateway(new Gateway(options_, std::move(backend), std::move(selected),
                                                std::move(exports), std::move(key)));
   gateway->attribute_cache_ = cache;
+  gateway->change_feed_ = change_feed;
   for (const auth::User& user : options_.users) {
     absl::Status s = gateway->users().Upsert(user);
     if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("users: ", s.message()));

@@ -43,7 +43,7 @@ class Gateway:
         self.proc = subprocess.Popen(
             [GATEWAY, "--config=" + config, "--data_dir=" + os.path.join(self.dir, "data"),
              "--bind_address=127.0.0.1", "--nfs_port=0", "--mount_port=0", "--s3_port=0",
-             "--smb_port=0", "--portmapper_port=0", "--protocols=smb"],
+             "--smb_port=0", "--portmapper_port=0", "--protocols=smb,nfs"],
             stderr=self.log)
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -52,6 +52,9 @@ class Gateway:
             m = re.search(r"smb listening on 127\.0\.0\.1:(\d+)", text)
             if m and "ready;" in text:
                 self.port = int(m.group(1))
+                self.nfs_port = int(re.search(r"nfs listening on 127\.0\.0\.1:(\d+)", text).group(1))
+                self.mount_port = int(
+                    re.search(r"mount listening on 127\.0\.0\.1:(\d+)", text).group(1))
                 return
             time.sleep(0.1)
         raise RuntimeError("gateway did not start:\n" + text)
@@ -206,6 +209,62 @@ class Smb21Test(DialectTests, unittest.TestCase):
 
 class Smb30Test(DialectTests, unittest.TestCase):
     dialect = smb3structs.SMB2_DIALECT_30
+
+
+class OplockTest(unittest.TestCase):
+    def recv_break(self, smb):
+        """The next unsolicited OPLOCK_BREAK on the connection: (level, file id)."""
+        packet = smb._NetBIOSSession.recv_packet(20)
+        message = smb3structs.SMB2Packet(packet.get_trailer())
+        self.assertEqual(message["Command"], smb3structs.SMB2_OPLOCK_BREAK)
+        self.assertEqual(message["MessageID"], 0xFFFFFFFFFFFFFFFF)
+        body = message["Data"]
+        return body[2], body[8:24]
+
+    def test_nfs_read_and_smb_write_break_a_batch_oplock(self):
+        conn = connect(smb3structs.SMB2_DIALECT_21)
+        put(conn, "oplocked.txt", b"written over SMB")
+        smb = conn.getSMBServer()
+        tid = conn.connectTree("share")
+        fid = smb.create(tid, "oplocked.txt",
+                         smb3structs.FILE_READ_DATA | smb3structs.FILE_WRITE_DATA,
+                         smb3structs.FILE_SHARE_READ | smb3structs.FILE_SHARE_WRITE, 0,
+                         smb3structs.FILE_OPEN, 0,
+                         oplockLevel=smb3structs.SMB2_OPLOCK_LEVEL_BATCH)
+        # A read over NFS: the batch oplock (write caching) breaks to level II, and the client
+        # must acknowledge.
+        url = ("nfs://127.0.0.1/export/oplocked.txt?nfsport=%d&mountport=%d&version=3"
+               "&uid=1000&gid=1000" % (gw.nfs_port, gw.mount_port))
+        nfs = subprocess.Popen(["nfs-cat", url], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
+        level, broken = self.recv_break(smb)
+        self.assertEqual(level, smb3structs.SMB2_OPLOCK_LEVEL_II)
+        self.assertEqual(broken, fid)
+        ack = smb3structs.SMB2Packet()
+        ack["Command"] = smb3structs.SMB2_OPLOCK_BREAK
+        ack["TreeID"] = tid
+        ack["Data"] = struct.pack("<HBxI", 24, smb3structs.SMB2_OPLOCK_LEVEL_II, 0) + fid
+        smb.recvSMB(smb.sendSMB(ack))
+        self.assertEqual(nfs.wait(60), 0)
+        self.assertEqual(nfs.stdout.read(), b"written over SMB")
+        # A write by another client: level II breaks to none, no acknowledgement needed.
+        other = connect(smb3structs.SMB2_DIALECT_30)
+        osmb = other.getSMBServer()
+        otid = other.connectTree("share")
+        ofid = osmb.create(otid, "oplocked.txt",
+                           smb3structs.FILE_READ_DATA | smb3structs.FILE_WRITE_DATA,
+                           smb3structs.FILE_SHARE_READ | smb3structs.FILE_SHARE_WRITE, 0,
+                           smb3structs.FILE_OPEN, 0)
+        text = b"written by another SMB client"
+        osmb.write(otid, ofid, text, 0, len(text))
+        osmb.close(otid, ofid)
+        level, broken = self.recv_break(smb)
+        self.assertEqual(level, smb3structs.SMB2_OPLOCK_LEVEL_NONE)
+        self.assertEqual(broken, fid)
+        self.assertEqual(smb.read(tid, fid, 0, 100), b"written by another SMB client")
+        smb.close(tid, fid)
+        other.logoff()
+        conn.logoff()
 
 
 class BadInputTest(unittest.TestCase):

@@ -77,6 +77,7 @@ inline constexpr uint32_t kInvalidLockRange = 0xC00001A1;
 inline constexpr uint32_t kMediaWriteProtected = 0xC00000A2;
 inline constexpr uint32_t kDuplicateObjectId = 0xC000022A;
 inline constexpr uint32_t kInvalidNetworkResponse = 0xC00000C3;
+inline constexpr uint32_t kInvalidOplockProtocol = 0xC00000E3;
 }  // namespace nt
 
 // The NTSTATUS for a backend error: the FsError payload first, then the status code.

@@ -252,6 +252,12 @@ absl::StatusOr<ChangeNotifyRequest> DecodeChangeNotify(absl::string_view message
   return ChangeNotifyRequest{b.U16(2), b.U32(4), b.File(8), b.U32(24)};
 }
 
+absl::StatusOr<OplockBreakAcknowledgment> DecodeOplockBreakAck(absl::string_view message) {
+  Body b(message);
+  if (absl::Status s = b.Expect(24, "OPLOCK_BREAK"); !s.ok()) return s;
+  return OplockBreakAcknowledgment{b.U8(2), b.File(8)};
+}
+
 absl::Status DecodeEmpty(absl::string_view message) { return Body(message).Expect(4, "empty"); }
 
 std::string EncodeErrorBody(absl::string_view data) {

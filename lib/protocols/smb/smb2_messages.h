@@ -173,6 +173,11 @@ struct ChangeNotifyRequest {
   uint32_t completion_filter = 0;
 };
 
+struct OplockBreakAcknowledgment {
+  uint8_t oplock_level = 0;
+  FileId file;
+};
+
 // Each decoder takes the whole message (SMB2 header included). Errors: kInvalidArgument
 // (short, wrong StructureSize, a buffer outside the message, a name that is not UTF-16).
 absl::StatusOr<SessionSetupRequest> DecodeSessionSetup(absl::string_view message);
@@ -188,6 +193,8 @@ absl::StatusOr<QueryDirectoryRequest> DecodeQueryDirectory(absl::string_view mes
 absl::StatusOr<QueryInfoRequest> DecodeQueryInfo(absl::string_view message);
 absl::StatusOr<SetInfoRequest> DecodeSetInfo(absl::string_view message);
 absl::StatusOr<ChangeNotifyRequest> DecodeChangeNotify(absl::string_view message);
+// An oplock break acknowledgment (StructureSize 24; lease acknowledgments are refused).
+absl::StatusOr<OplockBreakAcknowledgment> DecodeOplockBreakAck(absl::string_view message);
 // LOGOFF, TREE_DISCONNECT, ECHO, CANCEL: a 4-byte body. Errors: kInvalidArgument.
 absl::Status DecodeEmpty(absl::string_view message);
 

@@ -50,6 +50,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case cmd::kSetInfo:
       DecodeSetInfo(m).IgnoreError();
       break;
+    case cmd::kOplockBreak:
+      DecodeOplockBreakAck(m).IgnoreError();
+      break;
     default:
       DecodeEmpty(m).IgnoreError();
       break;

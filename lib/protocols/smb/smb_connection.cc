@@ -342,7 +342,8 @@ void SmbConnection::SendPacket(std::string packet, bool encrypt,
 }
 
 void SmbConnection::ProcessCompound(absl::string_view packet, bool encrypted,
-                                    uint64_t transform_session) {
+                                    uint64_t transform_session, const CompoundResume* resume,
+                                    bool completes_request) {
   absl::StatusOr<std::vector<absl::string_view>> messages = SplitCompound(packet);
   if (!messages.ok()) return Fail(messages.status().message());
   struct Built {
@@ -355,6 +356,12 @@ void SmbConnection::ProcessCompound(absl::string_view packet, bool encrypted,
   std::shared_ptr<Tree> tree;
   FileId related_file;
   uint32_t previous_status = nt::kSuccess;
+  if (resume != nullptr) {
+    session = resume->session;
+    tree = resume->tree;
+    related_file = resume->related_file;
+    previous_status = resume->previous_status;
+  }
   bool disconnect = false;
   for (size_t i = 0; i < messages->size(); ++i) {
     absl::string_view message = (*messages)[i];
@@ -380,7 +387,7 @@ void SmbConnection::ProcessCompound(absl::string_view packet, bool encrypted,
     bool related = (header->flags & kFlagRelatedOperations) != 0;
     SmbResponse response;
     uint32_t status = nt::kSuccess;
-    if (related && i == 0) {
+    if (related && i == 0 && resume == nullptr) {
       status = nt::kInvalidParameter;
     } else if (related && previous_status != nt::kSuccess) {
       status = previous_status;  // a failed request fails the related ones after it
@@ -456,10 +463,6 @@ void SmbConnection::ProcessCompound(absl::string_view packet, bool encrypted,
     if (response.created.volatile_id != 0) related_file = response.created;
     previous_status = response.status;
     uint16_t credits = GrantCredits(*header, response.status);
-    if (response.go_async) {
-      std::lock_guard<std::mutex> lock(pending_mu_);
-      // Dispatch registered the pending request under r.async_id.
-    }
     Built b{r, response, BuildResponse(r, response, credits, response.go_async)};
     if (header->command == cmd::kNegotiate && response.status == nt::kSuccess) {
       preauth_.Update(b.bytes);
@@ -469,9 +472,21 @@ void SmbConnection::ProcessCompound(absl::string_view packet, bool encrypted,
       r.session->preauth.Update(b.bytes);
     }
     built.push_back(std::move(b));
+    if (response.go_async && i + 1 < messages->size()) {
+      // The requests after an async one wait for it: they go with its pending entry.
+      std::lock_guard<std::mutex> lock(pending_mu_);
+      auto it = pending_.find(r.async_id);
+      if (it != pending_.end()) {
+        size_t rest_at = static_cast<size_t>((*messages)[i + 1].data() - packet.data());
+        it->second->rest = std::string(packet.substr(rest_at));
+        it->second->rest_encrypted = encrypted;
+        it->second->rest_session = transform_session;
+      }
+      break;
+    }
   }
   if (built.empty()) {
-    ref_.Send("", true);  // only CANCELs: no response
+    ref_.Send("", completes_request);  // only CANCELs: no response
     return;
   }
   std::string out;
@@ -489,7 +504,7 @@ void SmbConnection::ProcessCompound(absl::string_view packet, bool encrypted,
   if (encrypted)
     encrypt_with = sessions_.count(transform_session) ? sessions_[transform_session]
                                                       : built[0].request.session;
-  SendPacket(std::move(out), encrypted, encrypt_with, true);
+  SendPacket(std::move(out), encrypted, encrypt_with, completes_request);
   if (disconnect) ref_.CloseWhenSent();
 }
 
@@ -523,6 +538,22 @@ bool SmbConnection::RunInParallel(const SmbRequest& r) {
     open->FinishIo();
   });
   return true;
+}
+
+void SmbConnection::SendOplockBreak(const Open& open, uint8_t level) {
+  // MS-SMB2 2.2.23.1: an unsolicited message, MessageId all ones, no session or tree.
+  Smb2Header h;
+  h.command = cmd::kOplockBreak;
+  h.flags = kFlagServerToRedir;
+  h.message_id = ~uint64_t{0};
+  std::string bytes = EncodeSmb2Header(h);
+  Put16(&bytes, 24);
+  bytes.push_back(static_cast<char>(level));
+  bytes.push_back(0);
+  Put32(&bytes, 0);
+  PutFileId(&bytes, FileId{open.id, open.id});
+  std::shared_ptr<Session> session = open.session.lock();
+  SendPacket(std::move(bytes), open.encrypted && session != nullptr, session, false);
 }
 
 void SmbConnection::SendAsync(const SmbRequest& request, uint32_t status, std::string body) {
@@ -571,8 +602,7 @@ SmbResponse SmbConnection::Dispatch(SmbRequest& r) {
     case cmd::kSetInfo:
       return SetInfo(r);
     case cmd::kOplockBreak:
-      // No oplock or lease is ever granted, so there is nothing to acknowledge.
-      return SmbResponse{nt::kInvalidDeviceState};
+      return OplockBreakAck(r);
     default:
       return SmbResponse{nt::kInvalidParameter};
   }

@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <mutex>  // std::mutex: visible to ThreadSanitizer (Debian's Abseil is not instrumented)
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -68,6 +69,9 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   // The peer is gone: pending requests are dropped, opens of sessions bound only here close.
   void Closed();
 
+  // Any thread: an OPLOCK_BREAK notification for `open` (made on this connection).
+  void SendOplockBreak(const Open& open, uint8_t level);
+
   // Any thread: the final response of a request that went async.
   void SendAsync(const SmbRequest& request, uint32_t status, std::string body);
 
@@ -76,7 +80,16 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   void ProcessFrame(std::string frame);
   void ProcessSmb1(absl::string_view message);
   // Runs the messages of one (decrypted) packet; returns the responses, each complete.
-  void ProcessCompound(absl::string_view packet, bool encrypted, uint64_t transform_session);
+  // Where a compound chain continues after a request of it went async (MS-SMB2 3.3.4.2: the
+  // requests after it run once it completes).
+  struct CompoundResume {
+    std::shared_ptr<Session> session;
+    std::shared_ptr<Tree> tree;
+    FileId related_file;
+    uint32_t previous_status = 0;
+  };
+  void ProcessCompound(absl::string_view packet, bool encrypted, uint64_t transform_session,
+                       const CompoundResume* resume = nullptr, bool completes_request = true);
   SmbResponse Dispatch(SmbRequest& request);
   // A READ or WRITE alone in its packet, on an open file: runs on the I/O pool, answered from
   // there. False: the request runs in order on the serial queue.
@@ -108,6 +121,9 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   SmbResponse Write(SmbRequest& r);
   SmbResponse Lock(SmbRequest& r);
   SmbResponse ChangeNotify(SmbRequest& r);
+  SmbResponse OplockBreakAck(SmbRequest& r);
+  // A CREATE that waited for oplock breaks runs again; answered from here when it completes.
+  void RetryCreate(uint64_t async_id);
   // ---- commands (smb_query_ops.cc) ----
   SmbResponse QueryDirectory(SmbRequest& r);
   SmbResponse QueryInfo(SmbRequest& r);
@@ -116,6 +132,12 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   SmbResponse Ioctl(SmbRequest& r);
 
   // Helpers shared by the handlers.
+  // The tree's context tagged with the open, for the ChangeFeed (oplock breaks).
+  static backend::RequestContext OwnIo(const Open& open);
+  // A CREATE of an existing `inode`: sends the oplock breaks it causes; when it must wait for
+  // acknowledgements, returns the interim response (the request goes async).
+  std::optional<SmbResponse> WaitForOplockBreaks(SmbRequest& r, backend::InodeNumber inode,
+                                                 bool overwrite);
   std::shared_ptr<Open> FindOpen(const SmbRequest& r, const FileId& id);
   // Closes `open` (commit, unlock, delete-on-close) and forgets it in its session.
   uint32_t CloseOpen(const std::shared_ptr<Session>& session, const std::shared_ptr<Open>& open,
@@ -156,6 +178,10 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
     SmbRequest request;
     std::string message;  // keeps request.message valid
     uint64_t open_id = 0;
+    // The rest of the compound chain, run after this request completes.
+    std::string rest;
+    bool rest_encrypted = false;
+    uint64_t rest_session = 0;
   };
   std::mutex pending_mu_;
   std::map<uint64_t, std::shared_ptr<Pending>> pending_;

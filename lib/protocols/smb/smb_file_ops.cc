@@ -218,6 +218,12 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
     }
     open->granted_access = desired;
     open->inode = attrs.inode;
+    // Opens for attributes only (no data or delete access) break no oplock (MS-FSA 2.1.5.17).
+    if ((desired & (access::kAnyData | access::kDelete)) != 0 || truncate) {
+      if (std::optional<SmbResponse> wait = WaitForOplockBreaks(r, attrs.inode, truncate)) {
+        return *wait;
+      }
+    }
     if (uint32_t s = server_.state().RegisterOpen(open); s != nt::kSuccess) return SmbResponse{s};
     if (truncate && attrs.size != 0) {
       backend::SetAttributes set;
@@ -259,12 +265,17 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
   open->path = path.normalized;
   open->directory = attrs.type == backend::FileType::kDirectory;
   open->delete_on_close = want_delete_on_close;
+  open->conn = weak_from_this();
+  open->session = session;
+  open->encrypted = r.encrypted;
+  uint8_t oplock = server_.state().GrantOplock(open, req->oplock_level);
   fs.Open(attrs.inode).IgnoreError();
   {
     std::lock_guard<std::mutex> lock(session->mu);
     session->opens[open->id] = open;
   }
   CreateResponse resp = ResponseFor(attrs, open->id, action);
+  resp.oplock_level = oplock;
   for (const CreateContext& ctx : req->contexts) {
     if (ctx.name == "MxAc") {
       std::string data;
@@ -286,6 +297,87 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
   SmbResponse out;
   out.body = EncodeCreateResponse(resp);
   out.created = resp.file;
+  return out;
+}
+
+backend::RequestContext SmbConnection::OwnIo(const Open& open) {
+  backend::RequestContext ctx = open.tree->ctx;
+  ctx.origin = open.id;  // the handle's own I/O does not break its own oplock
+  return ctx;
+}
+
+std::optional<SmbResponse> SmbConnection::WaitForOplockBreaks(SmbRequest& r,
+                                                              backend::InodeNumber inode,
+                                                              bool overwrite) {
+  // Exclusive and batch oplocks of other opens break first (MS-SMB2 3.3.5.9): this CREATE waits
+  // for their acknowledgement (at most 35 s), then runs again from the start.
+  uint64_t id = r.async_id;
+  if (id == 0) {
+    std::lock_guard<std::mutex> guard(pending_mu_);
+    id = next_async_id_++;
+  }
+  std::weak_ptr<SmbConnection> weak = weak_from_this();
+  std::vector<SmbServerState::OplockBreak> breaks;
+  bool wait = server_.state().OplockConflict(inode, overwrite, &breaks, [weak, id] {
+    if (std::shared_ptr<SmbConnection> self = weak.lock()) {
+      self->RunSerial([self, id] { self->RetryCreate(id); });
+    }
+  });
+  server_.SendBreaks(breaks);
+  if (!wait) return std::nullopt;
+  SmbServer* server = &server_;
+  server_.RunAfter(absl::Seconds(35), [server, inode] { server->state().ExpireBreaks(inode); });
+  if (r.async_id == 0) {
+    auto pending = std::make_shared<Pending>();
+    pending->message = std::string(r.message);
+    pending->request = r;
+    pending->request.message = pending->message;
+    pending->request.async_id = id;
+    r.async_id = id;
+    std::lock_guard<std::mutex> guard(pending_mu_);
+    pending_[id] = pending;
+  }
+  SmbResponse out;
+  out.go_async = true;
+  out.status = nt::kPending;
+  return out;
+}
+
+void SmbConnection::RetryCreate(uint64_t async_id) {
+  std::shared_ptr<Pending> p;
+  {
+    std::lock_guard<std::mutex> guard(pending_mu_);
+    auto it = pending_.find(async_id);
+    if (it == pending_.end()) return;  // cancelled
+    p = it->second;
+  }
+  SmbRequest r = p->request;
+  SmbResponse response = Create(r);
+  if (response.go_async) return;  // waits for another break
+  {
+    std::lock_guard<std::mutex> guard(pending_mu_);
+    if (pending_.erase(async_id) == 0) return;  // cancelled meanwhile
+  }
+  SendAsync(p->request, response.status, std::move(response.body));
+  if (!p->rest.empty()) {
+    CompoundResume resume{p->request.session, p->request.tree, response.created, response.status};
+    ProcessCompound(p->rest, p->rest_encrypted, p->rest_session, &resume, false);
+  }
+}
+
+SmbResponse SmbConnection::OplockBreakAck(SmbRequest& r) {
+  absl::StatusOr<OplockBreakAcknowledgment> ack = DecodeOplockBreakAck(r.message);
+  if (!ack.ok()) return SmbResponse{nt::kInvalidParameter};
+  std::shared_ptr<Open> open = FindOpen(r, ack->file);
+  if (open == nullptr) return SmbResponse{nt::kFileClosed};
+  uint32_t status = server_.state().AcknowledgeBreak(*open, ack->oplock_level);
+  if (status != nt::kSuccess) return SmbResponse{status};
+  SmbResponse out;
+  Put16(&out.body, 24);
+  out.body.push_back(static_cast<char>(ack->oplock_level));
+  out.body.push_back(0);
+  Put32(&out.body, 0);
+  PutFileId(&out.body, FileId{open->id, open->id});
   return out;
 }
 
@@ -331,6 +423,7 @@ uint32_t SmbConnection::CloseOpen(const std::shared_ptr<Session>& session,
   server_.state().UnlockAll(open->inode, open->id);
   server_.state().WakeLockWaiters(open->inode);
   bool remove = server_.state().UnregisterOpen(*open);
+  server_.state().WakeOplockWaiters(open->inode);  // CREATEs waiting for this handle's break
   if (remove && !open->name.empty()) {
     absl::StatusOr<backend::Attributes> still = fs.Lookup(open->parent, open->name);
     if (still.ok() && still->inode == open->inode) {
@@ -415,7 +508,7 @@ SmbResponse SmbConnection::Read(SmbRequest& r) {
   if (server_.state().IoConflicts(open->inode, open->id, req->offset, req->length, false)) {
     return SmbResponse{nt::kFileLockConflict};
   }
-  backend::SyncBackend fs(server_.backend(), open->tree->ctx);
+  backend::SyncBackend fs(server_.backend(), OwnIo(*open));
   absl::StatusOr<backend::ReadResult> data = fs.Read(open->inode, req->offset, req->length);
   if (!data.ok()) return SmbResponse{NtStatusFor(data.status())};
   if ((data->data.empty() && req->length > 0) || data->data.size() < req->minimum_count) {
@@ -454,7 +547,7 @@ SmbResponse SmbConnection::Write(SmbRequest& r) {
     return SmbResponse{nt::kFileLockConflict};
   }
   bool through = (req->flags & 1) != 0 || (open->create_options & kOptWriteThrough) != 0;
-  backend::SyncBackend fs(server_.backend(), open->tree->ctx);
+  backend::SyncBackend fs(server_.backend(), OwnIo(*open));
   absl::StatusOr<backend::WriteResult> written =
       fs.Write(open->inode, req->offset, req->data,
                through ? backend::Stability::kFileSync : backend::Stability::kUnstable);

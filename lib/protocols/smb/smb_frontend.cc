@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "lib/backend/sync_backend.h"
+#include "lib/backends/filters/change_feed.h"
 #include "lib/common/logging.h"
 #include "lib/protocols/smb/smb_connection.h"
 
@@ -48,6 +49,13 @@ absl::Status SmbFrontend::Start(const gateway::FrontendContext& context) {
   listener_ = std::make_unique<net::TcpServer>(tcp, [server](const net::ConnectionInfo& info) {
     return std::make_unique<SmbConnectionHandler>(*server, info);
   });
+  if (context.changes != nullptr) {
+    // Reads and writes through any protocol break the oplocks of the other SMB handles.
+    changes_ = context.changes;
+    feed_id_ = changes_->Subscribe([server](const filters::ChangeFeed::Access& access) {
+      server->SendBreaks(server->state().BreakForAccess(access.inode, access.origin, access.write));
+    });
+  }
   absl::Status started = listener_->Start(host_, context.options.smb_port);
   if (!started.ok()) return absl::Status(started.code(), absl::StrCat("smb: ", started.message()));
   CFS_LOG(INFO, "smb") << "serving SMB on " << host_ << ":" << listener_->port() << " ("
@@ -61,6 +69,10 @@ std::vector<gateway::BoundAddress> SmbFrontend::addresses() const {
 }
 
 absl::Status SmbFrontend::Shutdown(absl::Time deadline) {
+  if (changes_ != nullptr) {
+    changes_->Unsubscribe(feed_id_);
+    changes_ = nullptr;
+  }
   if (listener_ != nullptr) listener_->Shutdown(deadline);
   if (server_ != nullptr) server_->Shutdown();
   return absl::OkStatus();

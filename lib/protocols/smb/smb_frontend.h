@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/backends/filters/change_feed.h"
 #include "lib/common/net/tcp_server.h"
 #include "lib/gateway/frontend.h"
 #include "lib/protocols/smb/smb_server.h"
@@ -31,6 +32,8 @@ class SmbFrontend : public gateway::Frontend {
   std::unique_ptr<SmbServer> server_;
   std::unique_ptr<net::TcpServer> listener_;  // destroyed first: its connections use server_
   std::string host_;
+  filters::ChangeFeed* changes_ = nullptr;  // borrowed from the gateway
+  int feed_id_ = 0;
 };
 
 }  // namespace cfs::smb

@@ -209,7 +209,7 @@ SmbResponse SmbConnection::SetInfo(SmbRequest& r) {
   if (open->pipe != nullptr) return SmbResponse{nt::kInvalidParameter};
   SmbResponse ok;
   ok.body = EncodeSmallBody(2);
-  backend::SyncBackend fs(server_.backend(), open->tree->ctx);
+  backend::SyncBackend fs(server_.backend(), OwnIo(*open));
   auto set_attr = [&](const backend::SetAttributes& set) -> SmbResponse {
     if (open->tree->read_only) return SmbResponse{nt::kAccessDenied};
     absl::StatusOr<backend::AttrChange> changed = fs.SetAttr(open->inode, set);

@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include "absl/strings/match.h"
+#include "lib/protocols/smb/smb_connection.h"
 #include "lib/protocols/smb/smb_info.h"
 
 namespace cfs::smb {
@@ -18,6 +19,40 @@ SmbServer::SmbServer(SmbServerConfig config, backend::Backend& backend, auth::Us
       pool_(config_.worker_threads, 4096),
       io_pool_(config_.worker_threads, 4096) {
   RAND_bytes(reinterpret_cast<unsigned char*>(guid_.data()), static_cast<int>(guid_.size()));
+  timer_thread_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(timer_mu_);
+    while (!timer_stop_) {
+      if (timers_.empty()) {
+        timer_cv_.wait(lock);
+        continue;
+      }
+      absl::Time next = timers_.begin()->first;
+      if (absl::Now() < next) {
+        timer_cv_.wait_for(lock, absl::ToChronoNanoseconds(next - absl::Now()));
+        continue;
+      }
+      std::function<void()> fn = std::move(timers_.begin()->second);
+      timers_.erase(timers_.begin());
+      lock.unlock();
+      pool_.Submit(std::move(fn));
+      lock.lock();
+    }
+  });
+}
+
+void SmbServer::RunAfter(absl::Duration delay, std::function<void()> fn) {
+  std::lock_guard<std::mutex> lock(timer_mu_);
+  if (timer_stop_) return;
+  timers_.emplace(absl::Now() + delay, std::move(fn));
+  timer_cv_.notify_one();
+}
+
+void SmbServer::SendBreaks(const std::vector<SmbServerState::OplockBreak>& breaks) {
+  for (const SmbServerState::OplockBreak& b : breaks) {
+    if (std::shared_ptr<SmbConnection> conn = b.open->conn.lock()) {
+      conn->SendOplockBreak(*b.open, b.to);
+    }
+  }
 }
 
 SmbServer::~SmbServer() { Shutdown(); }
@@ -34,6 +69,13 @@ bool SmbServer::ShareEncrypted(const Share& share) const {
 }
 
 void SmbServer::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(timer_mu_);
+    timer_stop_ = true;
+    timers_.clear();
+    timer_cv_.notify_one();
+  }
+  if (timer_thread_.joinable()) timer_thread_.join();
   pool_.Shutdown();  // drains may wait for I/O tasks: stop them first
   io_pool_.Shutdown();
 }

@@ -7,8 +7,11 @@
 #ifndef CFS_LIB_PROTOCOLS_SMB_SMB_SERVER_H_
 #define CFS_LIB_PROTOCOLS_SMB_SMB_SERVER_H_
 
+#include <condition_variable>
+#include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "lib/auth/user_store.h"
@@ -54,6 +57,11 @@ class SmbServer {
   // Whether an export's share requires encryption.
   bool ShareEncrypted(const Share& share) const;
 
+  // Runs `fn` on the worker pool after `delay` (oplock break timeouts). Dropped at Shutdown.
+  void RunAfter(absl::Duration delay, std::function<void()> fn);
+  // Sends oplock break notifications (from any thread; never blocks).
+  void SendBreaks(const std::vector<SmbServerState::OplockBreak>& breaks);
+
   // Stops the pool (after the listener stopped).
   void Shutdown();
 
@@ -67,6 +75,12 @@ class SmbServer {
   uint64_t start_filetime_ = 0;
   ThreadPool pool_;
   ThreadPool io_pool_;
+  // The timer: deadlines in order, served by one thread.
+  std::mutex timer_mu_;
+  std::condition_variable timer_cv_;
+  std::multimap<absl::Time, std::function<void()>> timers_;
+  bool timer_stop_ = false;
+  std::thread timer_thread_;
 };
 
 }  // namespace cfs::smb

@@ -214,8 +214,12 @@ SmbResponse SmbConnection::SessionSetup(SmbRequest& r) {
     session->user = *matched;
     session->identity = matched->ToIdentity();
     session->identity.principal = matched->name;
-    session->keys =
-        DeriveSessionKeys(dialect_, result->session_key, session->preauth.value(), key_bits);
+    // A re-authentication keeps the keys the session has (MS-SMB2 3.3.5.5.3): only the first
+    // authentication derives them.
+    if (!session->valid) {
+      session->keys =
+          DeriveSessionKeys(dialect_, result->session_key, session->preauth.value(), key_bits);
+    }
     session->signing_algorithm = signing_algorithm_;
     session->cipher = cipher;
     session->encryption_capable = encryption_capable;
@@ -354,7 +358,15 @@ SmbResponse SmbConnection::Cancel(SmbRequest& r) {
       }
     }
   }
-  if (pending != nullptr) SendAsync(pending->request, nt::kCancelled, "");
+  if (pending != nullptr) {
+    SendAsync(pending->request, nt::kCancelled, "");
+    if (!pending->rest.empty()) {
+      CompoundResume resume{pending->request.session, pending->request.tree, FileId{},
+                            nt::kCancelled};
+      ProcessCompound(pending->rest, pending->rest_encrypted, pending->rest_session, &resume,
+                      false);
+    }
+  }
   SmbResponse out;
   out.no_response = true;
   return out;

@@ -214,6 +214,132 @@ void SmbServerState::WakeLockWaiters(backend::InodeNumber inode) {
   for (std::function<void()>& retry : waiters) retry();
 }
 
+bool SmbServerState::OplockConflict(backend::InodeNumber inode, bool overwrite,
+                                    std::vector<OplockBreak>* breaks, std::function<void()> retry) {
+  std::lock_guard<std::mutex> lock(opens_mu_);
+  auto it = opens_.find(inode);
+  if (it == opens_.end()) return false;
+  bool wait = false;
+  for (const std::weak_ptr<Open>& weak : it->second.opens) {
+    std::shared_ptr<Open> other = weak.lock();
+    if (other == nullptr) continue;
+    if (other->oplock_breaking) {
+      wait = true;
+    } else if (other->oplock == kOplockExclusive || other->oplock == kOplockBatch) {
+      other->oplock_breaking = true;
+      other->oplock_break_to = overwrite ? kOplockNone : kOplockLevelII;
+      breaks->push_back({other, other->oplock_break_to});
+      wait = true;
+    } else if (other->oplock == kOplockLevelII && overwrite) {
+      other->oplock = kOplockNone;  // level II breaks need no acknowledgement
+      breaks->push_back({other, kOplockNone});
+    }
+  }
+  if (wait) oplock_waiters_[inode].push_back(std::move(retry));
+  return wait;
+}
+
+uint8_t SmbServerState::GrantOplock(const std::shared_ptr<Open>& open, uint8_t requested) {
+  std::lock_guard<std::mutex> lock(opens_mu_);
+  open->oplock = kOplockNone;
+  if (requested == kOplockNone || requested == kOplockLease || open->directory ||
+      open->pipe != nullptr) {
+    return kOplockNone;
+  }
+  auto it = opens_.find(open->inode);
+  bool others = false;
+  if (it != opens_.end()) {
+    for (const std::weak_ptr<Open>& weak : it->second.opens) {
+      std::shared_ptr<Open> other = weak.lock();
+      if (other == nullptr || other.get() == open.get()) continue;
+      if (other->oplock_breaking || other->oplock == kOplockExclusive ||
+          other->oplock == kOplockBatch) {
+        return kOplockNone;  // another client is writing back or caches writes
+      }
+      others = true;
+    }
+  }
+  uint8_t level =
+      requested == kOplockBatch || requested == kOplockExclusive ? requested : kOplockLevelII;
+  if (others) level = kOplockLevelII;
+  open->oplock = level;
+  return level;
+}
+
+std::vector<SmbServerState::OplockBreak> SmbServerState::BreakForAccess(backend::InodeNumber inode,
+                                                                        uint64_t origin,
+                                                                        bool write) {
+  std::vector<OplockBreak> breaks;
+  std::lock_guard<std::mutex> lock(opens_mu_);
+  auto it = opens_.find(inode);
+  if (it == opens_.end()) return breaks;
+  for (const std::weak_ptr<Open>& weak : it->second.opens) {
+    std::shared_ptr<Open> other = weak.lock();
+    if (other == nullptr || other->id == origin || other->oplock == kOplockNone) continue;
+    if (other->oplock_breaking) continue;
+    if (other->oplock == kOplockLevelII) {
+      if (!write) continue;
+      other->oplock = kOplockNone;
+      breaks.push_back({other, kOplockNone});
+    } else {
+      other->oplock_breaking = true;
+      other->oplock_break_to = write ? kOplockNone : kOplockLevelII;
+      breaks.push_back({other, other->oplock_break_to});
+    }
+  }
+  return breaks;
+}
+
+uint32_t SmbServerState::AcknowledgeBreak(Open& open, uint8_t level) {
+  uint32_t status = nt::kSuccess;
+  {
+    std::lock_guard<std::mutex> lock(opens_mu_);
+    if (!open.oplock_breaking) return nt::kInvalidOplockProtocol;
+    open.oplock_breaking = false;
+    if (level > open.oplock_break_to) {
+      status = nt::kInvalidOplockProtocol;
+      open.oplock = kOplockNone;
+    } else {
+      open.oplock = level;
+    }
+  }
+  WakeOplockWaiters(open.inode);
+  return status;
+}
+
+void SmbServerState::ExpireBreaks(backend::InodeNumber inode) {
+  {
+    std::lock_guard<std::mutex> lock(opens_mu_);
+    auto it = opens_.find(inode);
+    if (it != opens_.end()) {
+      for (const std::weak_ptr<Open>& weak : it->second.opens) {
+        std::shared_ptr<Open> other = weak.lock();
+        if (other == nullptr || !other->oplock_breaking) continue;
+        other->oplock_breaking = false;
+        other->oplock = other->oplock_break_to;
+      }
+    }
+  }
+  WakeOplockWaiters(inode);
+}
+
+void SmbServerState::AddOplockWaiter(backend::InodeNumber inode, std::function<void()> retry) {
+  std::lock_guard<std::mutex> lock(opens_mu_);
+  oplock_waiters_[inode].push_back(std::move(retry));
+}
+
+void SmbServerState::WakeOplockWaiters(backend::InodeNumber inode) {
+  std::vector<std::function<void()>> waiters;
+  {
+    std::lock_guard<std::mutex> lock(opens_mu_);
+    auto it = oplock_waiters_.find(inode);
+    if (it == oplock_waiters_.end()) return;
+    waiters = std::move(it->second);
+    oplock_waiters_.erase(it);
+  }
+  for (std::function<void()>& retry : waiters) retry();
+}
+
 void SmbServerState::WatchDirectory(backend::InodeNumber dir, std::function<void()> fire) {
   std::lock_guard<std::mutex> guard(watch_mu_);
   watchers_[dir].push_back(std::move(fire));

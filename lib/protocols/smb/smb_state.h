@@ -27,6 +27,16 @@
 
 namespace cfs::smb {
 
+class SmbConnection;
+struct Session;
+
+// Oplock levels (MS-SMB2 2.2.13).
+inline constexpr uint8_t kOplockNone = 0;
+inline constexpr uint8_t kOplockLevelII = 1;
+inline constexpr uint8_t kOplockExclusive = 8;
+inline constexpr uint8_t kOplockBatch = 9;
+inline constexpr uint8_t kOplockLease = 0xFF;
+
 // Access mask bits (MS-SMB2 2.2.13.1).
 namespace access {
 inline constexpr uint32_t kReadData = 0x00000001;
@@ -87,6 +97,15 @@ struct Open {
   uint32_t share_access = 0;
   uint32_t create_options = 0;
   std::unique_ptr<SrvsvcPipe> pipe;
+  // Where oplock break notifications go: the connection and session the open was made on, and
+  // whether it was made over an encrypted channel (then breaks are encrypted too).
+  std::weak_ptr<SmbConnection> conn;
+  std::weak_ptr<Session> session;
+  bool encrypted = false;
+  // The oplock, guarded by SmbServerState's open table lock.
+  uint8_t oplock = kOplockNone;
+  bool oplock_breaking = false;  // a break was sent; the client's acknowledgement is due
+  uint8_t oplock_break_to = kOplockNone;
 
   std::mutex mu;
   // READs and WRITEs running in parallel on the handle; CLOSE and FLUSH wait for them.
@@ -169,6 +188,33 @@ class SmbServerState {
   // Opens on `inode` whose share modes forbid a rename or delete by `open`.
   bool RenameBlocked(const Open& open);
 
+  // Oplocks (MS-SMB2 3.3.5.9, 3.3.4.6).
+  struct OplockBreak {
+    std::shared_ptr<Open> open;
+    uint8_t to = kOplockNone;
+  };
+  // Before a new open of `inode`: marks the exclusive and batch oplocks other opens hold as
+  // breaking (to level II, or none when the new open overwrites) and returns those to notify.
+  // True when the new open must wait for acknowledgements (some break is in progress); then
+  // `retry` is registered (under the same lock, so no acknowledgement is missed) to run when
+  // the breaks end.
+  bool OplockConflict(backend::InodeNumber inode, bool overwrite, std::vector<OplockBreak>* breaks,
+                      std::function<void()> retry);
+  // After RegisterOpen: the level `open` gets for `requested` (level II when others have the
+  // file open; none for leases, directories and pipes).
+  uint8_t GrantOplock(const std::shared_ptr<Open>& open, uint8_t requested);
+  // A read or write of `inode` through any protocol, except by the open `origin`: a write
+  // breaks every other oplock to none, a read breaks exclusive and batch ones to level II.
+  std::vector<OplockBreak> BreakForAccess(backend::InodeNumber inode, uint64_t origin, bool write);
+  // The client acknowledged a break of `open` to `level`. Returns kSuccess, or
+  // kInvalidOplockProtocol (no break in progress, or a level above the one broken to).
+  uint32_t AcknowledgeBreak(Open& open, uint8_t level);
+  // The client did not acknowledge in time: the breaks in progress on `inode` complete.
+  void ExpireBreaks(backend::InodeNumber inode);
+  // `retry` runs once the breaks in progress on `inode` end (acknowledged, expired, closed).
+  void AddOplockWaiter(backend::InodeNumber inode, std::function<void()> retry);
+  void WakeOplockWaiters(backend::InodeNumber inode);
+
   // Byte-range locks. Returns kSuccess, kLockNotGranted/kFileLockConflict, kRangeNotLocked.
   uint32_t Lock(backend::InodeNumber inode, const ByteRangeLock& lock);
   uint32_t Unlock(backend::InodeNumber inode, const ByteRangeLock& lock);
@@ -202,6 +248,7 @@ class SmbServerState {
   };
   std::mutex opens_mu_;
   std::map<backend::InodeNumber, InodeOpens> opens_;
+  std::map<backend::InodeNumber, std::vector<std::function<void()>>> oplock_waiters_;
 
   std::mutex locks_mu_;
   std::map<backend::InodeNumber, std::vector<ByteRangeLock>> locks_;
