@@ -132,6 +132,9 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   SmbResponse Ioctl(SmbRequest& r);
 
   // Helpers shared by the handlers.
+  // Registers `r` as pending (under `async_id`, or a new id), for `open_id`'s close to end it
+  // too, and returns the interim STATUS_PENDING response.
+  SmbResponse GoAsync(SmbRequest& r, uint64_t open_id, uint64_t async_id = 0);
   // The tree's context tagged with the open, for the ChangeFeed (oplock breaks).
   static backend::RequestContext OwnIo(const Open& open);
   // A CREATE of an existing `inode`: sends the oplock breaks it causes; when it must wait for

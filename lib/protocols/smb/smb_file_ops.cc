@@ -327,15 +327,24 @@ std::optional<SmbResponse> SmbConnection::WaitForOplockBreaks(SmbRequest& r,
   if (!wait) return std::nullopt;
   SmbServer* server = &server_;
   server_.RunAfter(absl::Seconds(35), [server, inode] { server->state().ExpireBreaks(inode); });
-  if (r.async_id == 0) {
-    auto pending = std::make_shared<Pending>();
-    pending->message = std::string(r.message);
-    pending->request = r;
-    pending->request.message = pending->message;
-    pending->request.async_id = id;
-    r.async_id = id;
+  if (r.async_id == 0) return GoAsync(r, 0, id);
+  SmbResponse out;  // a retry that waits again: its pending entry stays
+  out.go_async = true;
+  out.status = nt::kPending;
+  return out;
+}
+
+SmbResponse SmbConnection::GoAsync(SmbRequest& r, uint64_t open_id, uint64_t async_id) {
+  auto pending = std::make_shared<Pending>();
+  pending->message = std::string(r.message);
+  pending->request = r;
+  pending->request.message = pending->message;
+  pending->open_id = open_id;
+  {
     std::lock_guard<std::mutex> guard(pending_mu_);
-    pending_[id] = pending;
+    r.async_id = async_id != 0 ? async_id : next_async_id_++;
+    pending->request.async_id = r.async_id;
+    pending_[r.async_id] = pending;
   }
   SmbResponse out;
   out.go_async = true;
@@ -611,24 +620,12 @@ SmbResponse SmbConnection::Lock(SmbRequest& r) {
     for (const ByteRangeLock& undo : taken) state.Unlock(open->inode, undo);
     if (!(l.flags & kLockFailImmediately)) {
       // Wait until the range is free (or CANCEL, or the handle closes).
-      auto pending = std::make_shared<Pending>();
-      pending->message = std::string(r.message);
-      pending->request = r;
-      pending->request.message = pending->message;
-      pending->open_id = open->id;
-      {
-        std::lock_guard<std::mutex> guard(pending_mu_);
-        r.async_id = next_async_id_++;
-        pending->request.async_id = r.async_id;
-        pending_[r.async_id] = pending;
-      }
+      SmbResponse interim = GoAsync(r, open->id);
       // Tried again in this connection's order, so after the interim response went out.
       std::shared_ptr<SmbConnection> self = shared_from_this();
       uint64_t async_id = r.async_id;
       RunSerial([self, open, lock, async_id] { self->TryLockOrWait(open, lock, async_id); });
-      out.go_async = true;
-      out.status = nt::kPending;
-      return out;
+      return interim;
     }
     // A conflict with a lock just released by this open returns FILE_LOCK_CONFLICT in
     // Windows; fail-immediately requests get LOCK_NOT_GRANTED.
@@ -672,17 +669,7 @@ SmbResponse SmbConnection::ChangeNotify(SmbRequest& r) {
   if (!open->directory) return SmbResponse{nt::kInvalidParameter};
   // The request waits for a change of the directory's entries made through this server
   // (STATUS_NOTIFY_ENUM_DIR), the handle's close (STATUS_NOTIFY_CLEANUP) or a CANCEL.
-  auto pending = std::make_shared<Pending>();
-  pending->message = std::string(r.message);
-  pending->request = r;
-  pending->request.message = pending->message;
-  pending->open_id = open->id;
-  {
-    std::lock_guard<std::mutex> guard(pending_mu_);
-    r.async_id = next_async_id_++;
-    pending->request.async_id = r.async_id;
-    pending_[r.async_id] = pending;
-  }
+  SmbResponse interim = GoAsync(r, open->id);
   std::weak_ptr<SmbConnection> weak = weak_from_this();
   uint64_t async_id = r.async_id;
   server_.state().WatchDirectory(open->inode, [weak, async_id] {
@@ -690,10 +677,7 @@ SmbResponse SmbConnection::ChangeNotify(SmbRequest& r) {
       self->RunSerial([self, async_id] { self->CompleteNotify(async_id); });
     }
   });
-  SmbResponse out;
-  out.go_async = true;
-  out.status = nt::kPending;
-  return out;
+  return interim;
 }
 
 void SmbConnection::CompleteNotify(uint64_t async_id) {
