@@ -48,6 +48,9 @@ SmbResponse SmbConnection::QueryDirectory(SmbRequest& r) {
   }
   std::lock_guard<std::mutex> lock(open->mu);
   bool restart = (req->flags & (kQueryRestartScans | kQueryReopen)) != 0;
+  // A call that continues an enumeration drops the entries removed since it started (as
+  // Windows does); the first call's snapshot is fresh.
+  bool continuing = open->enumeration_started && !restart;
   if (!open->enumeration_started || restart) {
     std::string pattern = req->pattern.empty() ? "*" : req->pattern;
     backend::SyncBackend fs(server_.backend(), open->tree->ctx);
@@ -94,8 +97,16 @@ SmbResponse SmbConnection::QueryDirectory(SmbRequest& r) {
   std::string out;
   size_t last_entry_at = 0;
   bool single = (req->flags & kQueryReturnSingleEntry) != 0;
+  backend::SyncBackend dir_fs(server_.backend(), open->tree->ctx);
   while (open->next_entry < open->listing.size()) {
     const auto& [name, attrs] = open->listing[open->next_entry];
+    if (continuing && name != "." && name != "..") {
+      absl::StatusOr<backend::Attributes> still = dir_fs.Lookup(open->inode, name);
+      if (!still.ok() || still->inode != attrs.inode) {
+        ++open->next_entry;
+        continue;
+      }
+    }
     absl::StatusOr<std::string> entry = EncodeDirectoryEntry(req->info_class, attrs, name);
     if (!entry.ok()) return SmbResponse{nt::kInvalidInfoClass};
     size_t aligned_at = (out.size() + 7) & ~size_t{7};
