@@ -36,13 +36,16 @@ absl::StatusOr<std::optional<size_t>> FrameSize(absl::string_view buffer, size_t
   return std::optional<size_t>(4 + length);
 }
 
+std::string FrameHeader(size_t size) {
+  std::string out(4, '\0');
+  out[1] = static_cast<char>((size >> 16) & 0xFF);
+  out[2] = static_cast<char>((size >> 8) & 0xFF);
+  out[3] = static_cast<char>(size & 0xFF);
+  return out;
+}
+
 std::string FrameMessage(absl::string_view message) {
-  std::string out;
-  out.reserve(4 + message.size());
-  out.push_back('\0');
-  out.push_back(static_cast<char>((message.size() >> 16) & 0xFF));
-  out.push_back(static_cast<char>((message.size() >> 8) & 0xFF));
-  out.push_back(static_cast<char>(message.size() & 0xFF));
+  std::string out = FrameHeader(message.size());
   out.append(message.data(), message.size());
   return out;
 }

@@ -30,6 +30,8 @@ MessageKind KindOf(absl::string_view message);
 // Returns the whole frame's size (header included) once the 4 header bytes are there, nullopt
 // before. Errors: kInvalidArgument (not a session message, or longer than `max_message`).
 absl::StatusOr<std::optional<size_t>> FrameSize(absl::string_view buffer, size_t max_message);
+// The 4-byte Direct TCP header of a message of `size` bytes, and a whole framed message.
+std::string FrameHeader(size_t size);
 std::string FrameMessage(absl::string_view message);
 
 struct Smb2Header {

@@ -293,19 +293,6 @@ void SmbConnection::MaybeSign(const SmbRequest& r, const SmbResponse& response,
   if (sign) SignMessage(session->signing_algorithm, session->keys.signing, message).IgnoreError();
 }
 
-namespace {
-
-// The Direct TCP length prefix of a message of `size` bytes.
-std::string FrameHeader(size_t size) {
-  std::string out(4, '\0');
-  out[1] = static_cast<char>((size >> 16) & 0xFF);
-  out[2] = static_cast<char>((size >> 8) & 0xFF);
-  out[3] = static_cast<char>(size & 0xFF);
-  return out;
-}
-
-}  // namespace
-
 void SmbConnection::SendPacket(std::string packet, bool encrypt,
                                const std::shared_ptr<Session>& session, bool completes_request) {
   // Sent as parts (no copy into one buffer). Responses are independent, so threads sending at

@@ -419,20 +419,14 @@ uint32_t SmbConnection::CloseOpen(const std::shared_ptr<Session>& session,
   if (open->pipe != nullptr) return nt::kSuccess;
   backend::SyncBackend fs(server_.backend(), open->tree->ctx);
   uint32_t status = nt::kSuccess;
-  bool dirty;
-  {
-    std::lock_guard<std::mutex> lock(open->mu);
-    dirty = open->dirty;
-    open->dirty = false;
-  }
-  if (dirty) {
-    absl::StatusOr<backend::CommitResult> committed = fs.Commit(open->inode);
-    if (!committed.ok()) status = NtStatusFor(committed.status());
-  }
+  // Share modes, locks and delete-pending are released before the commit below: other
+  // clients may open the file at once (its data is visible already); only this CLOSE's answer
+  // waits for the sync.
   server_.state().UnlockAll(open->inode, open->id);
   server_.state().WakeLockWaiters(open->inode);
   bool remove = server_.state().UnregisterOpen(*open);
   server_.state().WakeOplockWaiters(open->inode);  // CREATEs waiting for this handle's break
+  bool deleted = false;
   if (remove && !open->name.empty()) {
     absl::StatusOr<backend::Attributes> still = fs.Lookup(open->parent, open->name);
     if (still.ok() && still->inode == open->inode) {
@@ -440,7 +434,18 @@ uint32_t SmbConnection::CloseOpen(const std::shared_ptr<Session>& session,
                                              : fs.Unlink(open->parent, open->name).status();
       if (!removed.ok() && status == nt::kSuccess) status = NtStatusFor(removed);
       if (removed.ok()) server_.state().DirectoryChanged(open->parent);
+      deleted = removed.ok();
     }
+  }
+  bool dirty;
+  {
+    std::lock_guard<std::mutex> lock(open->mu);
+    dirty = open->dirty;
+    open->dirty = false;
+  }
+  if (dirty && !deleted) {
+    absl::StatusOr<backend::CommitResult> committed = fs.Commit(open->inode);
+    if (!committed.ok() && status == nt::kSuccess) status = NtStatusFor(committed.status());
   }
   fs.Release(open->inode).IgnoreError();
   if (after != nullptr && !remove) {
