@@ -13,8 +13,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_split.h"
 #include "lib/backend/await.h"
 #include "lib/backend/backend.h"
+#include "lib/backend/errors.h"
 
 namespace cfs::backend {
 
@@ -127,6 +129,20 @@ class SyncBackend {
       verifier = r->cookie_verifier;
       if (r->eof) return names;
     }
+  }
+  // The directory a '/'-separated path names, walked from the namespace root (exports' paths).
+  // Errors: Lookup's (kNotFound, ...), and FsError::kNotDirectory when a component is not a
+  // directory.
+  Result<backend::Attributes> ResolveDirectory(absl::string_view path) {
+    Result<backend::Attributes> at = GetAttr(backend::kRootInode);
+    for (absl::string_view part : absl::StrSplit(path, '/', absl::SkipEmpty())) {
+      if (!at.ok()) break;
+      at = Lookup(at->inode, std::string(part));
+    }
+    if (at.ok() && at->type != backend::FileType::kDirectory) {
+      return backend::FsErrorStatus(backend::FsError::kNotDirectory, "not a directory");
+    }
+    return at;
   }
   Result<backend::FsStatResult> FsStat(InodeNumber inode) {
     return backend::Await<backend::FsStatResult>(

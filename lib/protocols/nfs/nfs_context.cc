@@ -4,6 +4,7 @@
 #include "absl/strings/str_split.h"
 #include "lib/backend/await.h"
 #include "lib/backend/errors.h"
+#include "lib/backend/sync_backend.h"
 
 namespace cfs::nfs {
 
@@ -14,26 +15,15 @@ NfsContext::NfsContext(backend::Backend& backend, const backend::FileHandleCodec
     : backend_(backend), handles_(handles), exports_(std::move(exports)) {}
 
 absl::Status NfsContext::Init() {
-  backend::RequestContext root_ctx{backend::Identity::Root()};
+  backend::SyncBackend fs(backend_, backend::RequestContext{backend::Identity::Root()});
   for (const auth::Export& exp : exports_) {
-    backend::InodeNumber inode = backend::kRootInode;
-    for (absl::string_view part : absl::StrSplit(exp.path, '/', absl::SkipEmpty())) {
-      absl::StatusOr<backend::Attributes> next =
-          backend::Await<backend::Attributes>([&](backend::Callback<backend::Attributes> done) {
-            backend_.Lookup(root_ctx, inode, part, std::move(done));
-          });
-      if (!next.ok()) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("export ", exp.name, ": path ", exp.path,
-                         " cannot be resolved: ", next.status().message()));
-      }
-      if (next->type != backend::FileType::kDirectory) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("export ", exp.name, ": path ", exp.path, " is not a directory"));
-      }
-      inode = next->inode;
+    absl::StatusOr<backend::Attributes> root = fs.ResolveDirectory(exp.path);
+    if (!root.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("export ", exp.name, ": path ", exp.path,
+                       " cannot be resolved: ", root.status().message()));
     }
-    roots_[exp.id] = inode;
+    roots_[exp.id] = root->inode;
   }
   return absl::OkStatus();
 }

@@ -153,12 +153,9 @@ absl::StatusOr<std::unique_ptr<ObjectStore>> ObjectStore::Open(backend::Backend&
                                                                absl::string_view root_path) {
   backend::SyncBackend fs(backend,
                           backend::RequestContext::WithTimeout(Identity::Root(), absl::Minutes(1)));
-  InodeNumber root = backend::kRootInode;
-  for (absl::string_view segment : absl::StrSplit(root_path, '/', absl::SkipEmpty())) {
-    absl::StatusOr<Attributes> a = fs.Lookup(root, std::string(segment));
-    if (!a.ok()) return a.status();
-    root = a->inode;
-  }
+  absl::StatusOr<Attributes> root_dir = fs.ResolveDirectory(root_path);
+  if (!root_dir.ok()) return root_dir.status();
+  InodeNumber root = root_dir->inode;
   auto ensure_dir = [&fs](InodeNumber parent, const std::string& name,
                           uint32_t mode) -> absl::StatusOr<InodeNumber> {
     absl::StatusOr<Attributes> a = fs.Lookup(parent, name);

@@ -240,8 +240,7 @@ bool SmbConnection::ConsumeCredits(const Smb2Header& header) {
   return true;
 }
 
-uint16_t SmbConnection::GrantCredits(const Smb2Header& header, uint32_t status) {
-  (void)status;
+uint16_t SmbConnection::GrantCredits(const Smb2Header& header) {
   std::lock_guard<std::mutex> lock(credits_mu_);
   uint64_t held = window_high_ - window_low_ - used_above_low_.size();
   uint64_t max = server_.config().max_credits;
@@ -449,7 +448,7 @@ void SmbConnection::ProcessCompound(absl::string_view packet, bool encrypted,
     tree = r.tree;
     if (response.created.volatile_id != 0) related_file = response.created;
     previous_status = response.status;
-    uint16_t credits = GrantCredits(*header, response.status);
+    uint16_t credits = GrantCredits(*header);
     Built b{r, response, BuildResponse(r, response, credits, response.go_async)};
     if (header->command == cmd::kNegotiate && response.status == nt::kSuccess) {
       preauth_.Update(b.bytes);
@@ -518,7 +517,7 @@ bool SmbConnection::RunInParallel(const SmbRequest& r) {
   request.message = *message;
   server_.io_pool().Submit([self = shared_from_this(), message, request, open]() mutable {
     SmbResponse response = self->Dispatch(request);
-    uint16_t credits = self->GrantCredits(request.header, response.status);
+    uint16_t credits = self->GrantCredits(request.header);
     std::string bytes = self->BuildResponse(request, response, credits, false);
     self->MaybeSign(request, response, &bytes);
     self->SendPacket(std::move(bytes), request.encrypted, request.session, true);

@@ -96,7 +96,7 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   bool RunInParallel(const SmbRequest& request);
   // Credits: checks and consumes the request's message ids. False: the connection must close.
   bool ConsumeCredits(const Smb2Header& header);
-  uint16_t GrantCredits(const Smb2Header& header, uint32_t status);
+  uint16_t GrantCredits(const Smb2Header& header);
   std::string BuildResponse(const SmbRequest& request, const SmbResponse& response,
                             uint16_t credits, bool async_interim);
   // Signs (when the session signs) a finished response message in place.

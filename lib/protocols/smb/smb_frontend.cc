@@ -1,7 +1,6 @@
 #include "lib/protocols/smb/smb_frontend.h"
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "lib/backend/sync_backend.h"
 #include "lib/backends/filters/change_feed.h"
 #include "lib/common/logging.h"
@@ -18,16 +17,12 @@ absl::Status SmbFrontend::Start(const gateway::FrontendContext& context) {
   backend::SyncBackend fs(context.backend, backend::RequestContext{backend::Identity::Root()});
   for (const auth::Export& exp : context.exports) {
     if (exp.smb_share.empty()) continue;
-    backend::InodeNumber inode = backend::kRootInode;
-    for (absl::string_view part : absl::StrSplit(exp.path, '/', absl::SkipEmpty())) {
-      absl::StatusOr<backend::Attributes> next = fs.Lookup(inode, std::string(part));
-      if (!next.ok() || next->type != backend::FileType::kDirectory) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("smb: export ", exp.name, ": path ", exp.path, " is not a directory"));
-      }
-      inode = next->inode;
+    absl::StatusOr<backend::Attributes> root = fs.ResolveDirectory(exp.path);
+    if (!root.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat("smb: export ", exp.name, ": path ",
+                                                        exp.path, ": ", root.status().message()));
     }
-    shares.push_back(Share{exp.smb_share, &exp, inode});
+    shares.push_back(Share{exp.smb_share, &exp, root->inode});
   }
   if (shares.empty()) {
     return absl::InvalidArgumentError("smb: no export has an smb_share; nothing to serve");
