@@ -67,6 +67,22 @@ uint32_t AvFlagsOf(absl::string_view nt_response) {
   return 0;
 }
 
+// Whether the AV pair list of an NTLMv2 response's client challenge (after the 16-byte proof
+// and the 28-byte fixed part) stays inside the response and ends with MsvAvEOL (MS-NLMP
+// 2.2.2.7). Bytes after MsvAvEOL are padding and allowed.
+bool AvPairsWellFormed(absl::string_view nt_response) {
+  if (nt_response.size() < 16 + 28) return false;
+  absl::string_view pairs = nt_response.substr(16 + 28);
+  while (pairs.size() >= 4) {
+    uint16_t id = Le16(pairs, 0);
+    uint16_t length = Le16(pairs, 2);
+    if (length > pairs.size() - 4) return false;
+    if (id == kAvEol) return length == 0;
+    pairs.remove_prefix(4 + length);
+  }
+  return false;
+}
+
 }  // namespace
 
 absl::StatusOr<uint32_t> ParseNegotiateFlags(absl::string_view message) {
@@ -95,6 +111,9 @@ absl::StatusOr<NtlmAuthenticate> ParseAuthenticate(absl::string_view message) {
   if (names.ok()) names = Utf16Field(message, 44, &out.workstation);
   if (!names.ok()) return names;
   out.flags = Le32(message, 60);
+  if (out.nt_response.size() > 24 && !AvPairsWellFormed(out.nt_response)) {
+    return Malformed("the NTLMv2 response's AV pair list is not terminated by MsvAvEOL");
+  }
   out.has_mic = (AvFlagsOf(out.nt_response) & kAvFlagMicPresent) != 0;
   if (out.has_mic) {
     if (message.size() < kMicOffset + 16) return Malformed("the MIC is missing");

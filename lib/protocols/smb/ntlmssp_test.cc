@@ -76,6 +76,12 @@ TEST(NtlmsspTest, RefusesWhatDoesNotAuthenticate) {
   EXPECT_EQ(verify(Raw(kNegotiate), outside), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(verify(Raw(kNegotiate), authenticate.substr(0, 40)),
             absl::StatusCode::kInvalidArgument);
+  std::string unterminated = authenticate;
+  unterminated[20] = static_cast<char>(138 - 8);  // the AV pair list loses MsvAvEOL + padding
+  EXPECT_EQ(verify(Raw(kNegotiate), unterminated), absl::StatusCode::kInvalidArgument);
+  std::string overrun = authenticate;
+  overrun[112 + 44 + 2] = static_cast<char>(0xf0);  // the first AV pair runs past the end
+  EXPECT_EQ(verify(Raw(kNegotiate), overrun), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(NtlmsspTest, ChallengeCarriesTheTargetInfo) {

@@ -370,18 +370,23 @@ void SmbConnection::ProcessCompound(absl::string_view packet, bool encrypted,
     r.header = *header;
     r.message = message;
     r.encrypted = encrypted;
+    r.may_go_async = header->command == cmd::kCreate || i + 1 == messages->size();
     bool related = (header->flags & kFlagRelatedOperations) != 0;
     SmbResponse response;
     uint32_t status = nt::kSuccess;
-    if (related && i == 0 && resume == nullptr) {
-      status = nt::kInvalidParameter;
+    bool handed_down = false;
+    if ((related && i == 0 && resume == nullptr) || header->command > cmd::kOplockBreak) {
+      status = nt::kInvalidParameter;  // an unknown command, even after a failed one
     } else if (related && previous_status != nt::kSuccess) {
       status = previous_status;  // a failed request fails the related ones after it
+      handed_down = true;
     }
     if (related) {
       r.session = session;
       r.tree = tree;
       r.related_file = related_file;
+    } else {
+      related_file = FileId{};  // an unrelated request starts a new chain
     }
     uint64_t session_id = header->session_id;
     if (status == nt::kSuccess && !related && header->command != cmd::kNegotiate &&
@@ -447,7 +452,19 @@ void SmbConnection::ProcessCompound(absl::string_view packet, bool encrypted,
     session = r.session;
     tree = r.tree;
     if (response.created.volatile_id != 0) related_file = response.created;
-    previous_status = response.status;
+    // What a related request after this one meets, as Windows and Samba answer smbtorture's
+    // compound tests: a failed CREATE hands its status down the chain (there is no file to
+    // relate to); a request refused before it ran (no valid session or tree) gives
+    // INVALID_PARAMETER; other failures leave the next request to run on its own.
+    if (handed_down) {
+      // previous_status stays
+    } else if (status != nt::kSuccess) {
+      previous_status = nt::kInvalidParameter;
+    } else if (header->command == cmd::kCreate && !IsSuccessOrWarning(response.status)) {
+      previous_status = response.status;
+    } else {
+      previous_status = nt::kSuccess;
+    }
     uint16_t credits = GrantCredits(*header);
     Built b{r, response, BuildResponse(r, response, credits, response.go_async)};
     if (header->command == cmd::kNegotiate && response.status == nt::kSuccess) {

@@ -44,6 +44,9 @@ struct SmbRequest {
   std::shared_ptr<Tree> tree;
   FileId related_file;  // the file a previous CREATE of the compound opened
   uint64_t async_id = 0;
+  // False for a request with more of its compound after it: only a CREATE may go async there
+  // (MS-SMB2 3.3.5.2.7 note); others answer INTERNAL_ERROR instead of waiting, as Windows does.
+  bool may_go_async = true;
 };
 
 struct SmbResponse {

@@ -624,6 +624,7 @@ SmbResponse SmbConnection::Lock(SmbRequest& r) {
     }
     for (const ByteRangeLock& undo : taken) state.Unlock(open->inode, undo);
     if (!(l.flags & kLockFailImmediately)) {
+      if (!r.may_go_async) return SmbResponse{nt::kInternalError};
       // Wait until the range is free (or CANCEL, or the handle closes).
       SmbResponse interim = GoAsync(r, open->id);
       // Tried again in this connection's order, so after the interim response went out.
@@ -672,6 +673,7 @@ SmbResponse SmbConnection::ChangeNotify(SmbRequest& r) {
   std::shared_ptr<Open> open = FindOpen(r, req->file);
   if (open == nullptr) return SmbResponse{nt::kFileClosed};
   if (!open->directory) return SmbResponse{nt::kInvalidParameter};
+  if (!r.may_go_async) return SmbResponse{nt::kInternalError};
   // The request waits for a change of the directory's entries made through this server
   // (STATUS_NOTIFY_ENUM_DIR), the handle's close (STATUS_NOTIFY_CLEANUP) or a CANCEL.
   SmbResponse interim = GoAsync(r, open->id);
