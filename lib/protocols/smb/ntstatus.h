@@ -58,6 +58,7 @@ inline constexpr uint32_t kDirectoryNotEmpty = 0xC0000101;
 inline constexpr uint32_t kNotADirectory = 0xC0000103;
 inline constexpr uint32_t kNameTooLong = 0xC0000106;
 inline constexpr uint32_t kFileClosed = 0xC0000128;
+inline constexpr uint32_t kRequestOutOfSequence = 0xC000042A;
 inline constexpr uint32_t kCancelled = 0xC0000120;
 inline constexpr uint32_t kCannotDelete = 0xC0000121;
 inline constexpr uint32_t kUserSessionDeleted = 0xC0000203;

@@ -2,6 +2,8 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "lib/common/logging.h"
 #include "lib/protocols/smb/le_bytes.h"
@@ -106,8 +108,8 @@ void SmbConnection::Drain() {
     if (closed) continue;  // the peer is gone: nothing to answer
     task();
   }
-  // The connection closed: drop pending requests, close the opens of the sessions set up
-  // here (no durable handles survive a disconnect), forget the sessions.
+  // The connection closed: drop pending requests; a session with no other channel ends, with
+  // its opens (no durable handles survive a disconnect).
   {
     std::lock_guard<std::mutex> lock(pending_mu_);
     pending_.clear();
@@ -116,6 +118,14 @@ void SmbConnection::Drain() {
     std::vector<std::shared_ptr<Open>> opens;
     {
       std::lock_guard<std::mutex> lock(session->mu);
+      auto& channels = session->channels;
+      channels.erase(std::remove_if(channels.begin(), channels.end(),
+                                    [this](const std::weak_ptr<SmbConnection>& channel) {
+                                      std::shared_ptr<SmbConnection> conn = channel.lock();
+                                      return conn == nullptr || conn.get() == this;
+                                    }),
+                     channels.end());
+      if (!channels.empty()) continue;  // still served on another connection
       for (auto& [open_id, open] : session->opens) opens.push_back(open);
       session->expired = true;
     }
@@ -123,6 +133,8 @@ void SmbConnection::Drain() {
     server_.state().RemoveSession(id);
   }
   sessions_.clear();
+  exchanges_.clear();
+  channel_signing_.clear();
   std::lock_guard<std::mutex> lock(queue_mu_);
   draining_ = false;
 }
@@ -259,6 +271,11 @@ std::string SmbConnection::BuildResponse(const SmbRequest& r, const SmbResponse&
   h.command = r.header.command;
   h.credits = credits;
   h.flags = kFlagServerToRedir | (r.header.flags & kFlagRelatedOperations);
+  if (response.status == nt::kUserSessionDeleted && (r.header.flags & kFlagSigned) != 0) {
+    // A signed request for a session unknown on this connection: no key to sign with, but
+    // clients that require signing accept this status unverified only with the flag set.
+    h.flags |= kFlagSigned;
+  }
   h.message_id = r.header.message_id;
   if (r.async_id != 0) {
     h.flags |= kFlagAsyncCommand;
@@ -280,16 +297,26 @@ std::string SmbConnection::BuildResponse(const SmbRequest& r, const SmbResponse&
 void SmbConnection::MaybeSign(const SmbRequest& r, const SmbResponse& response,
                               std::string* message) {
   const std::shared_ptr<Session>& session = r.session;
-  if (session == nullptr || r.encrypted || session->keys.signing.empty()) return;
+  if (session == nullptr || r.encrypted) return;
+  bool channel = !r.signing_key.empty();
+  const std::string& key = channel ? r.signing_key : session->keys.signing;
+  if (key.empty()) return;
   bool sign = false;
   if (r.header.command == cmd::kSessionSetup) {
-    sign = response.final_session_setup &&
-           (session->dialect == kDialect311 || session->signing_required ||
-            (r.header.flags & kFlagSigned) != 0);
+    sign = (response.final_session_setup &&
+            (session->dialect == kDialect311 || session->signing_required ||
+             (r.header.flags & kFlagSigned) != 0)) ||
+           response.sign_binding ||
+           // A signed re-authentication or binding that fails: signed back (3.3.4.1.1), so a
+           // client that requires signing sees the status.
+           ((r.header.flags & kFlagSigned) != 0 && response.status != nt::kSuccess);
   } else {
-    sign = session->valid && ((r.header.flags & kFlagSigned) != 0 || session->signing_required);
+    sign = (r.header.flags & kFlagSigned) != 0 || session->signing_required;
   }
-  if (sign) SignMessage(session->signing_algorithm, session->keys.signing, message).IgnoreError();
+  if (sign) {
+    SignMessage(channel ? r.signing_algorithm : session->signing_algorithm, key, message)
+        .IgnoreError();
+  }
 }
 
 void SmbConnection::SendPacket(std::string packet, bool encrypt,
@@ -336,6 +363,7 @@ void SmbConnection::ProcessCompound(absl::string_view packet, bool encrypted,
     SmbRequest request;
     SmbResponse response;
     std::string bytes;
+    bool signed_already = false;
   };
   std::vector<Built> built;
   std::shared_ptr<Session> session;
@@ -397,12 +425,19 @@ void SmbConnection::ProcessCompound(absl::string_view packet, bool encrypted,
         status = nt::kUserSessionDeleted;
       } else {
         r.session = it->second;
-        if (!r.session->valid) status = nt::kUserSessionDeleted;
+        if (!r.session->valid || r.session->expired) status = nt::kUserSessionDeleted;
       }
     }
     if (header->command == cmd::kSessionSetup && session_id != 0 && !related) {
       auto it = sessions_.find(session_id);
       if (it != sessions_.end()) r.session = it->second;
+    }
+    if (r.session != nullptr) {
+      auto channel = channel_signing_.find(r.session->id);
+      if (channel != channel_signing_.end()) {
+        r.signing_key = channel->second.key;
+        r.signing_algorithm = channel->second.algorithm;
+      }
     }
     // Integrity: encryption covers everything; otherwise check signatures.
     if (status == nt::kSuccess && r.session != nullptr && r.session->valid) {
@@ -411,11 +446,13 @@ void SmbConnection::ProcessCompound(absl::string_view packet, bool encrypted,
       } else if (r.session->encrypt_data && header->command != cmd::kSessionSetup) {
         status = nt::kAccessDenied;
       } else if ((header->flags & kFlagSigned) != 0) {
-        if (!VerifyMessage(r.session->signing_algorithm, r.session->keys.signing, message)) {
+        bool channel = !r.signing_key.empty();
+        if (!VerifyMessage(channel ? r.signing_algorithm : r.session->signing_algorithm,
+                           channel ? r.signing_key : r.session->keys.signing, message)) {
           status = nt::kAccessDenied;
         }
-      } else if (r.session->signing_required && header->command != cmd::kSessionSetup) {
-        status = nt::kAccessDenied;
+      } else if (r.session->signing_required) {
+        status = nt::kAccessDenied;  // re-authentications too: only a new session starts unsigned
       }
     }
     if (status == nt::kSuccess && NeedsTree(header->command) && !related) {
@@ -467,12 +504,17 @@ void SmbConnection::ProcessCompound(absl::string_view packet, bool encrypted,
     }
     uint16_t credits = GrantCredits(*header);
     Built b{r, response, BuildResponse(r, response, credits, response.go_async)};
+    if (response.sign_binding && messages->size() == 1) {
+      MaybeSign(r, response, &b.bytes);  // signed before the preauth hash takes it
+      b.signed_already = true;
+    }
     if (header->command == cmd::kNegotiate && response.status == nt::kSuccess) {
       preauth_.Update(b.bytes);
     }
-    if (header->command == cmd::kSessionSetup && r.session != nullptr &&
-        r.session->dialect == kDialect311 && response.status == nt::kMoreProcessingRequired) {
-      r.session->preauth.Update(b.bytes);
+    if (header->command == cmd::kSessionSetup && dialect_ == kDialect311 &&
+        response.status == nt::kMoreProcessingRequired && r.session != nullptr) {
+      auto exchange = exchanges_.find(r.session->id);
+      if (exchange != exchanges_.end()) exchange->second.preauth.Update(b.bytes);
     }
     built.push_back(std::move(b));
     if (response.go_async && i + 1 < messages->size()) {
@@ -500,7 +542,9 @@ void SmbConnection::ProcessCompound(absl::string_view packet, bool encrypted,
       uint32_t next = static_cast<uint32_t>(bytes.size());
       for (int k = 0; k < 4; ++k) bytes[20 + k] = static_cast<char>((next >> (8 * k)) & 0xFF);
     }
-    if (!built[i].response.go_async) MaybeSign(built[i].request, built[i].response, &bytes);
+    if (!built[i].response.go_async && !built[i].signed_already) {
+      MaybeSign(built[i].request, built[i].response, &bytes);
+    }
     out += bytes;
   }
   std::shared_ptr<Session> encrypt_with;

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "lib/common/net/tcp_server.h"
+#include "lib/protocols/smb/ntlmssp.h"
 #include "lib/protocols/smb/smb2_header.h"
 #include "lib/protocols/smb/smb2_messages.h"
 #include "lib/protocols/smb/smb2_negotiate.h"
@@ -47,6 +48,10 @@ struct SmbRequest {
   // False for a request with more of its compound after it: only a CREATE may go async there
   // (MS-SMB2 3.3.5.2.7 note); others answer INTERNAL_ERROR instead of waiting, as Windows does.
   bool may_go_async = true;
+  // The key and algorithm that sign and verify this connection's messages of the session: its
+  // channel's when the session was bound here, else empty (the session's own).
+  std::string signing_key;
+  uint16_t signing_algorithm = 0;
 };
 
 struct SmbResponse {
@@ -58,6 +63,10 @@ struct SmbResponse {
   // NEGOTIATE and SESSION_SETUP: feed the response into the preauth hash (3.1.1).
   bool final_session_setup = false;
   FileId created;  // CREATE: the new open for related requests
+  // SESSION_SETUP binding a session to this connection: interim responses and errors are
+  // signed with the session's key (the request was verified with it), before the exchange's
+  // preauth hash takes them.
+  bool sign_binding = false;
 };
 
 class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
@@ -116,6 +125,23 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   SmbResponse TreeDisconnect(SmbRequest& r);
   SmbResponse Echo(SmbRequest& r);
   SmbResponse Cancel(SmbRequest& r);
+  // ---- SESSION_SETUP (smb_session_setup.cc) ----
+  // One leg of SPNEGO + NTLMSSP against the user store.
+  struct AuthLeg {
+    uint32_t status = 0;  // kMoreProcessingRequired (body set), an error, or kSuccess
+    std::string body;     // the SESSION_SETUP response body of an interim leg
+    NtlmResult ntlm;
+    auth::User user;
+    std::string server_mic;  // SPNEGO mechListMIC of the final token (may be empty)
+    bool raw_ntlmssp = false;
+    std::string FinalToken() const;
+  };
+  AuthLeg RunNtlm(absl::string_view security_blob, NtlmExchange& exchange);
+  // SESSION_SETUP with the binding flag: adds this connection as a channel of an existing
+  // session (MS-SMB2 3.3.5.5.2).
+  SmbResponse BindSession(SmbRequest& r, const SessionSetupRequest& req);
+  // Ends `session` on every connection: closes its opens and forgets it.
+  void EndSession(const std::shared_ptr<Session>& session);
   // ---- commands (smb_file_ops.cc) ----
   SmbResponse Create(SmbRequest& r);
   SmbResponse Close(SmbRequest& r);
@@ -166,12 +192,23 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   // Owned by the drain (one thread at a time).
   bool negotiated_ = false;
   uint16_t dialect_ = 0;
+  uint32_t server_capabilities_ = 0;  // as the NEGOTIATE response sent them
   NegotiateRequest negotiate_request_;
   uint16_t cipher_ = 0;
   uint16_t signing_algorithm_ = kSigningHmacSha256;
   bool client_signing_required_ = false;
   PreauthHash preauth_;
   std::map<uint64_t, std::shared_ptr<Session>> sessions_;  // sessions set up or bound here
+  // Authentications in progress on this connection (new sessions, re-authentications and
+  // bindings), by session id.
+  std::map<uint64_t, NtlmExchange> exchanges_;
+  // Sessions bound to this connection as another channel: the channel's signing key and the
+  // algorithm this connection negotiated.
+  struct ChannelSigning {
+    std::string key;
+    uint16_t algorithm = 0;
+  };
+  std::map<uint64_t, ChannelSigning> channel_signing_;
 
   // Credit window: message ids in [window_low_, window_high_) may be used once.
   std::mutex credits_mu_;

@@ -585,6 +585,24 @@ SmbResponse SmbConnection::Lock(SmbRequest& r) {
   bool unlock = (req->locks[0].flags & kLockUnlock) != 0;
   SmbResponse out;
   out.body = EncodeSmallBody(4);
+  // Lock sequence verification (MS-SMB2 3.3.5.14), for 3.x where channels may replay a LOCK
+  // after a channel failure: a request whose index already holds its number is a replay and
+  // succeeds without taking effect again.
+  uint32_t index = req->sequence >> 4;
+  int8_t number = static_cast<int8_t>(req->sequence & 0xF);
+  bool sequenced = dialect_ >= kDialect300 && index >= 1 && index <= 64;
+  if (sequenced) {
+    std::lock_guard<std::mutex> lock(open->mu);
+    if (open->lock_sequences[index - 1] == number) return out;
+    open->lock_sequences[index - 1] = -1;
+  }
+  auto done = [&]() {
+    if (sequenced) {
+      std::lock_guard<std::mutex> lock(open->mu);
+      open->lock_sequences[index - 1] = number;
+    }
+    return out;
+  };
   if (unlock) {
     // Elements are undone in order; the first bad or unheld one ends the request (what was
     // unlocked before it stays unlocked, as in Windows).
@@ -599,7 +617,7 @@ SmbResponse SmbConnection::Lock(SmbRequest& r) {
     }
     state.WakeLockWaiters(open->inode);
     if (status != nt::kSuccess) return SmbResponse{status};
-    return out;
+    return done();
   }
   for (const LockElement& l : req->locks) {
     uint32_t f = l.flags;
@@ -637,7 +655,7 @@ SmbResponse SmbConnection::Lock(SmbRequest& r) {
     // Windows; fail-immediately requests get LOCK_NOT_GRANTED.
     return SmbResponse{nt::kLockNotGranted};
   }
-  return out;
+  return done();
 }
 
 void SmbConnection::TryLockOrWait(std::shared_ptr<Open> open, ByteRangeLock lock,

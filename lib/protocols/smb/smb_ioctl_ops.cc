@@ -73,11 +73,7 @@ SmbResponse SmbConnection::Ioctl(SmbRequest& r) {
         return out;
       }
       std::string out;
-      uint32_t capabilities = dialect_ >= kDialect210 ? 0x4 : 0;
-      if ((dialect_ == kDialect300 || dialect_ == kDialect302) && cipher_ != 0) {
-        capabilities |= 0x40;
-      }
-      Put32(&out, capabilities);
+      Put32(&out, server_capabilities_);  // as the NEGOTIATE response said
       out += server_.guid();
       Put16(&out, 1 | (server_.config().signing_required ? 2 : 0));
       Put16(&out, dialect_);

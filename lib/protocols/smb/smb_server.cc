@@ -49,9 +49,12 @@ void SmbServer::RunAfter(absl::Duration delay, std::function<void()> fn) {
 
 void SmbServer::SendBreaks(const std::vector<SmbServerState::OplockBreak>& breaks) {
   for (const SmbServerState::OplockBreak& b : breaks) {
-    if (std::shared_ptr<SmbConnection> conn = b.open->conn.lock()) {
-      conn->SendOplockBreak(*b.open, b.to);
+    // The open's own connection, or another channel of its session when that one closed.
+    std::shared_ptr<SmbConnection> conn = b.open->conn.lock();
+    if (conn == nullptr) {
+      if (std::shared_ptr<Session> session = b.open->session.lock()) conn = session->AnyChannel();
     }
+    if (conn != nullptr) conn->SendOplockBreak(*b.open, b.to);
   }
 }
 

@@ -1,14 +1,11 @@
-// NEGOTIATE, SESSION_SETUP (SPNEGO + NTLMSSP), LOGOFF, TREE_CONNECT, TREE_DISCONNECT, ECHO
-// and CANCEL of SmbConnection.
-#include <openssl/crypto.h>
+// NEGOTIATE, LOGOFF, TREE_CONNECT, TREE_DISCONNECT, ECHO and CANCEL of SmbConnection
+// (SESSION_SETUP is in smb_session_setup.cc).
 #include <openssl/rand.h>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "lib/common/logging.h"
 #include "lib/protocols/smb/le_bytes.h"
-#include "lib/protocols/smb/ntlmssp.h"
 #include "lib/protocols/smb/ntstatus.h"
 #include "lib/protocols/smb/smb_connection.h"
 #include "lib/protocols/smb/smb_info.h"
@@ -19,8 +16,8 @@ namespace cfs::smb {
 namespace {
 
 constexpr uint32_t kCapLargeMtu = 0x4;
+constexpr uint32_t kCapMultiChannel = 0x8;
 constexpr uint32_t kCapEncryption = 0x40;
-constexpr uint16_t kSessionFlagEncryptData = 0x4;
 constexpr uint32_t kShareFlagEncryptData = 0x8000;
 
 std::string RandomBytes(size_t n) {
@@ -70,6 +67,8 @@ SmbResponse SmbConnection::Negotiate(SmbRequest& r) {
   resp.dialect = *dialect;
   resp.server_guid = server_.guid();
   if (*dialect >= kDialect210) resp.capabilities |= kCapLargeMtu;
+  // Sessions may be bound to more connections (session binding, smb_session_setup.cc).
+  if (*dialect >= kDialect300) resp.capabilities |= kCapMultiChannel;
   bool encryption = false;
   if (*dialect == kDialect300 || *dialect == kDialect302) {
     encryption = (req->capabilities & kCapEncryption) != 0;
@@ -99,167 +98,27 @@ SmbResponse SmbConnection::Negotiate(SmbRequest& r) {
   }
   negotiated_ = true;
   dialect_ = *dialect;
+  server_capabilities_ = resp.capabilities;
   negotiate_request_ = *req;
   client_signing_required_ = (req->security_mode & 2) != 0;
   out.body = EncodeNegotiateResponse(resp);
   return out;
 }
 
-SmbResponse SmbConnection::SessionSetup(SmbRequest& r) {
+SmbResponse SmbConnection::Logoff(SmbRequest& r) {
+  if (!DecodeEmpty(r.message).ok()) return SmbResponse{nt::kInvalidParameter};
+  EndSession(r.session);
   SmbResponse out;
-  absl::StatusOr<SessionSetupRequest> req = DecodeSessionSetup(r.message);
-  if (!req.ok()) return SmbResponse{nt::kInvalidParameter};
-  if ((req->flags & 0x1) != 0) {
-    // Binding a session to a second channel needs MULTI_CHANNEL, which is not offered.
-    return SmbResponse{nt::kRequestNotAccepted};
-  }
-  std::shared_ptr<Session> session;
-  if (r.header.session_id == 0) {
-    session = server_.state().NewSession();
-    session->dialect = dialect_;
-    session->preauth = preauth_;
-    sessions_[session->id] = session;
-  } else {
-    auto it = sessions_.find(r.header.session_id);
-    if (it == sessions_.end()) return SmbResponse{nt::kUserSessionDeleted};
-    session = it->second;
-    if (session->valid && session->ntlm_challenge.empty()) {
-      session->preauth = preauth_;  // re-authentication starts a new exchange
-    }
-  }
-  r.session = session;
-  if (dialect_ == kDialect311) session->preauth.Update(r.message);
-  auto fail = [&](uint32_t status) {
-    session->ntlm_negotiate.clear();
-    session->ntlm_challenge.clear();
-    if (!session->valid) {
-      sessions_.erase(session->id);
-      server_.state().RemoveSession(session->id);
-    }
-    return SmbResponse{status};
-  };
-
-  absl::StatusOr<SpnegoToken> token = ParseSpnego(req->security_blob);
-  if (!token.ok()) return fail(nt::kInvalidParameter);
-  absl::string_view ntlm = token->mech_token;
-  bool is_ntlm = ntlm.size() >= 12 && ntlm.substr(0, 8) == absl::string_view("NTLMSSP\0", 8);
-  // The mechListMIC covers the mechanism list of the client's first (NegTokenInit) token.
-  if (!token->mech_types_der.empty()) session->ntlm_mech_types = token->mech_types_der;
-  if (!is_ntlm) {
-    if (token->raw_ntlmssp) return fail(nt::kInvalidParameter);
-    // An optimistic token of another mechanism (Kerberos): ask for NTLMSSP instead.
-    out.status = nt::kMoreProcessingRequired;
-    out.body = EncodeSessionSetupResponse(0, NegTokenResp(NegState::kAcceptIncomplete, true, ""));
-    return out;
-  }
-  uint32_t type = Le32(ntlm, 8);
-  if (type == 1) {
-    absl::StatusOr<uint32_t> client_flags = ParseNegotiateFlags(ntlm);
-    if (!client_flags.ok()) return fail(nt::kInvalidParameter);
-    uint32_t flags = kNtlmNegotiateUnicode | kNtlmRequestTarget | kNtlmNegotiateNtlm |
-                     kNtlmNegotiateAlwaysSign | kNtlmExtendedSessionSecurity |
-                     kNtlmNegotiateVersion;
-    flags |= *client_flags & (kNtlmNegotiateSign | kNtlmNegotiateSeal | kNtlmNegotiate128 |
-                              kNtlmNegotiate56 | kNtlmNegotiateKeyExchange);
-    session->server_challenge = RandomBytes(8);
-    session->ntlm_negotiate = std::string(ntlm);
-    session->ntlm_challenge =
-        BuildChallenge(flags, session->server_challenge, server_.config().domain,
-                       server_.config().server_name, FiletimeNow());
-    out.status = nt::kMoreProcessingRequired;
-    out.body = EncodeSessionSetupResponse(
-        0, token->raw_ntlmssp
-               ? session->ntlm_challenge
-               : NegTokenResp(NegState::kAcceptIncomplete, true, session->ntlm_challenge));
-    return out;
-  }
-  if (type != 3 || session->ntlm_challenge.empty()) return fail(nt::kInvalidParameter);
-  auth::UserStore& users = server_.users();
-  std::optional<auth::User> matched;
-  absl::StatusOr<NtlmResult> result = VerifyAuthenticate(
-      session->ntlm_negotiate, session->ntlm_challenge, ntlm, session->server_challenge,
-      [&](const std::string& name) -> std::optional<std::string> {
-        std::optional<auth::User> user = users.FindByName(name);
-        if (!user.has_value()) user = users.FindByName(absl::AsciiStrToLower(name));
-        if (!user.has_value() || !user->enabled || user->nt_hash.size() != 16) return std::nullopt;
-        matched = user;
-        return user->nt_hash;
-      });
-  if (!result.ok() && result.status().code() == absl::StatusCode::kInvalidArgument) {
-    return fail(nt::kInvalidParameter);  // a malformed AUTHENTICATE message
-  }
-  if (!result.ok() || !matched.has_value()) {
-    CFS_LOG(INFO, "smb") << peer_address_ << ": logon failure: "
-                         << (result.ok() ? "unknown user" : result.status().message());
-    return fail(nt::kLogonFailure);
-  }
-  std::string server_mic;
-  if (!token->mech_list_mic.empty() && !session->ntlm_mech_types.empty()) {
-    std::string expected =
-        NtlmSignature(result->flags, result->session_key, false, 0, session->ntlm_mech_types);
-    if (token->mech_list_mic.size() != 16 ||
-        CRYPTO_memcmp(expected.data(), token->mech_list_mic.data(), 16) != 0) {
-      return fail(nt::kLogonFailure);
-    }
-    server_mic =
-        NtlmSignature(result->flags, result->session_key, true, 0, session->ntlm_mech_types);
-  }
-  bool encryption_capable = dialect_ >= kDialect300 && cipher_ != 0;
-  bool encrypt_data = server_.config().encryption_required;
-  if (encrypt_data && !encryption_capable) return fail(nt::kAccessDenied);
-  Cipher cipher = static_cast<Cipher>(cipher_ == 0 ? 1 : cipher_);
-  int key_bits = (cipher == Cipher::kAes256Ccm || cipher == Cipher::kAes256Gcm) ? 256 : 128;
-  {
-    std::lock_guard<std::mutex> lock(session->mu);
-    session->user = *matched;
-    session->identity = matched->ToIdentity();
-    session->identity.principal = matched->name;
-    // A re-authentication keeps the keys the session has (MS-SMB2 3.3.5.5.3): only the first
-    // authentication derives them.
-    if (!session->valid) {
-      session->keys =
-          DeriveSessionKeys(dialect_, result->session_key, session->preauth.value(), key_bits);
-    }
-    session->signing_algorithm = signing_algorithm_;
-    session->cipher = cipher;
-    session->encryption_capable = encryption_capable;
-    session->signing_required = server_.config().signing_required || client_signing_required_ ||
-                                (req->security_mode & 0x2) != 0;
-    session->encrypt_data = encrypt_data;
-    session->valid = true;
-    session->ntlm_negotiate.clear();
-    session->ntlm_challenge.clear();
-  }
-  if (req->previous_session_id != 0 && req->previous_session_id != session->id) {
-    // A client reconnecting: the session it had before (same user) ends, with its opens.
-    std::shared_ptr<Session> old = server_.state().FindSession(req->previous_session_id);
-    if (old != nullptr && old->valid && old->user.name == matched->name) {
-      std::vector<std::shared_ptr<Open>> opens;
-      {
-        std::lock_guard<std::mutex> lock(old->mu);
-        old->valid = false;
-        old->expired = true;
-        for (auto& [id, open] : old->opens) opens.push_back(open);
-      }
-      for (const std::shared_ptr<Open>& open : opens) CloseOpen(old, open, nullptr);
-      server_.state().RemoveSession(old->id);
-    }
-  }
-  out.status = nt::kSuccess;
-  out.final_session_setup = true;
-  out.body = EncodeSessionSetupResponse(
-      encrypt_data ? kSessionFlagEncryptData : 0,
-      token->raw_ntlmssp ? "" : NegTokenResp(NegState::kAcceptCompleted, false, "", server_mic));
+  out.body = EncodeSmallBody(4);
   return out;
 }
 
-SmbResponse SmbConnection::Logoff(SmbRequest& r) {
-  if (!DecodeEmpty(r.message).ok()) return SmbResponse{nt::kInvalidParameter};
-  std::shared_ptr<Session> session = r.session;
+void SmbConnection::EndSession(const std::shared_ptr<Session>& session) {
   std::vector<std::shared_ptr<Open>> opens;
   {
     std::lock_guard<std::mutex> lock(session->mu);
     for (auto& [id, open] : session->opens) opens.push_back(open);
+    session->valid = false;  // other channels answer USER_SESSION_DELETED from now on
     session->expired = true;
   }
   for (const std::shared_ptr<Open>& open : opens) CloseOpen(session, open, nullptr);
@@ -268,10 +127,9 @@ SmbResponse SmbConnection::Logoff(SmbRequest& r) {
     session->trees.clear();
   }
   sessions_.erase(session->id);
+  channel_signing_.erase(session->id);
+  exchanges_.erase(session->id);
   server_.state().RemoveSession(session->id);
-  SmbResponse out;
-  out.body = EncodeSmallBody(4);
-  return out;
 }
 
 SmbResponse SmbConnection::TreeConnect(SmbRequest& r) {

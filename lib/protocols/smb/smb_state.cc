@@ -33,6 +33,14 @@ bool Conflicts(uint32_t held_access, uint32_t held_share, uint32_t access, uint3
 
 }  // namespace
 
+std::shared_ptr<SmbConnection> Session::AnyChannel() {
+  std::lock_guard<std::mutex> lock(mu);
+  for (const std::weak_ptr<SmbConnection>& channel : channels) {
+    if (std::shared_ptr<SmbConnection> conn = channel.lock()) return conn;
+  }
+  return nullptr;
+}
+
 std::shared_ptr<Session> SmbServerState::NewSession() {
   auto session = std::make_shared<Session>();
   session->id = next_session_id_.fetch_add(1);

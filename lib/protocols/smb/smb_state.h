@@ -8,6 +8,7 @@
 #ifndef CFS_LIB_PROTOCOLS_SMB_SMB_STATE_H_
 #define CFS_LIB_PROTOCOLS_SMB_SMB_STATE_H_
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -123,6 +124,14 @@ struct Open {
     std::unique_lock<std::mutex> lock(mu);
     io_idle.wait(lock, [this] { return io_in_flight == 0; });
   }
+  // Lock sequence replay detection (MS-SMB2 3.3.5.14), guarded by mu: per index 1..64, the
+  // sequence number of the last LOCK that succeeded, or -1.
+  std::array<int8_t, 64> lock_sequences = MakeNoLockSequences();
+  static std::array<int8_t, 64> MakeNoLockSequences() {
+    std::array<int8_t, 64> none;
+    none.fill(-1);
+    return none;
+  }
   bool delete_on_close = false;  // guarded by SmbServerState::opens_mu_
   uint64_t position = 0;
   bool dirty = false;  // unstable writes not yet committed
@@ -133,14 +142,23 @@ struct Open {
   std::string pattern;
 };
 
+// One SPNEGO + NTLMSSP exchange in progress: a session's authentication or re-authentication,
+// or the binding of a session to another connection.
+struct NtlmExchange {
+  std::string negotiate;
+  std::string challenge;  // empty until the server sent its CHALLENGE
+  std::string server_challenge;
+  std::string mech_types;  // SPNEGO MechTypeList DER, for the mechListMIC
+  PreauthHash preauth;     // 3.1.1: over this exchange's SESSION_SETUP messages
+  void Clear() {
+    negotiate.clear();
+    challenge.clear();
+  }
+};
+
 struct Session {
   uint64_t id = 0;
   std::mutex mu;
-  // NTLM exchange in progress.
-  std::string ntlm_negotiate;
-  std::string ntlm_challenge;
-  std::string server_challenge;
-  std::string ntlm_mech_types;  // SPNEGO MechTypeList DER, for the mechListMIC
   // Atomic: a reconnecting client's SESSION_SETUP on another connection ends this session.
   std::atomic<bool> valid{false};    // authenticated
   std::atomic<bool> expired{false};  // logged off
@@ -153,7 +171,11 @@ struct Session {
   bool encryption_capable = false;  // the connection negotiated a cipher
   bool signing_required = false;
   bool encrypt_data = false;  // every message of the session must be encrypted
-  PreauthHash preauth;
+  // The connections the session is bound to (its channels, MS-SMB2 3.3.1.14), guarded by mu.
+  // The session ends with LOGOFF or when the last of them closes.
+  std::vector<std::weak_ptr<SmbConnection>> channels;
+  // A connection of the session that is still open (for oplock breaks), or null.
+  std::shared_ptr<SmbConnection> AnyChannel();
   uint32_t next_tree_id = 1;
   std::map<uint32_t, std::shared_ptr<Tree>> trees;
   std::map<uint64_t, std::shared_ptr<Open>> opens;
