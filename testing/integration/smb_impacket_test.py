@@ -1,6 +1,7 @@
 """impacket (Debian's python3-impacket, an independent SMB client) against the cfs-gateway
 binary: SMB 2.1 and 3.0 sessions (file and directory operations, a multi-MiB round trip,
-listings, errors), and bad input on raw sockets: garbage, truncated and oversized frames,
+listings, errors), oplock and lease breaks caused by NFS (nfs-cat, and nfs_overwrite.c on
+libnfs) and by another SMB client, and bad input on raw sockets: garbage, truncated and oversized frames,
 unknown commands, message ids outside the credit window, a wrong signature, a wrong password.
 After each bad input the server keeps serving a well-behaved client.
 
@@ -23,6 +24,7 @@ from impacket import smb3structs
 from impacket.smbconnection import SMBConnection, SessionError
 
 GATEWAY = None
+NFS_OVERWRITE = None  # testing/integration/nfs_overwrite.c: writes into an existing file
 USER, PASSWORD = "alice", "Passw0rd!"
 
 STATUS_LOGON_FAILURE = 0xC000006D
@@ -267,6 +269,107 @@ class OplockTest(unittest.TestCase):
         conn.logoff()
 
 
+class RqLs:
+    """An RqLs create context (MS-SMB2 2.2.13.2.8, version 1) for impacket's create()."""
+
+    def __init__(self, key, state):
+        self.key, self.state = key, state
+
+    def getData(self):
+        data = self.key + struct.pack("<IIQ", self.state, 0, 0)
+        return struct.pack("<IHHHHI", 0, 16, 4, 0, 24, len(data)) + b"RqLs" + b"\0" * 4 + data
+
+
+LEASE_R, LEASE_H, LEASE_W = 1, 2, 4
+
+
+class LeaseTest(unittest.TestCase):
+    def recv_lease_break(self, smb):
+        """The next lease break notification: (flags, key, current state, new state)."""
+        packet = smb._NetBIOSSession.recv_packet(20)
+        message = smb3structs.SMB2Packet(packet.get_trailer())
+        self.assertEqual(message["Command"], smb3structs.SMB2_OPLOCK_BREAK)
+        self.assertEqual(message["MessageID"], 0xFFFFFFFFFFFFFFFF)
+        body = message["Data"]
+        size, _, flags = struct.unpack("<HHI", body[:8])
+        self.assertEqual(size, 44)
+        current, new = struct.unpack("<II", body[24:32])
+        return flags, body[8:24], current, new
+
+    def ack(self, smb, tid, key, state):
+        ack = smb3structs.SMB2Packet()
+        ack["Command"] = smb3structs.SMB2_OPLOCK_BREAK
+        ack["TreeID"] = tid
+        ack["Data"] = struct.pack("<HHI", 36, 0, 0) + key + struct.pack("<IQ", state, 0)
+        answer = smb.recvSMB(smb.sendSMB(ack))
+        self.assertEqual(answer["Status"], 0)
+
+    def test_nfs_write_breaks_a_lease(self):
+        conn = connect(smb3structs.SMB2_DIALECT_21)  # 3.0 would encrypt the break (impacket)
+        put(conn, "leased.txt", b"written over SMB")
+        smb = conn.getSMBServer()
+        tid = conn.connectTree("share")
+        key = os.urandom(16)
+        fid = smb.create(tid, "leased.txt",
+                         smb3structs.FILE_READ_DATA | smb3structs.FILE_WRITE_DATA,
+                         smb3structs.FILE_SHARE_READ | smb3structs.FILE_SHARE_WRITE, 0,
+                         smb3structs.FILE_OPEN, 0, oplockLevel=0xFF,
+                         createContexts=[RqLs(key, LEASE_R | LEASE_H | LEASE_W)])
+        # A write over NFS: the read-handle-write lease (the client caches data and handles)
+        # breaks to none, and the client must acknowledge.
+        url = ("nfs://127.0.0.1/export/leased.txt?nfsport=%d&mountport=%d&version=3"
+               "&uid=1000&gid=1000" % (gw.nfs_port, gw.mount_port))
+        nfs = subprocess.Popen([NFS_OVERWRITE, url], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        nfs.stdin.write(b"WRITTEN OVER NFS")
+        nfs.stdin.close()
+        flags, broken_key, current, new = self.recv_lease_break(smb)
+        self.assertEqual(flags, 1)  # acknowledgement required
+        self.assertEqual(broken_key, key)
+        self.assertEqual(current, LEASE_R | LEASE_H | LEASE_W)
+        self.assertEqual(new, 0)
+        self.ack(smb, tid, key, 0)
+        self.assertEqual(nfs.wait(60), 0, nfs.stdout.read())
+        self.assertEqual(smb.read(tid, fid, 0, 100), b"WRITTEN OVER NFS")
+        smb.close(tid, fid)
+        conn.logoff()
+
+    def test_second_client_breaks_write_caching(self):
+        conn = connect(smb3structs.SMB2_DIALECT_21)
+        put(conn, "leased2.txt", b"first")
+        smb = conn.getSMBServer()
+        tid = conn.connectTree("share")
+        key = os.urandom(16)
+        fid = smb.create(tid, "leased2.txt", smb3structs.FILE_READ_DATA,
+                         smb3structs.FILE_SHARE_READ | smb3structs.FILE_SHARE_WRITE, 0,
+                         smb3structs.FILE_OPEN, 0, oplockLevel=0xFF,
+                         createContexts=[RqLs(key, LEASE_R | LEASE_W)])
+        # Another client opens the file: the lease loses write caching (RW -> R); the other
+        # client's CREATE completes once the holder acknowledges.
+        other = connect(smb3structs.SMB2_DIALECT_30)
+        osmb = other.getSMBServer()
+        otid = other.connectTree("share")
+        opened = {}
+
+        def open_other():
+            opened["fid"] = osmb.create(otid, "leased2.txt", smb3structs.FILE_READ_DATA,
+                                        smb3structs.FILE_SHARE_READ | smb3structs.FILE_SHARE_WRITE,
+                                        0, smb3structs.FILE_OPEN, 0)
+
+        import threading
+        opener = threading.Thread(target=open_other)
+        opener.start()
+        flags, broken_key, current, new = self.recv_lease_break(smb)
+        self.assertEqual((flags, broken_key, current, new), (1, key, LEASE_R | LEASE_W, LEASE_R))
+        self.ack(smb, tid, key, LEASE_R)
+        opener.join(30)
+        self.assertIn("fid", opened)
+        osmb.close(otid, opened["fid"])
+        smb.close(tid, fid)
+        other.logoff()
+        conn.logoff()
+
+
 class BadInputTest(unittest.TestCase):
     def assert_still_serving(self):
         conn = connect(smb3structs.SMB2_DIALECT_21)
@@ -367,4 +470,5 @@ class BadInputTest(unittest.TestCase):
 
 if __name__ == "__main__":
     GATEWAY = os.path.realpath(sys.argv.pop(1))
+    NFS_OVERWRITE = os.path.realpath(sys.argv.pop(1))
     unittest.main(verbosity=2)

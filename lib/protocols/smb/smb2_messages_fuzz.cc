@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "lib/protocols/smb/le_bytes.h"
+#include "lib/protocols/smb/smb2_lease.h"
 #include "lib/protocols/smb/smb2_messages.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -17,9 +18,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case cmd::kTreeConnect:
       DecodeTreeConnect(m).IgnoreError();
       break;
-    case cmd::kCreate:
-      DecodeCreate(m).IgnoreError();
+    case cmd::kCreate: {
+      absl::StatusOr<CreateRequest> create = DecodeCreate(m);
+      if (create.ok()) {
+        for (const CreateContext& context : create->contexts) {
+          DecodeLeaseContext(context.data).IgnoreError();
+        }
+      }
       break;
+    }
     case cmd::kClose:
       DecodeClose(m).IgnoreError();
       break;
@@ -52,6 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case cmd::kOplockBreak:
       DecodeOplockBreakAck(m).IgnoreError();
+      DecodeLeaseBreakAck(m).IgnoreError();
       break;
     default:
       DecodeEmpty(m).IgnoreError();

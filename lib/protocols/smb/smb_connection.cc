@@ -8,6 +8,7 @@
 #include "lib/common/logging.h"
 #include "lib/protocols/smb/le_bytes.h"
 #include "lib/protocols/smb/ntstatus.h"
+#include "lib/protocols/smb/smb2_lease.h"
 #include "lib/protocols/smb/smb2_signing.h"
 #include "lib/protocols/smb/smb_info.h"
 #include "lib/protocols/smb/spnego.h"
@@ -599,6 +600,19 @@ void SmbConnection::SendOplockBreak(const Open& open, uint8_t level) {
   bytes.push_back(0);
   Put32(&bytes, 0);
   PutFileId(&bytes, FileId{open.id, open.id});
+  std::shared_ptr<Session> session = open.session.lock();
+  SendPacket(std::move(bytes), open.encrypted && session != nullptr, session, false);
+}
+
+void SmbConnection::SendLeaseBreak(const Open& open, const SmbServerState::OplockBreak& b) {
+  // MS-SMB2 2.2.23.2: unsolicited like an oplock break, with the lease's key and states.
+  Smb2Header h;
+  h.command = cmd::kOplockBreak;
+  h.flags = kFlagServerToRedir;
+  h.message_id = ~uint64_t{0};
+  std::string bytes = EncodeSmb2Header(h);
+  bytes +=
+      EncodeLeaseBreakNotification(b.lease->key, b.epoch, b.ack_required, b.lease_from, b.lease_to);
   std::shared_ptr<Session> session = open.session.lock();
   SendPacket(std::move(bytes), open.encrypted && session != nullptr, session, false);
 }

@@ -83,6 +83,8 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
 
   // Any thread: an OPLOCK_BREAK notification for `open` (made on this connection).
   void SendOplockBreak(const Open& open, uint8_t level);
+  // A lease break notification for the lease `open` holds.
+  void SendLeaseBreak(const Open& open, const SmbServerState::OplockBreak& b);
 
   // Any thread: the final response of a request that went async.
   void SendAsync(const SmbRequest& request, uint32_t status, std::string body);
@@ -169,7 +171,8 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   // A CREATE of an existing `inode`: sends the oplock breaks it causes; when it must wait for
   // acknowledgements, returns the interim response (the request goes async).
   std::optional<SmbResponse> WaitForOplockBreaks(SmbRequest& r, backend::InodeNumber inode,
-                                                 bool overwrite);
+                                                 const SmbServerState::Intent& intent,
+                                                 SmbServerState::BreakStep step);
   std::shared_ptr<Open> FindOpen(const SmbRequest& r, const FileId& id);
   // Closes `open` (commit, unlock, delete-on-close) and forgets it in its session.
   uint32_t CloseOpen(const std::shared_ptr<Session>& session, const std::shared_ptr<Open>& open,

@@ -7,6 +7,7 @@
 #include "lib/backend/sync_backend.h"
 #include "lib/protocols/smb/le_bytes.h"
 #include "lib/protocols/smb/ntstatus.h"
+#include "lib/protocols/smb/smb2_lease.h"
 #include "lib/protocols/smb/smb_connection.h"
 #include "lib/protocols/smb/smb_info.h"
 #include "lib/protocols/smb/smb_paths.h"
@@ -168,6 +169,20 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
     return SmbResponse{nt::kInvalidParameter};
   }
 
+  // A lease request (RqLs with oplock level "lease", SMB 2.1 and later).
+  std::optional<LeaseContext> lease_request;
+  std::string lease_id;
+  if (req->oplock_level == kOplockLease && dialect_ >= kDialect210) {
+    for (const CreateContext& ctx : req->contexts) {
+      if (ctx.name != "RqLs") continue;
+      absl::StatusOr<LeaseContext> lease = DecodeLeaseContext(ctx.data);
+      if (!lease.ok()) return SmbResponse{nt::kInvalidParameter};
+      if (lease->version == 2 && dialect_ < kDialect300) lease->version = 1;
+      lease_request = *lease;
+      lease_id = negotiate_request_.client_guid + lease->key;
+    }
+  }
+
   std::optional<backend::Attributes> existing;
   if (parent.name.empty()) {
     absl::StatusOr<backend::Attributes> root = fs.GetAttr(tree->share->root);
@@ -180,6 +195,12 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
     } else if (found.status().code() != absl::StatusCode::kNotFound) {
       return SmbResponse{NtStatusFor(found.status())};
     }
+  }
+
+  if (lease_request.has_value()) {
+    // A lease key names one file (MS-SMB2 3.3.5.9.8).
+    uint32_t s = server_.state().CheckLeaseKey(lease_id, existing ? existing->inode : 0);
+    if (s != nt::kSuccess) return SmbResponse{s};
   }
 
   uint32_t action = kActionOpened;
@@ -219,12 +240,23 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
     open->granted_access = desired;
     open->inode = attrs.inode;
     // Opens for attributes only (no data or delete access) break no oplock (MS-FSA 2.1.5.17).
-    if ((desired & (access::kAnyData | access::kDelete)) != 0 || truncate) {
-      if (std::optional<SmbResponse> wait = WaitForOplockBreaks(r, attrs.inode, truncate)) {
+    bool breaks = (desired & (access::kAnyData | access::kDelete)) != 0 || truncate;
+    SmbServerState::Intent intent{truncate, desired, req->share_access, lease_id};
+    using Step = SmbServerState::BreakStep;
+    if (breaks) {
+      if (std::optional<SmbResponse> wait =
+              WaitForOplockBreaks(r, attrs.inode, intent, Step::kBeforeShareCheck)) {
         return *wait;
       }
     }
     if (uint32_t s = server_.state().RegisterOpen(open); s != nt::kSuccess) return SmbResponse{s};
+    if (breaks) {
+      if (std::optional<SmbResponse> wait =
+              WaitForOplockBreaks(r, attrs.inode, intent, Step::kAfterShareCheck)) {
+        server_.state().UnregisterOpen(*open);  // registered again when the CREATE runs again
+        return *wait;
+      }
+    }
     if (truncate && attrs.size != 0) {
       backend::SetAttributes set;
       set.size = 0;
@@ -268,7 +300,18 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
   open->conn = weak_from_this();
   open->session = session;
   open->encrypted = r.encrypted;
-  uint8_t oplock = server_.state().GrantOplock(open, req->oplock_level);
+  uint8_t oplock = kOplockNone;
+  if (lease_request.has_value()) {
+    SmbServerState::LeaseGrant grant =
+        server_.state().GrantLease(open, lease_id, lease_request->key, lease_request->version,
+                                   lease_request->state, lease_request->epoch);
+    lease_request->state = grant.state;
+    lease_request->flags = grant.flags | (lease_request->flags & kLeaseFlagParentKeySet);
+    lease_request->epoch = grant.epoch;
+    oplock = kOplockLease;
+  } else {
+    oplock = server_.state().GrantOplock(open, req->oplock_level);
+  }
   fs.Open(attrs.inode).IgnoreError();
   {
     std::lock_guard<std::mutex> lock(session->mu);
@@ -291,8 +334,14 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
       data.append(16, '\0');
       resp.contexts.push_back({"QFid", data});
     }
-    // Leases (RqLs) and durable handles (DHnQ, DH2Q) are not granted: no context answers them,
-    // and the oplock level stays none, which tells the client so.
+    // Durable handles (DHnQ, DH2Q) are not granted: no context answers them, which tells the
+    // client so.
+  }
+  if (lease_request.has_value()) {
+    if (lease_request->version == 1 || !(lease_request->flags & kLeaseFlagParentKeySet)) {
+      lease_request->parent_key.clear();
+    }
+    resp.contexts.push_back({"RqLs", EncodeLeaseContext(*lease_request)});
   }
   SmbResponse out;
   out.body = EncodeCreateResponse(resp);
@@ -308,7 +357,8 @@ backend::RequestContext SmbConnection::OwnIo(const Open& open) {
 
 std::optional<SmbResponse> SmbConnection::WaitForOplockBreaks(SmbRequest& r,
                                                               backend::InodeNumber inode,
-                                                              bool overwrite) {
+                                                              const SmbServerState::Intent& intent,
+                                                              SmbServerState::BreakStep step) {
   // Exclusive and batch oplocks of other opens break first (MS-SMB2 3.3.5.9): this CREATE waits
   // for their acknowledgement (at most 35 s), then runs again from the start.
   uint64_t id = r.async_id;
@@ -318,7 +368,7 @@ std::optional<SmbResponse> SmbConnection::WaitForOplockBreaks(SmbRequest& r,
   }
   std::weak_ptr<SmbConnection> weak = weak_from_this();
   std::vector<SmbServerState::OplockBreak> breaks;
-  bool wait = server_.state().OplockConflict(inode, overwrite, &breaks, [weak, id] {
+  bool wait = server_.state().OplockConflict(inode, intent, step, &breaks, [weak, id] {
     if (std::shared_ptr<SmbConnection> self = weak.lock()) {
       self->RunSerial([self, id] { self->RetryCreate(id); });
     }
@@ -375,6 +425,14 @@ void SmbConnection::RetryCreate(uint64_t async_id) {
 }
 
 SmbResponse SmbConnection::OplockBreakAck(SmbRequest& r) {
+  if (absl::StatusOr<LeaseBreakAck> lease_ack = DecodeLeaseBreakAck(r.message); lease_ack.ok()) {
+    uint32_t status = server_.state().AcknowledgeLeaseBreak(
+        negotiate_request_.client_guid + lease_ack->key, lease_ack->state);
+    if (status != nt::kSuccess) return SmbResponse{status};
+    SmbResponse out;
+    out.body = EncodeLeaseBreakAckResponse(*lease_ack);
+    return out;
+  }
   absl::StatusOr<OplockBreakAcknowledgment> ack = DecodeOplockBreakAck(r.message);
   if (!ack.ok()) return SmbResponse{nt::kInvalidParameter};
   std::shared_ptr<Open> open = FindOpen(r, ack->file);
@@ -655,6 +713,7 @@ SmbResponse SmbConnection::Lock(SmbRequest& r) {
     // Windows; fail-immediately requests get LOCK_NOT_GRANTED.
     return SmbResponse{nt::kLockNotGranted};
   }
+  server_.SendBreaks(state.BreakForLock(open->inode, open->id));
   return done();
 }
 

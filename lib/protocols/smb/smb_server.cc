@@ -54,7 +54,12 @@ void SmbServer::SendBreaks(const std::vector<SmbServerState::OplockBreak>& break
     if (conn == nullptr) {
       if (std::shared_ptr<Session> session = b.open->session.lock()) conn = session->AnyChannel();
     }
-    if (conn != nullptr) conn->SendOplockBreak(*b.open, b.to);
+    if (conn == nullptr) continue;
+    if (b.lease != nullptr) {
+      conn->SendLeaseBreak(*b.open, b);
+    } else {
+      conn->SendOplockBreak(*b.open, b.to);
+    }
   }
 }
 

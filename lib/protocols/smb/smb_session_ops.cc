@@ -15,6 +15,7 @@ namespace cfs::smb {
 
 namespace {
 
+constexpr uint32_t kCapLeasing = 0x2;
 constexpr uint32_t kCapLargeMtu = 0x4;
 constexpr uint32_t kCapMultiChannel = 0x8;
 constexpr uint32_t kCapEncryption = 0x40;
@@ -66,7 +67,7 @@ SmbResponse SmbConnection::Negotiate(SmbRequest& r) {
   resp.security_mode = 1 | (config.signing_required ? 2 : 0);
   resp.dialect = *dialect;
   resp.server_guid = server_.guid();
-  if (*dialect >= kDialect210) resp.capabilities |= kCapLargeMtu;
+  if (*dialect >= kDialect210) resp.capabilities |= kCapLargeMtu | kCapLeasing;
   // Sessions may be bound to more connections (session binding, smb_session_setup.cc).
   if (*dialect >= kDialect300) resp.capabilities |= kCapMultiChannel;
   bool encryption = false;

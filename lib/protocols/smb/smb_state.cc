@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "lib/protocols/smb/ntstatus.h"
+#include "lib/protocols/smb/smb2_lease.h"
 
 namespace cfs::smb {
 
@@ -222,29 +223,173 @@ void SmbServerState::WakeLockWaiters(backend::InodeNumber inode) {
   for (std::function<void()>& retry : waiters) retry();
 }
 
-bool SmbServerState::OplockConflict(backend::InodeNumber inode, bool overwrite,
-                                    std::vector<OplockBreak>* breaks, std::function<void()> retry) {
+namespace {
+
+// A lease state without read caching is no state (MS-SMB2 2.2.13.2.8): R, RH, RW, RWH only.
+uint32_t ValidLeaseState(uint32_t state) {
+  state &= kLeaseRead | kLeaseHandle | kLeaseWrite;
+  return (state & kLeaseRead) != 0 ? state : kLeaseNone;
+}
+
+// Starts breaking `lease` to `to` (unless it holds no more than that): a break from a state
+// with write or handle caching waits for the client's acknowledgement; from read caching
+// alone it takes effect at once. Returns whether a break was queued in `breaks`.
+bool BreakLease(const std::shared_ptr<Open>& via, const std::shared_ptr<Lease>& lease, uint32_t to,
+                std::vector<SmbServerState::OplockBreak>* breaks) {
+  to = ValidLeaseState(to & lease->state);
+  if (to == lease->state) return false;
+  SmbServerState::OplockBreak b;
+  b.open = via;
+  b.lease = lease;
+  b.lease_from = lease->state;
+  b.lease_to = to;
+  b.ack_required = (lease->state & (kLeaseWrite | kLeaseHandle)) != 0;
+  if (lease->version == 2) ++lease->epoch;
+  b.epoch = lease->epoch;
+  if (b.ack_required) {
+    lease->breaking = true;
+    lease->breaking_to = to;
+  } else {
+    lease->state = to;
+  }
+  breaks->push_back(std::move(b));
+  return true;
+}
+
+}  // namespace
+
+bool SmbServerState::OplockConflict(backend::InodeNumber inode, const Intent& intent,
+                                    BreakStep step, std::vector<OplockBreak>* breaks,
+                                    std::function<void()> retry) {
   std::lock_guard<std::mutex> lock(opens_mu_);
   auto it = opens_.find(inode);
   if (it == opens_.end()) return false;
+  bool before = step == BreakStep::kBeforeShareCheck;
   bool wait = false;
+  std::vector<const Lease*> seen;
+  constexpr uint32_t kShareChecked = access::kAnyData | access::kDelete;
   for (const std::weak_ptr<Open>& weak : it->second.opens) {
     std::shared_ptr<Open> other = weak.lock();
     if (other == nullptr) continue;
-    if (other->oplock_breaking) {
+    if (other->lease != nullptr) {
+      const std::shared_ptr<Lease>& lease = other->lease;
+      if (lease->id == intent.lease_id) continue;  // the new open's own lease
+      if (lease->breaking) {
+        wait = true;
+        continue;
+      }
+      uint32_t to = lease->state;
+      if (before) {
+        bool sharing =
+            (other->granted_access & kShareChecked) != 0 && (intent.access & kShareChecked) != 0 &&
+            Conflicts(other->granted_access, other->share_access, intent.access, intent.share);
+        if (sharing) to &= ~kLeaseHandle;  // the client may close its cached handles
+      } else {
+        if (std::find(seen.begin(), seen.end(), lease.get()) != seen.end()) continue;
+        seen.push_back(lease.get());
+        to &= ~kLeaseWrite;
+        if (intent.overwrite) to &= ~kLeaseRead;
+      }
+      if (BreakLease(other, lease, to, breaks) && lease->breaking) wait = true;
+    } else if (other->oplock_breaking) {
       wait = true;
-    } else if (other->oplock == kOplockExclusive || other->oplock == kOplockBatch) {
+    } else if (before && (other->oplock == kOplockExclusive || other->oplock == kOplockBatch)) {
       other->oplock_breaking = true;
-      other->oplock_break_to = overwrite ? kOplockNone : kOplockLevelII;
+      other->oplock_break_to = intent.overwrite ? kOplockNone : kOplockLevelII;
       breaks->push_back({other, other->oplock_break_to});
       wait = true;
-    } else if (other->oplock == kOplockLevelII && overwrite) {
+    } else if (!before && other->oplock == kOplockLevelII && intent.overwrite) {
       other->oplock = kOplockNone;  // level II breaks need no acknowledgement
       breaks->push_back({other, kOplockNone});
     }
   }
   if (wait) oplock_waiters_[inode].push_back(std::move(retry));
   return wait;
+}
+
+uint32_t SmbServerState::CheckLeaseKey(const std::string& lease_id, backend::InodeNumber inode) {
+  std::lock_guard<std::mutex> lock(opens_mu_);
+  auto it = leases_.find(lease_id);
+  if (it == leases_.end()) return nt::kSuccess;
+  std::shared_ptr<Lease> lease = it->second.lock();
+  if (lease == nullptr) {
+    leases_.erase(it);
+    return nt::kSuccess;
+  }
+  return lease->inode == inode ? nt::kSuccess : nt::kInvalidParameter;
+}
+
+SmbServerState::LeaseGrant SmbServerState::GrantLease(const std::shared_ptr<Open>& open,
+                                                      const std::string& lease_id,
+                                                      const std::string& key, int version,
+                                                      uint32_t requested,
+                                                      uint16_t requested_epoch) {
+  std::lock_guard<std::mutex> lock(opens_mu_);
+  std::shared_ptr<Lease> lease = leases_[lease_id].lock();
+  bool fresh = lease == nullptr;
+  if (fresh) {
+    lease = std::make_shared<Lease>();
+    lease->id = lease_id;
+    lease->key = key;
+    lease->inode = open->inode;
+    lease->version = version;
+    lease->epoch = version == 2 ? requested_epoch : 0;
+    leases_[lease_id] = lease;
+  }
+  open->oplock = kOplockNone;
+  open->lease = lease;
+  // What the other opens of the file (not of this lease) allow.
+  uint32_t want = open->directory ? kLeaseNone : ValidLeaseState(requested);
+  auto it = opens_.find(open->inode);
+  if (it != opens_.end()) {
+    for (const std::weak_ptr<Open>& weak : it->second.opens) {
+      std::shared_ptr<Open> other = weak.lock();
+      if (other == nullptr || other.get() == open.get() || other->lease == lease) continue;
+      want &= ~kLeaseWrite;  // another open: no exclusive write caching
+      bool caches_writes = other->oplock_breaking || other->oplock == kOplockExclusive ||
+                           other->oplock == kOplockBatch ||
+                           (other->lease != nullptr &&
+                            (other->lease->breaking || (other->lease->state & kLeaseWrite) != 0));
+      if (caches_writes) want = kLeaseNone;  // another client is writing back or caches writes
+      // Handle caching does not mix with oplocks (Windows grants such a lease read only).
+      if (other->lease == nullptr && other->oplock != kOplockNone) want &= ~kLeaseHandle;
+    }
+  }
+  LeaseGrant grant;
+  if (lease->breaking) {
+    grant.flags |= kLeaseFlagBreakInProgress;  // the state stays as it is being broken
+  } else if (fresh) {
+    lease->state = want;  // a new lease gets what can be shared of what it asked for
+    if (lease->version == 2 && want != kLeaseNone) ++lease->epoch;
+  } else {
+    // An existing lease changes only to a valid strict superset of its state that can be held
+    // in full beside the others; a CREATE never downgrades it.
+    uint32_t asked = ValidLeaseState(requested);
+    if (want == asked && (asked & lease->state) == lease->state && asked != lease->state) {
+      lease->state = asked;
+      if (lease->version == 2) ++lease->epoch;
+    }
+  }
+  grant.state = lease->state;
+  grant.epoch = lease->epoch;
+  return grant;
+}
+
+uint32_t SmbServerState::AcknowledgeLeaseBreak(const std::string& lease_id, uint32_t state) {
+  backend::InodeNumber inode = 0;
+  {
+    std::lock_guard<std::mutex> lock(opens_mu_);
+    auto it = leases_.find(lease_id);
+    std::shared_ptr<Lease> lease = it == leases_.end() ? nullptr : it->second.lock();
+    if (lease == nullptr) return nt::kObjectNameNotFound;
+    if (!lease->breaking) return nt::kUnsuccessful;
+    if ((state & ~lease->breaking_to) != 0) return nt::kRequestNotAccepted;
+    lease->state = state;
+    lease->breaking = false;
+    inode = lease->inode;
+  }
+  WakeOplockWaiters(inode);
+  return nt::kSuccess;
 }
 
 uint8_t SmbServerState::GrantOplock(const std::shared_ptr<Open>& open, uint8_t requested) {
@@ -261,8 +406,12 @@ uint8_t SmbServerState::GrantOplock(const std::shared_ptr<Open>& open, uint8_t r
       std::shared_ptr<Open> other = weak.lock();
       if (other == nullptr || other.get() == open.get()) continue;
       if (other->oplock_breaking || other->oplock == kOplockExclusive ||
-          other->oplock == kOplockBatch) {
-        return kOplockNone;  // another client is writing back or caches writes
+          other->oplock == kOplockBatch ||
+          (other->lease != nullptr &&
+           (other->lease->breaking || (other->lease->state & (kLeaseWrite | kLeaseHandle)) != 0))) {
+        // Another client is writing back or caches writes, or caches handles under a lease
+        // (which no oplock may share, as in Windows).
+        return kOplockNone;
       }
       others = true;
     }
@@ -274,17 +423,46 @@ uint8_t SmbServerState::GrantOplock(const std::shared_ptr<Open>& open, uint8_t r
   return level;
 }
 
+std::vector<SmbServerState::OplockBreak> SmbServerState::BreakForLock(backend::InodeNumber inode,
+                                                                      uint64_t origin) {
+  return BreakOthers(inode, origin, Contention::kLock);
+}
+
 std::vector<SmbServerState::OplockBreak> SmbServerState::BreakForAccess(backend::InodeNumber inode,
                                                                         uint64_t origin,
                                                                         bool write) {
+  return BreakOthers(inode, origin, write ? Contention::kWrite : Contention::kRead);
+}
+
+std::vector<SmbServerState::OplockBreak> SmbServerState::BreakOthers(backend::InodeNumber inode,
+                                                                     uint64_t origin,
+                                                                     Contention contention) {
+  bool write = contention != Contention::kRead;
   std::vector<OplockBreak> breaks;
   std::lock_guard<std::mutex> lock(opens_mu_);
   auto it = opens_.find(inode);
   if (it == opens_.end()) return breaks;
+  // The lease of the open doing the I/O keeps its caching: it is the same client.
+  const Lease* own = nullptr;
   for (const std::weak_ptr<Open>& weak : it->second.opens) {
     std::shared_ptr<Open> other = weak.lock();
-    if (other == nullptr || other->id == origin || other->oplock == kOplockNone) continue;
-    if (other->oplock_breaking) continue;
+    if (other != nullptr && other->id == origin) own = other->lease.get();
+  }
+  std::vector<const Lease*> seen;
+  for (const std::weak_ptr<Open>& weak : it->second.opens) {
+    std::shared_ptr<Open> other = weak.lock();
+    if (other == nullptr || other->id == origin) continue;
+    if (other->lease != nullptr) {
+      const std::shared_ptr<Lease>& lease = other->lease;
+      if (lease.get() == own || lease->breaking) continue;
+      if (std::find(seen.begin(), seen.end(), lease.get()) != seen.end()) continue;
+      seen.push_back(lease.get());
+      // A write elsewhere ends all caching; a read ends write caching.
+      BreakLease(other, lease, write ? kLeaseNone : lease->state & ~kLeaseWrite, &breaks);
+      continue;
+    }
+    if (other->oplock == kOplockNone || other->oplock_breaking) continue;
+    if (contention == Contention::kLock && other->oplock != kOplockLevelII) continue;
     if (other->oplock == kOplockLevelII) {
       if (!write) continue;
       other->oplock = kOplockNone;
@@ -322,7 +500,12 @@ void SmbServerState::ExpireBreaks(backend::InodeNumber inode) {
     if (it != opens_.end()) {
       for (const std::weak_ptr<Open>& weak : it->second.opens) {
         std::shared_ptr<Open> other = weak.lock();
-        if (other == nullptr || !other->oplock_breaking) continue;
+        if (other == nullptr) continue;
+        if (other->lease != nullptr && other->lease->breaking) {
+          other->lease->breaking = false;
+          other->lease->state = other->lease->breaking_to;
+        }
+        if (!other->oplock_breaking) continue;
         other->oplock_breaking = false;
         other->oplock = other->oplock_break_to;
       }

@@ -22,6 +22,7 @@
 #include "lib/auth/export_policy.h"
 #include "lib/auth/user_store.h"
 #include "lib/backend/backend.h"
+#include "lib/protocols/smb/smb2_lease.h"
 #include "lib/protocols/smb/smb2_signing.h"
 #include "lib/protocols/smb/smb_crypto.h"
 #include "lib/protocols/smb/srvsvc.h"
@@ -85,6 +86,20 @@ struct Tree {
   uint32_t maximal_access = 0;
 };
 
+// A lease (MS-SMB2 3.3.1.13): the caching state (kLeaseRead/Handle/Write) one client holds on
+// one file through every open it made with the same lease key. Owned by those opens; every
+// field is guarded by SmbServerState's open table lock.
+struct Lease {
+  std::string id;  // ClientGuid + LeaseKey
+  std::string key;
+  backend::InodeNumber inode = 0;
+  int version = 1;
+  uint32_t state = 0;
+  bool breaking = false;  // a break was sent; the client's acknowledgement is due
+  uint32_t breaking_to = 0;
+  uint16_t epoch = 0;  // version 2
+};
+
 // An open file, directory or pipe (MS-SMB2 3.3.1.10).
 struct Open {
   uint64_t id = 0;  // persistent and volatile halves alike
@@ -107,6 +122,7 @@ struct Open {
   uint8_t oplock = kOplockNone;
   bool oplock_breaking = false;  // a break was sent; the client's acknowledgement is due
   uint8_t oplock_break_to = kOplockNone;
+  std::shared_ptr<Lease> lease;  // instead of an oplock, when the CREATE asked for a lease
 
   std::mutex mu;
   // READs and WRITEs running in parallel on the handle; CLOSE and FLUSH wait for them.
@@ -211,23 +227,63 @@ class SmbServerState {
   bool RenameBlocked(const Open& open);
 
   // Oplocks (MS-SMB2 3.3.5.9, 3.3.4.6).
+  // An oplock break (`lease` null) or a lease break to send, through `open`'s connection.
   struct OplockBreak {
     std::shared_ptr<Open> open;
     uint8_t to = kOplockNone;
+    std::shared_ptr<Lease> lease;
+    uint32_t lease_from = 0;
+    uint32_t lease_to = 0;
+    bool ack_required = false;
+    uint16_t epoch = 0;
   };
-  // Before a new open of `inode`: marks the exclusive and batch oplocks other opens hold as
-  // breaking (to level II, or none when the new open overwrites) and returns those to notify.
+  // The open a CREATE is about to make, as oplock and lease conflicts see it.
+  struct Intent {
+    bool overwrite = false;
+    uint32_t access = 0;
+    uint32_t share = 0;
+    std::string lease_id;  // ClientGuid + LeaseKey when it asks for a lease, else empty
+  };
+  // A CREATE of an existing file breaks what other opens cache in two steps, as Windows does:
+  // before the share-mode check, exclusive and batch oplocks (to level II, or none when the new
+  // open overwrites) and the handle caching of leases whose opens the new one conflicts with
+  // (the client may close them); after it, the write caching of other leases (and their read
+  // caching and level II oplocks when the new open overwrites).
+  enum class BreakStep { kBeforeShareCheck, kAfterShareCheck };
+  // Breaks what `step` breaks for a new open of `inode` and returns the breaks to notify.
   // True when the new open must wait for acknowledgements (some break is in progress); then
   // `retry` is registered (under the same lock, so no acknowledgement is missed) to run when
   // the breaks end.
-  bool OplockConflict(backend::InodeNumber inode, bool overwrite, std::vector<OplockBreak>* breaks,
-                      std::function<void()> retry);
+  bool OplockConflict(backend::InodeNumber inode, const Intent& intent, BreakStep step,
+                      std::vector<OplockBreak>* breaks, std::function<void()> retry);
+  // Leases (MS-SMB2 3.3.5.9.8, 3.3.5.9.11). kInvalidParameter when the lease `lease_id` exists
+  // for another file than `inode`, else kSuccess.
+  uint32_t CheckLeaseKey(const std::string& lease_id, backend::InodeNumber inode);
+  // After RegisterOpen: attaches `open` to the lease `lease_id` (made on first use) and grants
+  // what `requested` asks for that other opens allow. Returns the lease state granted, with
+  // the flags, epoch and version of the response context.
+  struct LeaseGrant {
+    uint32_t state = 0;
+    uint32_t flags = 0;
+    uint16_t epoch = 0;
+  };
+  LeaseGrant GrantLease(const std::shared_ptr<Open>& open, const std::string& lease_id,
+                        const std::string& key, int version, uint32_t requested,
+                        uint16_t requested_epoch);
+  // A lease break acknowledgment. kSuccess, kObjectNameNotFound (no such lease),
+  // kUnsuccessful (no break in progress) or kRequestNotAccepted (a state above the one the
+  // break goes to).
+  uint32_t AcknowledgeLeaseBreak(const std::string& lease_id, uint32_t state);
   // After RegisterOpen: the level `open` gets for `requested` (level II when others have the
   // file open; none for leases, directories and pipes).
   uint8_t GrantOplock(const std::shared_ptr<Open>& open, uint8_t requested);
   // A read or write of `inode` through any protocol, except by the open `origin`: a write
-  // breaks every other oplock to none, a read breaks exclusive and batch ones to level II.
+  // breaks every other oplock and lease to none, a read breaks exclusive and batch oplocks to
+  // level II and write caching away from leases.
   std::vector<OplockBreak> BreakForAccess(backend::InodeNumber inode, uint64_t origin, bool write);
+  // A byte-range lock taken by the open `origin`: level II oplocks and other leases break to
+  // none (MS-FSA 2.1.5.7); exclusive and batch oplocks stay.
+  std::vector<OplockBreak> BreakForLock(backend::InodeNumber inode, uint64_t origin);
   // The client acknowledged a break of `open` to `level`. Returns kSuccess, or
   // kInvalidOplockProtocol (no break in progress, or a level above the one broken to).
   uint32_t AcknowledgeBreak(Open& open, uint8_t level);
@@ -257,6 +313,9 @@ class SmbServerState {
   void DirectoryChanged(backend::InodeNumber dir);
 
  private:
+  enum class Contention { kRead, kWrite, kLock };
+  std::vector<OplockBreak> BreakOthers(backend::InodeNumber inode, uint64_t origin,
+                                       Contention contention);
   uint32_t LockLocked(backend::InodeNumber inode, const ByteRangeLock& lock);
 
   std::mutex sessions_mu_;
@@ -271,6 +330,7 @@ class SmbServerState {
   std::mutex opens_mu_;
   std::map<backend::InodeNumber, InodeOpens> opens_;
   std::map<backend::InodeNumber, std::vector<std::function<void()>>> oplock_waiters_;
+  std::map<std::string, std::weak_ptr<Lease>> leases_;  // by Lease::id
 
   std::mutex locks_mu_;
   std::map<backend::InodeNumber, std::vector<ByteRangeLock>> locks_;
