@@ -5,7 +5,7 @@ libnfs) and by another SMB client, and bad input on raw sockets: garbage, trunca
 unknown commands, message ids outside the credit window, a wrong signature, a wrong password.
 After each bad input the server keeps serving a well-behaved client.
 
-Usage: smb_impacket_test.py <cfs-gateway binary>
+Usage: smb_impacket_test.py <cfs-gateway binary> <nfs_overwrite binary>
 """
 import hashlib
 import io
@@ -266,6 +266,24 @@ class OplockTest(unittest.TestCase):
         self.assertEqual(smb.read(tid, fid, 0, 100), b"written by another SMB client")
         smb.close(tid, fid)
         other.logoff()
+        conn.logoff()
+
+
+class CaseInsensitiveNamesTest(unittest.TestCase):
+    def test_names_match_ignoring_case(self):
+        conn = connect(smb3structs.SMB2_DIALECT_30)
+        conn.createDirectory("share", "MixedDir")
+        put(conn, "MixedDir\\CaseFile.txt", b"found whatever the case")
+        # Windows names are case-insensitive: every component may differ in case.
+        self.assertEqual(get(conn, "mixeddir\\CASEFILE.TXT"), b"found whatever the case")
+        # Creating a name that exists in another case is a collision, not a second file.
+        with self.assertRaises(SessionError) as raised:
+            conn.createDirectory("share", "MIXEDDIR\\casefile.txt")
+        self.assertEqual(raised.exception.getErrorCode(), STATUS_OBJECT_NAME_COLLISION)
+        names = [f.get_longname() for f in conn.listPath("share", "MixedDir\\*")]
+        self.assertEqual(sorted(n for n in names if n not in (".", "..")), ["CaseFile.txt"])
+        conn.deleteFile("share", "MIXEDDIR\\CASEFILE.TXT")
+        conn.deleteDirectory("share", "mixeddir")
         conn.logoff()
 
 

@@ -189,7 +189,7 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
     if (!root.ok()) return SmbResponse{NtStatusFor(root.status())};
     existing = *root;
   } else {
-    absl::StatusOr<backend::Attributes> found = fs.Lookup(parent.dir, parent.name);
+    absl::StatusOr<backend::Attributes> found = LookupIgnoringCase(fs, parent.dir, &parent.name);
     if (found.ok()) {
       existing = *found;
     } else if (found.status().code() != absl::StatusCode::kNotFound) {

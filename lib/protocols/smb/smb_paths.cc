@@ -1,5 +1,8 @@
 #include "lib/protocols/smb/smb_paths.h"
 
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -31,13 +34,40 @@ uint32_t ParseSmbPath(absl::string_view name, ParsedPath* out) {
   return nt::kSuccess;
 }
 
+absl::StatusOr<backend::Attributes> LookupIgnoringCase(backend::SyncBackend& fs,
+                                                       backend::InodeNumber dir,
+                                                       std::string* name) {
+  absl::StatusOr<backend::Attributes> found = fs.Lookup(dir, *name);
+  if (found.ok() || found.status().code() != absl::StatusCode::kNotFound) return found;
+  bool has_letters =
+      std::any_of(name->begin(), name->end(), [](char c) { return absl::ascii_isalpha(c); });
+  if (!has_letters) return found;
+  // A miss costs a scan of the directory (as in Samba without a name cache).
+  uint64_t cookie = 0;
+  uint64_t verifier = 0;
+  while (true) {
+    absl::StatusOr<backend::ReadDirResult> page = fs.ReadDir(dir, cookie, verifier, 1000);
+    if (!page.ok()) return found;
+    for (const backend::DirEntry& entry : page->entries) {
+      cookie = entry.cookie;
+      if (absl::EqualsIgnoreCase(entry.name, *name)) {
+        *name = entry.name;
+        return fs.Lookup(dir, *name);
+      }
+    }
+    verifier = page->cookie_verifier;
+    if (page->eof || page->entries.empty()) return found;
+  }
+}
+
 uint32_t ResolveParent(backend::SyncBackend& fs, backend::InodeNumber root, const ParsedPath& path,
                        ResolvedParent* out) {
   out->dir = root;
   out->name.clear();
   if (path.components.empty()) return nt::kSuccess;
   for (size_t i = 0; i + 1 < path.components.size(); ++i) {
-    absl::StatusOr<backend::Attributes> next = fs.Lookup(out->dir, path.components[i]);
+    std::string component = path.components[i];
+    absl::StatusOr<backend::Attributes> next = LookupIgnoringCase(fs, out->dir, &component);
     if (!next.ok()) {
       if (next.status().code() == absl::StatusCode::kNotFound) return nt::kObjectPathNotFound;
       return NtStatusFor(next.status());

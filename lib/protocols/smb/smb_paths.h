@@ -28,7 +28,13 @@ struct ResolvedParent {
   std::string name;  // "" when the path is the root itself
 };
 
-// Walks every component but the last from `root`. Returns nt::kSuccess,
+// Looks `*name` up in `dir` as Windows does, ignoring (ASCII) case: the exact name first, else
+// an entry that differs only in case, whose name replaces `*name`. Errors: Lookup's.
+absl::StatusOr<backend::Attributes> LookupIgnoringCase(backend::SyncBackend& fs,
+                                                       backend::InodeNumber dir, std::string* name);
+
+// Walks every component but the last from `root` (ignoring case, as LookupIgnoringCase); the
+// last component is left as sent. Returns nt::kSuccess,
 // kObjectPathNotFound (a missing or non-directory component), or the mapped backend error.
 uint32_t ResolveParent(backend::SyncBackend& fs, backend::InodeNumber root, const ParsedPath& path,
                        ResolvedParent* out);

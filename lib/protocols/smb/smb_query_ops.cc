@@ -68,8 +68,9 @@ SmbResponse SmbConnection::QueryDirectory(SmbRequest& r) {
     }
     bool literal = pattern.find_first_of("*?<>\"") == std::string::npos;
     if (literal) {
-      absl::StatusOr<backend::Attributes> one = fs.Lookup(open->inode, pattern);
-      if (one.ok()) listing.emplace_back(pattern, *one);
+      std::string name = pattern;
+      absl::StatusOr<backend::Attributes> one = LookupIgnoringCase(fs, open->inode, &name);
+      if (one.ok()) listing.emplace_back(name, *one);
     } else {
       uint64_t cookie = 0;
       uint64_t verifier = 0;
