@@ -5,13 +5,15 @@
  * Usage: nfs_overwrite 'nfs://127.0.0.1/export/path?nfsport=N&mountport=M&version=3&uid=U&gid=G'
  */
 #include <fcntl.h>
-#include <nfsc/libnfs.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <unistd.h>
+
+/* libnfs.h uses struct timeval without including <sys/time.h>. */
+#include <nfsc/libnfs.h>
 
 int main(int argc, char** argv) {
   if (argc != 2) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "lib/protocols/smb/le_bytes.h"
+#include "lib/protocols/smb/smb2_durable.h"
 #include "lib/protocols/smb/smb2_lease.h"
 #include "lib/protocols/smb/smb2_messages.h"
 
@@ -23,6 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (create.ok()) {
         for (const CreateContext& context : create->contexts) {
           DecodeLeaseContext(context.data).IgnoreError();
+          DecodeDurableV2Request(context.data).IgnoreError();
+          DecodeDurableReconnect(context.name, context.data).IgnoreError();
         }
       }
       break;

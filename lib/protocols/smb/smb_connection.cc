@@ -109,8 +109,8 @@ void SmbConnection::Drain() {
     if (closed) continue;  // the peer is gone: nothing to answer
     task();
   }
-  // The connection closed: drop pending requests; a session with no other channel ends, with
-  // its opens (no durable handles survive a disconnect).
+  // The connection closed: drop pending requests; a session with no other channel ends: its
+  // durable opens are kept for their owner to reconnect, the others close.
   {
     std::lock_guard<std::mutex> lock(pending_mu_);
     pending_.clear();
@@ -130,7 +130,7 @@ void SmbConnection::Drain() {
       for (auto& [open_id, open] : session->opens) opens.push_back(open);
       session->expired = true;
     }
-    for (const std::shared_ptr<Open>& open : opens) CloseOpen(session, open, nullptr);
+    CloseOrKeep(session, opens, /*keep_durable=*/true);
     server_.state().RemoveSession(id);
   }
   sessions_.clear();

@@ -28,6 +28,7 @@
 
 #include "lib/common/net/tcp_server.h"
 #include "lib/protocols/smb/ntlmssp.h"
+#include "lib/protocols/smb/smb2_durable.h"
 #include "lib/protocols/smb/smb2_header.h"
 #include "lib/protocols/smb/smb2_messages.h"
 #include "lib/protocols/smb/smb2_negotiate.h"
@@ -143,7 +144,11 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   // session (MS-SMB2 3.3.5.5.2).
   SmbResponse BindSession(SmbRequest& r, const SessionSetupRequest& req);
   // Ends `session` on every connection: closes its opens and forgets it.
-  void EndSession(const std::shared_ptr<Session>& session);
+  void EndSession(const std::shared_ptr<Session>& session, bool keep_durable = false);
+  // Closes `opens` of `session`, or (with `keep_durable`) keeps the durable ones for a
+  // reconnect (SmbServer::KeepDurable).
+  void CloseOrKeep(const std::shared_ptr<Session>& session,
+                   const std::vector<std::shared_ptr<Open>>& opens, bool keep_durable);
   // ---- commands (smb_file_ops.cc) ----
   SmbResponse Create(SmbRequest& r);
   SmbResponse Close(SmbRequest& r);
@@ -153,6 +158,9 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   SmbResponse Lock(SmbRequest& r);
   SmbResponse ChangeNotify(SmbRequest& r);
   SmbResponse OplockBreakAck(SmbRequest& r);
+  // A CREATE with DHnC or DH2C: reattaches a disconnected durable open to this session.
+  SmbResponse ReconnectDurable(SmbRequest& r, const CreateRequest& req,
+                               const DurableReconnect& reconnect);
   // A CREATE that waited for oplock breaks runs again; answered from here when it completes.
   void RetryCreate(uint64_t async_id);
   // ---- commands (smb_query_ops.cc) ----

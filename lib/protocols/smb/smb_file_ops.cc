@@ -5,8 +5,10 @@
 #include "lib/auth/posix_permissions.h"
 #include "lib/backend/errors.h"
 #include "lib/backend/sync_backend.h"
+#include "lib/common/logging.h"
 #include "lib/protocols/smb/le_bytes.h"
 #include "lib/protocols/smb/ntstatus.h"
+#include "lib/protocols/smb/smb2_durable.h"
 #include "lib/protocols/smb/smb2_lease.h"
 #include "lib/protocols/smb/smb_connection.h"
 #include "lib/protocols/smb/smb_info.h"
@@ -22,6 +24,11 @@ constexpr uint32_t kCreate = 2;
 constexpr uint32_t kOpenIf = 3;
 constexpr uint32_t kOverwrite = 4;
 constexpr uint32_t kOverwriteIf = 5;
+
+// Durable handles wait this long for a reconnect unless DH2Q asks for less (Windows: 60 s
+// for DHnQ); a client may ask for up to five minutes.
+constexpr uint32_t kDefaultDurableTimeoutMs = 60000;
+constexpr uint32_t kMaxDurableTimeoutMs = 300000;
 
 constexpr uint32_t kActionSuperseded = 0;
 constexpr uint32_t kActionOpened = 1;
@@ -114,6 +121,24 @@ std::string CloseBody(const backend::Attributes* a) {
 SmbResponse SmbConnection::Create(SmbRequest& r) {
   absl::StatusOr<CreateRequest> req = DecodeCreate(r.message);
   if (!req.ok()) return SmbResponse{nt::kInvalidParameter};
+  // Durable handles: a reconnect to one (DHnC, DH2C), or a request for one (DHnQ, DH2Q).
+  std::optional<DurableV2Request> durable_v2;
+  bool durable_v1 = false;
+  for (const CreateContext& ctx : req->contexts) {
+    if ((ctx.name == "DHnC" || ctx.name == "DH2C") && !r.tree->share->ipc()) {
+      if (dialect_ < kDialect210) continue;
+      // A reconnect ignores the request's other fields (MS-SMB2 3.3.5.9.7).
+      absl::StatusOr<DurableReconnect> reconnect = DecodeDurableReconnect(ctx.name, ctx.data);
+      if (!reconnect.ok()) return SmbResponse{nt::kInvalidParameter};
+      return ReconnectDurable(r, *req, *reconnect);
+    }
+    if (ctx.name == "DHnQ") durable_v1 = true;
+    if (ctx.name == "DH2Q" && dialect_ >= kDialect300) {
+      absl::StatusOr<DurableV2Request> v2 = DecodeDurableV2Request(ctx.data);
+      if (!v2.ok()) return SmbResponse{nt::kInvalidParameter};
+      durable_v2 = *v2;
+    }
+  }
   if (req->disposition > kOverwriteIf || req->impersonation_level > 3 ||
       ((req->options & kOptDirectory) && (req->options & kOptNonDirectory))) {
     return SmbResponse{req->impersonation_level > 3 ? kStatusBadImpersonation
@@ -153,6 +178,8 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
     out.created = resp.file;
     return out;
   }
+
+  if (durable_v1 && durable_v2.has_value()) return SmbResponse{nt::kInvalidParameter};
 
   ParsedPath path;
   if (absl::StartsWith(req->name, "\\")) return SmbResponse{nt::kInvalidParameter};
@@ -244,6 +271,11 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
     SmbServerState::Intent intent{truncate, desired, req->share_access, lease_id};
     using Step = SmbServerState::BreakStep;
     if (breaks) {
+      // Durable opens whose client is gone are closed rather than waited for.
+      for (const std::shared_ptr<Open>& gone :
+           server_.state().TakeConflictingDisconnected(attrs.inode, intent)) {
+        server_.ReleaseOpen(gone, nullptr);
+      }
       if (std::optional<SmbResponse> wait =
               WaitForOplockBreaks(r, attrs.inode, intent, Step::kBeforeShareCheck)) {
         return *wait;
@@ -334,8 +366,25 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
       data.append(16, '\0');
       resp.contexts.push_back({"QFid", data});
     }
-    // Durable handles (DHnQ, DH2Q) are not granted: no context answers them, which tells the
-    // client so.
+  }
+  // A durable handle is granted to what caches handles: a batch oplock or a lease with handle
+  // caching (MS-SMB2 3.3.5.9.6, 3.3.5.9.10). Persistent handles are not offered.
+  bool caches_handles = oplock == kOplockBatch ||
+                        (lease_request.has_value() && (lease_request->state & kLeaseHandle));
+  if ((durable_v1 || durable_v2.has_value()) && caches_handles && !open->directory) {
+    open->durable = durable_v2.has_value() ? 2 : 1;
+    server_.state().AddDurable(open);
+    open->owner = session->user.name;
+    open->durable_timeout_ms = kDefaultDurableTimeoutMs;
+    if (durable_v2.has_value()) {
+      open->create_guid = durable_v2->create_guid;
+      if (durable_v2->timeout_ms != 0) {
+        open->durable_timeout_ms = std::min(durable_v2->timeout_ms, kMaxDurableTimeoutMs);
+      }
+      resp.contexts.push_back({"DH2Q", EncodeDurableV2Response(open->durable_timeout_ms, 0)});
+    } else {
+      resp.contexts.push_back({"DHnQ", EncodeDurableV1Response()});
+    }
   }
   if (lease_request.has_value()) {
     if (lease_request->version == 1 || !(lease_request->flags & kLeaseFlagParentKeySet)) {
@@ -343,6 +392,67 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
     }
     resp.contexts.push_back({"RqLs", EncodeLeaseContext(*lease_request)});
   }
+  SmbResponse out;
+  out.body = EncodeCreateResponse(resp);
+  out.created = resp.file;
+  return out;
+}
+
+SmbResponse SmbConnection::ReconnectDurable(SmbRequest& r, const CreateRequest& req,
+                                            const DurableReconnect& reconnect) {
+  // MS-SMB2 3.3.5.9.7 and 3.3.5.9.12: the open must be a disconnected durable one of this
+  // user, on this share, with the same CreateGuid (v2) and lease key (when leased).
+  SmbServerState& state = server_.state();
+  std::shared_ptr<Open> open = state.TakeDisconnected(reconnect.file.persistent);
+  // A client reconnecting at once may beat the teardown of its old connection: wait (at most
+  // 2 s) for a durable open still attached there to be let go.
+  for (int i = 0; open == nullptr && i < 100 && state.DurableAttached(reconnect.file.persistent);
+       ++i) {
+    absl::SleepFor(absl::Milliseconds(20));
+    open = state.TakeDisconnected(reconnect.file.persistent);
+  }
+  if (open == nullptr) return SmbResponse{nt::kObjectNameNotFound};
+  std::string lease_key;
+  for (const CreateContext& ctx : req.contexts) {
+    if (ctx.name != "RqLs") continue;
+    absl::StatusOr<LeaseContext> lease = DecodeLeaseContext(ctx.data);
+    if (lease.ok()) lease_key = lease->key;
+  }
+  uint32_t refused = nt::kSuccess;
+  if (open->owner != r.session->user.name) {
+    refused = nt::kAccessDenied;
+  } else if (open->durable != reconnect.version || open->tree->share != r.tree->share ||
+             (reconnect.version == 2 && open->create_guid != reconnect.create_guid) ||
+             (open->lease != nullptr &&
+              open->lease->id != negotiate_request_.client_guid + lease_key)) {
+    refused = nt::kObjectNameNotFound;
+  }
+  if (refused != nt::kSuccess) {
+    server_.KeepDurable(open);  // still the owner's to reconnect until its timeout
+    return SmbResponse{refused};
+  }
+  open->tree = r.tree;
+  open->conn = weak_from_this();
+  open->session = r.session;
+  open->encrypted = r.encrypted;
+  {
+    std::lock_guard<std::mutex> lock(r.session->mu);
+    r.session->opens[open->id] = open;
+  }
+  backend::SyncBackend fs(server_.backend(), open->tree->ctx);
+  absl::StatusOr<backend::Attributes> attrs = fs.GetAttr(open->inode);
+  if (!attrs.ok()) return SmbResponse{NtStatusFor(attrs.status())};
+  CreateResponse resp = ResponseFor(*attrs, open->id, kActionOpened);
+  resp.oplock_level = open->lease != nullptr ? kOplockLease : open->oplock;
+  if (open->lease != nullptr) {
+    LeaseContext lease;
+    lease.version = open->lease->version;
+    lease.key = open->lease->key;
+    lease.state = open->lease->state;
+    lease.epoch = open->lease->epoch;
+    resp.contexts.push_back({"RqLs", EncodeLeaseContext(lease)});
+  }
+  CFS_LOG(DEBUG, "smb") << peer_address_ << ": durable open " << open->id << " reconnected";
   SmbResponse out;
   out.body = EncodeCreateResponse(resp);
   out.created = resp.file;
@@ -475,46 +585,7 @@ uint32_t SmbConnection::CloseOpen(const std::shared_ptr<Session>& session,
         p->request.header.command == cmd::kChangeNotify ? EncodeOutputBufferResponse("") : "");
   }
   if (open->pipe != nullptr) return nt::kSuccess;
-  backend::SyncBackend fs(server_.backend(), open->tree->ctx);
-  uint32_t status = nt::kSuccess;
-  // Share modes, locks and delete-pending are released before the commit below: other
-  // clients may open the file at once (its data is visible already); only this CLOSE's answer
-  // waits for the sync.
-  server_.state().UnlockAll(open->inode, open->id);
-  server_.state().WakeLockWaiters(open->inode);
-  bool remove = server_.state().UnregisterOpen(*open);
-  server_.state().WakeOplockWaiters(open->inode);  // CREATEs waiting for this handle's break
-  bool deleted = false;
-  if (remove && !open->name.empty()) {
-    absl::StatusOr<backend::Attributes> still = fs.Lookup(open->parent, open->name);
-    if (still.ok() && still->inode == open->inode) {
-      absl::Status removed = open->directory ? fs.Rmdir(open->parent, open->name).status()
-                                             : fs.Unlink(open->parent, open->name).status();
-      if (!removed.ok() && status == nt::kSuccess) status = NtStatusFor(removed);
-      if (removed.ok()) server_.state().DirectoryChanged(open->parent);
-      deleted = removed.ok();
-    }
-  }
-  bool dirty;
-  {
-    std::lock_guard<std::mutex> lock(open->mu);
-    dirty = open->dirty;
-    open->dirty = false;
-  }
-  if (dirty && !deleted) {
-    absl::StatusOr<backend::CommitResult> committed = fs.Commit(open->inode);
-    if (!committed.ok() && status == nt::kSuccess) status = NtStatusFor(committed.status());
-  }
-  fs.Release(open->inode).IgnoreError();
-  if (after != nullptr && !remove) {
-    absl::StatusOr<backend::Attributes> attrs = fs.GetAttr(open->inode);
-    if (attrs.ok()) {
-      *after = *attrs;
-    } else {
-      *after = backend::Attributes();
-    }
-  }
-  return status;
+  return server_.ReleaseOpen(open, after);
 }
 
 SmbResponse SmbConnection::Close(SmbRequest& r) {

@@ -3,6 +3,8 @@
 #include <openssl/rand.h>
 
 #include "absl/strings/match.h"
+#include "lib/backend/sync_backend.h"
+#include "lib/protocols/smb/ntstatus.h"
 #include "lib/protocols/smb/smb_connection.h"
 #include "lib/protocols/smb/smb_info.h"
 
@@ -61,6 +63,59 @@ void SmbServer::SendBreaks(const std::vector<SmbServerState::OplockBreak>& break
       conn->SendOplockBreak(*b.open, b.to);
     }
   }
+}
+
+uint32_t SmbServer::ReleaseOpen(const std::shared_ptr<Open>& open, backend::Attributes* after) {
+  backend::SyncBackend fs(backend_, open->tree->ctx);
+  uint32_t status = nt::kSuccess;
+  // Share modes, locks and delete-pending are released before the commit below: other
+  // clients may open the file at once (its data is visible already); only this CLOSE's answer
+  // waits for the sync.
+  state_.UnlockAll(open->inode, open->id);
+  state_.WakeLockWaiters(open->inode);
+  bool remove = state_.UnregisterOpen(*open);
+  state_.WakeOplockWaiters(open->inode);  // CREATEs waiting for this handle's break
+  bool deleted = false;
+  if (remove && !open->name.empty()) {
+    absl::StatusOr<backend::Attributes> still = fs.Lookup(open->parent, open->name);
+    if (still.ok() && still->inode == open->inode) {
+      absl::Status removed = open->directory ? fs.Rmdir(open->parent, open->name).status()
+                                             : fs.Unlink(open->parent, open->name).status();
+      if (!removed.ok() && status == nt::kSuccess) status = NtStatusFor(removed);
+      if (removed.ok()) state_.DirectoryChanged(open->parent);
+      deleted = removed.ok();
+    }
+  }
+  bool dirty;
+  {
+    std::lock_guard<std::mutex> lock(open->mu);
+    dirty = open->dirty;
+    open->dirty = false;
+  }
+  if (dirty && !deleted) {
+    absl::StatusOr<backend::CommitResult> committed = fs.Commit(open->inode);
+    if (!committed.ok() && status == nt::kSuccess) status = NtStatusFor(committed.status());
+  }
+  fs.Release(open->inode).IgnoreError();
+  if (after != nullptr && !remove) {
+    absl::StatusOr<backend::Attributes> attrs = fs.GetAttr(open->inode);
+    if (attrs.ok()) {
+      *after = *attrs;
+    } else {
+      *after = backend::Attributes();
+    }
+  }
+  return status;
+}
+
+void SmbServer::KeepDurable(const std::shared_ptr<Open>& open) {
+  state_.KeepDisconnected(open);
+  uint64_t id = open->id;
+  RunAfter(absl::Milliseconds(open->durable_timeout_ms), [this, id] {
+    if (std::shared_ptr<Open> expired = state_.TakeDisconnected(id)) {
+      ReleaseOpen(expired, nullptr);  // its owner did not come back in time
+    }
+  });
 }
 
 SmbServer::~SmbServer() { Shutdown(); }

@@ -61,6 +61,14 @@ class SmbServer {
   void RunAfter(absl::Duration delay, std::function<void()> fn);
   // Sends oplock break notifications (from any thread; never blocks).
   void SendBreaks(const std::vector<SmbServerState::OplockBreak>& breaks);
+  // What closing `open` does to the file, whatever connection it had: releases its locks,
+  // share modes and delete-pending (deleting the file when it was the last open with delete
+  // pending), commits unstable writes, and fills `after` (if not null) with the attributes
+  // after the close. Returns the NTSTATUS of the commit or delete.
+  uint32_t ReleaseOpen(const std::shared_ptr<Open>& open, backend::Attributes* after);
+  // Keeps the durable `open` of a session that ended, and closes it when its timeout passes
+  // without a reconnect.
+  void KeepDurable(const std::shared_ptr<Open>& open);
 
   // Stops the pool (after the listener stopped).
   void Shutdown();

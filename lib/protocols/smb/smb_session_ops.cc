@@ -108,13 +108,13 @@ SmbResponse SmbConnection::Negotiate(SmbRequest& r) {
 
 SmbResponse SmbConnection::Logoff(SmbRequest& r) {
   if (!DecodeEmpty(r.message).ok()) return SmbResponse{nt::kInvalidParameter};
-  EndSession(r.session);
+  EndSession(r.session, /*keep_durable=*/true);  // as Windows: a durable open outlives it
   SmbResponse out;
   out.body = EncodeSmallBody(4);
   return out;
 }
 
-void SmbConnection::EndSession(const std::shared_ptr<Session>& session) {
+void SmbConnection::EndSession(const std::shared_ptr<Session>& session, bool keep_durable) {
   std::vector<std::shared_ptr<Open>> opens;
   {
     std::lock_guard<std::mutex> lock(session->mu);
@@ -122,7 +122,7 @@ void SmbConnection::EndSession(const std::shared_ptr<Session>& session) {
     session->valid = false;  // other channels answer USER_SESSION_DELETED from now on
     session->expired = true;
   }
-  for (const std::shared_ptr<Open>& open : opens) CloseOpen(session, open, nullptr);
+  CloseOrKeep(session, opens, keep_durable);
   {
     std::lock_guard<std::mutex> lock(session->mu);
     session->trees.clear();
@@ -131,6 +131,23 @@ void SmbConnection::EndSession(const std::shared_ptr<Session>& session) {
   channel_signing_.erase(session->id);
   exchanges_.erase(session->id);
   server_.state().RemoveSession(session->id);
+}
+
+void SmbConnection::CloseOrKeep(const std::shared_ptr<Session>& session,
+                                const std::vector<std::shared_ptr<Open>>& opens,
+                                bool keep_durable) {
+  for (const std::shared_ptr<Open>& open : opens) {
+    if (keep_durable && open->durable != 0) {
+      open->WaitForIo();
+      {
+        std::lock_guard<std::mutex> lock(session->mu);
+        session->opens.erase(open->id);
+      }
+      server_.KeepDurable(open);
+    } else {
+      CloseOpen(session, open, nullptr);
+    }
+  }
 }
 
 SmbResponse SmbConnection::TreeConnect(SmbRequest& r) {

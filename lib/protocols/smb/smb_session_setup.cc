@@ -197,7 +197,9 @@ SmbResponse SmbConnection::SessionSetup(SmbRequest& r) {
   if (req->previous_session_id != 0 && req->previous_session_id != session->id) {
     // A client reconnecting: the session it had before (same user) ends, with its opens.
     std::shared_ptr<Session> old = server_.state().FindSession(req->previous_session_id);
-    if (old != nullptr && old->valid && old->user.name == leg.user.name) EndSession(old);
+    if (old != nullptr && old->valid && old->user.name == leg.user.name) {
+      EndSession(old, /*keep_durable=*/true);  // its durable opens wait for a reconnect
+    }
   }
   SmbResponse out;
   out.final_session_setup = true;

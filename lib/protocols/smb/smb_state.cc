@@ -375,6 +375,69 @@ SmbServerState::LeaseGrant SmbServerState::GrantLease(const std::shared_ptr<Open
   return grant;
 }
 
+void SmbServerState::AddDurable(const std::shared_ptr<Open>& open) {
+  std::lock_guard<std::mutex> lock(opens_mu_);
+  for (auto it = durable_.begin(); it != durable_.end();) {  // forget closed ones
+    it = it->second.expired() ? durable_.erase(it) : std::next(it);
+  }
+  durable_[open->id] = open;
+}
+
+bool SmbServerState::DurableAttached(uint64_t id) {
+  std::lock_guard<std::mutex> lock(opens_mu_);
+  auto it = durable_.find(id);
+  if (it == durable_.end()) return false;
+  std::shared_ptr<Open> open = it->second.lock();
+  return open != nullptr && !open->disconnected;
+}
+
+void SmbServerState::KeepDisconnected(const std::shared_ptr<Open>& open) {
+  std::lock_guard<std::mutex> lock(opens_mu_);
+  open->disconnected = true;
+  disconnected_[open->id] = open;
+}
+
+std::shared_ptr<Open> SmbServerState::TakeDisconnected(uint64_t id) {
+  std::lock_guard<std::mutex> lock(opens_mu_);
+  auto it = disconnected_.find(id);
+  if (it == disconnected_.end()) return nullptr;
+  std::shared_ptr<Open> open = it->second;
+  disconnected_.erase(it);
+  open->disconnected = false;
+  return open;
+}
+
+std::vector<std::shared_ptr<Open>> SmbServerState::TakeConflictingDisconnected(
+    backend::InodeNumber inode, const Intent& intent) {
+  std::vector<std::shared_ptr<Open>> taken;
+  std::lock_guard<std::mutex> lock(opens_mu_);
+  constexpr uint32_t kShareChecked = access::kAnyData | access::kDelete;
+  for (auto it = disconnected_.begin(); it != disconnected_.end();) {
+    const std::shared_ptr<Open>& open = it->second;
+    bool conflicts = false;
+    if (open->inode == inode) {
+      bool sharing =
+          (open->granted_access & kShareChecked) != 0 && (intent.access & kShareChecked) != 0 &&
+          Conflicts(open->granted_access, open->share_access, intent.access, intent.share);
+      if (open->lease != nullptr) {
+        uint32_t state = open->lease->state;
+        conflicts = open->lease->id != intent.lease_id &&
+                    ((state & kLeaseWrite) != 0 || sharing || intent.overwrite);
+      } else {
+        conflicts = open->oplock == kOplockBatch || open->oplock == kOplockExclusive || sharing;
+      }
+    }
+    if (conflicts) {
+      open->disconnected = false;
+      taken.push_back(open);
+      it = disconnected_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return taken;
+}
+
 uint32_t SmbServerState::AcknowledgeLeaseBreak(const std::string& lease_id, uint32_t state) {
   backend::InodeNumber inode = 0;
   {

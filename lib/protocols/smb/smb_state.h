@@ -123,6 +123,13 @@ struct Open {
   bool oplock_breaking = false;  // a break was sent; the client's acknowledgement is due
   uint8_t oplock_break_to = kOplockNone;
   std::shared_ptr<Lease> lease;  // instead of an oplock, when the CREATE asked for a lease
+  // A durable handle (MS-SMB2 3.3.1.10) outlives its connection for `durable_timeout_ms`, and
+  // its owner may reconnect to it (DHnC, DH2C). Set by the CREATE that opens it.
+  int durable = 0;          // 0: not durable; 1 or 2: the version of the context that granted it
+  std::string create_guid;  // DH2Q
+  uint32_t durable_timeout_ms = 0;
+  std::string owner;          // the user of the session that opened it
+  bool disconnected = false;  // no session holds it; guarded by SmbServerState's open table
 
   std::mutex mu;
   // READs and WRITEs running in parallel on the handle; CLOSE and FLUSH wait for them.
@@ -270,6 +277,19 @@ class SmbServerState {
   LeaseGrant GrantLease(const std::shared_ptr<Open>& open, const std::string& lease_id,
                         const std::string& key, int version, uint32_t requested,
                         uint16_t requested_epoch);
+  // Durable opens whose session is gone (MS-SMB2 3.3.7.1): kept, with their share modes,
+  // locks, oplock or lease, until their owner reconnects or their timeout passes.
+  void KeepDisconnected(const std::shared_ptr<Open>& open);
+  // Registers the durable `open` (while it is attached to a session too).
+  void AddDurable(const std::shared_ptr<Open>& open);
+  // True when the durable open `id` exists and is not (yet) disconnected.
+  bool DurableAttached(uint64_t id);
+  // Removes and returns the disconnected open `id`, or null.
+  std::shared_ptr<Open> TakeDisconnected(uint64_t id);
+  // Removes and returns the disconnected opens of `inode` that a new open `intent` would have
+  // to break (their client is gone; Windows closes them rather than wait).
+  std::vector<std::shared_ptr<Open>> TakeConflictingDisconnected(backend::InodeNumber inode,
+                                                                 const Intent& intent);
   // A lease break acknowledgment. kSuccess, kObjectNameNotFound (no such lease),
   // kUnsuccessful (no break in progress) or kRequestNotAccepted (a state above the one the
   // break goes to).
@@ -330,7 +350,9 @@ class SmbServerState {
   std::mutex opens_mu_;
   std::map<backend::InodeNumber, InodeOpens> opens_;
   std::map<backend::InodeNumber, std::vector<std::function<void()>>> oplock_waiters_;
-  std::map<std::string, std::weak_ptr<Lease>> leases_;  // by Lease::id
+  std::map<std::string, std::weak_ptr<Lease>> leases_;      // by Lease::id
+  std::map<uint64_t, std::shared_ptr<Open>> disconnected_;  // durable opens, by id
+  std::map<uint64_t, std::weak_ptr<Open>> durable_;         // every durable open, by id
 
   std::mutex locks_mu_;
   std::map<backend::InodeNumber, std::vector<ByteRangeLock>> locks_;
