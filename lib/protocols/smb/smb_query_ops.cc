@@ -375,7 +375,10 @@ SmbResponse SmbConnection::SetInfo(SmbRequest& r) {
         server_.state().DirectoryChanged(dest.dir);
         return ok;
       }
-      if (server_.state().RenameBlocked(*open)) return SmbResponse{nt::kSharingViolation};
+      if (server_.state().RenameBlocked(*open) ||
+          server_.state().OpenWithDeleteAccess(dest.dir, open->id)) {
+        return SmbResponse{nt::kSharingViolation};
+      }
       absl::StatusOr<backend::RenameResult> moved =
           fs.Rename(open->parent, open->name, dest.dir, dest.name);
       if (!moved.ok()) return SmbResponse{NtStatusFor(moved.status())};

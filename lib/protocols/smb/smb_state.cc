@@ -135,6 +135,19 @@ bool SmbServerState::RenameBlocked(const Open& open) {
   return false;
 }
 
+bool SmbServerState::OpenWithDeleteAccess(backend::InodeNumber dir, uint64_t except) {
+  std::lock_guard<std::mutex> lock(opens_mu_);
+  auto it = opens_.find(dir);
+  if (it == opens_.end()) return false;
+  for (const std::weak_ptr<Open>& weak : it->second.opens) {
+    std::shared_ptr<Open> other = weak.lock();
+    if (other != nullptr && other->id != except && (other->granted_access & access::kDelete)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 uint32_t SmbServerState::Lock(backend::InodeNumber inode, const ByteRangeLock& lock) {
   std::lock_guard<std::mutex> guard(locks_mu_);
   return LockLocked(inode, lock);

@@ -232,6 +232,9 @@ class SmbServerState {
   bool OpenElsewhere(backend::InodeNumber inode, uint64_t except);
   // Opens on `inode` whose share modes forbid a rename or delete by `open`.
   bool RenameBlocked(const Open& open);
+  // True when an open other than `except` holds DELETE access to `dir`: no rename may add an
+  // entry to it then (as in Windows and Samba, whose renames fail with SHARING_VIOLATION).
+  bool OpenWithDeleteAccess(backend::InodeNumber dir, uint64_t except);
 
   // Oplocks (MS-SMB2 3.3.5.9, 3.3.4.6).
   // An oplock break (`lease` null) or a lease break to send, through `open`'s connection.
