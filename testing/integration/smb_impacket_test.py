@@ -64,7 +64,12 @@ class Gateway:
     def stop(self):
         self.proc.kill()
         self.proc.wait()
+        self.log.seek(0)
+        text = self.log.read()
         shutil.rmtree(self.dir, ignore_errors=True)
+        # A sanitizer build of the gateway (--config=asan/tsan) reports to its log.
+        if "Sanitizer" in text:
+            raise AssertionError("the gateway reported a sanitizer error:\n" + text[-8000:])
 
 
 def setUpModule():
@@ -213,14 +218,19 @@ class Smb30Test(DialectTests, unittest.TestCase):
     dialect = smb3structs.SMB2_DIALECT_30
 
 
+def recv_break_body(test, smb):
+    """The body of the next unsolicited OPLOCK_BREAK (oplock or lease break) on the connection."""
+    packet = smb._NetBIOSSession.recv_packet(20)
+    message = smb3structs.SMB2Packet(packet.get_trailer())
+    test.assertEqual(message["Command"], smb3structs.SMB2_OPLOCK_BREAK)
+    test.assertEqual(message["MessageID"], 0xFFFFFFFFFFFFFFFF)
+    return message["Data"]
+
+
 class OplockTest(unittest.TestCase):
     def recv_break(self, smb):
-        """The next unsolicited OPLOCK_BREAK on the connection: (level, file id)."""
-        packet = smb._NetBIOSSession.recv_packet(20)
-        message = smb3structs.SMB2Packet(packet.get_trailer())
-        self.assertEqual(message["Command"], smb3structs.SMB2_OPLOCK_BREAK)
-        self.assertEqual(message["MessageID"], 0xFFFFFFFFFFFFFFFF)
-        body = message["Data"]
+        """The next oplock break: (level, file id)."""
+        body = recv_break_body(self, smb)
         return body[2], body[8:24]
 
     def test_nfs_read_and_smb_write_break_a_batch_oplock(self):
@@ -304,11 +314,7 @@ LEASE_R, LEASE_H, LEASE_W = 1, 2, 4
 class LeaseTest(unittest.TestCase):
     def recv_lease_break(self, smb):
         """The next lease break notification: (flags, key, current state, new state)."""
-        packet = smb._NetBIOSSession.recv_packet(20)
-        message = smb3structs.SMB2Packet(packet.get_trailer())
-        self.assertEqual(message["Command"], smb3structs.SMB2_OPLOCK_BREAK)
-        self.assertEqual(message["MessageID"], 0xFFFFFFFFFFFFFFFF)
-        body = message["Data"]
+        body = recv_break_body(self, smb)
         size, _, flags = struct.unpack("<HHI", body[:8])
         self.assertEqual(size, 44)
         current, new = struct.unpack("<II", body[24:32])

@@ -22,7 +22,13 @@ exports { id: 2 name: "secret" path: "/enc" nfs_path: "/enc" smb_share: "encshar
           smb_encrypt: true }
 EOF
 
+# A sanitizer build of the gateway (--config=asan/tsan) reports to its log: any report fails.
+check_sanitizer() {
+  if [ -f "$work/log" ] && grep -q "Sanitizer" "$work/log"; then fail "sanitizer report"; fi
+}
+
 start() {
+  check_sanitizer
   : > "$work/log"
   "$gateway" --config="$work/config.txtpb" --data_dir="$work/data" --bind_address=127.0.0.1 \
     --nfs_port=0 --mount_port=0 --s3_port=0 --smb_port=0 --portmapper_port=0 2> "$work/log" &
@@ -126,4 +132,5 @@ smbc share -m SMB3_11 -c "get durable.bin durable.back" > "$work/out" 2>&1 ||
   fail "get after kill -9: $(cat "$work/out")"
 cmp -s mp.bin durable.back || fail "the file put before kill -9 differs after the restart"
 echo "ok kill -9"
+check_sanitizer
 echo PASS

@@ -26,6 +26,11 @@ port=$(sed -n 's/.*smb listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/log")
 
 timeout 1200 smbtorture "//127.0.0.1/share" -p "$port" -U 'alice%Passw0rd!' --target=samba3 \
   $(cat "${lists[@]}" | grep -E '^smb2') > "$work/torture.log" 2>&1
+# A sanitizer build of the gateway (--config=asan/tsan) reports to its log: any report fails.
+if grep -q "Sanitizer" "$work/log"; then
+  grep -A40 "Sanitizer" "$work/log" | head -80 >&2
+  fail "the gateway reported a sanitizer error"
+fi
 passed=$(grep -c '^success: ' "$work/torture.log")
 failed=$(grep -cE '^(failure|error): ' "$work/torture.log")
 echo "smbtorture: $passed passed, $failed failed"
