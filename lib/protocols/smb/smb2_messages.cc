@@ -258,6 +258,34 @@ absl::StatusOr<OplockBreakAcknowledgment> DecodeOplockBreakAck(absl::string_view
   return OplockBreakAcknowledgment{b.U8(2), b.File(8)};
 }
 
+std::optional<FileId> RequestFileId(uint16_t command, absl::string_view message) {
+  size_t at = 0;  // the FileId's offset in the body (MS-SMB2 2.2.15 to 2.2.39)
+  switch (command) {
+    case cmd::kClose:
+    case cmd::kFlush:
+    case cmd::kLock:
+    case cmd::kIoctl:
+    case cmd::kQueryDirectory:
+    case cmd::kChangeNotify:
+    case cmd::kOplockBreak:
+      at = 8;
+      break;
+    case cmd::kRead:
+    case cmd::kWrite:
+    case cmd::kSetInfo:
+      at = 16;
+      break;
+    case cmd::kQueryInfo:
+      at = 24;
+      break;
+    default:
+      return std::nullopt;
+  }
+  if (message.size() < kSmb2HeaderSize + at + 16) return std::nullopt;
+  Body b(message);
+  return b.File(at);
+}
+
 absl::Status DecodeEmpty(absl::string_view message) { return Body(message).Expect(4, "empty"); }
 
 std::string EncodeErrorBody(absl::string_view data) {

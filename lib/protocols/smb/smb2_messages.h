@@ -6,6 +6,7 @@
 #define CFS_LIB_PROTOCOLS_SMB_SMB2_MESSAGES_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -195,6 +196,9 @@ absl::StatusOr<SetInfoRequest> DecodeSetInfo(absl::string_view message);
 absl::StatusOr<ChangeNotifyRequest> DecodeChangeNotify(absl::string_view message);
 // An oplock break acknowledgment (StructureSize 24; lease acknowledgments are refused).
 absl::StatusOr<OplockBreakAcknowledgment> DecodeOplockBreakAck(absl::string_view message);
+// The FileId a request names (CLOSE, FLUSH, READ, WRITE, LOCK, IOCTL, QUERY_DIRECTORY,
+// CHANGE_NOTIFY, QUERY_INFO, SET_INFO, OPLOCK_BREAK), or nullopt (other commands, too short).
+std::optional<FileId> RequestFileId(uint16_t command, absl::string_view message);
 // LOGOFF, TREE_DISCONNECT, ECHO, CANCEL: a 4-byte body. Errors: kInvalidArgument.
 absl::Status DecodeEmpty(absl::string_view message);
 

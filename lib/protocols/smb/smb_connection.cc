@@ -489,7 +489,15 @@ void SmbConnection::ProcessCompound(absl::string_view packet, bool encrypted,
     if (response.disconnect) disconnect = true;
     session = r.session;
     tree = r.tree;
-    if (response.created.volatile_id != 0) related_file = response.created;
+    // The file a related request after this one names with the placeholder id: the one
+    // this request opened, or (as in Windows and Samba) the one it worked on.
+    if (response.created.volatile_id != 0) {
+      related_file = response.created;
+    } else if (std::optional<FileId> named = RequestFileId(header->command, message);
+               named.has_value() && !named->IsRelatedPlaceholder() &&
+               response.status != nt::kFileClosed) {
+      related_file = *named;
+    }
     // What a related request after this one meets, as Windows and Samba answer smbtorture's
     // compound tests: a failed CREATE hands its status down the chain (there is no file to
     // relate to); a request refused before it ran (no valid session or tree) gives
