@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/opensslv.h>
+#include <openssl/rand.h>
 #if OPENSSL_VERSION_MAJOR >= 3
 #include <openssl/core_names.h>
 #else
@@ -216,6 +217,12 @@ absl::StatusOr<std::string> Decrypt(Cipher cipher, absl::string_view key, absl::
                            &len) == 1;
   if (!final_ok) return absl::PermissionDeniedError("the message does not authenticate");
   return plain;
+}
+
+std::string RandomBytes(size_t n) {
+  std::string out(n, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n));
+  return out;
 }
 
 }  // namespace cfs::smb

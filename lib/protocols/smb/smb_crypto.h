@@ -29,6 +29,8 @@ NtlmV2Check CheckNtlmV2Response(absl::string_view nt_owf_v2, absl::string_view s
                                 absl::string_view nt_response);
 
 std::string HmacMd5(absl::string_view key, absl::string_view data);
+// `n` bytes from OpenSSL's CSPRNG (challenges, salts, GUIDs).
+std::string RandomBytes(size_t n);
 
 // RC4 of `data` with `key` (NTLM key exchange: the exported session key is the encrypted
 // random session key decrypted with the key exchange key).

@@ -1,11 +1,10 @@
 #include "lib/protocols/smb/smb_server.h"
 
-#include <openssl/rand.h>
-
 #include "absl/strings/match.h"
 #include "lib/backend/sync_backend.h"
 #include "lib/protocols/smb/ntstatus.h"
 #include "lib/protocols/smb/smb_connection.h"
+#include "lib/protocols/smb/smb_crypto.h"
 #include "lib/protocols/smb/smb_info.h"
 
 namespace cfs::smb {
@@ -16,11 +15,10 @@ SmbServer::SmbServer(SmbServerConfig config, backend::Backend& backend, auth::Us
       backend_(backend),
       users_(users),
       shares_(std::move(shares)),
-      guid_(16, '\0'),
+      guid_(RandomBytes(16)),
       start_filetime_(FiletimeNow()),
       pool_(config_.worker_threads, 4096),
       io_pool_(config_.worker_threads, 4096) {
-  RAND_bytes(reinterpret_cast<unsigned char*>(guid_.data()), static_cast<int>(guid_.size()));
   timer_thread_ = std::thread([this] {
     std::unique_lock<std::mutex> lock(timer_mu_);
     while (!timer_stop_) {

@@ -1,6 +1,5 @@
 // NEGOTIATE, LOGOFF, TREE_CONNECT, TREE_DISCONNECT, ECHO and CANCEL of SmbConnection
 // (SESSION_SETUP is in smb_session_setup.cc).
-#include <openssl/rand.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -8,6 +7,7 @@
 #include "lib/protocols/smb/le_bytes.h"
 #include "lib/protocols/smb/ntstatus.h"
 #include "lib/protocols/smb/smb_connection.h"
+#include "lib/protocols/smb/smb_crypto.h"
 #include "lib/protocols/smb/smb_info.h"
 #include "lib/protocols/smb/spnego.h"
 
@@ -20,12 +20,6 @@ constexpr uint32_t kCapLargeMtu = 0x4;
 constexpr uint32_t kCapMultiChannel = 0x8;
 constexpr uint32_t kCapEncryption = 0x40;
 constexpr uint32_t kShareFlagEncryptData = 0x8000;
-
-std::string RandomBytes(size_t n) {
-  std::string out(n, '\0');
-  RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n));
-  return out;
-}
 
 // The cipher of the client's list the server takes (the client's preference order).
 uint16_t ChooseCipher(const std::vector<uint16_t>& offered) {

@@ -7,13 +7,13 @@
 // session key (and, for 3.1.1, the binding exchange's preauth hash); the channel's messages are
 // signed with it, while encryption keeps the session's keys on every channel.
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include "absl/strings/ascii.h"
 #include "lib/common/logging.h"
 #include "lib/protocols/smb/le_bytes.h"
 #include "lib/protocols/smb/ntstatus.h"
 #include "lib/protocols/smb/smb_connection.h"
+#include "lib/protocols/smb/smb_crypto.h"
 #include "lib/protocols/smb/smb_info.h"
 #include "lib/protocols/smb/spnego.h"
 
@@ -24,12 +24,6 @@ namespace {
 constexpr uint8_t kSessionSetupBinding = 0x1;
 constexpr uint16_t kSessionFlagEncryptData = 0x4;
 constexpr size_t kMaxChannels = 32;  // per session, as Windows and Samba
-
-std::string RandomBytes(size_t n) {
-  std::string out(n, '\0');
-  RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n));
-  return out;
-}
 
 int KeyBits(uint16_t cipher) {
   Cipher c = static_cast<Cipher>(cipher == 0 ? 1 : cipher);

@@ -32,6 +32,14 @@ bool Conflicts(uint32_t held_access, uint32_t held_share, uint32_t access, uint3
          (deletes(access) && !(held_share & kShareDelete));
 }
 
+// Whether the share modes of `held` and of the open `intent` describes exclude each other
+// (opens without data or delete access neither check nor impose them, MS-FSA 2.1.5.1.2).
+bool SharingConflict(const Open& held, const SmbServerState::Intent& intent) {
+  constexpr uint32_t kShareChecked = access::kAnyData | access::kDelete;
+  return (held.granted_access & kShareChecked) != 0 && (intent.access & kShareChecked) != 0 &&
+         Conflicts(held.granted_access, held.share_access, intent.access, intent.share);
+}
+
 }  // namespace
 
 std::shared_ptr<SmbConnection> Session::AnyChannel() {
@@ -280,7 +288,6 @@ bool SmbServerState::OplockConflict(backend::InodeNumber inode, const Intent& in
   bool before = step == BreakStep::kBeforeShareCheck;
   bool wait = false;
   std::vector<const Lease*> seen;
-  constexpr uint32_t kShareChecked = access::kAnyData | access::kDelete;
   for (const std::weak_ptr<Open>& weak : it->second.opens) {
     std::shared_ptr<Open> other = weak.lock();
     if (other == nullptr) continue;
@@ -293,10 +300,7 @@ bool SmbServerState::OplockConflict(backend::InodeNumber inode, const Intent& in
       }
       uint32_t to = lease->state;
       if (before) {
-        bool sharing =
-            (other->granted_access & kShareChecked) != 0 && (intent.access & kShareChecked) != 0 &&
-            Conflicts(other->granted_access, other->share_access, intent.access, intent.share);
-        if (sharing) to &= ~kLeaseHandle;  // the client may close its cached handles
+        if (SharingConflict(*other, intent)) to &= ~kLeaseHandle;  // the client may close them
       } else {
         if (std::find(seen.begin(), seen.end(), lease.get()) != seen.end()) continue;
         seen.push_back(lease.get());
@@ -424,14 +428,11 @@ std::vector<std::shared_ptr<Open>> SmbServerState::TakeConflictingDisconnected(
     backend::InodeNumber inode, const Intent& intent) {
   std::vector<std::shared_ptr<Open>> taken;
   std::lock_guard<std::mutex> lock(opens_mu_);
-  constexpr uint32_t kShareChecked = access::kAnyData | access::kDelete;
   for (auto it = disconnected_.begin(); it != disconnected_.end();) {
     const std::shared_ptr<Open>& open = it->second;
     bool conflicts = false;
     if (open->inode == inode) {
-      bool sharing =
-          (open->granted_access & kShareChecked) != 0 && (intent.access & kShareChecked) != 0 &&
-          Conflicts(open->granted_access, open->share_access, intent.access, intent.share);
+      bool sharing = SharingConflict(*open, intent);
       if (open->lease != nullptr) {
         uint32_t state = open->lease->state;
         conflicts = open->lease->id != intent.lease_id &&
