@@ -426,6 +426,15 @@ SmbResponse SmbConnection::ReconnectDurable(SmbRequest& r, const CreateRequest& 
              (open->lease != nullptr &&
               open->lease->id != negotiate_request_.client_guid + lease_key)) {
     refused = nt::kObjectNameNotFound;
+  } else if (open->lease != nullptr) {
+    // A leased handle is reconnected under its own name (MS-SMB2 3.3.5.9.7).
+    ParsedPath path;
+    absl::string_view name = req.name;
+    if (absl::StartsWith(name, "\\")) name.remove_prefix(1);
+    if (ParseSmbPath(name, &path) != nt::kSuccess ||
+        !absl::EqualsIgnoreCase(path.normalized, open->path)) {
+      refused = nt::kInvalidParameter;
+    }
   }
   if (refused != nt::kSuccess) {
     server_.KeepDurable(open);  // still the owner's to reconnect until its timeout
