@@ -90,6 +90,7 @@ uint32_t SmbServerState::RegisterOpen(const std::shared_ptr<Open>& open) {
 
 bool SmbServerState::UnregisterOpen(const Open& open) {
   std::lock_guard<std::mutex> lock(opens_mu_);
+  if (open.durable != 0) durable_.erase(open.id);
   auto it = opens_.find(open.inode);
   if (it == opens_.end()) return false;
   InodeOpens& entry = it->second;
@@ -394,10 +395,7 @@ SmbServerState::LeaseGrant SmbServerState::GrantLease(const std::shared_ptr<Open
 
 void SmbServerState::AddDurable(const std::shared_ptr<Open>& open) {
   std::lock_guard<std::mutex> lock(opens_mu_);
-  for (auto it = durable_.begin(); it != durable_.end();) {  // forget closed ones
-    it = it->second.expired() ? durable_.erase(it) : std::next(it);
-  }
-  durable_[open->id] = open;
+  durable_[open->id] = open;  // forgotten by UnregisterOpen when the handle closes
 }
 
 bool SmbServerState::DurableAttached(uint64_t id) {

@@ -355,7 +355,7 @@ class SmbServerState {
   std::map<backend::InodeNumber, std::vector<std::function<void()>>> oplock_waiters_;
   std::map<std::string, std::weak_ptr<Lease>> leases_;      // by Lease::id
   std::map<uint64_t, std::shared_ptr<Open>> disconnected_;  // durable opens, by id
-  std::map<uint64_t, std::weak_ptr<Open>> durable_;         // every durable open, by id
+  std::map<uint64_t, std::weak_ptr<Open>> durable_;         // open durable handles, by id
 
   std::mutex locks_mu_;
   std::map<backend::InodeNumber, std::vector<ByteRangeLock>> locks_;
