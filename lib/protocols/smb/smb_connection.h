@@ -32,6 +32,7 @@
 #include "lib/protocols/smb/smb2_header.h"
 #include "lib/protocols/smb/smb2_messages.h"
 #include "lib/protocols/smb/smb2_negotiate.h"
+#include "lib/protocols/smb/smb_paths.h"
 #include "lib/protocols/smb/smb_server.h"
 #include "lib/protocols/smb/smb_state.h"
 
@@ -163,6 +164,20 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
                                const DurableReconnect& reconnect);
   // A CREATE that waited for oplock breaks runs again; answered from here when it completes.
   void RetryCreate(uint64_t async_id);
+  // ---- named streams (smb_stream_ops.cc) ----
+  // A CREATE of "file:stream" once the path resolved: opens or makes the stream (and the
+  // file, when the disposition creates and it is missing).
+  SmbResponse CreateStreamOpen(const CreateRequest& req, const ParsedPath& path,
+                               ResolvedParent& parent, const std::shared_ptr<Open>& open,
+                               uint32_t desired, const std::shared_ptr<Session>& session,
+                               bool encrypted);
+  SmbResponse ReadStreamOpen(const Open& open, const ReadRequest& req);
+  SmbResponse WriteStreamOpen(Open& open, const WriteRequest& req);
+  // SET_INFO end-of-file or allocation (truncate to `size`, or only shrink) of a stream.
+  SmbResponse ResizeStreamOpen(const Open& open, uint64_t size, bool allocation);
+  // SET_INFO rename of a stream to ":name" (MS-FSCC 2.4.37).
+  SmbResponse RenameStreamOpen(const std::shared_ptr<Open>& open, absl::string_view target,
+                               bool replace_if_exists);
   // ---- commands (smb_query_ops.cc) ----
   SmbResponse QueryDirectory(SmbRequest& r);
   SmbResponse QueryInfo(SmbRequest& r);

@@ -11,6 +11,7 @@
 #include "lib/protocols/smb/smb2_durable.h"
 #include "lib/protocols/smb/smb2_lease.h"
 #include "lib/protocols/smb/smb_connection.h"
+#include "lib/protocols/smb/smb_create_helpers.h"
 #include "lib/protocols/smb/smb_info.h"
 #include "lib/protocols/smb/smb_paths.h"
 
@@ -18,84 +19,15 @@ namespace cfs::smb {
 
 namespace {
 
-constexpr uint32_t kSupersede = 0;
-constexpr uint32_t kOpen = 1;
-constexpr uint32_t kCreate = 2;
-constexpr uint32_t kOpenIf = 3;
-constexpr uint32_t kOverwrite = 4;
-constexpr uint32_t kOverwriteIf = 5;
+using namespace create;  // NOLINT: the dispositions, actions and options of CREATE
 
 // Durable handles wait this long for a reconnect unless DH2Q asks for less (Windows: 60 s
 // for DHnQ); a client may ask for up to five minutes.
 constexpr uint32_t kDefaultDurableTimeoutMs = 60000;
 constexpr uint32_t kMaxDurableTimeoutMs = 300000;
 
-constexpr uint32_t kActionSuperseded = 0;
-constexpr uint32_t kActionOpened = 1;
-constexpr uint32_t kActionCreated = 2;
-constexpr uint32_t kActionOverwritten = 3;
-
-constexpr uint32_t kOptDirectory = 0x00000001;
-constexpr uint32_t kOptWriteThrough = 0x00000002;
-constexpr uint32_t kOptNonDirectory = 0x00000040;
-constexpr uint32_t kOptDeleteOnClose = 0x00001000;
-constexpr uint32_t kOptSyncMask = 0x00000030;  // FILE_SYNCHRONOUS_IO_(NON)ALERT
-
 constexpr uint32_t kStatusBadImpersonation = 0xC00000A5;
 constexpr uint32_t kStatusPipeEmpty = 0xC00000D9;
-
-uint32_t MapGeneric(uint32_t desired) {
-  uint32_t out = desired & ~(access::kGenericAll | access::kGenericExecute | access::kGenericWrite |
-                             access::kGenericRead);
-  if (desired & access::kGenericRead) out |= 0x00120089;
-  if (desired & access::kGenericWrite) out |= 0x00120116;
-  if (desired & access::kGenericExecute) out |= 0x001200A0;
-  if (desired & access::kGenericAll) out |= access::kAll;
-  return out;
-}
-
-// POSIX bits an access mask needs. FILE_EXECUTE of a file is a read over SMB (clients ask for it
-// with every "all access" open); of a directory it is traverse, which the walk checked.
-uint32_t PosixBitsFor(uint32_t mask) {
-  uint32_t bits = 0;
-  if (mask & (access::kReadData | access::kExecute)) bits |= backend::kAccessRead;
-  if (mask & (access::kWriteData | access::kAppendData)) bits |= backend::kAccessWrite;
-  return bits;
-}
-
-// What `who` may do to `attrs` (in `dir`, when it has one), as an access mask.
-uint32_t MaximalAccess(const backend::Identity& who, const backend::Attributes& attrs,
-                       const backend::Attributes* dir, bool read_only) {
-  uint32_t bits = auth::GrantedAccess(who, attrs, 7);
-  uint32_t mask =
-      access::kReadAttributes | access::kReadControl | access::kSynchronize | access::kReadEa;
-  if (bits & backend::kAccessRead) mask |= 0x00120089;
-  if (bits & backend::kAccessWrite) {
-    mask |= 0x00000116;
-    if (attrs.type == backend::FileType::kDirectory) mask |= access::kDeleteChild;
-  }
-  if (bits & backend::kAccessExecute) mask |= access::kExecute;
-  if (auth::IsOwnerOrRoot(who, attrs)) {
-    mask |= access::kWriteAttributes | access::kWriteDac | access::kWriteOwner | access::kWriteEa;
-  }
-  if (dir != nullptr && auth::MayRemoveEntry(who, *dir, attrs)) mask |= access::kDelete;
-  if (read_only) mask &= ~access::kAnyWrite;
-  return mask;
-}
-
-CreateResponse ResponseFor(const backend::Attributes& a, uint64_t id, uint32_t action) {
-  CreateResponse out;
-  out.create_action = action;
-  out.creation_time = ToFiletime(a.birth_time.seconds != 0 ? a.birth_time : a.ctime);
-  out.last_access_time = ToFiletime(a.atime);
-  out.last_write_time = ToFiletime(a.mtime);
-  out.change_time = ToFiletime(a.ctime);
-  out.allocation_size = AllocationSizeOf(a);
-  out.end_of_file = a.type == backend::FileType::kDirectory ? 0 : a.size;
-  out.file_attributes = FileAttributesOf(a);
-  out.file = FileId{id, id};
-  return out;
-}
 
 std::string CloseBody(const backend::Attributes* a) {
   std::string out;
@@ -195,6 +127,13 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
   if (want_delete_on_close && !(desired & access::kDelete)) {
     return SmbResponse{nt::kInvalidParameter};
   }
+  // A data stream is never a directory (MS-FSA 2.1.5.1).
+  if ((path.data_stream || !path.stream.empty()) && (req->options & kOptDirectory)) {
+    return SmbResponse{nt::kNotADirectory};
+  }
+  if (!path.stream.empty()) {
+    return CreateStreamOpen(*req, path, parent, open, desired, session, r.encrypted);
+  }
 
   // A lease request (RqLs with oplock level "lease", SMB 2.1 and later).
   std::optional<LeaseContext> lease_request;
@@ -237,6 +176,8 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
     bool is_dir = attrs.type == backend::FileType::kDirectory;
     if (req->disposition == kCreate) return SmbResponse{nt::kObjectNameCollision};
     if ((req->options & kOptDirectory) && !is_dir) return SmbResponse{nt::kNotADirectory};
+    // A directory has no data stream to open (MS-FSA 2.1.5.1).
+    if (is_dir && path.data_stream) return SmbResponse{nt::kFileIsADirectory};
     if ((req->options & kOptNonDirectory) && is_dir) return SmbResponse{nt::kFileIsADirectory};
     if (attrs.type != backend::FileType::kRegular && !is_dir) {
       return SmbResponse{nt::kAccessDenied};  // symlinks and special files are not served
@@ -326,7 +267,7 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
   }
   open->parent = parent.dir;
   open->name = parent.name;
-  open->path = path.normalized;
+  open->path = parent.PathOf(parent.name);
   open->directory = attrs.type == backend::FileType::kDirectory;
   open->delete_on_close = want_delete_on_close;
   open->conn = weak_from_this();
@@ -623,6 +564,7 @@ SmbResponse SmbConnection::Flush(SmbRequest& r) {
   if (!(open->granted_access & (access::kWriteData | access::kAppendData))) {
     return SmbResponse{nt::kAccessDenied};
   }
+  if (!open->stream.empty()) return out;  // stream writes are stored durably at once
   open->WaitForIo();  // WRITEs sent before the FLUSH are part of what it makes durable
   {
     std::lock_guard<std::mutex> lock(open->mu);
@@ -657,9 +599,10 @@ SmbResponse SmbConnection::Read(SmbRequest& r) {
   if (!(open->granted_access & (access::kReadData | access::kExecute))) {
     return SmbResponse{nt::kAccessDenied};
   }
-  if (server_.state().IoConflicts(open->inode, open->id, req->offset, req->length, false)) {
+  if (server_.state().IoConflicts(open->Key(), open->id, req->offset, req->length, false)) {
     return SmbResponse{nt::kFileLockConflict};
   }
+  if (!open->stream.empty()) return ReadStreamOpen(*open, *req);
   backend::SyncBackend fs(server_.backend(), OwnIo(*open));
   absl::StatusOr<backend::ReadResult> data = fs.Read(open->inode, req->offset, req->length);
   if (!data.ok()) return SmbResponse{NtStatusFor(data.status())};
@@ -695,9 +638,10 @@ SmbResponse SmbConnection::Write(SmbRequest& r) {
   if (!(open->granted_access & (access::kWriteData | access::kAppendData))) {
     return SmbResponse{nt::kAccessDenied};
   }
-  if (server_.state().IoConflicts(open->inode, open->id, req->offset, req->data.size(), true)) {
+  if (server_.state().IoConflicts(open->Key(), open->id, req->offset, req->data.size(), true)) {
     return SmbResponse{nt::kFileLockConflict};
   }
+  if (!open->stream.empty()) return WriteStreamOpen(*open, *req);
   bool through = (req->flags & 1) != 0 || (open->create_options & kOptWriteThrough) != 0;
   backend::SyncBackend fs(server_.backend(), OwnIo(*open));
   absl::StatusOr<backend::WriteResult> written =
@@ -750,10 +694,10 @@ SmbResponse SmbConnection::Lock(SmbRequest& r) {
         status = nt::kInvalidParameter;
         break;
       }
-      status = state.Unlock(open->inode, ByteRangeLock{open->id, l.offset, l.length, false});
+      status = state.Unlock(open->Key(), ByteRangeLock{open->id, l.offset, l.length, false});
       if (status != nt::kSuccess) break;
     }
-    state.WakeLockWaiters(open->inode);
+    state.WakeLockWaiters(open->Key());
     if (status != nt::kSuccess) return SmbResponse{status};
     return done();
   }
@@ -773,12 +717,12 @@ SmbResponse SmbConnection::Lock(SmbRequest& r) {
   std::vector<ByteRangeLock> taken;
   for (const LockElement& l : req->locks) {
     ByteRangeLock lock{open->id, l.offset, l.length, (l.flags & kLockExclusive) != 0};
-    uint32_t s = state.Lock(open->inode, lock);
+    uint32_t s = state.Lock(open->Key(), lock);
     if (s == nt::kSuccess) {
       taken.push_back(lock);
       continue;
     }
-    for (const ByteRangeLock& undo : taken) state.Unlock(open->inode, undo);
+    for (const ByteRangeLock& undo : taken) state.Unlock(open->Key(), undo);
     if (!(l.flags & kLockFailImmediately)) {
       if (!r.may_go_async) return SmbResponse{nt::kInternalError};
       // Wait until the range is free (or CANCEL, or the handle closes).
@@ -793,7 +737,7 @@ SmbResponse SmbConnection::Lock(SmbRequest& r) {
     // Windows; fail-immediately requests get LOCK_NOT_GRANTED.
     return SmbResponse{nt::kLockNotGranted};
   }
-  server_.SendBreaks(state.BreakForLock(open->inode, open->id));
+  server_.SendBreaks(state.BreakForLock(open->Key(), open->id));
   return done();
 }
 
@@ -801,7 +745,7 @@ void SmbConnection::TryLockOrWait(std::shared_ptr<Open> open, ByteRangeLock lock
                                   uint64_t async_id) {
   SmbServerState& state = server_.state();
   std::weak_ptr<SmbConnection> weak = weak_from_this();
-  uint32_t status = state.LockOrWait(open->inode, lock, [weak, open, lock, async_id] {
+  uint32_t status = state.LockOrWait(open->Key(), lock, [weak, open, lock, async_id] {
     if (std::shared_ptr<SmbConnection> self = weak.lock()) {
       self->RunSerial([self, open, lock, async_id] { self->TryLockOrWait(open, lock, async_id); });
     }
@@ -817,8 +761,8 @@ void SmbConnection::TryLockOrWait(std::shared_ptr<Open> open, ByteRangeLock lock
     }
   }
   if (p == nullptr) {
-    state.Unlock(open->inode, lock);  // cancelled or closed meanwhile
-    state.WakeLockWaiters(open->inode);
+    state.Unlock(open->Key(), lock);  // cancelled or closed meanwhile
+    state.WakeLockWaiters(open->Key());
     return;
   }
   SendAsync(p->request, nt::kSuccess, EncodeSmallBody(4));

@@ -260,13 +260,26 @@ absl::StatusOr<std::string> EncodeFileInfo(uint8_t info_class, const OpenFacts& 
     case info::kAlternateName:
       return absl::UnimplementedError("no 8.3 names");
     case info::kStream: {
-      if (a.type == backend::FileType::kDirectory) return out;
-      std::string name = Utf16("::$DATA");
-      Put32(&out, 0);
-      Put32(&out, static_cast<uint32_t>(name.size()));
-      Put64(&out, a.size);
-      Put64(&out, AllocationSizeOf(a));
-      out += name;
+      // FILE_STREAM_INFORMATION entries (MS-FSCC 2.4.43), 8-byte aligned and linked by
+      // NextEntryOffset: a directory has no unnamed data stream.
+      size_t last = 0;
+      auto add = [&](absl::string_view stream, uint64_t size, uint64_t allocation) {
+        if (!out.empty()) {
+          size_t at = (out.size() + 7) & ~size_t{7};
+          out.resize(at, '\0');
+          uint32_t next = static_cast<uint32_t>(at - last);
+          for (int k = 0; k < 4; ++k) out[last + k] = static_cast<char>(next >> (8 * k));
+          last = at;
+        }
+        std::string name = Utf16(absl::StrCat(":", stream, ":$DATA"));
+        Put32(&out, 0);
+        Put32(&out, static_cast<uint32_t>(name.size()));
+        Put64(&out, size);
+        Put64(&out, allocation);
+        out += name;
+      };
+      if (a.type != backend::FileType::kDirectory) add("", a.size, AllocationSizeOf(a));
+      for (const auto& [stream, size] : f.named_streams) add(stream, size, size);
       return out;
     }
     case info::kCompression:
@@ -326,8 +339,8 @@ absl::StatusOr<std::string> EncodeFsInfo(uint8_t info_class, const VolumeFacts& 
     case info::kFsAttribute: {
       std::string name = Utf16("NTFS");
       // CASE_SENSITIVE_SEARCH | CASE_PRESERVED_NAMES | UNICODE_ON_DISK | PERSISTENT_ACLS |
-      // SUPPORTS_SPARSE_FILES
-      Put32(&out, 0x1 | 0x2 | 0x4 | 0x8 | 0x40);
+      // SUPPORTS_SPARSE_FILES | NAMED_STREAMS
+      Put32(&out, 0x1 | 0x2 | 0x4 | 0x8 | 0x40 | 0x40000);
       Put32(&out, 255);
       Put32(&out, static_cast<uint32_t>(name.size()));
       out += name;

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -81,6 +83,8 @@ struct OpenFacts {
   uint64_t position = 0;
   uint32_t mode = 0;  // FILE_SYNCHRONOUS_IO_* create options
   bool delete_pending = false;
+  // FileStreamInformation: the file's named streams (name as stored, size) after its own data.
+  std::vector<std::pair<std::string, uint64_t>> named_streams;
 };
 
 // A file class (info type 1). Errors: kInvalidArgument -> STATUS_INVALID_INFO_CLASS,

@@ -149,6 +149,8 @@ SmbResponse SmbConnection::Ioctl(SmbRequest& r) {
         total += length;
       }
       if (total > kMaxCopyTotal) return reply(CopyChunkLimits(), nt::kInvalidParameter);
+      // Server-side copy moves the files' own data; named streams are copied by READ/WRITE.
+      if (!source->stream.empty() || !open->stream.empty()) return SmbResponse{nt::kNotSupported};
       uint32_t chunks = 0;
       uint64_t written_total = 0;
       for (uint32_t i = 0; i < count; ++i) {
@@ -181,6 +183,7 @@ SmbResponse SmbConnection::Ioctl(SmbRequest& r) {
     }
     case kFsctlQueryAllocatedRanges: {
       if (req->input.size() < 16) return SmbResponse{nt::kInvalidParameter};
+      if (!open->stream.empty()) return SmbResponse{nt::kNotSupported};
       uint64_t offset = Le64(req->input, 0);
       uint64_t length = Le64(req->input, 8);
       absl::StatusOr<std::vector<backend::Extent>> extents =

@@ -14,9 +14,30 @@ namespace cfs::smb {
 uint32_t ParseSmbPath(absl::string_view name, ParsedPath* out) {
   out->components.clear();
   out->normalized.clear();
-  if (absl::EndsWithIgnoreCase(name, "::$DATA")) name.remove_suffix(7);
-  if (name.empty()) return nt::kSuccess;
+  out->stream.clear();
+  out->data_stream = false;
   if (name.size() > 32767) return nt::kObjectNameInvalid;
+  // The last component may name a stream: "file:stream[:type]" (MS-FSCC 2.1.5).
+  size_t last = name.rfind('\\');
+  size_t colon = name.find(':', last == absl::string_view::npos ? 0 : last + 1);
+  if (colon != absl::string_view::npos) {
+    absl::string_view suffix = name.substr(colon + 1);
+    name = name.substr(0, colon);
+    absl::string_view stream = suffix.substr(0, suffix.find(':'));
+    if (stream.size() < suffix.size() &&
+        !absl::EqualsIgnoreCase(suffix.substr(stream.size() + 1), "$DATA")) {
+      return nt::kObjectNameInvalid;  // another type, or a third colon
+    }
+    if (stream.empty() && stream.size() == suffix.size()) return nt::kObjectNameInvalid;
+    // Stream names may hold any character but NUL, '\\', '/' and ':' (MS-FSCC 2.1.5.3).
+    if (stream.find_first_of(absl::string_view("\0/\\", 3)) != absl::string_view::npos) {
+      return nt::kObjectNameInvalid;
+    }
+    if (!stream.empty() && name.empty()) return nt::kObjectNameInvalid;
+    out->stream = std::string(stream);
+    out->data_stream = stream.empty();
+  }
+  if (name.empty()) return nt::kSuccess;
   for (absl::string_view part : absl::StrSplit(name, '\\')) {
     if (part == "..") return nt::kObjectPathSyntaxBad;
     if (part.empty() || part == ".") return nt::kObjectNameInvalid;
@@ -64,6 +85,7 @@ uint32_t ResolveParent(backend::SyncBackend& fs, backend::InodeNumber root, cons
                        ResolvedParent* out) {
   out->dir = root;
   out->name.clear();
+  out->dir_path.clear();
   if (path.components.empty()) return nt::kSuccess;
   for (size_t i = 0; i + 1 < path.components.size(); ++i) {
     std::string component = path.components[i];
@@ -75,6 +97,7 @@ uint32_t ResolveParent(backend::SyncBackend& fs, backend::InodeNumber root, cons
     if (next->type != backend::FileType::kDirectory) return nt::kObjectPathNotFound;
     out->dir = next->inode;
     out->dir_attrs = *next;
+    out->dir_path = out->PathOf(component);
   }
   if (path.components.size() == 1) {
     absl::StatusOr<backend::Attributes> dir = fs.GetAttr(root);

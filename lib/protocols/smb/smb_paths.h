@@ -15,17 +15,28 @@ namespace cfs::smb {
 struct ParsedPath {
   std::vector<std::string> components;  // empty: the share root
   std::string normalized;               // components joined by '\'
+  // The named stream of the last component ("file:stream" or "file:stream:$DATA"), or empty
+  // for the file's own data (also "file::$DATA").
+  std::string stream;
+  bool data_stream = false;  // "file::$DATA": the file's own data named explicitly
 };
 
 // Splits and validates `name`. Returns nt::kSuccess, or kObjectNameInvalid (a forbidden
-// character, an empty, "." or ".." component, a named stream), kObjectPathSyntaxBad.
-// A trailing "::$DATA" (the default stream) is accepted and dropped.
+// character, an empty, "." or ".." component, a stream on a directory component or on the
+// share root, a stream type other than $DATA), kObjectPathSyntaxBad.
 uint32_t ParseSmbPath(absl::string_view name, ParsedPath* out);
 
 struct ResolvedParent {
   backend::InodeNumber dir = 0;
   backend::Attributes dir_attrs;
   std::string name;  // "" when the path is the root itself
+  // The directories walked, as their entries are named (the case they were created with),
+  // joined by '\\'; "" for the root.
+  std::string dir_path;
+  // The share-relative path of the entry `name` in `dir`, directories as stored.
+  std::string PathOf(absl::string_view entry) const {
+    return dir_path.empty() ? std::string(entry) : dir_path + "\\" + std::string(entry);
+  }
 };
 
 // Looks `*name` up in `dir` as Windows does, ignoring (ASCII) case: the exact name first, else

@@ -8,6 +8,7 @@
 #include "lib/protocols/smb/smb_connection.h"
 #include "lib/protocols/smb/smb_info.h"
 #include "lib/protocols/smb/smb_paths.h"
+#include "lib/protocols/smb/smb_streams.h"
 
 namespace cfs::smb {
 
@@ -146,6 +147,12 @@ SmbResponse SmbConnection::QueryInfo(SmbRequest& r) {
     if (!got.ok()) return SmbResponse{NtStatusFor(got.status())};
     attrs = *got;
   }
+  backend::Attributes file_attrs = attrs;  // of the file, also for a handle on its stream
+  if (!open->stream.empty()) {
+    absl::StatusOr<std::string> content = ReadStream(fs, open->inode, open->stream);
+    if (!content.ok()) return SmbResponse{NtStatusFor(content.status())};
+    attrs = StreamAttributes(attrs, content->size());
+  }
   switch (req->info_type) {
     case kInfoFile: {
       if (req->info_class == info::kFullEa) return SmbResponse{nt::kNoEasOnFile};
@@ -164,7 +171,15 @@ SmbResponse SmbConnection::QueryInfo(SmbRequest& r) {
       facts.attrs = attrs;
       facts.path = open->path;
       facts.granted_access = open->granted_access;
-      facts.delete_pending = open->pipe == nullptr && server_.state().DeletePending(open->inode);
+      facts.delete_pending = open->pipe == nullptr && server_.state().DeletePending(open->Key());
+      if (req->info_class == info::kStream && open->pipe == nullptr) {
+        facts.attrs = file_attrs;  // the file's own data stream, then its named streams
+        absl::StatusOr<std::vector<StreamInfo>> streams = ListStreams(fs, open->inode);
+        if (!streams.ok()) return SmbResponse{NtStatusFor(streams.status())};
+        for (const StreamInfo& stream : *streams) {
+          facts.named_streams.emplace_back(stream.name, stream.size);
+        }
+      }
       {
         std::lock_guard<std::mutex> lock(open->mu);
         facts.position = open->position;
@@ -193,7 +208,7 @@ SmbResponse SmbConnection::QueryInfo(SmbRequest& r) {
     case kInfoSecurity: {
       if (!(open->granted_access & access::kReadControl)) return SmbResponse{nt::kAccessDenied};
       if (req->additional_information & kSecSacl) return SmbResponse{nt::kPrivilegeNotHeld};
-      std::string sd = EncodeSecurityDescriptor(attrs, req->additional_information);
+      std::string sd = EncodeSecurityDescriptor(file_attrs, req->additional_information);
       if (sd.size() > req->output_length) {
         std::string needed;
         Put32(&needed, static_cast<uint32_t>(sd.size()));
@@ -294,6 +309,10 @@ SmbResponse SmbConnection::SetInfo(SmbRequest& r) {
       }
       if (open->directory) return SmbResponse{nt::kInvalidParameter};
       uint64_t size = Le64(b, 0);
+      if (!open->stream.empty()) {
+        if (open->tree->read_only) return SmbResponse{nt::kAccessDenied};
+        return ResizeStreamOpen(*open, size, req->info_class == info::kAllocation);
+      }
       if (req->info_class == info::kAllocation) {
         absl::StatusOr<backend::Attributes> attrs = fs.GetAttr(open->inode);
         if (!attrs.ok()) return SmbResponse{NtStatusFor(attrs.status())};
@@ -345,6 +364,10 @@ SmbResponse SmbConnection::SetInfo(SmbRequest& r) {
       absl::StatusOr<RenameInfo> rename = DecodeRenameInfo(b);
       if (!rename.ok()) return SmbResponse{nt::kInvalidParameter};
       absl::string_view target = rename->target;
+      if (!open->stream.empty() || absl::StartsWith(target, ":")) {
+        if (link) return SmbResponse{nt::kInvalidParameter};
+        return RenameStreamOpen(open, target, rename->replace_if_exists);
+      }
       if (absl::StartsWith(target, "\\")) target.remove_prefix(1);
       ParsedPath path;
       if (uint32_t s = ParseSmbPath(target, &path); s != nt::kSuccess) return SmbResponse{s};
@@ -388,7 +411,7 @@ SmbResponse SmbConnection::SetInfo(SmbRequest& r) {
         std::lock_guard<std::mutex> lock(open->mu);
         open->parent = dest.dir;
         open->name = dest.name;
-        open->path = path.normalized;
+        open->path = dest.PathOf(dest.name);
       }
       return ok;
     }

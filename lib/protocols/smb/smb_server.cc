@@ -1,11 +1,13 @@
 #include "lib/protocols/smb/smb_server.h"
 
 #include "absl/strings/match.h"
+#include "lib/backend/errors.h"
 #include "lib/backend/sync_backend.h"
 #include "lib/protocols/smb/ntstatus.h"
 #include "lib/protocols/smb/smb_connection.h"
 #include "lib/protocols/smb/smb_crypto.h"
 #include "lib/protocols/smb/smb_info.h"
+#include "lib/protocols/smb/smb_streams.h"
 
 namespace cfs::smb {
 
@@ -69,12 +71,19 @@ uint32_t SmbServer::ReleaseOpen(const std::shared_ptr<Open>& open, backend::Attr
   // Share modes, locks and delete-pending are released before the commit below: other
   // clients may open the file at once (its data is visible already); only this CLOSE's answer
   // waits for the sync.
-  state_.UnlockAll(open->inode, open->id);
-  state_.WakeLockWaiters(open->inode);
+  state_.UnlockAll(open->Key(), open->id);
+  state_.WakeLockWaiters(open->Key());
   bool remove = state_.UnregisterOpen(*open);
-  state_.WakeOplockWaiters(open->inode);  // CREATEs waiting for this handle's break
+  state_.WakeOplockWaiters(open->Key());  // CREATEs waiting for this handle's break
   bool deleted = false;
-  if (remove && !open->name.empty()) {
+  if (remove && !open->stream.empty()) {
+    std::lock_guard<std::mutex> lock(state_.StreamLock(open->inode));
+    absl::Status removed = RemoveStream(fs, open->inode, open->stream);
+    if (!removed.ok() && backend::GetFsError(removed) != backend::FsError::kNoEntry) {
+      status = NtStatusFor(removed);
+    }
+    remove = false;  // the file itself stays
+  } else if (remove && !open->name.empty()) {
     absl::StatusOr<backend::Attributes> still = fs.Lookup(open->parent, open->name);
     if (still.ok() && still->inode == open->inode) {
       absl::Status removed = open->directory ? fs.Rmdir(open->parent, open->name).status()
@@ -99,6 +108,10 @@ uint32_t SmbServer::ReleaseOpen(const std::shared_ptr<Open>& open, backend::Attr
     absl::StatusOr<backend::Attributes> attrs = fs.GetAttr(open->inode);
     if (attrs.ok()) {
       *after = *attrs;
+      if (!open->stream.empty()) {
+        absl::StatusOr<std::string> content = ReadStream(fs, open->inode, open->stream);
+        *after = StreamAttributes(*attrs, content.ok() ? content->size() : 0);
+      }
     } else {
       *after = backend::Attributes();
     }

@@ -1,7 +1,9 @@
 #include "lib/protocols/smb/smb_state.h"
 
 #include <algorithm>
+#include <functional>
 
+#include "absl/strings/ascii.h"
 #include "lib/protocols/smb/ntstatus.h"
 #include "lib/protocols/smb/smb2_lease.h"
 
@@ -58,6 +60,12 @@ std::shared_ptr<Session> SmbServerState::NewSession() {
   return session;
 }
 
+uint64_t SmbServerState::StreamKey(backend::InodeNumber inode, absl::string_view name) {
+  std::string folded = absl::AsciiStrToLower(name);
+  uint64_t hash = std::hash<std::string>()(folded) * 0x9E3779B97F4A7C15ull ^ inode;
+  return hash | (uint64_t{1} << 63);
+}
+
 std::shared_ptr<Session> SmbServerState::FindSession(uint64_t id) {
   std::lock_guard<std::mutex> lock(sessions_mu_);
   auto it = sessions_.find(id);
@@ -71,7 +79,7 @@ void SmbServerState::RemoveSession(uint64_t id) {
 
 uint32_t SmbServerState::RegisterOpen(const std::shared_ptr<Open>& open) {
   std::lock_guard<std::mutex> lock(opens_mu_);
-  InodeOpens& entry = opens_[open->inode];
+  InodeOpens& entry = opens_[open->Key()];
   if (entry.delete_pending) return nt::kDeletePending;
   // Opens without data or delete access neither check nor impose share modes (MS-FSA 2.1.5.1.2).
   constexpr uint32_t kShareChecked = access::kAnyData | access::kDelete;
@@ -91,7 +99,7 @@ uint32_t SmbServerState::RegisterOpen(const std::shared_ptr<Open>& open) {
 bool SmbServerState::UnregisterOpen(const Open& open) {
   std::lock_guard<std::mutex> lock(opens_mu_);
   if (open.durable != 0) durable_.erase(open.id);
-  auto it = opens_.find(open.inode);
+  auto it = opens_.find(open.Key());
   if (it == opens_.end()) return false;
   InodeOpens& entry = it->second;
   if (open.delete_on_close) entry.delete_pending = true;
@@ -107,9 +115,28 @@ bool SmbServerState::UnregisterOpen(const Open& open) {
   return remove;
 }
 
+void SmbServerState::RekeyStreamOpen(const std::shared_ptr<Open>& open, const std::string& name) {
+  std::lock_guard<std::mutex> lock(opens_mu_);
+  bool pending = false;
+  auto it = opens_.find(open->Key());
+  if (it != opens_.end()) {
+    pending = it->second.delete_pending;
+    opens_.erase(it);
+  }
+  {
+    std::lock_guard<std::mutex> fields(open->mu);
+    open->path = open->path.substr(0, open->path.rfind(':') + 1) + name;
+    open->stream = name;
+    open->stream_key = StreamKey(open->inode, name);
+  }
+  InodeOpens& entry = opens_[open->Key()];
+  entry.opens.push_back(open);
+  entry.delete_pending = pending;
+}
+
 void SmbServerState::SetDeletePending(const Open& open, bool pending) {
   std::lock_guard<std::mutex> lock(opens_mu_);
-  opens_[open.inode].delete_pending = pending;
+  opens_[open.Key()].delete_pending = pending;
 }
 
 bool SmbServerState::DeletePending(backend::InodeNumber inode) {
@@ -131,7 +158,7 @@ bool SmbServerState::OpenElsewhere(backend::InodeNumber inode, uint64_t except) 
 
 bool SmbServerState::RenameBlocked(const Open& open) {
   std::lock_guard<std::mutex> lock(opens_mu_);
-  auto it = opens_.find(open.inode);
+  auto it = opens_.find(open.Key());
   if (it == opens_.end()) return false;
   for (const std::weak_ptr<Open>& weak : it->second.opens) {
     std::shared_ptr<Open> other = weak.lock();

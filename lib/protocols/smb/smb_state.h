@@ -107,7 +107,13 @@ struct Open {
   backend::InodeNumber inode = 0;
   backend::InodeNumber parent = 0;
   std::string name;  // the entry's name in `parent` ("" for the share root)
-  std::string path;  // share-relative, backslashes
+  std::string path;  // share-relative, backslashes; with ":stream" for a named stream
+  // A named stream of `inode` (smb_streams.h), as stored; empty for the file's own data.
+  std::string stream;
+  // What share modes, byte-range locks, delete-on-close and oplocks are kept on: each stream
+  // is a file of its own for them (MS-FSA 2.1.1.5), so a named stream has a key of its own.
+  uint64_t stream_key = 0;
+  uint64_t Key() const { return stream.empty() ? inode : stream_key; }
   bool directory = false;
   uint32_t granted_access = 0;
   uint32_t share_access = 0;
@@ -218,6 +224,11 @@ class SmbServerState {
   std::shared_ptr<Session> FindSession(uint64_t id);
   void RemoveSession(uint64_t id);
   uint64_t NextOpenId() { return next_open_id_.fetch_add(1); }
+  // The key of stream `name` (compared ignoring case) of `inode` for Open::stream_key: the
+  // same for every open of the stream, never an inode number (the top bit is set).
+  static uint64_t StreamKey(backend::InodeNumber inode, absl::string_view name);
+  // Serialises the read-modify-write updates of the named streams of `inode`.
+  std::mutex& StreamLock(backend::InodeNumber inode) { return stream_mu_[inode % kStreamLocks]; }
 
   // Share modes (MS-FSA 2.1.5.1.2): registers `open` on its inode unless an open there
   // conflicts. Returns the NTSTATUS (kSharingViolation, kDeletePending) or kSuccess.
@@ -225,6 +236,9 @@ class SmbServerState {
   // Unregisters `open`. True when it was the last open of its inode and a delete is pending
   // for the inode (the caller deletes it).
   bool UnregisterOpen(const Open& open);
+  // The stream `open` names was renamed to `name`: its share modes, delete-pending flag and
+  // path follow it (the caller checked that no other handle has the stream open).
+  void RekeyStreamOpen(const std::shared_ptr<Open>& open, const std::string& name);
   // Sets or clears delete-on-close for the inode of `open`.
   void SetDeletePending(const Open& open, bool pending);
   bool DeletePending(backend::InodeNumber inode);
@@ -360,6 +374,9 @@ class SmbServerState {
   std::mutex locks_mu_;
   std::map<backend::InodeNumber, std::vector<ByteRangeLock>> locks_;
   std::map<backend::InodeNumber, std::vector<std::function<void()>>> lock_waiters_;
+
+  static constexpr size_t kStreamLocks = 64;
+  std::array<std::mutex, kStreamLocks> stream_mu_;
 
   std::mutex watch_mu_;
   std::map<backend::InodeNumber, std::vector<std::function<void()>>> watchers_;
