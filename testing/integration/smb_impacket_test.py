@@ -1,6 +1,7 @@
 """impacket (Debian's python3-impacket, an independent SMB client) against the cfs-gateway
 binary: SMB 2.1 and 3.0 sessions (file and directory operations, a multi-MiB round trip,
-listings, errors), oplock and lease breaks caused by NFS (nfs-cat, and nfs_overwrite.c on
+listings, errors, named streams kept across kill -9, DACLs inherited and enforced), oplock and
+lease breaks caused by NFS (nfs-cat, and nfs_overwrite.c on
 libnfs) and by another SMB client, and bad input on raw sockets: garbage, truncated and oversized frames,
 unknown commands, message ids outside the credit window, a wrong signature, a wrong password.
 After each bad input the server keeps serving a well-behaved client.
@@ -41,15 +42,27 @@ class Gateway:
         config = os.path.join(self.dir, "config.txtpb")
         with open(config, "w") as f:
             f.write('users { name: "alice" uid: 1000 gid: 1000 smb_password: "Passw0rd!" }\n')
-        self.log = open(os.path.join(self.dir, "log"), "w+")
+        self.start()
+
+    def kill_and_restart(self):
+        """kill -9, then a new process on the same data directory (new ports)."""
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()
+        self.start()
+
+    def start(self):
+        config = os.path.join(self.dir, "config.txtpb")
+        self.log = open(os.path.join(self.dir, "log"), "a+")
         self.proc = subprocess.Popen(
             [GATEWAY, "--config=" + config, "--data_dir=" + os.path.join(self.dir, "data"),
              "--bind_address=127.0.0.1", "--nfs_port=0", "--mount_port=0", "--s3_port=0",
              "--smb_port=0", "--portmapper_port=0", "--protocols=smb,nfs"],
             stderr=self.log)
+        start_at = self.log.tell()
         deadline = time.time() + 30
         while time.time() < deadline:
-            self.log.seek(0)
+            self.log.seek(start_at)
             text = self.log.read()
             m = re.search(r"smb listening on 127\.0\.0\.1:(\d+)", text)
             if m and "ready;" in text:
@@ -294,6 +307,138 @@ class CaseInsensitiveNamesTest(unittest.TestCase):
         self.assertEqual(sorted(n for n in names if n not in (".", "..")), ["CaseFile.txt"])
         conn.deleteFile("share", "MIXEDDIR\\CASEFILE.TXT")
         conn.deleteDirectory("share", "mixeddir")
+        conn.logoff()
+
+
+STATUS_SHARING_VIOLATION = 0xC0000043
+DELETE = 0x00010000
+FILE_DELETE_CHILD = 0x00000040
+READ_CONTROL = 0x00020000
+WRITE_DAC = 0x00040000
+OWNER_SECURITY_INFORMATION, DACL_SECURITY_INFORMATION = 0x1, 0x4
+OBJECT_INHERIT, CONTAINER_INHERIT, INHERITED = 0x01, 0x02, 0x10
+
+
+def sid(authority, *subs):
+    return bytes([1, len(subs), 0, 0, 0, 0, 0, authority]) + b"".join(
+        struct.pack("<I", x) for x in subs)
+
+
+def descriptor(aces):
+    """A self-relative security descriptor with a DACL of (type, flags, mask, sid) ACEs."""
+    body = b""
+    for ace_type, flags, mask, ace_sid in aces:
+        payload = struct.pack("<I", mask) + ace_sid
+        body += bytes([ace_type, flags]) + struct.pack("<H", 4 + len(payload)) + payload
+    acl = bytes([2, 0]) + struct.pack("<HHH", 8 + len(body), len(aces), 0) + body
+    return bytes([1, 0]) + struct.pack("<HIIII", 0x8004, 0, 0, 0, 20) + acl
+
+
+def dacl_aces(sd):
+    """The (type, flags, mask, sid) ACEs of a self-relative descriptor's DACL."""
+    at = struct.unpack_from("<I", sd, 16)[0]
+    count = struct.unpack_from("<H", sd, at + 4)[0]
+    at += 8
+    aces = []
+    for _ in range(count):
+        ace_type, flags, size, mask = struct.unpack_from("<BBHI", sd, at)
+        aces.append((ace_type, flags, mask, sd[at + 8:at + size]))
+        at += size
+    return aces
+
+
+class StreamsTest(unittest.TestCase):
+    """Named streams ("file:stream") beside a file's own data, kept across kill -9."""
+
+    def stream_names(self, conn, path):
+        smb = conn.getSMBServer()
+        tid = conn.connectTree("share")
+        fid = smb.create(tid, path, smb3structs.FILE_READ_ATTRIBUTES, smb3structs.FILE_SHARE_READ,
+                         0, smb3structs.FILE_OPEN, 0)
+        info = smb.queryInfo(tid, fid, fileInfoClass=22)  # FileStreamInformation
+        smb.close(tid, fid)
+        names, at = [], 0
+        while True:
+            next_at, length = struct.unpack_from("<II", info, at)
+            names.append(info[at + 24:at + 24 + length].decode("utf-16-le"))
+            if next_at == 0:
+                return names
+            at += next_at
+
+    def test_streams_beside_the_data_survive_kill_9(self):
+        own = Gateway()
+        try:
+            conn = SMBConnection("CFS", "127.0.0.1", sess_port=own.port,
+                                 preferredDialect=smb3structs.SMB2_DIALECT_30)
+            conn.login(USER, PASSWORD)
+            put(conn, "streamed.txt", b"the file's own data")
+            put(conn, "streamed.txt:Meta", b"kept in a named stream")
+            put(conn, "streamed.txt:other:$DATA", b"x" * 5000)
+            self.assertEqual(get(conn, "streamed.txt:meta"), b"kept in a named stream")
+            self.assertEqual(get(conn, "streamed.txt::$DATA"), b"the file's own data")
+            self.assertEqual(self.stream_names(conn, "streamed.txt"),
+                             ["::$DATA", ":Meta:$DATA", ":other:$DATA"])
+            # A stream over the backend's attribute limit is refused, not cut.
+            with self.assertRaises(SessionError):
+                put(conn, "streamed.txt:huge", b"y" * (1 << 20))
+            conn.deleteFile("share", "streamed.txt:other")
+            conn.logoff()
+            # Acknowledged stream data is on disk: a kill -9 loses none of it.
+            own.kill_and_restart()
+            conn = SMBConnection("CFS", "127.0.0.1", sess_port=own.port,
+                                 preferredDialect=smb3structs.SMB2_DIALECT_21)
+            conn.login(USER, PASSWORD)
+            self.assertEqual(get(conn, "streamed.txt:Meta"), b"kept in a named stream")
+            names = self.stream_names(conn, "streamed.txt")
+            self.assertIn(":Meta:$DATA", names)
+            self.assertNotIn(":other:$DATA", names)
+            self.assertEqual(get(conn, "streamed.txt"), b"the file's own data")
+            conn.logoff()
+            # NFS sees the file's own data only.
+            url = ("nfs://127.0.0.1/export/streamed.txt?nfsport=%d&mountport=%d&version=3"
+                   "&uid=1000&gid=1000" % (own.nfs_port, own.mount_port))
+            self.assertEqual(subprocess.run(["nfs-cat", url], capture_output=True,
+                                            timeout=60).stdout, b"the file's own data")
+        finally:
+            own.stop()
+
+
+class DaclTest(unittest.TestCase):
+    """A DACL set over SMB is kept, inherited by new files and enforced."""
+
+    def test_inherited_dacl_without_delete_refuses_delete(self):
+        conn = connect(smb3structs.SMB2_DIALECT_30)
+        smb = conn.getSMBServer()
+        tid = conn.connectTree("share")
+        conn.createDirectory("share", "acl_dir")
+        owner = sid(22, 1, 1000)
+        everything_but_delete = 0x001F01FF & ~(DELETE | FILE_DELETE_CHILD)
+        d = smb.create(tid, "acl_dir", READ_CONTROL | WRITE_DAC, smb3structs.FILE_SHARE_READ,
+                       smb3structs.FILE_DIRECTORY_FILE, smb3structs.FILE_OPEN, 0)
+        smb.setInfo(tid, d, descriptor([(0, OBJECT_INHERIT, everything_but_delete, owner)]),
+                    infoType=3, fileInfoClass=0, additionalInformation=DACL_SECURITY_INFORMATION)
+        smb.close(tid, d)
+        put(conn, "acl_dir\kept.txt", b"cannot be deleted")
+        # The new file inherited the ACE (marked inherited) and it is what QUERY_INFO shows.
+        f = smb.create(tid, "acl_dir\kept.txt", READ_CONTROL, smb3structs.FILE_SHARE_READ, 0,
+                       smb3structs.FILE_OPEN, 0)
+        aces = dacl_aces(smb.queryInfo(tid, f, infoType=3, fileInfoClass=0,
+                                       additionalInformation=DACL_SECURITY_INFORMATION))
+        smb.close(tid, f)
+        self.assertEqual(aces, [(0, INHERITED, everything_but_delete, owner)])
+        # Neither the file's DACL nor the directory's (no FILE_DELETE_CHILD) grants DELETE.
+        with self.assertRaises(SessionError) as raised:
+            conn.deleteFile("share", "acl_dir\kept.txt")
+        self.assertEqual(raised.exception.getErrorCode(), STATUS_ACCESS_DENIED)
+        self.assertEqual(get(conn, "acl_dir\kept.txt"), b"cannot be deleted")
+        # FILE_DELETE_CHILD on the directory allows it.
+        d = smb.create(tid, "acl_dir", READ_CONTROL | WRITE_DAC, smb3structs.FILE_SHARE_READ,
+                       smb3structs.FILE_DIRECTORY_FILE, smb3structs.FILE_OPEN, 0)
+        smb.setInfo(tid, d, descriptor([(0, 0, 0x001F01FF, owner)]), infoType=3,
+                    fileInfoClass=0, additionalInformation=DACL_SECURITY_INFORMATION)
+        smb.close(tid, d)
+        conn.deleteFile("share", "acl_dir\kept.txt")
+        conn.deleteDirectory("share", "acl_dir")
         conn.logoff()
 
 

@@ -6,16 +6,6 @@
 
 namespace cfs::smb {
 
-uint32_t MapGeneric(uint32_t desired) {
-  uint32_t out = desired & ~(access::kGenericAll | access::kGenericExecute | access::kGenericWrite |
-                             access::kGenericRead);
-  if (desired & access::kGenericRead) out |= 0x00120089;
-  if (desired & access::kGenericWrite) out |= 0x00120116;
-  if (desired & access::kGenericExecute) out |= 0x001200A0;
-  if (desired & access::kGenericAll) out |= access::kAll;
-  return out;
-}
-
 uint32_t PosixBitsFor(uint32_t mask) {
   uint32_t bits = 0;
   if (mask & (access::kReadData | access::kExecute)) bits |= backend::kAccessRead;

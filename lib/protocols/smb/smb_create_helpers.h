@@ -31,9 +31,6 @@ inline constexpr uint32_t kOptNonDirectory = 0x00000040;
 inline constexpr uint32_t kOptDeleteOnClose = 0x00001000;
 }  // namespace create
 
-// The access mask with the GENERIC_* bits mapped to the specific rights (MS-SMB2 2.2.13.1).
-uint32_t MapGeneric(uint32_t desired);
-
 // POSIX bits an access mask needs. FILE_EXECUTE of a file is a read over SMB (clients ask for
 // it with every "all access" open); of a directory it is traverse, which the walk checked.
 uint32_t PosixBitsFor(uint32_t mask);

@@ -7,9 +7,11 @@
 #include "lib/backend/sync_backend.h"
 #include "lib/common/logging.h"
 #include "lib/protocols/smb/le_bytes.h"
+#include "lib/protocols/smb/nt_acl.h"
 #include "lib/protocols/smb/ntstatus.h"
 #include "lib/protocols/smb/smb2_durable.h"
 #include "lib/protocols/smb/smb2_lease.h"
+#include "lib/protocols/smb/smb_access.h"
 #include "lib/protocols/smb/smb_connection.h"
 #include "lib/protocols/smb/smb_create_helpers.h"
 #include "lib/protocols/smb/smb_info.h"
@@ -94,7 +96,7 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
                          share.ipc() ? "IPC Service" : "ClaudeFS export " + share.export_->name});
     }
     open->pipe = std::make_unique<SrvsvcPipe>(server_.config().server_name, std::move(listing));
-    open->granted_access = MapGeneric(req->desired_access);
+    open->granted_access = MapGenericRights(req->desired_access);
     open->path = "srvsvc";
     {
       std::lock_guard<std::mutex> lock(session->mu);
@@ -121,7 +123,7 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
   if (uint32_t s = ResolveParent(fs, tree->share->root, path, &parent); s != nt::kSuccess) {
     return SmbResponse{s};
   }
-  uint32_t desired = MapGeneric(req->desired_access);
+  uint32_t desired = MapGenericRights(req->desired_access);
   if (desired & access::kSystemSecurity) return SmbResponse{nt::kPrivilegeNotHeld};
   bool want_delete_on_close = (req->options & kOptDeleteOnClose) != 0;
   if (want_delete_on_close && !(desired & access::kDelete)) {
@@ -171,6 +173,7 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
 
   uint32_t action = kActionOpened;
   backend::Attributes attrs;
+  uint32_t maximal_access = 0;  // for MxAc
   if (existing.has_value()) {
     attrs = *existing;
     bool is_dir = attrs.type == backend::FileType::kDirectory;
@@ -187,14 +190,18 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
       return SmbResponse{nt::kInvalidParameter};
     }
     if (server_.state().DeletePending(attrs.inode)) return SmbResponse{nt::kDeletePending};
+    bool by_dacl = false;
     uint32_t maximal =
-        MaximalAccess(tree->ctx.identity, attrs, parent.name.empty() ? nullptr : &parent.dir_attrs,
-                      tree->read_only);
+        HandleAccess(fs, tree->ctx.identity, attrs,
+                     parent.name.empty() ? nullptr : &parent.dir_attrs, tree->read_only, &by_dacl);
+    maximal_access = maximal;
     if (desired & access::kMaximumAllowed) desired = (desired & ~access::kMaximumAllowed) | maximal;
     bool truncate = req->disposition == kOverwrite || req->disposition == kOverwriteIf ||
                     req->disposition == kSupersede;
     if (truncate) desired |= access::kWriteData;
     if ((desired & access::kAnyWrite) && tree->read_only) return SmbResponse{nt::kAccessDenied};
+    // A stored DACL must grant every right asked for (MS-DTYP 2.5.3.2).
+    if (by_dacl && (desired & ~maximal) != 0) return SmbResponse{nt::kAccessDenied};
     uint32_t needed = PosixBitsFor(is_dir ? desired & ~access::kExecute : desired);
     if ((auth::GrantedAccess(tree->ctx.identity, attrs, needed) & needed) != needed) {
       return SmbResponse{nt::kAccessDenied};
@@ -249,6 +256,15 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
     if (want_delete_on_close && (req->file_attributes & kAttrReadonly)) {
       return SmbResponse{nt::kCannotDelete};
     }
+    // The new file's DACL: the one a security descriptor context (SecD) gives, else what the
+    // parent's DACL passes on (else none: its mode bits rule).
+    std::optional<Dacl> dacl;
+    for (const CreateContext& ctx : req->contexts) {
+      if (ctx.name != "SecD") continue;
+      absl::StatusOr<Dacl> given = DaclOfDescriptor(ctx.data);
+      if (!given.ok()) return SmbResponse{nt::kInvalidParameter};
+      if (Le16(ctx.data, 2) & 0x0004) dacl = *given;  // SE_DACL_PRESENT
+    }
     absl::StatusOr<backend::EntryResult> made =
         (req->options & kOptDirectory)
             ? fs.Mkdir(parent.dir, parent.name, 0755)
@@ -258,8 +274,21 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
     attrs = made->attributes;
     action = kActionCreated;
     server_.state().DirectoryChanged(parent.dir);
+    if (!dacl.has_value()) {
+      if (std::optional<Dacl> from = LoadDacl(fs, parent.dir)) {
+        dacl =
+            InheritedDacl(*from, attrs.type == backend::FileType::kDirectory, attrs.uid, attrs.gid);
+      }
+    }
+    if (dacl.has_value()) {
+      if (absl::Status stored = StoreDacl(fs, attrs.inode, &*dacl); !stored.ok()) {
+        CFS_LOG(WARNING, "smb") << "storing the DACL of new file " << attrs.inode
+                                << " failed: " << stored.message();
+      }
+    }
     uint32_t maximal = MaximalAccess(tree->ctx.identity, attrs, &parent.dir_attrs, false) |
                        access::kAll;  // the creator gets what it asked for
+    maximal_access = MaximalAccess(tree->ctx.identity, attrs, &parent.dir_attrs, tree->read_only);
     if (desired & access::kMaximumAllowed) desired = (desired & ~access::kMaximumAllowed) | maximal;
     open->granted_access = desired;
     open->inode = attrs.inode;
@@ -296,9 +325,7 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
     if (ctx.name == "MxAc") {
       std::string data;
       Put32(&data, 0);
-      Put32(&data,
-            MaximalAccess(tree->ctx.identity, attrs,
-                          parent.name.empty() ? nullptr : &parent.dir_attrs, tree->read_only));
+      Put32(&data, maximal_access);
       resp.contexts.push_back({"MxAc", data});
     } else if (ctx.name == "QFid") {
       std::string data;

@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "lib/auth/nt_crypto.h"
 #include "lib/protocols/smb/le_bytes.h"
+#include "lib/protocols/smb/nt_acl.h"
 
 namespace cfs::smb {
 
@@ -61,16 +62,6 @@ std::string NameInfo(absl::string_view path) {
 
 // ---- SIDs ----
 
-std::string EncodeSid(uint8_t authority, const std::vector<uint32_t>& subs) {
-  std::string out;
-  out.push_back(1);
-  out.push_back(static_cast<char>(subs.size()));
-  out.append(5, '\0');
-  out.push_back(static_cast<char>(authority));
-  for (uint32_t sub : subs) Put32(&out, sub);
-  return out;
-}
-
 struct Sid {
   uint8_t authority = 0;
   std::vector<uint32_t> subs;
@@ -117,16 +108,6 @@ uint32_t BitsOf(uint32_t mask) {
   if (mask & (0x2 | 0x40000000)) bits |= 2;
   if (mask & (0x20 | 0x20000000)) bits |= 1;
   return bits;
-}
-
-std::string Ace(uint32_t mask, const std::string& sid) {
-  std::string out;
-  out.push_back(0);  // ACCESS_ALLOWED_ACE_TYPE
-  out.push_back(0);  // flags
-  Put16(&out, static_cast<uint16_t>(8 + sid.size()));
-  Put32(&out, mask);
-  out += sid;
-  return out;
 }
 
 }  // namespace
@@ -466,20 +447,27 @@ absl::StatusOr<RenameInfo> DecodeRenameInfo(absl::string_view b) {
   return out;
 }
 
-std::string EncodeSecurityDescriptor(const backend::Attributes& a, uint32_t additional) {
-  std::string owner = EncodeSid(22, {1, a.uid});
-  std::string group = EncodeSid(22, {2, a.gid});
-  bool dir = a.type == backend::FileType::kDirectory;
-  std::string aces = Ace(MaskOf((a.mode >> 6) & 7, dir) | kOwnerExtra, owner) +
-                     Ace(MaskOf((a.mode >> 3) & 7, dir), group) +
-                     Ace(MaskOf(a.mode & 7, dir), EncodeSid(1, {0}));
+std::string EncodeSecurityDescriptor(const backend::Attributes& a, uint32_t additional,
+                                     const Dacl* stored) {
+  std::string owner = UserSid(a.uid);
+  std::string group = GroupSid(a.gid);
   std::string dacl;
-  dacl.push_back(2);  // ACL_REVISION
-  dacl.push_back(0);
-  Put16(&dacl, static_cast<uint16_t>(8 + aces.size()));
-  Put16(&dacl, 3);
-  Put16(&dacl, 0);
-  dacl += aces;
+  uint16_t dacl_control = 0x0004;  // SE_DACL_PRESENT
+  if (stored != nullptr) {
+    dacl_control = stored->control;
+    if (!stored->null_dacl) dacl = EncodeAcl(stored->aces);
+  } else {
+    bool dir = a.type == backend::FileType::kDirectory;
+    auto allow = [](uint32_t mask, std::string sid) {
+      smb::Ace ace;
+      ace.mask = mask;
+      ace.sid = std::move(sid);
+      return ace;
+    };
+    dacl = EncodeAcl({allow(MaskOf((a.mode >> 6) & 7, dir) | kOwnerExtra, owner),
+                      allow(MaskOf((a.mode >> 3) & 7, dir), group),
+                      allow(MaskOf(a.mode & 7, dir), EveryoneSid())});
+  }
 
   uint16_t control = 0x8000;  // SE_SELF_RELATIVE
   std::string body;
@@ -493,9 +481,11 @@ std::string EncodeSecurityDescriptor(const backend::Attributes& a, uint32_t addi
     body += group;
   }
   if (additional & kSecDacl) {
-    control |= 0x0004;  // SE_DACL_PRESENT
-    dacl_at = 20 + static_cast<uint32_t>(body.size());
-    body += dacl;
+    control |= dacl_control;
+    if (!dacl.empty()) {  // a NULL DACL is present with no offset
+      dacl_at = 20 + static_cast<uint32_t>(body.size());
+      body += dacl;
+    }
   }
   std::string out;
   out.push_back(1);

@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "lib/backend/types.h"
+#include "lib/protocols/smb/nt_acl.h"
 
 namespace cfs::smb {
 
@@ -137,8 +138,10 @@ inline constexpr uint32_t kSecGroup = 0x2;
 inline constexpr uint32_t kSecDacl = 0x4;
 inline constexpr uint32_t kSecSacl = 0x8;
 
-// The self-relative descriptor with the parts `additional` asks for.
-std::string EncodeSecurityDescriptor(const backend::Attributes& attrs, uint32_t additional);
+// The self-relative descriptor with the parts `additional` asks for: owner and group from
+// the POSIX ids, the DACL `stored` with the file (nt_acl.h) or else one from the mode bits.
+std::string EncodeSecurityDescriptor(const backend::Attributes& attrs, uint32_t additional,
+                                     const Dacl* stored = nullptr);
 
 struct SecurityChange {
   std::optional<uint32_t> uid;

@@ -1,5 +1,5 @@
-// Fuzz target: the SET_INFO buffer decoders, the security descriptor decoder and the wildcard
-// matcher. The first byte picks one: 'R' rename, 'S' security descriptor, 'P' pattern
+// Fuzz target: the SET_INFO buffer decoders, the security descriptor and DACL decoders and the
+// wildcard matcher. The first byte picks one: 'R' rename, 'S' security descriptor, 'P' pattern
 // ("pattern\0name"), anything else basic information.
 
 #include <cstddef>
@@ -23,6 +23,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (change.ok() && change->mode.has_value()) {
       current.mode = *change->mode;
       EncodeSecurityDescriptor(current, kSecOwner | kSecGroup | kSecDacl);
+    }
+    // The DACL kept as given: decoded, stored, read back, evaluated, inherited, shown.
+    absl::StatusOr<Dacl> dacl = DaclOfDescriptor(rest);
+    if (dacl.ok()) {
+      absl::StatusOr<Dacl> stored = DecodeStoredDacl(EncodeStoredDacl(*dacl));
+      if (!stored.ok() || stored->aces.size() != dacl->aces.size()) __builtin_trap();
+      GrantedAccessWithDacl(*stored, cfs::backend::Identity::Of(1000, 100), current);
+      InheritedDacl(*stored, true, 1000, 100);
+      InheritedDacl(*stored, false, 1000, 100);
+      EncodeSecurityDescriptor(current, kSecOwner | kSecGroup | kSecDacl, &*stored);
     }
   } else if (kind == 'P') {
     size_t nul = rest.find('\0');

@@ -5,6 +5,7 @@
 #include "lib/backend/sync_backend.h"
 #include "lib/protocols/smb/le_bytes.h"
 #include "lib/protocols/smb/ntstatus.h"
+#include "lib/protocols/smb/smb_access.h"
 #include "lib/protocols/smb/smb_connection.h"
 #include "lib/protocols/smb/smb_info.h"
 #include "lib/protocols/smb/smb_paths.h"
@@ -208,7 +209,9 @@ SmbResponse SmbConnection::QueryInfo(SmbRequest& r) {
     case kInfoSecurity: {
       if (!(open->granted_access & access::kReadControl)) return SmbResponse{nt::kAccessDenied};
       if (req->additional_information & kSecSacl) return SmbResponse{nt::kPrivilegeNotHeld};
-      std::string sd = EncodeSecurityDescriptor(file_attrs, req->additional_information);
+      std::optional<Dacl> dacl = LoadDacl(fs, open->inode);
+      std::string sd = EncodeSecurityDescriptor(file_attrs, req->additional_information,
+                                                dacl.has_value() ? &*dacl : nullptr);
       if (sd.size() > req->output_length) {
         std::string needed;
         Put32(&needed, static_cast<uint32_t>(sd.size()));
@@ -245,24 +248,47 @@ SmbResponse SmbConnection::SetInfo(SmbRequest& r) {
     return ok;
   };
   if (req->info_type == kInfoSecurity) {
-    if (!(open->granted_access & (access::kWriteDac | access::kWriteOwner))) {
+    uint32_t parts = req->additional_information;
+    if (((parts & (kSecOwner | kSecGroup)) && !(open->granted_access & access::kWriteOwner)) ||
+        ((parts & kSecDacl) && !(open->granted_access & access::kWriteDac)) ||
+        !(open->granted_access & (access::kWriteDac | access::kWriteOwner))) {
       return SmbResponse{nt::kAccessDenied};
     }
+    if (open->tree->read_only) return SmbResponse{nt::kAccessDenied};
     absl::StatusOr<backend::Attributes> attrs = fs.GetAttr(open->inode);
     if (!attrs.ok()) return SmbResponse{NtStatusFor(attrs.status())};
-    absl::StatusOr<SecurityChange> change =
-        DecodeSecurityDescriptor(req->buffer, req->additional_information, *attrs);
-    if (!change.ok()) {
-      return SmbResponse{change.status().code() == absl::StatusCode::kUnimplemented
+    // Owner and group are the POSIX ids; the DACL is kept as given (nt_acl.h), and the mode
+    // bits follow it where they can say the same.
+    absl::StatusOr<SecurityChange> ids =
+        DecodeSecurityDescriptor(req->buffer, parts & (kSecOwner | kSecGroup), *attrs);
+    if (!ids.ok()) {
+      return SmbResponse{ids.status().code() == absl::StatusCode::kUnimplemented
                              ? nt::kNotSupported
                              : nt::kInvalidParameter};
     }
     backend::SetAttributes set;
-    set.uid = change->uid;
-    set.gid = change->gid;
-    set.mode = change->mode;
-    if (!set.uid && !set.gid && !set.mode) return ok;
-    return set_attr(set);
+    set.uid = ids->uid;
+    set.gid = ids->gid;
+    std::optional<Dacl> dacl;
+    if (parts & kSecDacl) {
+      absl::StatusOr<Dacl> given = DaclOfDescriptor(req->buffer);
+      if (!given.ok()) return SmbResponse{nt::kInvalidParameter};
+      dacl = *given;
+      backend::Attributes owned = *attrs;
+      owned.uid = ids->uid.value_or(attrs->uid);
+      owned.gid = ids->gid.value_or(attrs->gid);
+      absl::StatusOr<SecurityChange> bits = DecodeSecurityDescriptor(req->buffer, kSecDacl, owned);
+      // Only the owner changes mode bits (POSIX); for others the DACL alone changes.
+      if (bits.ok() && auth::IsOwnerOrRoot(open->tree->ctx.identity, owned)) set.mode = bits->mode;
+    }
+    if (set.uid || set.gid || set.mode) {
+      if (SmbResponse changed = set_attr(set); changed.status != nt::kSuccess) return changed;
+    }
+    if (dacl.has_value()) {
+      absl::Status stored = StoreDacl(fs, open->inode, &*dacl);
+      if (!stored.ok()) return SmbResponse{NtStatusFor(stored)};
+    }
+    return ok;
   }
   if (req->info_type != kInfoFile) return SmbResponse{nt::kInvalidInfoClass};
   const std::string& b = req->buffer;

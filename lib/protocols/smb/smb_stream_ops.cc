@@ -7,6 +7,7 @@
 #include "lib/backend/sync_backend.h"
 #include "lib/protocols/smb/le_bytes.h"
 #include "lib/protocols/smb/ntstatus.h"
+#include "lib/protocols/smb/smb_access.h"
 #include "lib/protocols/smb/smb_connection.h"
 #include "lib/protocols/smb/smb_create_helpers.h"
 #include "lib/protocols/smb/smb_info.h"
@@ -59,7 +60,9 @@ SmbResponse SmbConnection::CreateStreamOpen(const CreateRequest& req, const Pars
   }
 
   // Access to a stream is access to its file (there is one security descriptor per file).
-  uint32_t maximal = MaximalAccess(tree->ctx.identity, base, &parent.dir_attrs, tree->read_only);
+  bool by_dacl = false;
+  uint32_t maximal =
+      HandleAccess(fs, tree->ctx.identity, base, &parent.dir_attrs, tree->read_only, &by_dacl);
   if (made_base) maximal |= access::kAll;
   if (desired & access::kMaximumAllowed) desired = (desired & ~access::kMaximumAllowed) | maximal;
   if (truncates) desired |= access::kWriteData;
@@ -72,6 +75,7 @@ SmbResponse SmbConnection::CreateStreamOpen(const CreateRequest& req, const Pars
     if ((desired & access::kDelete) && !(maximal & access::kDelete)) {
       return SmbResponse{nt::kAccessDenied};
     }
+    if (by_dacl && (desired & ~maximal) != 0) return SmbResponse{nt::kAccessDenied};
   }
 
   std::lock_guard<std::mutex> streams(server_.state().StreamLock(base.inode));

@@ -1,0 +1,60 @@
+#include "lib/protocols/smb/smb_access.h"
+
+#include <string>
+
+#include "lib/backend/errors.h"
+#include "lib/common/logging.h"
+#include "lib/protocols/smb/smb_create_helpers.h"
+#include "lib/protocols/smb/smb_state.h"
+
+namespace cfs::smb {
+
+std::optional<Dacl> LoadDacl(backend::SyncBackend& fs, backend::InodeNumber inode) {
+  backend::SyncBackend root = fs.As(backend::Identity::Root());
+  absl::StatusOr<std::string> value = root.GetXattr(inode, std::string(kDaclXattr));
+  if (!value.ok()) return std::nullopt;
+  absl::StatusOr<Dacl> dacl = DecodeStoredDacl(*value);
+  if (!dacl.ok()) {
+    CFS_LOG(WARNING, "smb") << "inode " << inode << ": stored DACL unreadable ("
+                            << dacl.status().message() << "); its mode bits apply";
+    return std::nullopt;
+  }
+  return *dacl;
+}
+
+absl::Status StoreDacl(backend::SyncBackend& fs, backend::InodeNumber inode, const Dacl* dacl) {
+  backend::SyncBackend root = fs.As(backend::Identity::Root());
+  if (dacl == nullptr) {
+    absl::Status removed = root.RemoveXattr(inode, std::string(kDaclXattr)).status();
+    if (backend::GetFsError(removed) == backend::FsError::kNoEntry) return absl::OkStatus();
+    return removed;
+  }
+  return root.SetXattr(inode, std::string(kDaclXattr), EncodeStoredDacl(*dacl)).status();
+}
+
+uint32_t HandleAccess(backend::SyncBackend& fs, const backend::Identity& who,
+                      const backend::Attributes& attrs, const backend::Attributes* dir,
+                      bool read_only, bool* by_dacl) {
+  uint32_t posix = MaximalAccess(who, attrs, dir, read_only);
+  *by_dacl = false;
+  std::optional<Dacl> dacl = LoadDacl(fs, attrs.inode);
+  if (!dacl.has_value()) return posix;
+  *by_dacl = true;
+  uint32_t granted = GrantedAccessWithDacl(*dacl, who, attrs);
+  if (!(granted & access::kDelete) && dir != nullptr) {
+    // Windows: DELETE is also granted by FILE_DELETE_CHILD on the parent (MS-FSA 2.1.5.1.2.1).
+    std::optional<Dacl> parent = LoadDacl(fs, dir->inode);
+    bool delete_child = parent.has_value()
+                            ? (GrantedAccessWithDacl(*parent, who, *dir) & access::kDeleteChild)
+                            : (posix & access::kDelete);
+    if (delete_child) granted |= access::kDelete;
+  }
+  // The backend enforces POSIX permissions on data: those rights need both.
+  constexpr uint32_t kData =
+      access::kReadData | access::kWriteData | access::kAppendData | access::kExecute;
+  granted &= posix | ~kData;
+  if (read_only) granted &= ~access::kAnyWrite;
+  return granted;
+}
+
+}  // namespace cfs::smb

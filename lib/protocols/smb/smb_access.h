@@ -1,0 +1,31 @@
+// What a handle may do to a file: the rights POSIX permissions give (MaximalAccess), narrowed
+// by the DACL stored with the file when a client set one (nt_acl.h), and the storage of those
+// DACLs in the backend. Read and written as root: the SMB layer checked READ_CONTROL and
+// WRITE_DAC on the handle already.
+#ifndef CFS_LIB_PROTOCOLS_SMB_SMB_ACCESS_H_
+#define CFS_LIB_PROTOCOLS_SMB_SMB_ACCESS_H_
+
+#include <cstdint>
+#include <optional>
+
+#include "lib/backend/sync_backend.h"
+#include "lib/protocols/smb/nt_acl.h"
+
+namespace cfs::smb {
+
+// The DACL stored with `inode`, or none (never set, or unreadable: then the mode bits rule).
+std::optional<Dacl> LoadDacl(backend::SyncBackend& fs, backend::InodeNumber inode);
+// Stores (or with null, removes) the DACL of `inode`.
+absl::Status StoreDacl(backend::SyncBackend& fs, backend::InodeNumber inode, const Dacl* dacl);
+
+// The access mask `who` holds on `attrs`, in directory `dir` (null for the share root). With a
+// stored DACL: the rights it grants (DELETE also through the parent's FILE_DELETE_CHILD),
+// data rights only where POSIX allows them too; `*by_dacl` says a DACL decided (every asked
+// right must then be granted). Without one: MaximalAccess.
+uint32_t HandleAccess(backend::SyncBackend& fs, const backend::Identity& who,
+                      const backend::Attributes& attrs, const backend::Attributes* dir,
+                      bool read_only, bool* by_dacl);
+
+}  // namespace cfs::smb
+
+#endif  // CFS_LIB_PROTOCOLS_SMB_SMB_ACCESS_H_
