@@ -171,6 +171,8 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
                                ResolvedParent& parent, const std::shared_ptr<Open>& open,
                                uint32_t desired, const std::shared_ptr<Session>& session,
                                bool encrypted);
+  // An overwrite or supersede of a file drops its named streams (those no handle has open).
+  void RemoveNamedStreams(backend::SyncBackend& fs, backend::InodeNumber inode);
   SmbResponse ReadStreamOpen(const Open& open, const ReadRequest& req);
   SmbResponse WriteStreamOpen(Open& open, const WriteRequest& req);
   // SET_INFO end-of-file or allocation (truncate to `size`, or only shrink) of a stream.

@@ -247,7 +247,10 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
       }
       attrs = changed->after;
     }
-    if (truncate) action = req->disposition == kSupersede ? kActionSuperseded : kActionOverwritten;
+    if (truncate) {
+      action = req->disposition == kSupersede ? kActionSuperseded : kActionOverwritten;
+      RemoveNamedStreams(fs, attrs.inode);
+    }
   } else {
     if (req->disposition == kOpen || req->disposition == kOverwrite) {
       return SmbResponse{nt::kObjectNameNotFound};

@@ -73,7 +73,8 @@ uint32_t SmbServer::ReleaseOpen(const std::shared_ptr<Open>& open, backend::Attr
   // waits for the sync.
   state_.UnlockAll(open->Key(), open->id);
   state_.WakeLockWaiters(open->Key());
-  bool remove = state_.UnregisterOpen(*open);
+  bool delete_file = false;
+  bool remove = state_.UnregisterOpen(*open, &delete_file);
   state_.WakeOplockWaiters(open->Key());  // CREATEs waiting for this handle's break
   bool deleted = false;
   if (remove && !open->stream.empty()) {
@@ -82,12 +83,14 @@ uint32_t SmbServer::ReleaseOpen(const std::shared_ptr<Open>& open, backend::Attr
     if (!removed.ok() && backend::GetFsError(removed) != backend::FsError::kNoEntry) {
       status = NtStatusFor(removed);
     }
-    remove = false;  // the file itself stays
-  } else if (remove && !open->name.empty()) {
+  }
+  if (!open->stream.empty()) remove = delete_file;  // the file, deleted while this was open
+  if (remove && !open->name.empty()) {
     absl::StatusOr<backend::Attributes> still = fs.Lookup(open->parent, open->name);
     if (still.ok() && still->inode == open->inode) {
-      absl::Status removed = open->directory ? fs.Rmdir(open->parent, open->name).status()
-                                             : fs.Unlink(open->parent, open->name).status();
+      bool directory = still->type == backend::FileType::kDirectory;  // also for its stream
+      absl::Status removed = directory ? fs.Rmdir(open->parent, open->name).status()
+                                       : fs.Unlink(open->parent, open->name).status();
       if (!removed.ok() && status == nt::kSuccess) status = NtStatusFor(removed);
       if (removed.ok()) state_.DirectoryChanged(open->parent);
       deleted = removed.ok();

@@ -81,6 +81,11 @@ uint32_t SmbServerState::RegisterOpen(const std::shared_ptr<Open>& open) {
   std::lock_guard<std::mutex> lock(opens_mu_);
   InodeOpens& entry = opens_[open->Key()];
   if (entry.delete_pending) return nt::kDeletePending;
+  InodeOpens* file = nullptr;
+  if (!open->stream.empty()) {
+    file = &opens_[open->inode];
+    if (file->delete_pending) return nt::kDeletePending;
+  }
   // Opens without data or delete access neither check nor impose share modes (MS-FSA 2.1.5.1.2).
   constexpr uint32_t kShareChecked = access::kAnyData | access::kDelete;
   bool checked = (open->granted_access & kShareChecked) != 0;
@@ -92,24 +97,53 @@ uint32_t SmbServerState::RegisterOpen(const std::shared_ptr<Open>& open) {
       return nt::kSharingViolation;
     }
   }
+  // Deleting a file deletes its streams: each of their handles must share delete.
+  if (open->stream.empty() && (open->granted_access & access::kDelete)) {
+    for (const std::weak_ptr<Open>& weak : entry.streams) {
+      std::shared_ptr<Open> stream = weak.lock();
+      if (stream != nullptr && !(stream->share_access & kShareDelete)) {
+        return nt::kSharingViolation;
+      }
+    }
+  }
   entry.opens.push_back(open);
+  if (file != nullptr) file->streams.push_back(open);
   return nt::kSuccess;
 }
 
-bool SmbServerState::UnregisterOpen(const Open& open) {
+namespace {
+// Drops `open` (and expired entries) from `list`.
+void Forget(std::vector<std::weak_ptr<Open>>& list, const Open& open) {
+  list.erase(std::remove_if(list.begin(), list.end(),
+                            [&](const std::weak_ptr<Open>& w) {
+                              std::shared_ptr<Open> o = w.lock();
+                              return o == nullptr || o.get() == &open;
+                            }),
+             list.end());
+}
+}  // namespace
+
+bool SmbServerState::UnregisterOpen(const Open& open, bool* delete_file) {
   std::lock_guard<std::mutex> lock(opens_mu_);
   if (open.durable != 0) durable_.erase(open.id);
+  if (delete_file != nullptr) *delete_file = false;
+  if (!open.stream.empty()) {
+    auto file = opens_.find(open.inode);
+    if (file != opens_.end()) {
+      Forget(file->second.streams, open);
+      if (file->second.opens.empty() && file->second.streams.empty()) {
+        if (delete_file != nullptr) *delete_file = file->second.delete_pending;
+        opens_.erase(file);
+      }
+    }
+  }
   auto it = opens_.find(open.Key());
   if (it == opens_.end()) return false;
   InodeOpens& entry = it->second;
   if (open.delete_on_close) entry.delete_pending = true;
-  entry.opens.erase(std::remove_if(entry.opens.begin(), entry.opens.end(),
-                                   [&](const std::weak_ptr<Open>& w) {
-                                     std::shared_ptr<Open> o = w.lock();
-                                     return o == nullptr || o.get() == &open;
-                                   }),
-                    entry.opens.end());
+  Forget(entry.opens, open);
   if (!entry.opens.empty()) return false;
+  if (!entry.streams.empty()) return false;  // the file waits for its stream handles
   bool remove = entry.delete_pending;
   opens_.erase(it);
   return remove;

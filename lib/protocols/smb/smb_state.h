@@ -230,12 +230,15 @@ class SmbServerState {
   // Serialises the read-modify-write updates of the named streams of `inode`.
   std::mutex& StreamLock(backend::InodeNumber inode) { return stream_mu_[inode % kStreamLocks]; }
 
-  // Share modes (MS-FSA 2.1.5.1.2): registers `open` on its inode unless an open there
-  // conflicts. Returns the NTSTATUS (kSharingViolation, kDeletePending) or kSuccess.
+  // Share modes (MS-FSA 2.1.5.1.2): registers `open` on its inode (or stream) unless an open
+  // there conflicts. A file's streams count for an open of the file with DELETE access: one
+  // that does not share delete is a conflict. Returns the NTSTATUS (kSharingViolation,
+  // kDeletePending) or kSuccess.
   uint32_t RegisterOpen(const std::shared_ptr<Open>& open);
-  // Unregisters `open`. True when it was the last open of its inode and a delete is pending
-  // for the inode (the caller deletes it).
-  bool UnregisterOpen(const Open& open);
+  // Unregisters `open`. True when it was the last open of its file (or stream) and a delete is
+  // pending for it (the caller deletes it). A file's deletion waits for its stream handles:
+  // `*delete_file` is set when the last of them closes after the file was deleted.
+  bool UnregisterOpen(const Open& open, bool* delete_file = nullptr);
   // The stream `open` names was renamed to `name`: its share modes, delete-pending flag and
   // path follow it (the caller checked that no other handle has the stream open).
   void RekeyStreamOpen(const std::shared_ptr<Open>& open, const std::string& name);
@@ -362,6 +365,9 @@ class SmbServerState {
 
   struct InodeOpens {
     std::vector<std::weak_ptr<Open>> opens;
+    // On a file's entry: the opens of its named streams (whose own entries are by stream key).
+    // They keep a deleted file's name (delete pending) until the last of them closes.
+    std::vector<std::weak_ptr<Open>> streams;
     bool delete_pending = false;
   };
   std::mutex opens_mu_;

@@ -5,6 +5,7 @@
 #include "lib/auth/posix_permissions.h"
 #include "lib/backend/errors.h"
 #include "lib/backend/sync_backend.h"
+#include "lib/common/logging.h"
 #include "lib/protocols/smb/le_bytes.h"
 #include "lib/protocols/smb/ntstatus.h"
 #include "lib/protocols/smb/smb_access.h"
@@ -149,6 +150,21 @@ SmbResponse SmbConnection::CreateStreamOpen(const CreateRequest& req, const Pars
   out.body = EncodeCreateResponse(resp);
   out.created = resp.file;
   return out;
+}
+
+void SmbConnection::RemoveNamedStreams(backend::SyncBackend& fs, backend::InodeNumber inode) {
+  SmbServerState& state = server_.state();
+  std::lock_guard<std::mutex> streams(state.StreamLock(inode));
+  absl::StatusOr<std::vector<StreamInfo>> names = ListStreams(fs, inode);
+  if (!names.ok()) return;
+  for (const StreamInfo& stream : *names) {
+    if (state.OpenElsewhere(SmbServerState::StreamKey(inode, stream.name), 0)) continue;
+    absl::Status removed = RemoveStream(fs, inode, stream.name);
+    if (!removed.ok()) {
+      CFS_LOG(WARNING, "smb") << "inode " << inode << ": removing stream '" << stream.name
+                              << "' on overwrite failed: " << removed.message();
+    }
+  }
 }
 
 SmbResponse SmbConnection::ReadStreamOpen(const Open& open, const ReadRequest& req) {
