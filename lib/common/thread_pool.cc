@@ -16,6 +16,8 @@ void ThreadPool::Submit(absl::AnyInvocable<void() &&> task) {
     not_full_.wait(lock, [this] { return stopping_ || queue_.size() < max_queued_; });
     if (!stopping_) {
       queue_.push_back(std::move(task));
+      lock.unlock();
+      // Woken after the unlock: the worker does not wake only to wait for the mutex.
       not_empty_.notify_one();
       return;
     }
@@ -42,9 +44,13 @@ void ThreadPool::WorkerLoop() {
       std::unique_lock<std::mutex> lock(mu_);
       not_empty_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping and drained
+      bool was_full = queue_.size() >= max_queued_;
       task = std::move(queue_.front());
       queue_.pop_front();
-      not_full_.notify_one();
+      lock.unlock();
+      // Only a full queue has submitters waiting; all of them recheck (one notify per pop from
+      // full could leave one asleep while there is room).
+      if (was_full) not_full_.notify_all();
     }
     std::move(task)();
   }

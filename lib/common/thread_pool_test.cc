@@ -1,6 +1,8 @@
 #include "lib/common/thread_pool.h"
 
 #include <atomic>
+#include <thread>
+#include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
@@ -44,6 +46,22 @@ TEST(ThreadPoolTest, FullQueueBlocksSubmitterUntilAWorkerFrees) {
   release.Notify();
   submitter.join();
   EXPECT_TRUE(third_submitted.load());
+}
+
+TEST(ThreadPoolTest, ManySubmittersToAFullQueueAllGetIn) {
+  // Submitters wait on a full queue; every one of them must be let in as room appears (a pop
+  // that wakes one waiter only could leave another asleep for good).
+  std::atomic<int> ran{0};
+  ThreadPool pool(2, 1);
+  std::vector<std::thread> submitters;
+  for (int t = 0; t < 6; ++t) {
+    submitters.emplace_back([&] {
+      for (int i = 0; i < 300; ++i) pool.Submit([&ran] { ran.fetch_add(1); });
+    });
+  }
+  for (std::thread& s : submitters) s.join();
+  pool.Shutdown();
+  EXPECT_EQ(ran.load(), 1800);
 }
 
 }  // namespace

@@ -243,9 +243,12 @@ void EmbeddedBackend::FsStat(const RequestContext& ctx, InodeNumber inode,
 
 void EmbeddedBackend::GetXattr(const RequestContext& ctx, InodeNumber inode, absl::string_view name,
                                Callback<std::string> done) {
-  Run(ctx, std::move(done), [this, who = ctx.identity, inode, name = std::string(name)] {
-    return store_->GetXattr(who, inode, name);
-  });
+  RunCachedOrQueue(
+      ctx, std::move(done),
+      [this, &ctx, inode, name] { return store_->GetXattr(ctx.identity, inode, name, true); },
+      [this, who = ctx.identity, inode, name = std::string(name)] {
+        return store_->GetXattr(who, inode, name);
+      });
 }
 
 void EmbeddedBackend::SetXattr(const RequestContext& ctx, InodeNumber inode, absl::string_view name,
@@ -278,12 +281,16 @@ void EmbeddedBackend::GetExtentMap(const RequestContext& ctx, InodeNumber inode,
 
 void EmbeddedBackend::Open(const RequestContext& ctx, InodeNumber inode,
                            Callback<backend::Done> done) {
-  Run(ctx, std::move(done), [this, inode] { return store_->OpenFile(inode); });
+  RunCachedOrQueue(
+      ctx, std::move(done), [this, inode] { return store_->OpenFile(inode, true); },
+      [this, inode] { return store_->OpenFile(inode); });
 }
 
 void EmbeddedBackend::Release(const RequestContext& ctx, InodeNumber inode,
                               Callback<backend::Done> done) {
-  Run(ctx, std::move(done), [this, inode] { return store_->ReleaseFile(inode); });
+  RunCachedOrQueue(
+      ctx, std::move(done), [this, inode] { return store_->ReleaseFile(inode, true); },
+      [this, inode] { return store_->ReleaseFile(inode); });
 }
 
 void EmbeddedBackend::Read(const RequestContext& ctx, InodeNumber inode, uint64_t offset,

@@ -935,16 +935,17 @@ absl::Status ValidateXattrName(absl::string_view name) {
 }  // namespace
 
 absl::StatusOr<std::string> EmbeddedStore::GetXattr(const Identity& who, InodeNumber inode,
-                                                    absl::string_view name) {
+                                                    absl::string_view name, bool cache_only) {
   absl::Status valid = ValidateXattrName(name);
   if (!valid.ok()) return valid;
-  absl::StatusOr<InodeRecord> record = Load(inode);
+  absl::StatusOr<InodeRecord> record = Load(inode, cache_only);
   if (!record.ok()) return record.status();
   if (!MayAccess(who, record->attrs, kAccessRead)) {
     return FsErrorStatus(FsError::kAccess, "no read permission");
   }
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), XattrKey(inode, name), &value);
+  rocksdb::Status s = db_->Get(ReadTier(cache_only), XattrKey(inode, name), &value);
+  if (s.IsIncomplete()) return WouldBlock();
   if (s.IsNotFound()) {
     return FsErrorStatus(FsError::kNoEntry, absl::StrCat("no extended attribute '", name, "'"));
   }
@@ -1028,25 +1029,42 @@ absl::StatusOr<std::vector<backend::Extent>> EmbeddedStore::GetExtentMap(const I
   return extents_->Map(inode, offset, length, record->attrs.size);
 }
 
-absl::StatusOr<Done> EmbeddedStore::OpenFile(InodeNumber inode) {
-  std::unique_lock<std::shared_mutex> lock(mu_);
-  absl::StatusOr<InodeRecord> record = Load(inode);
+absl::StatusOr<Done> EmbeddedStore::OpenFile(InodeNumber inode, bool cache_only) {
+  // A cache-only call must not wait for a namespace change that holds the lock over its sync.
+  std::unique_lock<std::shared_mutex> lock(mu_, std::defer_lock);
+  if (cache_only) {
+    if (!lock.try_lock()) return WouldBlock();
+  } else {
+    lock.lock();
+  }
+  absl::StatusOr<InodeRecord> record = Load(inode, cache_only);
   if (!record.ok()) return record.status();
   ++open_counts_[inode];
   return Done{};
 }
 
-absl::StatusOr<Done> EmbeddedStore::ReleaseFile(InodeNumber inode) {
+absl::StatusOr<Done> EmbeddedStore::ReleaseFile(InodeNumber inode, bool cache_only) {
   std::vector<InodeNumber> to_free;
   {
-    std::unique_lock<std::shared_mutex> lock(mu_);
+    std::unique_lock<std::shared_mutex> lock(mu_, std::defer_lock);
+    if (cache_only) {
+      if (!lock.try_lock()) return WouldBlock();
+    } else {
+      lock.lock();
+    }
     auto it = open_counts_.find(inode);
     if (it == open_counts_.end()) {
       return FsErrorStatus(FsError::kInvalid, "release without a matching open");
     }
-    if (--it->second > 0) return Done{};
+    if (it->second > 1) {
+      --it->second;
+      return Done{};
+    }
+    // The last release: an unlinked inode is freed now (a synced write: not cache-only).
+    absl::StatusOr<InodeRecord> record = Load(inode, cache_only);
+    if (IsWouldBlock(record.status())) return record.status();
+    if (cache_only && record.ok() && record->attrs.nlink == 0) return WouldBlock();
     open_counts_.erase(it);
-    absl::StatusOr<InodeRecord> record = Load(inode);
     if (!record.ok() || record->attrs.nlink > 0) return Done{};
     rocksdb::WriteBatch batch;
     StageFreeInode(batch, inode);

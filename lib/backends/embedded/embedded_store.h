@@ -105,7 +105,7 @@ class EmbeddedStore {
                                                  size_t max_entries, bool with_attributes);
   absl::StatusOr<backend::FsStatResult> FsStat(InodeNumber inode);
   absl::StatusOr<std::string> GetXattr(const Identity& who, InodeNumber inode,
-                                       absl::string_view name);
+                                       absl::string_view name, bool cache_only = false);
   absl::StatusOr<backend::Done> SetXattr(const Identity& who, InodeNumber inode,
                                          absl::string_view name, absl::string_view value,
                                          backend::XattrSetMode mode);
@@ -114,8 +114,10 @@ class EmbeddedStore {
                                             absl::string_view name);
   absl::StatusOr<std::vector<backend::Extent>> GetExtentMap(const Identity& who, InodeNumber inode,
                                                             uint64_t offset, uint64_t length);
-  absl::StatusOr<backend::Done> OpenFile(InodeNumber inode);
-  absl::StatusOr<backend::Done> ReleaseFile(InodeNumber inode);
+  // Open and release counts are in memory; cache-only calls change them only when that needs no
+  // I/O (a release that frees an unlinked inode would block).
+  absl::StatusOr<backend::Done> OpenFile(InodeNumber inode, bool cache_only = false);
+  absl::StatusOr<backend::Done> ReleaseFile(InodeNumber inode, bool cache_only = false);
 
   absl::StatusOr<backend::ReadResult> Read(const Identity& who, InodeNumber inode, uint64_t offset,
                                            uint64_t count, bool cache_only = false);

@@ -67,6 +67,25 @@ SmbConnection::SmbConnection(SmbServer& server, const net::ConnectionInfo& info)
 SmbConnection::~SmbConnection() = default;
 
 void SmbConnection::Enqueue(std::string frame) {
+  // A plain SMB2 ECHO alone in its frame (signed or not; never a compound or an encrypted one).
+  bool lone_echo = frame.size() >= kSmb2HeaderSize && KindOf(frame) == MessageKind::kSmb2 &&
+                   Le16(frame, 12) == cmd::kEcho && Le32(frame, 20) == 0;
+  if (lone_echo) {
+    std::unique_lock<std::mutex> lock(queue_mu_);
+    if (!draining_ && !closed_) {
+      draining_ = true;  // holds the connection's serial order while it runs here
+      lock.unlock();
+      ProcessFrame(std::move(frame));
+      lock.lock();
+      if (queue_.empty() && !closed_) {
+        draining_ = false;
+        return;
+      }
+      lock.unlock();
+      server_.pool().Submit([self = shared_from_this()] { self->Drain(); });
+      return;
+    }
+  }
   RunSerial([this, frame = std::move(frame)]() mutable { ProcessFrame(std::move(frame)); });
 }
 

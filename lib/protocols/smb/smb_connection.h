@@ -76,7 +76,9 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   SmbConnection(SmbServer& server, const net::ConnectionInfo& info);
   ~SmbConnection();
 
-  // Loop thread: a whole Direct TCP frame (without its 4-byte length).
+  // Loop thread: a whole Direct TCP frame (without its 4-byte length). A lone ECHO runs at
+  // once on the loop thread when nothing of the connection is queued or running (it touches
+  // no backend and no lock another request holds long); everything else goes to a worker.
   void Enqueue(std::string frame);
   // Any thread: runs `task` in this connection's serial order (after the requests queued now).
   void RunSerial(std::function<void()> task);

@@ -306,6 +306,9 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
   open->session = session;
   open->encrypted = r.encrypted;
   uint8_t oplock = kOplockNone;
+  // Directory leases (SMB2_CAP_DIRECTORY_LEASING) are not offered: a directory gets none, and
+  // the response carries no lease context (MS-SMB2 3.3.5.9.8).
+  if (open->directory) lease_request.reset();
   if (lease_request.has_value()) {
     SmbServerState::LeaseGrant grant =
         server_.state().GrantLease(open, lease_id, lease_request->key, lease_request->version,
