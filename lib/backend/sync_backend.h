@@ -9,6 +9,7 @@
 #ifndef CFS_LIB_BACKEND_SYNC_BACKEND_H_
 #define CFS_LIB_BACKEND_SYNC_BACKEND_H_
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -184,10 +185,18 @@ class SyncBackend {
     return backend::Await<backend::ReadResult>(
         [&](Cb<backend::ReadResult> d) { b_.Read(ctx_, inode, offset, count, std::move(d)); });
   }
-  Result<backend::WriteResult> Write(InodeNumber inode, uint64_t offset, const std::string& data,
+  Result<backend::WriteResult> Write(InodeNumber inode, uint64_t offset, absl::string_view data,
                                      backend::Stability stability = backend::Stability::kFileSync) {
     return backend::Await<backend::WriteResult>([&](Cb<backend::WriteResult> d) {
       b_.Write(ctx_, inode, offset, data, stability, std::move(d));
+    });
+  }
+  // As Write, with `data` owned by `keep_alive` (the backend may keep it instead of copying).
+  Result<backend::WriteResult> WriteRetained(
+      InodeNumber inode, uint64_t offset, std::shared_ptr<const void> keep_alive,
+      absl::string_view data, backend::Stability stability = backend::Stability::kFileSync) {
+    return backend::Await<backend::WriteResult>([&](Cb<backend::WriteResult> d) {
+      b_.WriteRetained(ctx_, inode, offset, std::move(keep_alive), data, stability, std::move(d));
     });
   }
   Result<backend::CommitResult> Commit(InodeNumber inode) {

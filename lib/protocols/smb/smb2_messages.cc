@@ -172,7 +172,9 @@ absl::StatusOr<WriteRequest> DecodeWrite(absl::string_view message) {
   r.file = b.File(16);
   r.channel = b.U32(32);
   r.flags = b.U32(44);
-  CFS_SMB_ASSIGN(r.data, b.Buffer(b.U16(2), b.U32(4), "WRITE data"));
+  absl::StatusOr<absl::string_view> data = b.Buffer(b.U16(2), b.U32(4), "WRITE data");
+  if (!data.ok()) return data.status();
+  r.data = *data;  // a view into `message`: no copy of the payload
   return r;
 }
 

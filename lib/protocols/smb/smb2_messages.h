@@ -100,8 +100,8 @@ struct WriteRequest {
   uint64_t offset = 0;
   FileId file;
   uint32_t channel = 0;
-  uint32_t flags = 0;  // 1: WRITE_THROUGH
-  std::string data;
+  uint32_t flags = 0;      // 1: WRITE_THROUGH
+  absl::string_view data;  // into the decoded message (not copied: writes are large)
 };
 
 inline constexpr uint32_t kLockShared = 0x1;
@@ -187,6 +187,7 @@ absl::StatusOr<CreateRequest> DecodeCreate(absl::string_view message);
 absl::StatusOr<CloseRequest> DecodeClose(absl::string_view message);
 absl::StatusOr<FlushRequest> DecodeFlush(absl::string_view message);
 absl::StatusOr<ReadRequest> DecodeRead(absl::string_view message);
+// WriteRequest::data points into `message`, which must outlive it.
 absl::StatusOr<WriteRequest> DecodeWrite(absl::string_view message);
 absl::StatusOr<LockRequest> DecodeLock(absl::string_view message);
 absl::StatusOr<IoctlRequest> DecodeIoctl(absl::string_view message);

@@ -29,7 +29,8 @@ TEST(Smb2MessagesTest, DecodesImpacketCreate) {
 }
 
 TEST(Smb2MessagesTest, DecodesImpacketWriteReadLockAndSetInfo) {
-  absl::StatusOr<WriteRequest> w = DecodeWrite(Corpus("write"));
+  std::string write = Corpus("write");  // the request's data is a view into it
+  absl::StatusOr<WriteRequest> w = DecodeWrite(write);
   ASSERT_TRUE(w.ok()) << w.status();
   EXPECT_EQ(w->data, "hello world");
   EXPECT_EQ(w->offset, 4096u);

@@ -13,27 +13,29 @@ namespace {
 
 std::string Label(absl::string_view text) { return std::string(text) + std::string(1, '\0'); }
 
-// The signature of `message` with its signature field zeroed and the signed flag set.
-std::string Compute(uint16_t algorithm, absl::string_view key, std::string message) {
-  message[16] = static_cast<char>(static_cast<uint8_t>(message[16]) | kFlagSigned);
-  message.replace(48, 16, 16, '\0');
+// The signature of `message` with its signature field zeroed and the signed flag set. Only
+// the 64-byte header is copied (to change those fields); the body is signed in place.
+std::string Compute(uint16_t algorithm, absl::string_view key, absl::string_view message) {
+  std::string header(message.substr(0, kSmb2HeaderSize));
+  absl::string_view rest = message.substr(kSmb2HeaderSize);
+  header[16] = static_cast<char>(static_cast<uint8_t>(header[16]) | kFlagSigned);
+  header.replace(48, 16, 16, '\0');
   switch (algorithm) {
     case kSigningHmacSha256:
-      return SignHmacSha256(key, message);
+      return SignHmacSha256(key, header, rest);
     case kSigningAesCmac: {
-      absl::StatusOr<std::string> mac = SignAesCmac(key, message);
+      absl::StatusOr<std::string> mac = SignAesCmac(key, header, rest);
       return mac.ok() ? *mac : std::string();
     }
     case kSigningAesGmac: {
       // Nonce: the message id, then a word whose bit 0 says server-to-client and bit 1 CANCEL.
-      std::string nonce = message.substr(24, 8);
-      uint32_t flags = static_cast<uint8_t>(message[16]);
-      uint16_t command =
-          static_cast<uint8_t>(message[12]) | (static_cast<uint8_t>(message[13]) << 8);
+      std::string nonce = header.substr(24, 8);
+      uint32_t flags = static_cast<uint8_t>(header[16]);
+      uint16_t command = static_cast<uint8_t>(header[12]) | (static_cast<uint8_t>(header[13]) << 8);
       uint32_t role = (flags & kFlagServerToRedir) ? 1 : 0;
       if (command == 0x000C) role |= 2;  // CANCEL
       for (int i = 0; i < 4; ++i) nonce.push_back(static_cast<char>((role >> (8 * i)) & 0xFF));
-      absl::StatusOr<std::string> mac = SignAesGmac(key, nonce, message);
+      absl::StatusOr<std::string> mac = SignAesGmac(key, nonce, header, rest);
       return mac.ok() ? *mac : std::string();
     }
     default:
@@ -82,7 +84,7 @@ absl::Status SignMessage(uint16_t algorithm, absl::string_view key, std::string*
 
 bool VerifyMessage(uint16_t algorithm, absl::string_view key, absl::string_view message) {
   if (KindOf(message) != MessageKind::kSmb2 || message.size() < kSmb2HeaderSize) return false;
-  std::string expected = Compute(algorithm, key, std::string(message));
+  std::string expected = Compute(algorithm, key, message);
   return expected.size() == 16 && CRYPTO_memcmp(expected.data(), message.data() + 48, 16) == 0;
 }
 

@@ -170,9 +170,13 @@ void SmbConnection::ProcessFrame(std::string frame) {
     case MessageKind::kSmb1:
       ProcessSmb1(frame);
       return;
-    case MessageKind::kSmb2:
-      ProcessCompound(frame, false, 0);
+    case MessageKind::kSmb2: {
+      auto packet = std::make_shared<const std::string>(std::move(frame));
+      current_packet_ = packet;
+      ProcessCompound(*packet, false, 0);
+      current_packet_.reset();
       return;
+    }
     case MessageKind::kTransform: {
       absl::StatusOr<TransformHeader> th = DecodeTransformHeader(frame);
       if (!th.ok()) return Fail(th.status().message());
@@ -193,7 +197,10 @@ void SmbConnection::ProcessFrame(std::string frame) {
                   absl::string_view(frame).substr(kTransformHeaderSize), th->signature);
       if (!plain.ok()) return Fail("decryption failed");
       if (KindOf(*plain) != MessageKind::kSmb2) return Fail("encrypted payload is not SMB2");
-      ProcessCompound(*plain, true, th->session_id);
+      auto packet = std::make_shared<const std::string>(std::move(*plain));
+      current_packet_ = packet;
+      ProcessCompound(*packet, true, th->session_id);
+      current_packet_.reset();
       return;
     }
     default:
@@ -601,9 +608,16 @@ bool SmbConnection::RunInParallel(const SmbRequest& r) {
   // Counted now, in the connection's order, so a CLOSE or FLUSH queued after this request waits
   // for it; the I/O itself runs beside the other requests.
   open->StartIo();
-  auto message = std::make_shared<std::string>(r.message);
+  // The message stays in the packet it came in (shared, not copied: WRITEs are large).
+  std::shared_ptr<const std::string> message = current_packet_;
   SmbRequest request = r;
-  request.message = *message;
+  bool inside = message != nullptr && r.message.data() >= message->data() &&
+                r.message.data() + r.message.size() <= message->data() + message->size();
+  if (!inside) {
+    message = std::make_shared<const std::string>(r.message);
+    request.message = *message;
+  }
+  request.keep_alive = message;
   server_.io_pool().Submit([self = shared_from_this(), message, request, open]() mutable {
     SmbResponse response = self->Dispatch(request);
     uint16_t credits = self->GrantCredits(request.header);

@@ -42,6 +42,9 @@ namespace cfs::smb {
 struct SmbRequest {
   Smb2Header header;
   absl::string_view message;  // the whole SMB2 message, header included
+  // Owns the bytes `message` points into, when a handler may hand them on (WRITE data to the
+  // backend without a copy); null when `message` lives only for the call.
+  std::shared_ptr<const void> keep_alive;
   bool encrypted = false;
   std::shared_ptr<Session> session;
   std::shared_ptr<Tree> tree;
@@ -212,6 +215,8 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
 
   SmbServer& server_;
   net::ConnectionRef ref_;
+  // The packet ProcessFrame is running (serial context only), for RunInParallel to keep alive.
+  std::shared_ptr<const std::string> current_packet_;
   std::string peer_address_;
 
   std::mutex queue_mu_;

@@ -108,11 +108,15 @@ std::string Smb3Kdf(absl::string_view key, absl::string_view label, absl::string
   return cfs::Hmac(EVP_sha256(), key, input).substr(0, static_cast<size_t>(bits / 8));
 }
 
-std::string SignHmacSha256(absl::string_view key, absl::string_view message) {
-  return cfs::Hmac(EVP_sha256(), key, message).substr(0, 16);
+std::string SignHmacSha256(absl::string_view key, absl::string_view message,
+                           absl::string_view rest) {
+  // SMB 2.x only; one-shot HMAC (the API OpenSSL 3 and BoringSSL share undeprecated).
+  if (rest.empty()) return cfs::Hmac(EVP_sha256(), key, message).substr(0, 16);
+  return cfs::Hmac(EVP_sha256(), key, std::string(message) + std::string(rest)).substr(0, 16);
 }
 
-absl::StatusOr<std::string> SignAesCmac(absl::string_view key, absl::string_view message) {
+absl::StatusOr<std::string> SignAesCmac(absl::string_view key, absl::string_view message,
+                                        absl::string_view rest) {
   unsigned char out[16];
   size_t len = 0;
 #if OPENSSL_VERSION_MAJOR >= 3
@@ -126,6 +130,7 @@ absl::StatusOr<std::string> SignAesCmac(absl::string_view key, absl::string_view
                          OSSL_PARAM_construct_end()};
   if (!ctx || EVP_MAC_init(ctx.get(), Bytes(key), key.size(), params) != 1 ||
       EVP_MAC_update(ctx.get(), Bytes(message), message.size()) != 1 ||
+      (!rest.empty() && EVP_MAC_update(ctx.get(), Bytes(rest), rest.size()) != 1) ||
       EVP_MAC_final(ctx.get(), out, &len, sizeof(out)) != 1) {
     return absl::InternalError("AES-CMAC failed");
   }
@@ -133,6 +138,7 @@ absl::StatusOr<std::string> SignAesCmac(absl::string_view key, absl::string_view
   std::unique_ptr<CMAC_CTX, decltype(&CMAC_CTX_free)> ctx(CMAC_CTX_new(), CMAC_CTX_free);
   if (!ctx || CMAC_Init(ctx.get(), key.data(), key.size(), EVP_aes_128_cbc(), nullptr) != 1 ||
       CMAC_Update(ctx.get(), message.data(), message.size()) != 1 ||
+      (!rest.empty() && CMAC_Update(ctx.get(), rest.data(), rest.size()) != 1) ||
       CMAC_Final(ctx.get(), out, &len) != 1) {
     return absl::InternalError("AES-CMAC failed");
   }
@@ -141,10 +147,27 @@ absl::StatusOr<std::string> SignAesCmac(absl::string_view key, absl::string_view
 }
 
 absl::StatusOr<std::string> SignAesGmac(absl::string_view key, absl::string_view nonce,
-                                        absl::string_view message) {
-  absl::StatusOr<Sealed> sealed = Encrypt(Cipher::kAes128Gcm, key, nonce, message, "");
-  if (!sealed.ok()) return sealed.status();
-  return sealed->tag;
+                                        absl::string_view message, absl::string_view rest) {
+  // GMAC: AES-GCM over additional data only, fed in parts.
+  if (key.size() != 16 || nonce.size() != 12) {
+    return absl::InvalidArgumentError("wrong GMAC key or nonce length");
+  }
+  CipherCtx ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
+  unsigned char tag[16];
+  int len = 0;
+  bool ok = ctx &&
+            EVP_EncryptInit_ex(ctx.get(), EVP_aes_128_gcm(), nullptr, nullptr, nullptr) == 1 &&
+            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, 12, nullptr) == 1 &&
+            EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, Bytes(key), Bytes(nonce)) == 1;
+  for (absl::string_view part : {message, rest}) {
+    if (!ok || part.empty()) continue;
+    ok = EVP_EncryptUpdate(ctx.get(), nullptr, &len, Bytes(part), static_cast<int>(part.size())) ==
+         1;
+  }
+  ok = ok && EVP_EncryptFinal_ex(ctx.get(), tag, &len) == 1 &&
+       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, 16, tag) == 1;
+  if (!ok) return absl::InternalError("AES-GMAC failed");
+  return std::string(reinterpret_cast<char*>(tag), 16);
 }
 
 size_t NonceLength(Cipher cipher) { return IsCcm(cipher) ? 11 : 12; }

@@ -677,9 +677,12 @@ SmbResponse SmbConnection::Write(SmbRequest& r) {
   if (!open->stream.empty()) return WriteStreamOpen(*open, *req);
   bool through = (req->flags & 1) != 0 || (open->create_options & kOptWriteThrough) != 0;
   backend::SyncBackend fs(server_.backend(), OwnIo(*open));
+  backend::Stability stability =
+      through ? backend::Stability::kFileSync : backend::Stability::kUnstable;
   absl::StatusOr<backend::WriteResult> written =
-      fs.Write(open->inode, req->offset, req->data,
-               through ? backend::Stability::kFileSync : backend::Stability::kUnstable);
+      r.keep_alive != nullptr
+          ? fs.WriteRetained(open->inode, req->offset, r.keep_alive, req->data, stability)
+          : fs.Write(open->inode, req->offset, req->data, stability);
   if (!written.ok()) return SmbResponse{NtStatusFor(written.status())};
   {
     std::lock_guard<std::mutex> lock(open->mu);
