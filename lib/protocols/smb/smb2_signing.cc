@@ -15,16 +15,17 @@ std::string Label(absl::string_view text) { return std::string(text) + std::stri
 
 // The signature of `message` with its signature field zeroed and the signed flag set. Only
 // the 64-byte header is copied (to change those fields); the body is signed in place.
-std::string Compute(uint16_t algorithm, absl::string_view key, absl::string_view message) {
+std::string Compute(uint16_t algorithm, absl::string_view key, absl::string_view message,
+                    absl::string_view tail = {}) {
   std::string header(message.substr(0, kSmb2HeaderSize));
   absl::string_view rest = message.substr(kSmb2HeaderSize);
   header[16] = static_cast<char>(static_cast<uint8_t>(header[16]) | kFlagSigned);
   header.replace(48, 16, 16, '\0');
   switch (algorithm) {
     case kSigningHmacSha256:
-      return SignHmacSha256(key, header, rest);
+      return SignHmacSha256(key, header, rest, tail);
     case kSigningAesCmac: {
-      absl::StatusOr<std::string> mac = SignAesCmac(key, header, rest);
+      absl::StatusOr<std::string> mac = SignAesCmac(key, header, rest, tail);
       return mac.ok() ? *mac : std::string();
     }
     case kSigningAesGmac: {
@@ -35,7 +36,7 @@ std::string Compute(uint16_t algorithm, absl::string_view key, absl::string_view
       uint32_t role = (flags & kFlagServerToRedir) ? 1 : 0;
       if (command == 0x000C) role |= 2;  // CANCEL
       for (int i = 0; i < 4; ++i) nonce.push_back(static_cast<char>((role >> (8 * i)) & 0xFF));
-      absl::StatusOr<std::string> mac = SignAesGmac(key, nonce, header, rest);
+      absl::StatusOr<std::string> mac = SignAesGmac(key, nonce, header, rest, tail);
       return mac.ok() ? *mac : std::string();
     }
     default:
@@ -71,11 +72,12 @@ void PreauthHash::Update(absl::string_view message) {
   value_ = Sha512(value_ + std::string(message));
 }
 
-absl::Status SignMessage(uint16_t algorithm, absl::string_view key, std::string* message) {
+absl::Status SignMessage(uint16_t algorithm, absl::string_view key, std::string* message,
+                         absl::string_view tail) {
   if (KindOf(*message) != MessageKind::kSmb2 || message->size() < kSmb2HeaderSize) {
     return absl::InvalidArgumentError("not an SMB2 message");
   }
-  std::string signature = Compute(algorithm, key, *message);
+  std::string signature = Compute(algorithm, key, *message, tail);
   if (signature.size() != 16) return absl::InvalidArgumentError("unknown signing algorithm");
   (*message)[16] = static_cast<char>(static_cast<uint8_t>((*message)[16]) | kFlagSigned);
   message->replace(48, 16, signature);

@@ -38,7 +38,9 @@ class PreauthHash {
 
 // Signs `message` (a whole SMB2 message) in place: sets SMB2_FLAGS_SIGNED and writes the
 // signature. `algorithm` is kSigning*. Errors: kInvalidArgument (not an SMB2 message).
-absl::Status SignMessage(uint16_t algorithm, absl::string_view key, std::string* message);
+// `tail`: bytes sent right after `message` as part of it (a READ's data, not copied in).
+absl::Status SignMessage(uint16_t algorithm, absl::string_view key, std::string* message,
+                         absl::string_view tail = {});
 // True when `message`'s signature is right (it is not modified).
 bool VerifyMessage(uint16_t algorithm, absl::string_view key, absl::string_view message);
 

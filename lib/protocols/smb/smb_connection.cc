@@ -291,7 +291,7 @@ uint16_t SmbConnection::GrantCredits(const Smb2Header& header) {
 }
 
 std::string SmbConnection::BuildResponse(const SmbRequest& r, const SmbResponse& response,
-                                         uint16_t credits, bool async_interim) {
+                                         uint16_t credits, bool async_interim, bool with_payload) {
   Smb2Header h;
   h.credit_charge = r.header.credit_charge;
   h.status = async_interim ? nt::kPending : response.status;
@@ -317,12 +317,13 @@ std::string SmbConnection::BuildResponse(const SmbRequest& r, const SmbResponse&
     out += EncodeErrorBody();
   } else {
     out += response.body;
+    if (with_payload) out += response.payload;
   }
   return out;
 }
 
 void SmbConnection::MaybeSign(const SmbRequest& r, const SmbResponse& response,
-                              std::string* message) {
+                              std::string* message, absl::string_view tail) {
   const std::shared_ptr<Session>& session = r.session;
   if (session == nullptr || r.encrypted) return;
   bool channel = !r.signing_key.empty();
@@ -341,22 +342,25 @@ void SmbConnection::MaybeSign(const SmbRequest& r, const SmbResponse& response,
     sign = (r.header.flags & kFlagSigned) != 0 || session->signing_required;
   }
   if (sign) {
-    SignMessage(channel ? r.signing_algorithm : session->signing_algorithm, key, message)
+    SignMessage(channel ? r.signing_algorithm : session->signing_algorithm, key, message, tail)
         .IgnoreError();
   }
 }
 
 void SmbConnection::SendPacket(std::string packet, bool encrypt,
-                               const std::shared_ptr<Session>& session, bool completes_request) {
+                               const std::shared_ptr<Session>& session, bool completes_request,
+                               std::string tail) {
   // Sent as parts (no copy into one buffer). Responses are independent, so threads sending at
   // once need no order between them; only the nonce must never repeat.
   if (!encrypt || session == nullptr) {
     std::vector<std::string> parts;
-    parts.push_back(FrameHeader(packet.size()));
+    parts.push_back(FrameHeader(packet.size() + tail.size()));
     parts.push_back(std::move(packet));
+    if (!tail.empty()) parts.push_back(std::move(tail));
     ref_.SendParts(std::move(parts), completes_request);
     return;
   }
+  packet += tail;  // encrypted as one message
   TransformHeader th;
   uint64_t counter = nonce_counter_.fetch_add(1);
   for (int i = 0; i < 8; ++i) th.nonce[i] = static_cast<char>((counter >> (8 * i)) & 0xFF);
@@ -621,9 +625,12 @@ bool SmbConnection::RunInParallel(const SmbRequest& r) {
   server_.io_pool().Submit([self = shared_from_this(), message, request, open]() mutable {
     SmbResponse response = self->Dispatch(request);
     uint16_t credits = self->GrantCredits(request.header);
-    std::string bytes = self->BuildResponse(request, response, credits, false);
-    self->MaybeSign(request, response, &bytes);
-    self->SendPacket(std::move(bytes), request.encrypted, request.session, true);
+    // A READ's data stays a part of its own: signed in place and sent without a copy.
+    std::string bytes =
+        self->BuildResponse(request, response, credits, false, /*with_payload=*/false);
+    self->MaybeSign(request, response, &bytes, response.payload);
+    self->SendPacket(std::move(bytes), request.encrypted, request.session, true,
+                     std::move(response.payload));
     open->FinishIo();
   });
   return true;

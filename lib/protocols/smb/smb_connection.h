@@ -72,6 +72,9 @@ struct SmbResponse {
   // signed with the session's key (the request was verified with it), before the exchange's
   // preauth hash takes them.
   bool sign_binding = false;
+  // Sent after `body` as a part of its own (a READ's data: moved, never copied on the
+  // parallel path); BuildResponse appends it where responses are joined.
+  std::string payload;
 };
 
 class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
@@ -118,12 +121,16 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   // Credits: checks and consumes the request's message ids. False: the connection must close.
   bool ConsumeCredits(const Smb2Header& header);
   uint16_t GrantCredits(const Smb2Header& header);
+  // The response message; `with_payload` false leaves the response's payload out (the caller
+  // sends it as a part of its own).
   std::string BuildResponse(const SmbRequest& request, const SmbResponse& response,
-                            uint16_t credits, bool async_interim);
-  // Signs (when the session signs) a finished response message in place.
-  void MaybeSign(const SmbRequest& request, const SmbResponse& response, std::string* message);
+                            uint16_t credits, bool async_interim, bool with_payload = true);
+  // Signs (when the session signs) a finished response message in place; `tail` is sent right
+  // after it as part of the same message.
+  void MaybeSign(const SmbRequest& request, const SmbResponse& response, std::string* message,
+                 absl::string_view tail = {});
   void SendPacket(std::string packet, bool encrypt, const std::shared_ptr<Session>& session,
-                  bool completes_request);
+                  bool completes_request, std::string tail = {});
   void Fail(absl::string_view why);  // protocol violation: close the connection
 
   // ---- commands (smb_session_ops.cc) ----

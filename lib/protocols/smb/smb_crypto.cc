@@ -4,6 +4,8 @@
 #include <openssl/evp.h>
 #include <openssl/opensslv.h>
 #include <openssl/rand.h>
+
+#include "absl/strings/str_cat.h"
 #if OPENSSL_VERSION_MAJOR >= 3
 #include <openssl/core_names.h>
 #else
@@ -108,15 +110,16 @@ std::string Smb3Kdf(absl::string_view key, absl::string_view label, absl::string
   return cfs::Hmac(EVP_sha256(), key, input).substr(0, static_cast<size_t>(bits / 8));
 }
 
-std::string SignHmacSha256(absl::string_view key, absl::string_view message,
-                           absl::string_view rest) {
+std::string SignHmacSha256(absl::string_view key, absl::string_view message, absl::string_view rest,
+                           absl::string_view tail) {
   // SMB 2.x only; one-shot HMAC (the API OpenSSL 3 and BoringSSL share undeprecated).
-  if (rest.empty()) return cfs::Hmac(EVP_sha256(), key, message).substr(0, 16);
-  return cfs::Hmac(EVP_sha256(), key, std::string(message) + std::string(rest)).substr(0, 16);
+  if (rest.empty() && tail.empty()) return cfs::Hmac(EVP_sha256(), key, message).substr(0, 16);
+  std::string whole = absl::StrCat(message, rest, tail);
+  return cfs::Hmac(EVP_sha256(), key, whole).substr(0, 16);
 }
 
 absl::StatusOr<std::string> SignAesCmac(absl::string_view key, absl::string_view message,
-                                        absl::string_view rest) {
+                                        absl::string_view rest, absl::string_view tail) {
   unsigned char out[16];
   size_t len = 0;
 #if OPENSSL_VERSION_MAJOR >= 3
@@ -131,6 +134,7 @@ absl::StatusOr<std::string> SignAesCmac(absl::string_view key, absl::string_view
   if (!ctx || EVP_MAC_init(ctx.get(), Bytes(key), key.size(), params) != 1 ||
       EVP_MAC_update(ctx.get(), Bytes(message), message.size()) != 1 ||
       (!rest.empty() && EVP_MAC_update(ctx.get(), Bytes(rest), rest.size()) != 1) ||
+      (!tail.empty() && EVP_MAC_update(ctx.get(), Bytes(tail), tail.size()) != 1) ||
       EVP_MAC_final(ctx.get(), out, &len, sizeof(out)) != 1) {
     return absl::InternalError("AES-CMAC failed");
   }
@@ -139,6 +143,7 @@ absl::StatusOr<std::string> SignAesCmac(absl::string_view key, absl::string_view
   if (!ctx || CMAC_Init(ctx.get(), key.data(), key.size(), EVP_aes_128_cbc(), nullptr) != 1 ||
       CMAC_Update(ctx.get(), message.data(), message.size()) != 1 ||
       (!rest.empty() && CMAC_Update(ctx.get(), rest.data(), rest.size()) != 1) ||
+      (!tail.empty() && CMAC_Update(ctx.get(), tail.data(), tail.size()) != 1) ||
       CMAC_Final(ctx.get(), out, &len) != 1) {
     return absl::InternalError("AES-CMAC failed");
   }
@@ -147,7 +152,8 @@ absl::StatusOr<std::string> SignAesCmac(absl::string_view key, absl::string_view
 }
 
 absl::StatusOr<std::string> SignAesGmac(absl::string_view key, absl::string_view nonce,
-                                        absl::string_view message, absl::string_view rest) {
+                                        absl::string_view message, absl::string_view rest,
+                                        absl::string_view tail) {
   // GMAC: AES-GCM over additional data only, fed in parts.
   if (key.size() != 16 || nonce.size() != 12) {
     return absl::InvalidArgumentError("wrong GMAC key or nonce length");
@@ -159,7 +165,7 @@ absl::StatusOr<std::string> SignAesGmac(absl::string_view key, absl::string_view
             EVP_EncryptInit_ex(ctx.get(), EVP_aes_128_gcm(), nullptr, nullptr, nullptr) == 1 &&
             EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, 12, nullptr) == 1 &&
             EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, Bytes(key), Bytes(nonce)) == 1;
-  for (absl::string_view part : {message, rest}) {
+  for (absl::string_view part : {message, rest, tail}) {
     if (!ok || part.empty()) continue;
     ok = EVP_EncryptUpdate(ctx.get(), nullptr, &len, Bytes(part), static_cast<int>(part.size())) ==
          1;

@@ -46,15 +46,16 @@ std::string Smb3Kdf(absl::string_view key, absl::string_view label, absl::string
 // ---- signing ----
 
 // The 16-byte signature of `message` (its signature field already zeroed), given as its
-// 64-byte header (a modified copy) and the rest (a view of the original: no copy of the
-// body). `rest` may be empty.
+// 64-byte header (a modified copy), the rest and a tail sent after it (views of the originals:
+// no copy of the body). `rest` and `tail` may be empty.
 std::string SignHmacSha256(absl::string_view key, absl::string_view message,
-                           absl::string_view rest = {});
+                           absl::string_view rest = {}, absl::string_view tail = {});
 absl::StatusOr<std::string> SignAesCmac(absl::string_view key, absl::string_view message,
-                                        absl::string_view rest = {});
+                                        absl::string_view rest = {}, absl::string_view tail = {});
 // AES-128-GMAC with a 12-byte nonce (MS-SMB2 3.1.4.1: message id and role flags).
 absl::StatusOr<std::string> SignAesGmac(absl::string_view key, absl::string_view nonce,
-                                        absl::string_view message, absl::string_view rest = {});
+                                        absl::string_view message, absl::string_view rest = {},
+                                        absl::string_view tail = {});
 
 // ---- encryption (TRANSFORM_HEADER payloads) ----
 

@@ -647,7 +647,7 @@ SmbResponse SmbConnection::Read(SmbRequest& r) {
     open->position = req->offset + data->data.size();
   }
   out.body = EncodeReadResponseHead(static_cast<uint32_t>(data->data.size()));
-  out.body += data->data;
+  out.payload = std::move(data->data);
   return out;
 }
 
