@@ -174,15 +174,21 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   // A CREATE with DHnC or DH2C: reattaches a disconnected durable open to this session.
   SmbResponse ReconnectDurable(SmbRequest& r, const CreateRequest& req,
                                const DurableReconnect& reconnect);
+  // After RegisterOpen: the lease `*lease_request` asks for (updated to what is granted), or
+  // else the oplock level granted for `requested`.
+  uint8_t GrantCaching(const std::shared_ptr<Open>& open, uint8_t requested,
+                       std::optional<LeaseContext>* lease_request, const std::string& lease_id);
+  // The RqLs response context for a granted lease (none without one).
+  static void AddLeaseContext(std::optional<LeaseContext>& lease, CreateResponse* resp);
   // A CREATE that waited for oplock breaks runs again; answered from here when it completes.
   void RetryCreate(uint64_t async_id);
   // ---- named streams (smb_stream_ops.cc) ----
   // A CREATE of "file:stream" once the path resolved: opens or makes the stream (and the
   // file, when the disposition creates and it is missing).
-  SmbResponse CreateStreamOpen(const CreateRequest& req, const ParsedPath& path,
+  SmbResponse CreateStreamOpen(SmbRequest& r, const CreateRequest& req, const ParsedPath& path,
                                ResolvedParent& parent, const std::shared_ptr<Open>& open,
-                               uint32_t desired, const std::shared_ptr<Session>& session,
-                               bool encrypted);
+                               uint32_t desired, std::optional<LeaseContext>& lease_request,
+                               const std::string& lease_id);
   // An overwrite or supersede of a file drops its named streams (those no handle has open).
   void RemoveNamedStreams(backend::SyncBackend& fs, backend::InodeNumber inode);
   SmbResponse ReadStreamOpen(const Open& open, const ReadRequest& req);

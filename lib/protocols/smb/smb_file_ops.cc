@@ -133,10 +133,6 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
   if ((path.data_stream || !path.stream.empty()) && (req->options & kOptDirectory)) {
     return SmbResponse{nt::kNotADirectory};
   }
-  if (!path.stream.empty()) {
-    return CreateStreamOpen(*req, path, parent, open, desired, session, r.encrypted);
-  }
-
   // A lease request (RqLs with oplock level "lease", SMB 2.1 and later).
   std::optional<LeaseContext> lease_request;
   std::string lease_id;
@@ -149,6 +145,10 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
       lease_request = *lease;
       lease_id = negotiate_request_.client_guid + lease->key;
     }
+  }
+
+  if (!path.stream.empty()) {
+    return CreateStreamOpen(r, *req, path, parent, open, desired, lease_request, lease_id);
   }
 
   std::optional<backend::Attributes> existing;
@@ -309,17 +309,7 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
   // Directory leases (SMB2_CAP_DIRECTORY_LEASING) are not offered: a directory gets none, and
   // the response carries no lease context (MS-SMB2 3.3.5.9.8).
   if (open->directory) lease_request.reset();
-  if (lease_request.has_value()) {
-    SmbServerState::LeaseGrant grant =
-        server_.state().GrantLease(open, lease_id, lease_request->key, lease_request->version,
-                                   lease_request->state, lease_request->epoch);
-    lease_request->state = grant.state;
-    lease_request->flags = grant.flags | (lease_request->flags & kLeaseFlagParentKeySet);
-    lease_request->epoch = grant.epoch;
-    oplock = kOplockLease;
-  } else {
-    oplock = server_.state().GrantOplock(open, req->oplock_level);
-  }
+  oplock = GrantCaching(open, req->oplock_level, &lease_request, lease_id);
   fs.Open(attrs.inode).IgnoreError();
   {
     std::lock_guard<std::mutex> lock(session->mu);
@@ -360,16 +350,30 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
       resp.contexts.push_back({"DHnQ", EncodeDurableV1Response()});
     }
   }
-  if (lease_request.has_value()) {
-    if (lease_request->version == 1 || !(lease_request->flags & kLeaseFlagParentKeySet)) {
-      lease_request->parent_key.clear();
-    }
-    resp.contexts.push_back({"RqLs", EncodeLeaseContext(*lease_request)});
-  }
+  AddLeaseContext(lease_request, &resp);
   SmbResponse out;
   out.body = EncodeCreateResponse(resp);
   out.created = resp.file;
   return out;
+}
+
+uint8_t SmbConnection::GrantCaching(const std::shared_ptr<Open>& open, uint8_t requested,
+                                    std::optional<LeaseContext>* lease_request,
+                                    const std::string& lease_id) {
+  if (!lease_request->has_value()) return server_.state().GrantOplock(open, requested);
+  LeaseContext& lease = **lease_request;
+  SmbServerState::LeaseGrant grant = server_.state().GrantLease(
+      open, lease_id, lease.key, lease.version, lease.state, lease.epoch);
+  lease.state = grant.state;
+  lease.flags = grant.flags | (lease.flags & kLeaseFlagParentKeySet);
+  lease.epoch = grant.epoch;
+  return kOplockLease;
+}
+
+void SmbConnection::AddLeaseContext(std::optional<LeaseContext>& lease, CreateResponse* resp) {
+  if (!lease.has_value()) return;
+  if (lease->version == 1 || !(lease->flags & kLeaseFlagParentKeySet)) lease->parent_key.clear();
+  resp->contexts.push_back({"RqLs", EncodeLeaseContext(*lease)});
 }
 
 SmbResponse SmbConnection::ReconnectDurable(SmbRequest& r, const CreateRequest& req,

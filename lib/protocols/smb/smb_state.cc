@@ -410,7 +410,7 @@ SmbServerState::LeaseGrant SmbServerState::GrantLease(const std::shared_ptr<Open
     lease = std::make_shared<Lease>();
     lease->id = lease_id;
     lease->key = key;
-    lease->inode = open->inode;
+    lease->inode = open->Key();
     lease->version = version;
     lease->epoch = version == 2 ? requested_epoch : 0;
     leases_[lease_id] = lease;
@@ -419,7 +419,7 @@ SmbServerState::LeaseGrant SmbServerState::GrantLease(const std::shared_ptr<Open
   open->lease = lease;
   // What the other opens of the file (not of this lease) allow.
   uint32_t want = open->directory ? kLeaseNone : ValidLeaseState(requested);
-  auto it = opens_.find(open->inode);
+  auto it = opens_.find(open->Key());
   if (it != opens_.end()) {
     for (const std::weak_ptr<Open>& weak : it->second.opens) {
       std::shared_ptr<Open> other = weak.lock();
@@ -490,7 +490,7 @@ std::vector<std::shared_ptr<Open>> SmbServerState::TakeConflictingDisconnected(
   for (auto it = disconnected_.begin(); it != disconnected_.end();) {
     const std::shared_ptr<Open>& open = it->second;
     bool conflicts = false;
-    if (open->inode == inode) {
+    if (open->Key() == inode) {
       bool sharing = SharingConflict(*open, intent);
       if (open->lease != nullptr) {
         uint32_t state = open->lease->state;
@@ -535,7 +535,7 @@ uint8_t SmbServerState::GrantOplock(const std::shared_ptr<Open>& open, uint8_t r
       open->pipe != nullptr) {
     return kOplockNone;
   }
-  auto it = opens_.find(open->inode);
+  auto it = opens_.find(open->Key());
   bool others = false;
   if (it != opens_.end()) {
     for (const std::weak_ptr<Open>& weak : it->second.opens) {
@@ -625,7 +625,7 @@ uint32_t SmbServerState::AcknowledgeBreak(Open& open, uint8_t level) {
       open.oplock = level;
     }
   }
-  WakeOplockWaiters(open.inode);
+  WakeOplockWaiters(open.Key());
   return status;
 }
 

@@ -92,7 +92,7 @@ struct Tree {
 struct Lease {
   std::string id;  // ClientGuid + LeaseKey
   std::string key;
-  backend::InodeNumber inode = 0;
+  backend::InodeNumber inode = 0;  // the file's inode, or a stream's Open::Key()
   int version = 1;
   uint32_t state = 0;
   bool breaking = false;  // a break was sent; the client's acknowledgement is due

@@ -24,11 +24,12 @@ bool IsMissing(const absl::Status& status) {
 
 }  // namespace
 
-SmbResponse SmbConnection::CreateStreamOpen(const CreateRequest& req, const ParsedPath& path,
-                                            ResolvedParent& parent,
+SmbResponse SmbConnection::CreateStreamOpen(SmbRequest& r, const CreateRequest& req,
+                                            const ParsedPath& path, ResolvedParent& parent,
                                             const std::shared_ptr<Open>& open, uint32_t desired,
-                                            const std::shared_ptr<Session>& session,
-                                            bool encrypted) {
+                                            std::optional<LeaseContext>& lease_request,
+                                            const std::string& lease_id) {
+  const std::shared_ptr<Session>& session = r.session;
   using namespace create;  // NOLINT: the dispositions, actions and options of CREATE
   const std::shared_ptr<Tree>& tree = open->tree;
   if (path.stream.size() > kMaxStreamNameLength) return SmbResponse{nt::kObjectNameInvalid};
@@ -91,7 +92,29 @@ SmbResponse SmbConnection::CreateStreamOpen(const CreateRequest& req, const Pars
   open->stream = exists ? *stored : path.stream;
   open->stream_key = SmbServerState::StreamKey(base.inode, open->stream);
   open->granted_access = desired;
-  if (uint32_t s = server_.state().RegisterOpen(open); s != nt::kSuccess) return SmbResponse{s};
+  // A stream is a file of its own for oplocks and leases too (its own lease key).
+  SmbServerState& state = server_.state();
+  uint64_t key = open->Key();
+  if (lease_request.has_value()) {
+    if (uint32_t s = state.CheckLeaseKey(lease_id, key); s != nt::kSuccess) return SmbResponse{s};
+  }
+  SmbServerState::Intent intent{truncates, desired, req.share_access, lease_id};
+  using Step = SmbServerState::BreakStep;
+  bool breaks = exists && ((desired & (access::kAnyData | access::kDelete)) != 0 || truncates);
+  if (breaks) {
+    if (std::optional<SmbResponse> wait =
+            WaitForOplockBreaks(r, key, intent, Step::kBeforeShareCheck)) {
+      return *wait;
+    }
+  }
+  if (uint32_t s = state.RegisterOpen(open); s != nt::kSuccess) return SmbResponse{s};
+  if (breaks) {
+    if (std::optional<SmbResponse> wait =
+            WaitForOplockBreaks(r, key, intent, Step::kAfterShareCheck)) {
+      state.UnregisterOpen(*open);  // registered again when the CREATE runs again
+      return *wait;
+    }
+  }
   uint32_t action = kActionOpened;
   absl::Status changed;
   if (!exists) {
@@ -122,16 +145,17 @@ SmbResponse SmbConnection::CreateStreamOpen(const CreateRequest& req, const Pars
   open->delete_on_close = (req.options & kOptDeleteOnClose) != 0;
   open->conn = weak_from_this();
   open->session = session;
-  open->encrypted = encrypted;
+  open->encrypted = r.encrypted;
+  uint8_t oplock = GrantCaching(open, req.oplock_level, &lease_request, lease_id);
   fs.Open(base.inode).IgnoreError();
   {
     std::lock_guard<std::mutex> lock(session->mu);
     session->opens[open->id] = open;
   }
-  // No oplock, lease or durable handle is granted on a stream: the response says so by
-  // leaving their contexts out.
+  // No durable handle is granted on a stream: the response leaves DHnQ/DH2Q out.
   CreateResponse resp = ResponseFor(StreamAttributes(base, size), open->id, action);
-  resp.oplock_level = kOplockNone;
+  resp.oplock_level = oplock;
+  AddLeaseContext(lease_request, &resp);
   for (const CreateContext& ctx : req.contexts) {
     if (ctx.name == "MxAc") {
       std::string data;
@@ -168,6 +192,8 @@ void SmbConnection::RemoveNamedStreams(backend::SyncBackend& fs, backend::InodeN
 }
 
 SmbResponse SmbConnection::ReadStreamOpen(const Open& open, const ReadRequest& req) {
+  // Stream I/O bypasses the backend's data path (and so the ChangeFeed): breaks are sent here.
+  server_.SendBreaks(server_.state().BreakForAccess(open.Key(), open.id, false));
   backend::SyncBackend fs(server_.backend(), open.tree->ctx);
   absl::StatusOr<std::string> content = ReadStream(fs, open.inode, open.stream);
   if (!content.ok()) return SmbResponse{NtStatusFor(content.status())};
@@ -181,6 +207,7 @@ SmbResponse SmbConnection::ReadStreamOpen(const Open& open, const ReadRequest& r
 }
 
 SmbResponse SmbConnection::WriteStreamOpen(Open& open, const WriteRequest& req) {
+  server_.SendBreaks(server_.state().BreakForAccess(open.Key(), open.id, true));
   backend::SyncBackend fs(server_.backend(), open.tree->ctx);
   {
     // Stored at once and durably (attribute changes are synchronous): nothing to commit later.
