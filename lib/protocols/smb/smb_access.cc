@@ -2,8 +2,10 @@
 
 #include <string>
 
+#include "lib/auth/posix_permissions.h"
 #include "lib/backend/errors.h"
 #include "lib/common/logging.h"
+#include "lib/protocols/smb/ntstatus.h"
 #include "lib/protocols/smb/smb_create_helpers.h"
 #include "lib/protocols/smb/smb_state.h"
 
@@ -55,6 +57,23 @@ uint32_t HandleAccess(backend::SyncBackend& fs, const backend::Identity& who,
   granted &= posix | ~kData;
   if (read_only) granted &= ~access::kAnyWrite;
   return granted;
+}
+
+uint32_t CheckOpenAccess(const backend::Identity& who, const backend::Attributes& attrs,
+                         uint32_t maximal, bool by_dacl, bool truncate, bool read_only,
+                         uint32_t* desired) {
+  if (*desired & access::kMaximumAllowed) {
+    *desired = (*desired & ~access::kMaximumAllowed) | maximal;
+  }
+  if (truncate) *desired |= access::kWriteData;
+  if ((*desired & access::kAnyWrite) && read_only) return nt::kAccessDenied;
+  // A stored DACL must grant every right asked for (MS-DTYP 2.5.3.2).
+  if (by_dacl && (*desired & ~maximal) != 0) return nt::kAccessDenied;
+  bool directory = attrs.type == backend::FileType::kDirectory;
+  uint32_t needed = PosixBitsFor(directory ? *desired & ~access::kExecute : *desired);
+  if ((auth::GrantedAccess(who, attrs, needed) & needed) != needed) return nt::kAccessDenied;
+  if ((*desired & access::kDelete) && !(maximal & access::kDelete)) return nt::kAccessDenied;
+  return nt::kSuccess;
 }
 
 }  // namespace cfs::smb

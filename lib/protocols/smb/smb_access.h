@@ -26,6 +26,13 @@ uint32_t HandleAccess(backend::SyncBackend& fs, const backend::Identity& who,
                       const backend::Attributes& attrs, const backend::Attributes* dir,
                       bool read_only, bool* by_dacl);
 
+// Whether `who` may open `attrs` with `*desired`, after expanding MAXIMUM_ALLOWED to `maximal`
+// (HandleAccess's) and adding FILE_WRITE_DATA when the open truncates. Returns nt::kSuccess
+// or nt::kAccessDenied.
+uint32_t CheckOpenAccess(const backend::Identity& who, const backend::Attributes& attrs,
+                         uint32_t maximal, bool by_dacl, bool truncate, bool read_only,
+                         uint32_t* desired);
+
 }  // namespace cfs::smb
 
 #endif  // CFS_LIB_PROTOCOLS_SMB_SMB_ACCESS_H_

@@ -195,19 +195,12 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
         HandleAccess(fs, tree->ctx.identity, attrs,
                      parent.name.empty() ? nullptr : &parent.dir_attrs, tree->read_only, &by_dacl);
     maximal_access = maximal;
-    if (desired & access::kMaximumAllowed) desired = (desired & ~access::kMaximumAllowed) | maximal;
     bool truncate = req->disposition == kOverwrite || req->disposition == kOverwriteIf ||
                     req->disposition == kSupersede;
-    if (truncate) desired |= access::kWriteData;
-    if ((desired & access::kAnyWrite) && tree->read_only) return SmbResponse{nt::kAccessDenied};
-    // A stored DACL must grant every right asked for (MS-DTYP 2.5.3.2).
-    if (by_dacl && (desired & ~maximal) != 0) return SmbResponse{nt::kAccessDenied};
-    uint32_t needed = PosixBitsFor(is_dir ? desired & ~access::kExecute : desired);
-    if ((auth::GrantedAccess(tree->ctx.identity, attrs, needed) & needed) != needed) {
-      return SmbResponse{nt::kAccessDenied};
-    }
-    if ((desired & access::kDelete) && !(maximal & access::kDelete)) {
-      return SmbResponse{nt::kAccessDenied};
+    if (uint32_t s = CheckOpenAccess(tree->ctx.identity, attrs, maximal, by_dacl, truncate,
+                                     tree->read_only, &desired);
+        s != nt::kSuccess) {
+      return SmbResponse{s};
     }
     if (want_delete_on_close && !is_dir && (attrs.mode & 0222) == 0) {
       return SmbResponse{nt::kCannotDelete};

@@ -65,19 +65,11 @@ SmbResponse SmbConnection::CreateStreamOpen(SmbRequest& r, const CreateRequest& 
   bool by_dacl = false;
   uint32_t maximal =
       HandleAccess(fs, tree->ctx.identity, base, &parent.dir_attrs, tree->read_only, &by_dacl);
-  if (made_base) maximal |= access::kAll;
-  if (desired & access::kMaximumAllowed) desired = (desired & ~access::kMaximumAllowed) | maximal;
-  if (truncates) desired |= access::kWriteData;
-  if ((desired & access::kAnyWrite) && tree->read_only) return SmbResponse{nt::kAccessDenied};
-  if (!made_base) {
-    uint32_t needed = PosixBitsFor(desired);
-    if ((auth::GrantedAccess(tree->ctx.identity, base, needed) & needed) != needed) {
-      return SmbResponse{nt::kAccessDenied};
-    }
-    if ((desired & access::kDelete) && !(maximal & access::kDelete)) {
-      return SmbResponse{nt::kAccessDenied};
-    }
-    if (by_dacl && (desired & ~maximal) != 0) return SmbResponse{nt::kAccessDenied};
+  if (made_base) maximal |= access::kAll;  // the creator gets what it asked for
+  if (uint32_t s = CheckOpenAccess(tree->ctx.identity, base, maximal, by_dacl && !made_base,
+                                   truncates, tree->read_only, &desired);
+      s != nt::kSuccess) {
+    return SmbResponse{s};
   }
 
   std::lock_guard<std::mutex> streams(server_.state().StreamLock(base.inode));
