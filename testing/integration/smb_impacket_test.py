@@ -431,6 +431,11 @@ class DaclTest(unittest.TestCase):
             conn.deleteFile("share", "acl_dir\kept.txt")
         self.assertEqual(raised.exception.getErrorCode(), STATUS_ACCESS_DENIED)
         self.assertEqual(get(conn, "acl_dir\kept.txt"), b"cannot be deleted")
+        # A file made by creating one of its streams inherits the same DACL.
+        put(conn, "acl_dir\\via_stream.txt:side", b"stream first")
+        with self.assertRaises(SessionError) as raised:
+            conn.deleteFile("share", "acl_dir\\via_stream.txt")
+        self.assertEqual(raised.exception.getErrorCode(), STATUS_ACCESS_DENIED)
         # FILE_DELETE_CHILD on the directory allows it.
         d = smb.create(tid, "acl_dir", READ_CONTROL | WRITE_DAC, smb3structs.FILE_SHARE_READ,
                        smb3structs.FILE_DIRECTORY_FILE, smb3structs.FILE_OPEN, 0)
@@ -438,6 +443,7 @@ class DaclTest(unittest.TestCase):
                     fileInfoClass=0, additionalInformation=DACL_SECURITY_INFORMATION)
         smb.close(tid, d)
         conn.deleteFile("share", "acl_dir\kept.txt")
+        conn.deleteFile("share", "acl_dir\\via_stream.txt")
         conn.deleteDirectory("share", "acl_dir")
         conn.logoff()
 

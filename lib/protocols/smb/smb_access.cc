@@ -5,6 +5,7 @@
 #include "lib/auth/posix_permissions.h"
 #include "lib/backend/errors.h"
 #include "lib/common/logging.h"
+#include "lib/protocols/smb/le_bytes.h"
 #include "lib/protocols/smb/ntstatus.h"
 #include "lib/protocols/smb/smb_create_helpers.h"
 #include "lib/protocols/smb/smb_state.h"
@@ -32,6 +33,31 @@ absl::Status StoreDacl(backend::SyncBackend& fs, backend::InodeNumber inode, con
     return removed;
   }
   return root.SetXattr(inode, std::string(kDaclXattr), EncodeStoredDacl(*dacl)).status();
+}
+
+absl::StatusOr<std::optional<Dacl>> DaclOfCreateContexts(const std::vector<CreateContext>& list) {
+  std::optional<Dacl> dacl;
+  for (const CreateContext& ctx : list) {
+    if (ctx.name != "SecD") continue;
+    absl::StatusOr<Dacl> given = DaclOfDescriptor(ctx.data);
+    if (!given.ok()) return given.status();
+    if (Le16(ctx.data, 2) & 0x0004) dacl = *given;  // SE_DACL_PRESENT
+  }
+  return dacl;
+}
+
+void SetNewFileDacl(backend::SyncBackend& fs, backend::InodeNumber parent,
+                    const backend::Attributes& made, std::optional<Dacl> given) {
+  if (!given.has_value()) {
+    std::optional<Dacl> from = LoadDacl(fs, parent);
+    if (!from.has_value()) return;
+    given = InheritedDacl(*from, made.type == backend::FileType::kDirectory, made.uid, made.gid);
+    if (!given.has_value()) return;
+  }
+  if (absl::Status stored = StoreDacl(fs, made.inode, &*given); !stored.ok()) {
+    CFS_LOG(WARNING, "smb") << "storing the DACL of new file " << made.inode
+                            << " failed: " << stored.message();
+  }
 }
 
 uint32_t HandleAccess(backend::SyncBackend& fs, const backend::Identity& who,

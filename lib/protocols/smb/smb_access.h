@@ -7,9 +7,11 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "lib/backend/sync_backend.h"
 #include "lib/protocols/smb/nt_acl.h"
+#include "lib/protocols/smb/smb2_messages.h"
 
 namespace cfs::smb {
 
@@ -17,6 +19,15 @@ namespace cfs::smb {
 std::optional<Dacl> LoadDacl(backend::SyncBackend& fs, backend::InodeNumber inode);
 // Stores (or with null, removes) the DACL of `inode`.
 absl::Status StoreDacl(backend::SyncBackend& fs, backend::InodeNumber inode, const Dacl* dacl);
+
+// The DACL a CREATE's security descriptor context (SecD) gives a new file, or none (no SecD, or
+// one without a DACL). Errors: kInvalidArgument (a malformed descriptor).
+absl::StatusOr<std::optional<Dacl>> DaclOfCreateContexts(const std::vector<CreateContext>& list);
+
+// Gives `made`, just created in directory `parent`, the DACL `given`, else what the parent's
+// DACL passes on (else none: its mode bits rule). A failure to store is logged.
+void SetNewFileDacl(backend::SyncBackend& fs, backend::InodeNumber parent,
+                    const backend::Attributes& made, std::optional<Dacl> given);
 
 // The access mask `who` holds on `attrs`, in directory `dir` (null for the share root). With a
 // stored DACL: the rights it grants (DELETE also through the parent's FILE_DELETE_CHILD),

@@ -2,7 +2,6 @@
 // bookkeeping (share modes, delete-on-close, commit of unstable writes on close).
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "lib/auth/posix_permissions.h"
 #include "lib/backend/errors.h"
 #include "lib/backend/sync_backend.h"
 #include "lib/common/logging.h"
@@ -252,15 +251,8 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
     if (want_delete_on_close && (req->file_attributes & kAttrReadonly)) {
       return SmbResponse{nt::kCannotDelete};
     }
-    // The new file's DACL: the one a security descriptor context (SecD) gives, else what the
-    // parent's DACL passes on (else none: its mode bits rule).
-    std::optional<Dacl> dacl;
-    for (const CreateContext& ctx : req->contexts) {
-      if (ctx.name != "SecD") continue;
-      absl::StatusOr<Dacl> given = DaclOfDescriptor(ctx.data);
-      if (!given.ok()) return SmbResponse{nt::kInvalidParameter};
-      if (Le16(ctx.data, 2) & 0x0004) dacl = *given;  // SE_DACL_PRESENT
-    }
+    absl::StatusOr<std::optional<Dacl>> dacl = DaclOfCreateContexts(req->contexts);
+    if (!dacl.ok()) return SmbResponse{nt::kInvalidParameter};
     absl::StatusOr<backend::EntryResult> made =
         (req->options & kOptDirectory)
             ? fs.Mkdir(parent.dir, parent.name, 0755)
@@ -270,21 +262,10 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
     attrs = made->attributes;
     action = kActionCreated;
     server_.state().DirectoryChanged(parent.dir);
-    if (!dacl.has_value()) {
-      if (std::optional<Dacl> from = LoadDacl(fs, parent.dir)) {
-        dacl =
-            InheritedDacl(*from, attrs.type == backend::FileType::kDirectory, attrs.uid, attrs.gid);
-      }
-    }
-    if (dacl.has_value()) {
-      if (absl::Status stored = StoreDacl(fs, attrs.inode, &*dacl); !stored.ok()) {
-        CFS_LOG(WARNING, "smb") << "storing the DACL of new file " << attrs.inode
-                                << " failed: " << stored.message();
-      }
-    }
-    uint32_t maximal = MaximalAccess(tree->ctx.identity, attrs, &parent.dir_attrs, false) |
-                       access::kAll;  // the creator gets what it asked for
-    maximal_access = MaximalAccess(tree->ctx.identity, attrs, &parent.dir_attrs, tree->read_only);
+    SetNewFileDacl(fs, parent.dir, attrs, *dacl);
+    // (The tree is writable here: a read-only one refused the create above.)
+    maximal_access = MaximalAccess(tree->ctx.identity, attrs, &parent.dir_attrs, false);
+    uint32_t maximal = maximal_access | access::kAll;  // the creator gets what it asked for
     if (desired & access::kMaximumAllowed) desired = (desired & ~access::kMaximumAllowed) | maximal;
     open->granted_access = desired;
     open->inode = attrs.inode;

@@ -2,7 +2,6 @@
 // of a stream handle. The streams live in the file's extended attributes (smb_streams.h);
 // share modes, locks and delete-on-close are kept per stream (Open::Key).
 #include "absl/strings/match.h"
-#include "lib/auth/posix_permissions.h"
 #include "lib/backend/errors.h"
 #include "lib/backend/sync_backend.h"
 #include "lib/common/logging.h"
@@ -53,12 +52,15 @@ SmbResponse SmbConnection::CreateStreamOpen(SmbRequest& r, const CreateRequest& 
   } else {
     if (!creates) return SmbResponse{nt::kObjectNameNotFound};
     if (tree->read_only) return SmbResponse{nt::kAccessDenied};
+    absl::StatusOr<std::optional<Dacl>> dacl = DaclOfCreateContexts(req.contexts);
+    if (!dacl.ok()) return SmbResponse{nt::kInvalidParameter};
     absl::StatusOr<backend::EntryResult> made =
         fs.Create(parent.dir, parent.name, backend::CreateMode::kGuarded, 0, 0644);
     if (!made.ok()) return SmbResponse{NtStatusFor(made.status())};
     base = made->attributes;
     made_base = true;
     server_.state().DirectoryChanged(parent.dir);
+    SetNewFileDacl(fs, parent.dir, base, *dacl);  // as for any new file
   }
 
   // Access to a stream is access to its file (there is one security descriptor per file).
