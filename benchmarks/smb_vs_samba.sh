@@ -2,7 +2,12 @@
 # SMB side by side: cfs-gateway (embedded backend) and Samba smbd (../shared/peers/smb set-up)
 # on loopback, both driven by the same clients on the same machine:
 #   - smbclient 100 MiB and 1 GiB put/get, SMB 3.1.1 plain, signed (AES-GMAC) and encrypted
-#     (AES-128-GCM): median seconds of N runs, MiB/s
+#     (AES-128-GCM): median seconds of N runs, MiB/s. The two servers take turns within each
+#     run (cfs first on odd runs, Samba first on even ones) after one discarded warm-up round,
+#     because on this VM the first gigabytes a process writes after a quiet spell are slower
+#     (an order bias of up to 2x was measured). Each row also prints smbclient's own CPU time
+#     (user + sys) against cfs-gateway and the ceiling it puts on the ratio: samba seconds /
+#     client CPU seconds, the ratio a server that cost nothing at all would reach.
 #   - smbtorture smb2.bench.echo and smb2.bench.path-contention-shared (their own figures)
 # Prints both figures and the ratio (cfs / samba, higher is better) per row.
 #
@@ -19,7 +24,7 @@ samba_port=14445
 user=smbtest
 pass='Passw0rd!'
 
-for pkg in samba smbclient samba-testsuite bc; do
+for pkg in samba smbclient samba-testsuite bc time; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" > /dev/null
 done
@@ -52,43 +57,58 @@ head -c $((1024 << 20)) /dev/urandom > "$work/1G.bin"
 
 median() { sort -n | awk '{a[NR]=$1} END{ if(NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
 
-# Prints "<put seconds> <get seconds>" medians for one server.
-transfer() {
-  local port=$1 file=$2; shift 2
-  local puts=() gets=()
-  for _ in $(seq "$runs"); do
-    rm -f "$work/back.bin"
-    local t0 t1 t2
-    t0=$(date +%s.%N)
-    smbclient //127.0.0.1/share -p "$port" -U "$user%$pass" "$@" \
-      -c "put $work/$file bench.bin" > /dev/null 2>&1 || echo "put failed on $port" >&2
-    t1=$(date +%s.%N)
-    smbclient //127.0.0.1/share -p "$port" -U "$user%$pass" "$@" \
-      -c "get bench.bin $work/back.bin" > /dev/null 2>&1 || echo "get failed on $port" >&2
-    t2=$(date +%s.%N)
-    cmp -s "$work/$file" "$work/back.bin" || echo "MISMATCH on port $port" >&2
-    puts+=("$(echo "$t1 - $t0" | bc)")
-    gets+=("$(echo "$t2 - $t1" | bc)")
-  done
-  echo "$(printf '%s\n' "${puts[@]}" | median) $(printf '%s\n' "${gets[@]}" | median)"
+# One smbclient command; appends "<wall seconds> <client cpu seconds>" to $work/<tag>.
+client() {  # tag, port, command, options...
+  local tag=$1 port=$2 cmd=$3; shift 3
+  /usr/bin/time -o "$work/time" -f '%e %U %S' \
+    smbclient //127.0.0.1/share -p "$port" -U "$user%$pass" "$@" -c "$cmd" > /dev/null 2>&1 ||
+    echo "$tag failed on $port" >&2
+  awk '{print $1, $2 + $3}' "$work/time" >> "$work/$tag"
 }
 
-row() {  # name, cfs figure, samba figure, unit
-  printf '| %-44s | %10.1f %-6s | %10.1f %-6s | %5.2fx |\n' "$1" "$2" "$4" "$3" "$4" \
+# One put and one get of a file on one server; the get is compared byte for byte.
+round() {  # tag prefix, port, file, options...
+  local tag=$1 port=$2 file=$3; shift 3
+  rm -f "$work/back.bin"
+  client "$tag.put" "$port" "put $work/$file bench.bin" "$@"
+  client "$tag.get" "$port" "get bench.bin $work/back.bin" "$@"
+  cmp -s "$work/$file" "$work/back.bin" || echo "MISMATCH on port $port" >&2
+}
+
+# Median of column $2 (1 = wall, 2 = client cpu) of a tag's figures.
+col() { awk -v c="$2" '{print $c}' "$work/$1" | median; }
+
+row() {  # name, cfs figure, samba figure, unit[, client cpu seconds, ceiling]
+  printf '| %-44s | %10.1f %-6s | %10.1f %-6s | %5.2fx |' "$1" "$2" "$4" "$3" "$4" \
     "$(echo "$2 / $3" | bc -l)"
+  if [ $# -gt 4 ]; then printf ' %5.2f s | %5.2fx |' "$5" "$6"; fi
+  echo
 }
 
-echo "| row | cfs-gateway | samba | ratio |"
-echo "|---|---|---|---|"
+echo "| row | cfs-gateway | samba | ratio | smbclient cpu (cfs) | ceiling |"
+echo "|---|---|---|---|---|---|"
 for size in 100M 1G; do
   mib=$([ $size = 100M ] && echo 100 || echo 1024)
   for mode in plain sign encrypt; do
     opts=(-m SMB3_11)
     [ $mode = plain ] || opts+=(--client-protection=$mode)
-    read -r cp cg <<< "$(transfer $cfs_port $size.bin "${opts[@]}")"
-    read -r sp sg <<< "$(transfer $samba_port $size.bin "${opts[@]}")"
-    row "$size put SMB 3.1.1 $mode" "$(echo "$mib / $cp" | bc -l)" "$(echo "$mib / $sp" | bc -l)" MiB/s
-    row "$size get SMB 3.1.1 $mode" "$(echo "$mib / $cg" | bc -l)" "$(echo "$mib / $sg" | bc -l)" MiB/s
+    rm -f "$work"/cfs.* "$work"/samba.*
+    round warm $cfs_port $size.bin "${opts[@]}"
+    round warm $samba_port $size.bin "${opts[@]}"
+    for i in $(seq "$runs"); do
+      if [ $((i % 2)) = 1 ]; then
+        round cfs $cfs_port $size.bin "${opts[@]}"
+        round samba $samba_port $size.bin "${opts[@]}"
+      else
+        round samba $samba_port $size.bin "${opts[@]}"
+        round cfs $cfs_port $size.bin "${opts[@]}"
+      fi
+    done
+    for op in put get; do
+      c=$(col cfs.$op 1) s=$(col samba.$op 1) cpu=$(col cfs.$op 2)
+      row "$size $op SMB 3.1.1 $mode" "$(echo "$mib / $c" | bc -l)" "$(echo "$mib / $s" | bc -l)" \
+        MiB/s "$cpu" "$(echo "$s / $cpu" | bc -l)"
+    done
   done
 done
 
