@@ -180,8 +180,9 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
                        std::optional<LeaseContext>* lease_request, const std::string& lease_id);
   // The RqLs response context for a granted lease (none without one).
   static void AddLeaseContext(std::optional<LeaseContext>& lease, CreateResponse* resp);
-  // A CREATE that waited for oplock breaks runs again; answered from here when it completes.
-  void RetryCreate(uint64_t async_id);
+  // A CREATE or SET_INFO that waited for oplock breaks runs again; answered from here when it
+  // completes.
+  void RetryAfterBreaks(uint64_t async_id);
   // ---- named streams (smb_stream_ops.cc) ----
   // A CREATE of "file:stream" once the path resolved: opens or makes the stream (and the
   // file, when the disposition creates and it is missing).
@@ -216,6 +217,16 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   std::optional<SmbResponse> WaitForOplockBreaks(SmbRequest& r, backend::InodeNumber inode,
                                                  const SmbServerState::Intent& intent,
                                                  SmbServerState::BreakStep step);
+  // A rename or delete disposition through `open`: sends the breaks of other leases' handle
+  // caching; when it must wait for acknowledgements (and `r` may go async), returns the
+  // interim response.
+  std::optional<SmbResponse> WaitForHandleBreaks(SmbRequest& r, const Open& open);
+  // The shared part of the two above: `conflict` sends breaks and registers the retry it is
+  // given; true when `r` must wait.
+  std::optional<SmbResponse> WaitForBreaks(
+      SmbRequest& r, backend::InodeNumber inode,
+      const std::function<bool(std::vector<SmbServerState::OplockBreak>*, std::function<void()>)>&
+          conflict);
   std::shared_ptr<Open> FindOpen(const SmbRequest& r, const FileId& id);
   // Closes `open` (commit, unlock, delete-on-close) and forgets it in its session.
   uint32_t CloseOpen(const std::shared_ptr<Session>& session, const std::shared_ptr<Open>& open,

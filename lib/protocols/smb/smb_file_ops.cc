@@ -206,9 +206,10 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
     }
     open->granted_access = desired;
     open->inode = attrs.inode;
-    // Opens for attributes only (no data or delete access) break no oplock (MS-FSA 2.1.5.17).
-    bool breaks = (desired & (access::kAnyData | access::kDelete)) != 0 || truncate;
-    SmbServerState::Intent intent{truncate, desired, req->share_access, lease_id};
+    // Stat opens (attributes and security descriptor reads only) break no oplock.
+    bool breaks = !access::IsStatAccess(desired) || truncate;
+    SmbServerState::Intent intent{truncate, desired, req->share_access, lease_id,
+                                  want_delete_on_close};
     using Step = SmbServerState::BreakStep;
     if (breaks) {
       // Durable opens whose client is gone are closed rather than waited for.
@@ -432,6 +433,30 @@ std::optional<SmbResponse> SmbConnection::WaitForOplockBreaks(SmbRequest& r,
                                                               SmbServerState::BreakStep step) {
   // Exclusive and batch oplocks of other opens break first (MS-SMB2 3.3.5.9): this CREATE waits
   // for their acknowledgement (at most 35 s), then runs again from the start.
+  return WaitForBreaks(r, inode, [&](auto* breaks, std::function<void()> retry) {
+    return server_.state().OplockConflict(inode, intent, step, breaks, std::move(retry));
+  });
+}
+
+std::optional<SmbResponse> SmbConnection::WaitForHandleBreaks(SmbRequest& r, const Open& open) {
+  backend::InodeNumber inode = open.Key();
+  uint64_t origin = open.id;
+  if (!r.may_go_async) {
+    // Inside a compound that cannot wait: the breaks go out and the request goes on.
+    std::vector<SmbServerState::OplockBreak> breaks;
+    server_.state().BreakHandleCaching(inode, origin, &breaks, [] {});
+    server_.SendBreaks(breaks);
+    return std::nullopt;
+  }
+  return WaitForBreaks(r, inode, [&](auto* breaks, std::function<void()> retry) {
+    return server_.state().BreakHandleCaching(inode, origin, breaks, std::move(retry));
+  });
+}
+
+std::optional<SmbResponse> SmbConnection::WaitForBreaks(
+    SmbRequest& r, backend::InodeNumber inode,
+    const std::function<bool(std::vector<SmbServerState::OplockBreak>*, std::function<void()>)>&
+        conflict) {
   uint64_t id = r.async_id;
   if (id == 0) {
     std::lock_guard<std::mutex> guard(pending_mu_);
@@ -439,9 +464,9 @@ std::optional<SmbResponse> SmbConnection::WaitForOplockBreaks(SmbRequest& r,
   }
   std::weak_ptr<SmbConnection> weak = weak_from_this();
   std::vector<SmbServerState::OplockBreak> breaks;
-  bool wait = server_.state().OplockConflict(inode, intent, step, &breaks, [weak, id] {
+  bool wait = conflict(&breaks, [weak, id] {
     if (std::shared_ptr<SmbConnection> self = weak.lock()) {
-      self->RunSerial([self, id] { self->RetryCreate(id); });
+      self->RunSerial([self, id] { self->RetryAfterBreaks(id); });
     }
   });
   server_.SendBreaks(breaks);
@@ -473,7 +498,7 @@ SmbResponse SmbConnection::GoAsync(SmbRequest& r, uint64_t open_id, uint64_t asy
   return out;
 }
 
-void SmbConnection::RetryCreate(uint64_t async_id) {
+void SmbConnection::RetryAfterBreaks(uint64_t async_id) {
   std::shared_ptr<Pending> p;
   {
     std::lock_guard<std::mutex> guard(pending_mu_);
@@ -482,7 +507,7 @@ void SmbConnection::RetryCreate(uint64_t async_id) {
     p = it->second;
   }
   SmbRequest r = p->request;
-  SmbResponse response = Create(r);
+  SmbResponse response = r.header.command == cmd::kCreate ? Create(r) : SetInfo(r);
   if (response.go_async) return;  // waits for another break
   {
     std::lock_guard<std::mutex> guard(pending_mu_);

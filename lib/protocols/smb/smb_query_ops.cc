@@ -363,6 +363,7 @@ SmbResponse SmbConnection::SetInfo(SmbRequest& r) {
           if (!page.ok()) return SmbResponse{NtStatusFor(page.status())};
           if (!page->entries.empty()) return SmbResponse{nt::kDirectoryNotEmpty};
         }
+        if (std::optional<SmbResponse> wait = WaitForHandleBreaks(r, *open)) return *wait;
       }
       server_.state().SetDeletePending(*open, del);
       return ok;
@@ -424,6 +425,7 @@ SmbResponse SmbConnection::SetInfo(SmbRequest& r) {
         server_.state().DirectoryChanged(dest.dir);
         return ok;
       }
+      if (std::optional<SmbResponse> wait = WaitForHandleBreaks(r, *open)) return *wait;
       if (server_.state().RenameBlocked(*open) ||
           server_.state().OpenWithDeleteAccess(dest.dir, open->id)) {
         return SmbResponse{nt::kSharingViolation};

@@ -197,10 +197,8 @@ bool SmbServerState::RenameBlocked(const Open& open) {
   for (const std::weak_ptr<Open>& weak : it->second.opens) {
     std::shared_ptr<Open> other = weak.lock();
     if (other == nullptr || other->id == open.id) continue;
-    // Another handle that may delete, or that does not share delete, pins the name.
-    if (!(other->share_access & kShareDelete) || (other->granted_access & access::kDelete)) {
-      return true;
-    }
+    // Another handle that does not share delete pins the name.
+    if (!(other->share_access & kShareDelete)) return true;
   }
   return false;
 }
@@ -317,6 +315,13 @@ uint32_t ValidLeaseState(uint32_t state) {
 // Starts breaking `lease` to `to` (unless it holds no more than that): a break from a state
 // with write or handle caching waits for the client's acknowledgement; from read caching
 // alone it takes effect at once. Returns whether a break was queued in `breaks`.
+// An open for attributes only (no data or delete access) that caches nothing itself takes part
+// in no caching decision (MS-FSA 2.1.5.1.2.1); one that holds a lease counts through its lease.
+bool IsStatOpen(const Open& open) {
+  return access::IsStatAccess(open.granted_access) && open.lease == nullptr &&
+         open.oplock == kOplockNone && !open.oplock_breaking;
+}
+
 bool BreakLease(const std::shared_ptr<Open>& via, const std::shared_ptr<Lease>& lease, uint32_t to,
                 std::vector<SmbServerState::OplockBreak>* breaks) {
   to = ValidLeaseState(to & lease->state);
@@ -362,7 +367,8 @@ bool SmbServerState::OplockConflict(backend::InodeNumber inode, const Intent& in
       }
       uint32_t to = lease->state;
       if (before) {
-        if (SharingConflict(*other, intent)) to &= ~kLeaseHandle;  // the client may close them
+        // The client may close the handles it caches, and must before the file goes away.
+        if (SharingConflict(*other, intent) || intent.delete_on_close) to &= ~kLeaseHandle;
       } else {
         if (std::find(seen.begin(), seen.end(), lease.get()) != seen.end()) continue;
         seen.push_back(lease.get());
@@ -380,6 +386,36 @@ bool SmbServerState::OplockConflict(backend::InodeNumber inode, const Intent& in
     } else if (!before && other->oplock == kOplockLevelII && intent.overwrite) {
       other->oplock = kOplockNone;  // level II breaks need no acknowledgement
       breaks->push_back({other, kOplockNone});
+    }
+  }
+  if (wait) oplock_waiters_[inode].push_back(std::move(retry));
+  return wait;
+}
+
+bool SmbServerState::BreakHandleCaching(backend::InodeNumber inode, uint64_t origin,
+                                        std::vector<OplockBreak>* breaks,
+                                        std::function<void()> retry) {
+  std::lock_guard<std::mutex> lock(opens_mu_);
+  auto it = opens_.find(inode);
+  if (it == opens_.end()) return false;
+  const Lease* own = nullptr;
+  for (const std::weak_ptr<Open>& weak : it->second.opens) {
+    std::shared_ptr<Open> other = weak.lock();
+    if (other != nullptr && other->id == origin) own = other->lease.get();
+  }
+  bool wait = false;
+  for (const std::weak_ptr<Open>& weak : it->second.opens) {
+    std::shared_ptr<Open> other = weak.lock();
+    if (other == nullptr || other->id == origin || other->lease == nullptr) continue;
+    const std::shared_ptr<Lease>& lease = other->lease;
+    if (lease.get() == own) continue;
+    if (lease->breaking) {
+      wait = true;
+      continue;
+    }
+    if ((lease->state & kLeaseHandle) == 0) continue;
+    if (BreakLease(other, lease, lease->state & ~kLeaseHandle, breaks) && lease->breaking) {
+      wait = true;
     }
   }
   if (wait) oplock_waiters_[inode].push_back(std::move(retry));
@@ -424,7 +460,8 @@ SmbServerState::LeaseGrant SmbServerState::GrantLease(const std::shared_ptr<Open
     for (const std::weak_ptr<Open>& weak : it->second.opens) {
       std::shared_ptr<Open> other = weak.lock();
       if (other == nullptr || other.get() == open.get() || other->lease == lease) continue;
-      want &= ~kLeaseWrite;  // another open: no exclusive write caching
+      if (IsStatOpen(*other)) continue;  // attributes only: it shares any caching
+      want &= ~kLeaseWrite;              // another open: no exclusive write caching
       bool caches_writes = other->oplock_breaking || other->oplock == kOplockExclusive ||
                            other->oplock == kOplockBatch ||
                            (other->lease != nullptr &&
@@ -540,7 +577,7 @@ uint8_t SmbServerState::GrantOplock(const std::shared_ptr<Open>& open, uint8_t r
   if (it != opens_.end()) {
     for (const std::weak_ptr<Open>& weak : it->second.opens) {
       std::shared_ptr<Open> other = weak.lock();
-      if (other == nullptr || other.get() == open.get()) continue;
+      if (other == nullptr || other.get() == open.get() || IsStatOpen(*other)) continue;
       if (other->oplock_breaking || other->oplock == kOplockExclusive ||
           other->oplock == kOplockBatch ||
           (other->lease != nullptr &&
@@ -639,11 +676,11 @@ void SmbServerState::ExpireBreaks(backend::InodeNumber inode) {
         if (other == nullptr) continue;
         if (other->lease != nullptr && other->lease->breaking) {
           other->lease->breaking = false;
-          other->lease->state = other->lease->breaking_to;
+          other->lease->state = kLeaseNone;
         }
         if (!other->oplock_breaking) continue;
         other->oplock_breaking = false;
-        other->oplock = other->oplock_break_to;
+        other->oplock = kOplockNone;
       }
     }
   }

@@ -63,6 +63,11 @@ inline constexpr uint32_t kGenericWrite = 0x40000000;
 inline constexpr uint32_t kGenericRead = 0x80000000;
 inline constexpr uint32_t kAll = 0x001F01FF;
 inline constexpr uint32_t kAnyData = kReadData | kWriteData | kAppendData | kExecute;
+// What a "stat open" may ask for: it breaks no oplock and takes part in no caching decision
+// (MS-FSA 2.1.5.1.2.1; smbtorture lease.statopen4 lists the rights).
+inline constexpr uint32_t kStatOpen =
+    kReadAttributes | kWriteAttributes | kReadControl | kSynchronize;
+inline constexpr bool IsStatAccess(uint32_t granted) { return (granted & ~kStatOpen) == 0; }
 inline constexpr uint32_t kAnyWrite = kWriteData | kAppendData | kWriteEa | kWriteAttributes |
                                       kDelete | kWriteDac | kWriteOwner | kDeleteChild;
 }  // namespace access
@@ -269,7 +274,8 @@ class SmbServerState {
     bool overwrite = false;
     uint32_t access = 0;
     uint32_t share = 0;
-    std::string lease_id;  // ClientGuid + LeaseKey when it asks for a lease, else empty
+    std::string lease_id;          // ClientGuid + LeaseKey when it asks for a lease, else empty
+    bool delete_on_close = false;  // the new open will delete the file when it closes
   };
   // A CREATE of an existing file breaks what other opens cache in two steps, as Windows does:
   // before the share-mode check, exclusive and batch oplocks (to level II, or none when the new
@@ -327,7 +333,14 @@ class SmbServerState {
   // The client acknowledged a break of `open` to `level`. Returns kSuccess, or
   // kInvalidOplockProtocol (no break in progress, or a level above the one broken to).
   uint32_t AcknowledgeBreak(Open& open, uint8_t level);
-  // The client did not acknowledge in time: the breaks in progress on `inode` complete.
+  // A rename or a delete disposition set through `origin` ends the handle caching of the other
+  // leases of `inode` (MS-FSA 2.1.4.12: their clients may hold handles open that pin the name).
+  // Returns true when `origin` must wait for acknowledgements; then `retry` runs once the breaks
+  // end, as for OplockConflict.
+  bool BreakHandleCaching(backend::InodeNumber inode, uint64_t origin,
+                          std::vector<OplockBreak>* breaks, std::function<void()> retry);
+  // The client did not acknowledge in time: the breaks in progress on `inode` complete, and
+  // each such oplock and lease is broken to none (MS-SMB2 3.3.2.1, 3.3.2.5).
   void ExpireBreaks(backend::InodeNumber inode);
   // `retry` runs once the breaks in progress on `inode` end (acknowledged, expired, closed).
   void AddOplockWaiter(backend::InodeNumber inode, std::function<void()> retry);

@@ -94,7 +94,7 @@ SmbResponse SmbConnection::CreateStreamOpen(SmbRequest& r, const CreateRequest& 
   }
   SmbServerState::Intent intent{truncates, desired, req.share_access, lease_id};
   using Step = SmbServerState::BreakStep;
-  bool breaks = exists && ((desired & (access::kAnyData | access::kDelete)) != 0 || truncates);
+  bool breaks = exists && (!access::IsStatAccess(desired) || truncates);
   if (breaks) {
     if (std::optional<SmbResponse> wait =
             WaitForOplockBreaks(r, key, intent, Step::kBeforeShareCheck)) {
