@@ -89,8 +89,8 @@ TEST(A4FrameTest, ReadResponseCarriesDataAndEof) {
   resp.op = Op::kRead;
   resp.request_id = 3;
   resp.eof = true;
-  resp.data = std::string(1000, 'x');
-  std::string data(resp.data);
+  std::string data(1000, 'x');
+  resp.data = data;
   std::string frame = EncodeResponse(resp) + data;
   Split s = SplitFrame(frame);
   absl::StatusOr<Response> back = DecodeResponse(s.header, s.payload);

@@ -1,0 +1,166 @@
+// RemoteBackend: the backend SPI served by a cfs-node cluster. Metadata calls go to the
+// metadata node over gRPC (A2, proto/a2.proto); file bytes go straight to the data nodes over A4
+// (docs/protocols/a4.md) through a pluggable transport, striped as the cluster's layout says
+// (placement.h): a read or write is cut into stripe pieces sent to their nodes in parallel.
+//
+// Consistency rules the data path keeps:
+// - A file's size is metadata. A write's bytes go to the data nodes first; then NoteWrite
+//   extends the size (so a reader never sees a size whose bytes are not written yet).
+// - Bytes beyond the size may linger on data nodes after a crash between a shrink and its data
+//   truncation; before anything exposes a range past the current size (a grow, or a write that
+//   starts past the end), the data nodes are truncated to the current size first.
+// - The write verifier combines the metadata node's and every data node's boot verifiers, so it
+//   changes when any of them restarts (clients resend unstable writes, as NFS expects).
+// - The bytes of a file whose last link goes away are removed from the data nodes once the
+//   metadata node says the inode is gone.
+//
+// Thread-safe. Callbacks run on gRPC or transport threads.
+//
+// Example:
+//   RemoteBackendOptions options;
+//   options.metadata_address = "127.0.0.1:7000";
+//   options.transport = std::make_shared<SocketA4Transport>();
+//   absl::StatusOr<std::unique_ptr<RemoteBackend>> backend = RemoteBackend::Connect(options);
+
+#ifndef CFS_LIB_BACKENDS_REMOTE_REMOTE_BACKEND_H_
+#define CFS_LIB_BACKENDS_REMOTE_REMOTE_BACKEND_H_
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "lib/backend/backend.h"
+#include "lib/backends/remote/a4_channel.h"
+#include "lib/backends/remote/proto/a2.grpc.pb.h"
+
+namespace cfs::remote {
+
+struct RemoteBackendOptions {
+  std::string metadata_address;  // the metadata node's A2 address, "host:port"
+  std::shared_ptr<A4Transport> transport;
+  size_t connections_per_node = 2;
+  // Every call gets at most this long (and never past its own deadline).
+  absl::Duration operation_timeout = absl::Seconds(5);
+  absl::Duration connect_timeout = absl::Seconds(5);
+};
+
+class RemoteBackend : public backend::Backend {
+ public:
+  // Reaches the metadata node, learns the layout and connects to every data node.
+  // Errors: kUnavailable (a node unreachable), kInvalidArgument (options).
+  static absl::StatusOr<std::unique_ptr<RemoteBackend>> Connect(RemoteBackendOptions options);
+  ~RemoteBackend() override;
+
+  std::string Describe() const override;
+  absl::Status Health() const override;
+  absl::Status Shutdown(absl::Time deadline) override;
+
+  // ---- MetadataService ----
+  void Lookup(const backend::RequestContext& ctx, backend::InodeNumber dir, absl::string_view name,
+              backend::Callback<backend::Attributes> done) override;
+  void GetAttr(const backend::RequestContext& ctx, backend::InodeNumber inode,
+               backend::Callback<backend::Attributes> done) override;
+  void SetAttr(const backend::RequestContext& ctx, backend::InodeNumber inode,
+               const backend::SetAttributes& attrs,
+               backend::Callback<backend::AttrChange> done) override;
+  void Access(const backend::RequestContext& ctx, backend::InodeNumber inode, uint32_t requested,
+              backend::Callback<uint32_t> done) override;
+  void Create(const backend::RequestContext& ctx, const backend::CreateRequest& request,
+              backend::Callback<backend::EntryResult> done) override;
+  void MakeDirectory(const backend::RequestContext& ctx, backend::InodeNumber parent,
+                     absl::string_view name, const backend::SetAttributes& attrs,
+                     backend::Callback<backend::EntryResult> done) override;
+  void MakeSymlink(const backend::RequestContext& ctx, backend::InodeNumber parent,
+                   absl::string_view name, absl::string_view target,
+                   const backend::SetAttributes& attrs,
+                   backend::Callback<backend::EntryResult> done) override;
+  void MakeNode(const backend::RequestContext& ctx, backend::InodeNumber parent,
+                absl::string_view name, backend::FileType type, uint32_t rdev_major,
+                uint32_t rdev_minor, const backend::SetAttributes& attrs,
+                backend::Callback<backend::EntryResult> done) override;
+  void ReadLink(const backend::RequestContext& ctx, backend::InodeNumber inode,
+                backend::Callback<std::string> done) override;
+  void Link(const backend::RequestContext& ctx, backend::InodeNumber inode,
+            backend::InodeNumber dir, absl::string_view name,
+            backend::Callback<backend::EntryResult> done) override;
+  void Unlink(const backend::RequestContext& ctx, backend::InodeNumber dir, absl::string_view name,
+              backend::Callback<backend::DirChange> done) override;
+  void RemoveDirectory(const backend::RequestContext& ctx, backend::InodeNumber dir,
+                       absl::string_view name, backend::Callback<backend::DirChange> done) override;
+  void Rename(const backend::RequestContext& ctx, backend::InodeNumber from_dir,
+              absl::string_view from_name, backend::InodeNumber to_dir, absl::string_view to_name,
+              backend::Callback<backend::RenameResult> done) override;
+  void ReadDir(const backend::RequestContext& ctx, backend::InodeNumber dir, uint64_t cookie,
+               uint64_t verifier, size_t max_entries, bool with_attributes,
+               backend::Callback<backend::ReadDirResult> done) override;
+  void FsStat(const backend::RequestContext& ctx, backend::InodeNumber inode,
+              backend::Callback<backend::FsStatResult> done) override;
+  void GetXattr(const backend::RequestContext& ctx, backend::InodeNumber inode,
+                absl::string_view name, backend::Callback<std::string> done) override;
+  void SetXattr(const backend::RequestContext& ctx, backend::InodeNumber inode,
+                absl::string_view name, absl::string_view value, backend::XattrSetMode mode,
+                backend::Callback<backend::Done> done) override;
+  void ListXattrs(const backend::RequestContext& ctx, backend::InodeNumber inode,
+                  backend::Callback<std::vector<std::string>> done) override;
+  void RemoveXattr(const backend::RequestContext& ctx, backend::InodeNumber inode,
+                   absl::string_view name, backend::Callback<backend::Done> done) override;
+  void GetExtentMap(const backend::RequestContext& ctx, backend::InodeNumber inode, uint64_t offset,
+                    uint64_t length, backend::Callback<std::vector<backend::Extent>> done) override;
+  void Open(const backend::RequestContext& ctx, backend::InodeNumber inode,
+            backend::Callback<backend::Done> done) override;
+  void Release(const backend::RequestContext& ctx, backend::InodeNumber inode,
+               backend::Callback<backend::Done> done) override;
+
+  // ---- DataService ----
+  void Read(const backend::RequestContext& ctx, backend::InodeNumber inode, uint64_t offset,
+            uint64_t count, backend::Callback<backend::ReadResult> done) override;
+  void Write(const backend::RequestContext& ctx, backend::InodeNumber inode, uint64_t offset,
+             absl::string_view data, backend::Stability stability,
+             backend::Callback<backend::WriteResult> done) override;
+  void WriteRetained(const backend::RequestContext& ctx, backend::InodeNumber inode,
+                     uint64_t offset, std::shared_ptr<const void> keep_alive,
+                     absl::string_view data, backend::Stability stability,
+                     backend::Callback<backend::WriteResult> done) override;
+  void Commit(const backend::RequestContext& ctx, backend::InodeNumber inode, uint64_t offset,
+              uint64_t count, backend::Callback<backend::CommitResult> done) override;
+  backend::WriteVerifier CurrentWriteVerifier() const override;
+
+ private:
+  class DataNodeLink;
+  class Rpc;
+  RemoteBackend(RemoteBackendOptions options);
+  absl::Status Start();
+
+  absl::Time DeadlineFor(const backend::RequestContext& ctx) const;
+  // One A4 request to data node `node`; `done` gets the reply or the error.
+  void CallNode(size_t node, a4::Request request, std::shared_ptr<const void> keep_alive,
+                absl::Time deadline, A4Done done);
+  // The same request to every data node; `done` gets the first error, or OK.
+  void CallAllNodes(const a4::Request& request, absl::Time deadline,
+                    absl::AnyInvocable<void(absl::Status) &&> done);
+  // Records a data node's boot verifier (from a PING, WRITE or COMMIT response).
+  void NoteVerifier(size_t node, backend::WriteVerifier verifier);
+  // Sends the pieces of a write and then NoteWrite.
+  void WritePieces(const backend::RequestContext& ctx, backend::InodeNumber inode, uint64_t offset,
+                   std::shared_ptr<const void> keep_alive, absl::string_view data,
+                   backend::Stability stability, backend::Callback<backend::WriteResult> done);
+  // After an unlink, rename or release: if the metadata node no longer knows `inode`, its
+  // bytes are removed from the data nodes (in the background).
+  void ReclaimIfFreed(backend::InodeNumber inode);
+
+  const RemoteBackendOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<::cfs::a2::v1::MetadataService::Stub> stub_;
+  uint64_t stripe_size_ = 0;
+  uint64_t metadata_verifier_ = 0;
+  std::vector<std::unique_ptr<DataNodeLink>> nodes_;
+  std::atomic<bool> shut_down_{false};
+};
+
+}  // namespace cfs::remote
+
+#endif  // CFS_LIB_BACKENDS_REMOTE_REMOTE_BACKEND_H_
