@@ -22,6 +22,10 @@
 
 ABSL_FLAG(std::string, config, "", "Config file (protobuf text format, see docs/configuration.md)");
 ABSL_FLAG(std::string, data_dir, "./cfs-data", "Directory of the embedded backend's state");
+ABSL_FLAG(std::string, remote_metadata, "",
+          "A cfs-node cluster's metadata node (host:port of its A2 service); empty serves the "
+          "embedded backend in --data_dir");
+ABSL_FLAG(std::string, a4_transport, "socket", "Remote backend data transport: socket");
 ABSL_FLAG(std::string, bind_address, "0.0.0.0", "Address every listener binds");
 ABSL_FLAG(int, nfs_port, 2049, "NFS port (0 picks a free port)");
 ABSL_FLAG(int, mount_port, 20048, "MOUNT port (0 picks a free port)");
@@ -92,6 +96,10 @@ int main(int argc, char** argv) {
   if (Specified("data_dir") || absl::GetFlag(FLAGS_config).empty()) {
     options.data_dir = absl::GetFlag(FLAGS_data_dir);
   }
+  if (Specified("remote_metadata")) {
+    options.remote_metadata_address = absl::GetFlag(FLAGS_remote_metadata);
+  }
+  if (Specified("a4_transport")) options.a4_transport = absl::GetFlag(FLAGS_a4_transport);
   if (Specified("bind_address")) options.bind_address = absl::GetFlag(FLAGS_bind_address);
   if (Specified("nfs_port")) options.nfs_port = absl::GetFlag(FLAGS_nfs_port);
   if (Specified("mount_port")) options.mount_port = absl::GetFlag(FLAGS_mount_port);

@@ -24,6 +24,12 @@ namespace cfs::gateway {
 struct GatewayOptions {
   // Embedded backend state (metadata, file data, the file-handle key).
   std::string data_dir = "./cfs-data";
+  // A cfs-node cluster's metadata node ("host:port" of its A2 service): when set, the gateway
+  // serves that cluster through the remote backend instead of the embedded one (data_dir then
+  // holds only the file-handle key).
+  std::string remote_metadata_address;
+  // How the remote backend reaches data nodes over A4: "socket" (blocking TCP sockets).
+  std::string a4_transport = "socket";
   // Address every listener binds. Tests use 127.0.0.1.
   std::string bind_address = "0.0.0.0";
   // Listener ports; 0 picks a free port (see Gateway::addresses()).

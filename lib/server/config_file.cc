@@ -96,6 +96,10 @@ absl::Status ParseConfigText(const std::string& text, gateway::GatewayOptions* o
     return absl::InvalidArgumentError(absl::StrCat("config: ", errors.first()));
   }
   if (!config.data_dir().empty()) options->data_dir = config.data_dir();
+  if (!config.remote_metadata_address().empty()) {
+    options->remote_metadata_address = config.remote_metadata_address();
+  }
+  if (!config.a4_transport().empty()) options->a4_transport = config.a4_transport();
   if (!config.bind_address().empty()) options->bind_address = config.bind_address();
   if (config.has_nfs_port()) options->nfs_port = config.nfs_port();
   if (config.has_mount_port()) options->mount_port = config.mount_port();

@@ -9,6 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "lib/backend/errors.h"
 #include "lib/backends/embedded/embedded_backend.h"
+#include "lib/backends/remote/a4_socket_transport.h"
+#include "lib/backends/remote/remote_backend.h"
 #include "lib/common/logging.h"
 #include "lib/gateway/gateway.h"
 #include "lib/server/handle_key.h"
@@ -66,6 +68,19 @@ absl::StatusOr<std::unique_ptr<Gateway>> GatewayBuilder::Build() {
   if (exports.empty()) exports.push_back(auth::DefaultExport());
 
   backend::BackendPtr backend = std::move(backend_);
+  if (backend == nullptr && !options_.remote_metadata_address.empty()) {
+    remote::RemoteBackendOptions remote_options;
+    remote_options.metadata_address = options_.remote_metadata_address;
+    if (options_.a4_transport != "socket") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("a4_transport: '", options_.a4_transport, "' is not a transport (socket)"));
+    }
+    remote_options.transport = std::make_shared<remote::SocketA4Transport>();
+    absl::StatusOr<std::unique_ptr<remote::RemoteBackend>> connected =
+        remote::RemoteBackend::Connect(std::move(remote_options));
+    if (!connected.ok()) return connected.status();
+    backend = std::move(*connected);
+  }
   if (backend == nullptr) {
     embedded::EmbeddedBackendOptions backend_options;
     backend_options.data_dir = options_.data_dir;
