@@ -25,7 +25,8 @@ ABSL_FLAG(std::string, data_dir, "./cfs-data", "Directory of the embedded backen
 ABSL_FLAG(std::string, remote_metadata, "",
           "A cfs-node cluster's metadata node (host:port of its A2 service); empty serves the "
           "embedded backend in --data_dir");
-ABSL_FLAG(std::string, a4_transport, "socket", "Remote backend data transport: socket");
+ABSL_FLAG(std::string, a4_transport, "tcp-uring",
+          "Remote backend data transport: tcp-uring or socket");
 ABSL_FLAG(std::string, bind_address, "0.0.0.0", "Address every listener binds");
 ABSL_FLAG(int, nfs_port, 2049, "NFS port (0 picks a free port)");
 ABSL_FLAG(int, mount_port, 20048, "MOUNT port (0 picks a free port)");

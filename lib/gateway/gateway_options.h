@@ -28,8 +28,9 @@ struct GatewayOptions {
   // serves that cluster through the remote backend instead of the embedded one (data_dir then
   // holds only the file-handle key).
   std::string remote_metadata_address;
-  // How the remote backend reaches data nodes over A4: "socket" (blocking TCP sockets).
-  std::string a4_transport = "socket";
+  // How the remote backend reaches data nodes over A4: "tcp-uring" (TCP on io_uring) or
+  // "socket" (blocking sockets, the baseline).
+  std::string a4_transport = "tcp-uring";
   // Address every listener binds. Tests use 127.0.0.1.
   std::string bind_address = "0.0.0.0";
   // Listener ports; 0 picks a free port (see Gateway::addresses()).

@@ -10,6 +10,7 @@
 #include "lib/backend/errors.h"
 #include "lib/backends/embedded/embedded_backend.h"
 #include "lib/backends/remote/a4_socket_transport.h"
+#include "lib/backends/remote/a4_uring_transport.h"
 #include "lib/backends/remote/remote_backend.h"
 #include "lib/common/logging.h"
 #include "lib/gateway/gateway.h"
@@ -71,11 +72,15 @@ absl::StatusOr<std::unique_ptr<Gateway>> GatewayBuilder::Build() {
   if (backend == nullptr && !options_.remote_metadata_address.empty()) {
     remote::RemoteBackendOptions remote_options;
     remote_options.metadata_address = options_.remote_metadata_address;
-    if (options_.a4_transport != "socket") {
-      return absl::InvalidArgumentError(
-          absl::StrCat("a4_transport: '", options_.a4_transport, "' is not a transport (socket)"));
+    if (options_.a4_transport == "tcp-uring") {
+      remote_options.transport =
+          std::make_shared<remote::UringA4Transport>(remote::UringA4Transport::Options{});
+    } else if (options_.a4_transport == "socket") {
+      remote_options.transport = std::make_shared<remote::SocketA4Transport>();
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("a4_transport: '", options_.a4_transport,
+                                                     "' is not a transport (tcp-uring, socket)"));
     }
-    remote_options.transport = std::make_shared<remote::SocketA4Transport>();
     absl::StatusOr<std::unique_ptr<remote::RemoteBackend>> connected =
         remote::RemoteBackend::Connect(std::move(remote_options));
     if (!connected.ok()) return connected.status();

@@ -48,7 +48,7 @@ start_gateway() {
   CFS_ROOT_USER=admin CFS_ROOT_PASSWORD=admin-secret-123 "$gateway" --data_dir="$work/gw" \
     --remote_metadata="$metadata" --bind_address=127.0.0.1 --nfs_port=0 --mount_port=0 \
     --s3_port=0 --smb_port=0 --portmapper_port=0 --control_port=0 --metrics_port=0 \
-    --protocols=nfs,s3 2> "$work/gateway.log" &
+    --a4_transport="${A4_TRANSPORT:-tcp-uring}" --protocols=nfs,s3 2> "$work/gateway.log" &
   gw=$!
   for _ in $(seq 300); do grep -q "ready;" "$work/gateway.log" && break; sleep 0.1; done
   grep -q "ready;" "$work/gateway.log" || fail "gateway did not start"

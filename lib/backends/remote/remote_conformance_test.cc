@@ -6,6 +6,7 @@
 #include <string>
 
 #include "lib/backends/remote/a4_socket_transport.h"
+#include "lib/backends/remote/a4_uring_transport.h"
 #include "testing/conformance/backend_conformance.h"
 #include "testing/local_cluster.h"
 
@@ -15,13 +16,27 @@ namespace {
 using cfs::testing::BackendConformanceTest;
 using cfs::testing::BackendFactory;
 
-BackendFactory ClusterFactory(std::string name, std::shared_ptr<A4Transport> transport) {
+// Transports are made on first use, not during static initialisation (they start threads).
+using TransportMaker = std::shared_ptr<A4Transport> (*)();
+
+std::shared_ptr<A4Transport> Socket() {
+  static auto* transport = new std::shared_ptr<A4Transport>(std::make_shared<SocketA4Transport>());
+  return *transport;
+}
+
+std::shared_ptr<A4Transport> Uring() {
+  static auto* transport = new std::shared_ptr<A4Transport>(
+      std::make_shared<UringA4Transport>(UringA4Transport::Options{}));
+  return *transport;
+}
+
+BackendFactory ClusterFactory(std::string name, TransportMaker transport) {
   return {std::move(name),
           [transport](const std::string& dir) -> std::unique_ptr<backend::Backend> {
             cfs::testing::LocalClusterOptions options;
             options.nodes = 3;
             options.stripe_size = 64 << 10;
-            auto backend = cfs::testing::OpenClusterBackend(dir, options, transport);
+            auto backend = cfs::testing::OpenClusterBackend(dir, options, transport());
             if (!backend.ok()) {
               ADD_FAILURE() << backend.status();
               return nullptr;
@@ -30,10 +45,12 @@ BackendFactory ClusterFactory(std::string name, std::shared_ptr<A4Transport> tra
           }};
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Remote, BackendConformanceTest,
-    ::testing::Values(ClusterFactory("socket", std::make_shared<SocketA4Transport>())),
-    [](const ::testing::TestParamInfo<BackendFactory>& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Remote, BackendConformanceTest,
+                         ::testing::Values(ClusterFactory("socket", &Socket),
+                                           ClusterFactory("tcp_uring", &Uring)),
+                         [](const ::testing::TestParamInfo<BackendFactory>& info) {
+                           return info.param.name;
+                         });
 
 }  // namespace
 }  // namespace cfs::remote

@@ -1,0 +1,387 @@
+#include "lib/backends/remote/a4_uring_transport.h"
+
+#include <liburing.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <deque>
+#include <utility>
+#include <vector>
+
+#include "lib/backends/remote/a4_socket_transport.h"
+
+namespace cfs::remote {
+namespace {
+
+enum Tag : uint8_t { kRecv = 1, kSend = 2 };
+constexpr size_t kMaxIov = 32;
+
+}  // namespace
+
+// One connection. The pending-call table is shared with caller threads (mu_); everything else
+// is loop-affine. The object stays alive (self_) while the ring holds operations on it.
+class UringA4Transport::Conn : public net::CompletionHandler,
+                               public std::enable_shared_from_this<Conn> {
+ public:
+  Conn(net::EventLoop& loop, int fd, size_t zero_copy_threshold)
+      : loop_(loop), fd_(fd), zero_copy_threshold_(zero_copy_threshold) {}
+  ~Conn() override { ::close(fd_); }
+
+  // Loop thread: starts receiving.
+  void Begin() {
+    self_ = shared_from_this();
+    ArmRecv();
+  }
+
+  void Call(a4::Request request, std::shared_ptr<const void> keep_alive, absl::Time deadline,
+            A4Done done) {
+    uint64_t id;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (broken_) {
+        std::move(done)(absl::UnavailableError("A4 connection is closed"));
+        return;
+      }
+      id = next_id_++;
+      pending_.emplace(id, Pending{deadline, std::move(done)});
+    }
+    request.request_id = id;
+    Out out;
+    out.head = a4::EncodeRequest(request);
+    if (request.op == a4::Op::kWrite) out.data = request.data;
+    out.keep_alive = std::move(keep_alive);
+    std::weak_ptr<Conn> weak = weak_from_this();
+    loop_.Post([weak, out = std::move(out)]() mutable {
+      if (std::shared_ptr<Conn> self = weak.lock()) {
+        if (self->closing_) return;
+        self->output_.push_back(std::move(out));
+        self->TrySend();
+      }
+    });
+  }
+
+  bool Broken() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return broken_;
+  }
+  size_t InFlight() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return pending_.size();
+  }
+
+  // Any thread: fails the calls in flight and closes the connection on the loop.
+  void Close(const absl::Status& why) {
+    FailAll(why);
+    std::weak_ptr<Conn> weak = weak_from_this();
+    loop_.Post([weak] {
+      if (std::shared_ptr<Conn> self = weak.lock()) self->CloseOnLoop();
+    });
+  }
+
+  void ExpireOverdue(absl::Time now) {
+    std::vector<Pending> overdue;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto it = pending_.begin(); it != pending_.end();) {
+        if (it->second.deadline <= now) {
+          overdue.push_back(std::move(it->second));
+          it = pending_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (Pending& p : overdue) {
+      std::move(p.done)(absl::DeadlineExceededError("no A4 response before the deadline"));
+    }
+  }
+
+  void OnCompletion(uint8_t tag, const io_uring_cqe& cqe) override {
+    std::shared_ptr<Conn> hold = self_;  // may be dropped below
+    if (tag == kRecv) {
+      --ops_;
+      recv_armed_ = false;
+      OnRecv(cqe);
+    } else {
+      OnSend(cqe);
+    }
+    if (closing_ && ops_ == 0) self_.reset();
+  }
+
+ private:
+  struct Pending {
+    absl::Time deadline;
+    A4Done done;
+  };
+  struct Out {
+    std::string head;
+    absl::string_view data;
+    std::shared_ptr<const void> keep_alive;
+  };
+
+  void FailAll(const absl::Status& why) {
+    std::map<uint64_t, Pending> failed;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      broken_ = true;
+      failed.swap(pending_);
+    }
+    for (auto& [id, p] : failed) std::move(p.done)(why);
+  }
+
+  void CloseOnLoop() {
+    if (closing_) return;
+    closing_ = true;
+    ::shutdown(fd_, SHUT_RDWR);  // completes the armed receive
+    if (ops_ == 0) self_.reset();
+  }
+
+  void ArmRecv() {
+    if (closing_ || recv_armed_) return;
+    io_uring_sqe* sqe = loop_.NewSqe(this, kRecv);
+    if (sqe == nullptr) {
+      Close(absl::UnavailableError("io_uring submission queue full"));
+      return;
+    }
+    io_uring_prep_recv(sqe, fd_, nullptr, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = net::EventLoop::kBufferGroup;
+    recv_armed_ = true;
+    ++ops_;
+  }
+
+  void OnRecv(const io_uring_cqe& cqe) {
+    if (cqe.res == -ENOBUFS) {  // every provided buffer is in use this instant
+      std::weak_ptr<Conn> weak = weak_from_this();
+      loop_.Post([weak] {
+        if (std::shared_ptr<Conn> self = weak.lock()) self->ArmRecv();
+      });
+      return;
+    }
+    if (cqe.res <= 0 || !(cqe.flags & IORING_CQE_F_BUFFER)) {
+      FailAll(absl::UnavailableError("A4 connection lost"));
+      CloseOnLoop();
+      return;
+    }
+    uint16_t buffer_id = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+    absl::string_view bytes = loop_.BufferData(buffer_id, cqe.res);
+    input_.append(bytes.data(), bytes.size());
+    loop_.ReturnBuffer(buffer_id);
+    if (closing_) return;
+    if (!ProcessInput()) {
+      FailAll(absl::UnavailableError("A4 protocol error from the data node"));
+      CloseOnLoop();
+      return;
+    }
+    ArmRecv();
+  }
+
+  // Completes every whole response in input_. False on a malformed frame.
+  bool ProcessInput() {
+    size_t at = 0;
+    while (input_.size() - at >= a4::kHeaderSize) {
+      absl::StatusOr<a4::Header> header =
+          a4::DecodeHeader(absl::string_view(input_).substr(at, a4::kHeaderSize));
+      if (!header.ok() || header->kind != a4::Kind::kResponse) return false;
+      size_t frame = a4::kHeaderSize + header->payload_length;
+      if (input_.size() - at < frame) break;
+      auto payload =
+          std::make_shared<std::string>(input_, at + a4::kHeaderSize, header->payload_length);
+      at += frame;
+      absl::StatusOr<a4::Response> response = a4::DecodeResponse(*header, *payload);
+      if (!response.ok()) return false;
+      Pending p;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        auto it = pending_.find(header->request_id);
+        if (it == pending_.end()) continue;  // expired meanwhile
+        p = std::move(it->second);
+        pending_.erase(it);
+      }
+      std::move(p.done)(A4Reply{std::move(*response), std::move(payload)});
+    }
+    input_.erase(0, at);
+    return true;
+  }
+
+  void TrySend() {
+    if (sending_ || output_.empty() || closing_) return;
+    size_t count = 0;
+    size_t bytes = 0;
+    size_t skip = output_offset_;
+    for (const Out& out : output_) {
+      for (absl::string_view part : {absl::string_view(out.head), out.data}) {
+        if (part.empty()) continue;
+        if (skip >= part.size()) {
+          skip -= part.size();
+          continue;
+        }
+        if (count == kMaxIov) break;
+        iov_[count].iov_base = const_cast<char*>(part.data()) + skip;
+        iov_[count].iov_len = part.size() - skip;
+        bytes += part.size() - skip;
+        skip = 0;
+        ++count;
+      }
+      if (count == kMaxIov) break;
+    }
+    msg_ = {};
+    msg_.msg_iov = iov_;
+    msg_.msg_iovlen = count;
+    io_uring_sqe* sqe = loop_.NewSqe(this, kSend);
+    if (sqe == nullptr) {
+      Close(absl::UnavailableError("io_uring submission queue full"));
+      return;
+    }
+    if (bytes >= zero_copy_threshold_) {
+      io_uring_prep_sendmsg_zc(sqe, fd_, &msg_, MSG_NOSIGNAL);
+    } else {
+      io_uring_prep_sendmsg(sqe, fd_, &msg_, MSG_NOSIGNAL);
+    }
+    sending_ = true;
+    ++ops_;
+  }
+
+  void OnSend(const io_uring_cqe& cqe) {
+    if (cqe.flags & IORING_CQE_F_NOTIF) {  // a zero-copy send's buffers are free now
+      --ops_;
+      sending_ = false;
+      FinishSent();
+      return;
+    }
+    bool notification_follows = (cqe.flags & IORING_CQE_F_MORE) != 0;
+    if (!notification_follows) --ops_;
+    if (cqe.res < 0) {
+      sending_ = notification_follows;
+      FailAll(absl::UnavailableError("A4 send failed"));
+      CloseOnLoop();
+      return;
+    }
+    sent_ += static_cast<size_t>(cqe.res);
+    if (notification_follows) return;
+    sending_ = false;
+    FinishSent();
+  }
+
+  // Drops what was fully sent (releasing its keep_alive) and sends more.
+  void FinishSent() {
+    size_t sent = sent_ + output_offset_;
+    sent_ = 0;
+    output_offset_ = 0;
+    while (!output_.empty()) {
+      size_t size = output_.front().head.size() + output_.front().data.size();
+      if (sent < size) break;
+      sent -= size;
+      output_.pop_front();
+    }
+    output_offset_ = sent;
+    if (closing_) {
+      output_.clear();
+      return;
+    }
+    TrySend();
+  }
+
+  net::EventLoop& loop_;
+  const int fd_;
+  const size_t zero_copy_threshold_;
+  std::shared_ptr<Conn> self_;  // loop-affine: held while the ring may touch this object
+  // Loop-affine state.
+  std::string input_;
+  std::deque<Out> output_;
+  size_t output_offset_ = 0;  // bytes of output_.front() already sent
+  size_t sent_ = 0;
+  bool sending_ = false;
+  bool recv_armed_ = false;
+  bool closing_ = false;
+  int ops_ = 0;
+  iovec iov_[kMaxIov];
+  msghdr msg_{};
+  // Shared with callers.
+  mutable std::mutex mu_;
+  bool broken_ = false;                  // guarded by mu_
+  uint64_t next_id_ = 1;                 // guarded by mu_
+  std::map<uint64_t, Pending> pending_;  // guarded by mu_
+};
+
+namespace {
+
+// What Connect returns: closes the connection when dropped.
+class UringChannel : public A4Channel {
+ public:
+  explicit UringChannel(std::shared_ptr<UringA4Transport::Conn> conn) : conn_(std::move(conn)) {}
+  ~UringChannel() override { conn_->Close(absl::UnavailableError("A4 channel closed")); }
+  void Call(a4::Request request, std::shared_ptr<const void> keep_alive, absl::Time deadline,
+            A4Done done) override {
+    conn_->Call(std::move(request), std::move(keep_alive), deadline, std::move(done));
+  }
+  bool Broken() const override { return conn_->Broken(); }
+  size_t InFlight() const override { return conn_->InFlight(); }
+  void Close() override { conn_->Close(absl::UnavailableError("A4 connection closed")); }
+
+ private:
+  std::shared_ptr<UringA4Transport::Conn> conn_;
+};
+
+}  // namespace
+
+UringA4Transport::UringA4Transport(Options options)
+    : options_(options), loop_(net::EventLoop::Options{}) {
+  loop_thread_ = std::thread([this] { loop_.Run(); });
+  reaper_ = std::thread([this] { ReapOverdue(); });
+}
+
+UringA4Transport::~UringA4Transport() {
+  stopping_ = true;
+  reaper_.join();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [id, weak] : conns_) {
+      if (std::shared_ptr<Conn> conn = weak.lock()) {
+        conn->Close(absl::UnavailableError("A4 transport stopped"));
+      }
+    }
+  }
+  loop_.Stop();
+  loop_thread_.join();
+}
+
+void UringA4Transport::ReapOverdue() {
+  while (!stopping_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::vector<std::shared_ptr<Conn>> live;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto it = conns_.begin(); it != conns_.end();) {
+        if (std::shared_ptr<Conn> conn = it->second.lock()) {
+          live.push_back(std::move(conn));
+          ++it;
+        } else {
+          it = conns_.erase(it);
+        }
+      }
+    }
+    absl::Time now = absl::Now();
+    for (const std::shared_ptr<Conn>& conn : live) conn->ExpireOverdue(now);
+  }
+}
+
+absl::StatusOr<std::unique_ptr<A4Channel>> UringA4Transport::Connect(const std::string& address,
+                                                                     absl::Time deadline) {
+  if (!loop_.status().ok()) return loop_.status();
+  absl::StatusOr<int> fd = ConnectTcp(address, deadline);
+  if (!fd.ok()) return fd.status();
+  auto conn = std::make_shared<Conn>(loop_, *fd, options_.zero_copy_threshold);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    conns_[next_conn_++] = conn;
+  }
+  std::weak_ptr<Conn> weak = conn;
+  loop_.Post([weak] {
+    if (std::shared_ptr<Conn> c = weak.lock()) c->Begin();
+  });
+  return std::unique_ptr<A4Channel>(new UringChannel(std::move(conn)));
+}
+
+}  // namespace cfs::remote
