@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "lib/backends/remote/a4_frame.h"
+#include "lib/resilience/conn_pool.h"
 
 namespace cfs::remote {
 
@@ -33,19 +34,15 @@ struct A4Reply {
 
 using A4Done = absl::AnyInvocable<void(absl::StatusOr<A4Reply>) &&>;
 
-class A4Channel {
+// Broken(), InFlight() and Close() come from PooledConnection: a channel lives in the node's
+// connection pool.
+class A4Channel : public resilience::PooledConnection {
  public:
-  virtual ~A4Channel() = default;
+  ~A4Channel() override = default;
   // Sends `request` (its request_id is chosen by the channel). For kWrite, request.data must
   // stay valid until `done` runs; `keep_alive` (may be null) is held until then.
   virtual void Call(a4::Request request, std::shared_ptr<const void> keep_alive,
                     absl::Time deadline, A4Done done) = 0;
-  // True once the connection failed or was closed: replace the channel.
-  virtual bool Broken() const = 0;
-  // Requests sent and not yet answered.
-  virtual size_t InFlight() const = 0;
-  // Fails the calls in flight with kUnavailable and closes the connection. Idempotent.
-  virtual void Close() = 0;
 };
 
 class A4Transport {

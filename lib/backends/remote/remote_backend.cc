@@ -19,72 +19,24 @@ using backend::InodeNumber;
 using backend::RequestContext;
 using Stub = ::cfs::a2::v1::MetadataService::Stub;
 
-// The channels to one data node: a few connections, the least busy one used for each call, a
-// broken one replaced on the next call. (The pool with bounds, idle reaping and health checks
-// that replaces this is lib/resilience's.)
+// One data node: its connection pool, its circuit breaker and its last boot verifier.
 class RemoteBackend::DataNodeLink {
  public:
-  DataNodeLink(std::string address, A4Transport& transport, size_t connections,
-               absl::Duration connect_timeout)
-      : address_(std::move(address)),
-        transport_(transport),
-        connect_timeout_(connect_timeout),
-        channels_(connections) {}
+  DataNodeLink(std::string address, std::shared_ptr<resilience::ConnPool> pool,
+               std::shared_ptr<resilience::CircuitBreaker> breaker)
+      : address_(std::move(address)), pool_(std::move(pool)), breaker_(std::move(breaker)) {}
 
   const std::string& address() const { return address_; }
   std::atomic<uint64_t>& verifier() { return verifier_; }
-
-  // A usable channel, connecting one if needed. Errors: those of the transport's Connect.
-  absl::StatusOr<A4Channel*> Pick() {
-    std::lock_guard<std::mutex> lock(mu_);
-    A4Channel* best = nullptr;
-    for (std::shared_ptr<A4Channel>& ch : channels_) {
-      if (ch != nullptr && ch->Broken()) {
-        retired_.push_back(std::move(ch));  // closed later, never inside its own callback
-        ch = nullptr;
-      }
-      if (ch == nullptr) continue;
-      if (best == nullptr || ch->InFlight() < best->InFlight()) best = ch.get();
-    }
-    if (best != nullptr && best->InFlight() == 0) return best;
-    for (std::shared_ptr<A4Channel>& ch : channels_) {
-      if (ch != nullptr) continue;
-      absl::StatusOr<std::unique_ptr<A4Channel>> fresh =
-          transport_.Connect(address_, absl::Now() + connect_timeout_);
-      if (!fresh.ok()) {
-        if (best != nullptr) return best;
-        return fresh.status();
-      }
-      ch = std::move(*fresh);
-      return ch.get();
-    }
-    if (best == nullptr) return absl::UnavailableError("no A4 connection to " + address_);
-    return best;
-  }
-
-  void CloseAll() {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (std::shared_ptr<A4Channel>& ch : channels_) {
-      if (ch != nullptr) ch->Close();
-    }
-  }
-
-  bool AnyUsable() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const std::shared_ptr<A4Channel>& ch : channels_) {
-      if (ch != nullptr && !ch->Broken()) return true;
-    }
-    return false;
-  }
+  resilience::ConnPool& pool() { return *pool_; }
+  const std::shared_ptr<resilience::ConnPool>& pool_ptr() const { return pool_; }
+  resilience::CircuitBreaker& breaker() { return *breaker_; }
 
  private:
   const std::string address_;
-  A4Transport& transport_;
-  const absl::Duration connect_timeout_;
+  const std::shared_ptr<resilience::ConnPool> pool_;
+  const std::shared_ptr<resilience::CircuitBreaker> breaker_;
   std::atomic<uint64_t> verifier_{0};
-  mutable std::mutex mu_;
-  std::vector<std::shared_ptr<A4Channel>> channels_;  // guarded by mu_
-  std::vector<std::shared_ptr<A4Channel>> retired_;   // guarded by mu_
 };
 
 namespace {
@@ -137,6 +89,10 @@ class RemoteBackend::Rpc {
       std::move(done)(absl::DeadlineExceededError("deadline passed before the call"));
       return;
     }
+    if (absl::Status allowed = backend.metadata_breaker_->Allow(); !allowed.ok()) {
+      std::move(done)(allowed);
+      return;
+    }
     struct State {
       grpc::ClientContext client;
       Req request;
@@ -148,10 +104,17 @@ class RemoteBackend::Rpc {
     *state->request.mutable_caller() = ToProto(ctx);
     state->client.set_deadline(absl::ToChronoTime(backend.DeadlineFor(ctx)));
     state->done = std::move(done);
+    std::shared_ptr<resilience::CircuitBreaker> breaker = backend.metadata_breaker_;
     (backend.stub_->async()->*method)(&state->client, &state->request, &state->response,
-                                      [state, convert](grpc::Status status) mutable {
+                                      [state, convert, breaker](grpc::Status status) mutable {
+                                        absl::Status result = FromGrpc(status);
+                                        if (resilience::CircuitBreaker::IsNodeFailure(result)) {
+                                          breaker->RecordFailure();
+                                        } else {
+                                          breaker->RecordSuccess();
+                                        }
                                         if (!status.ok()) {
-                                          std::move(state->done)(FromGrpc(status));
+                                          std::move(state->done)(std::move(result));
                                         } else {
                                           std::move(state->done)(convert(state->response));
                                         }
@@ -159,17 +122,24 @@ class RemoteBackend::Rpc {
   }
 };
 
-RemoteBackend::RemoteBackend(RemoteBackendOptions options) : options_(std::move(options)) {}
+RemoteBackend::RemoteBackend(RemoteBackendOptions options)
+    : options_(std::move(options)),
+      breakers_(options_.breakers != nullptr
+                    ? options_.breakers
+                    : std::make_shared<resilience::CircuitBreakerRegistry>(options_.breaker)),
+      scheduler_(std::make_unique<resilience::Scheduler>()),
+      rng_(std::random_device{}()) {}
 
 RemoteBackend::~RemoteBackend() { (void)Shutdown(absl::Now()); }
 
 absl::StatusOr<std::unique_ptr<RemoteBackend>> RemoteBackend::Connect(
     RemoteBackendOptions options) {
   if (options.metadata_address.empty() || options.transport == nullptr ||
-      options.connections_per_node == 0) {
+      options.pool.max_connections == 0 ||
+      options.pool.min_connections > options.pool.max_connections) {
     return absl::InvalidArgumentError(
-        "remote backend: a metadata address, a transport and at least one connection per node "
-        "are required");
+        "remote backend: a metadata address, a transport and a pool of at least one connection "
+        "(min <= max) are required");
   }
   std::unique_ptr<RemoteBackend> backend(new RemoteBackend(std::move(options)));
   if (absl::Status s = backend->Start(); !s.ok()) return s;
@@ -177,9 +147,25 @@ absl::StatusOr<std::unique_ptr<RemoteBackend>> RemoteBackend::Connect(
 }
 
 absl::Status RemoteBackend::Start() {
+  metadata_breaker_ = breakers_->GetOrCreate("a2:" + options_.metadata_address);
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
   args.SetMaxSendMessageSize(64 << 20);
+  // gRPC retries the idempotent (read-only) A2 calls itself when the node is unreachable,
+  // with jittered exponential backoff; calls that change the namespace are never retried.
+  std::string methods;
+  for (const char* m : {"Lookup", "GetAttr", "Access", "ReadLink", "ReadDir", "FsStat", "GetXattr",
+                        "ListXattrs", "GetExtentMap", "Stripes"}) {
+    absl::StrAppend(&methods, methods.empty() ? "" : ",",
+                    "{\"service\":\"cfs.a2.v1.MetadataService\",\"method\":\"", m, "\"}");
+  }
+  args.SetServiceConfigJSON(
+      absl::StrCat("{\"methodConfig\":[{\"name\":[", methods,
+                   "],\"retryPolicy\":{\"maxAttempts\":", options_.retry.max_retries + 1,
+                   ",\"initialBackoff\":\"", absl::ToDoubleSeconds(options_.retry.initial),
+                   "s\",\"maxBackoff\":\"", absl::ToDoubleSeconds(options_.retry.max),
+                   "s\",\"backoffMultiplier\":", options_.retry.multiplier,
+                   ",\"retryableStatusCodes\":[\"UNAVAILABLE\"]}}]}"));
   channel_ = grpc::CreateCustomChannel(options_.metadata_address,
                                        grpc::InsecureChannelCredentials(), args);
   stub_ = ::cfs::a2::v1::MetadataService::NewStub(channel_);
@@ -199,8 +185,31 @@ absl::Status RemoteBackend::Start() {
   stripe_size_ = layout.stripe_size();
   metadata_verifier_ = layout.metadata_verifier();
   for (const std::string& address : layout.data_servers()) {
+    std::shared_ptr<A4Transport> transport = options_.transport;
+    resilience::ConnPool::Connector connect =
+        [transport, address](
+            absl::Time deadline) -> absl::StatusOr<std::unique_ptr<resilience::PooledConnection>> {
+      absl::StatusOr<std::unique_ptr<A4Channel>> channel = transport->Connect(address, deadline);
+      if (!channel.ok()) return channel.status();
+      return std::unique_ptr<resilience::PooledConnection>(std::move(*channel));
+    };
+    absl::Duration check_timeout = options_.operation_timeout;
+    resilience::ConnPool::HealthCheck check = [check_timeout](
+                                                  resilience::PooledConnection& conn,
+                                                  absl::AnyInvocable<void(bool) &&> healthy) {
+      a4::Request ping;
+      ping.op = a4::Op::kPing;
+      auto verdict = std::make_shared<absl::AnyInvocable<void(bool) &&>>(std::move(healthy));
+      static_cast<A4Channel&>(conn).Call(ping, nullptr, absl::Now() + check_timeout,
+                                         [verdict](absl::StatusOr<A4Reply> r) {
+                                           std::move (*verdict)(r.ok() && r->response.status.ok());
+                                         });
+    };
     nodes_.push_back(std::make_unique<DataNodeLink>(
-        address, *options_.transport, options_.connections_per_node, options_.connect_timeout));
+        address,
+        resilience::ConnPool::Create("a4:" + address, options_.pool, std::move(connect),
+                                     std::move(check), scheduler_.get()),
+        breakers_->GetOrCreate("a4:" + address)));
   }
   // Every data node must answer a PING now: it gives each one's boot verifier.
   for (size_t i = 0; i < nodes_.size(); ++i) {
@@ -232,15 +241,23 @@ absl::Status RemoteBackend::Health() const {
     return absl::UnavailableError("metadata node " + options_.metadata_address + " unreachable");
   }
   for (const auto& node : nodes_) {
-    if (!node->AnyUsable()) return absl::UnavailableError("no connection to " + node->address());
+    if (node->breaker().state() == resilience::CircuitBreaker::State::kOpen) {
+      return absl::UnavailableError("data node " + node->address() + ": circuit open");
+    }
   }
   return absl::OkStatus();
 }
 
 absl::Status RemoteBackend::Shutdown(absl::Time deadline) {
   if (shut_down_.exchange(true)) return absl::OkStatus();
-  for (auto& node : nodes_) node->CloseAll();
+  for (auto& node : nodes_) node->pool().Shutdown();
   return absl::OkStatus();
+}
+
+std::vector<std::pair<std::string, resilience::ConnPool::Stats>> RemoteBackend::PoolStats() const {
+  std::vector<std::pair<std::string, resilience::ConnPool::Stats>> out;
+  for (const auto& node : nodes_) out.emplace_back(node->address(), node->pool().stats());
+  return out;
 }
 
 absl::Time RemoteBackend::DeadlineFor(const RequestContext& ctx) const {
@@ -249,21 +266,71 @@ absl::Time RemoteBackend::DeadlineFor(const RequestContext& ctx) const {
 
 void RemoteBackend::CallNode(size_t node, a4::Request request,
                              std::shared_ptr<const void> keep_alive, absl::Time deadline,
-                             A4Done done) {
+                             A4Done done, int attempt) {
   if (shut_down_.load()) {
     std::move(done)(absl::UnavailableError("remote backend is shut down"));
     return;
   }
-  absl::StatusOr<A4Channel*> channel = nodes_[node]->Pick();
-  if (!channel.ok()) {
-    std::move(done)(absl::UnavailableError(absl::StrCat(
-        "data node ", nodes_[node]->address(), " unreachable: ", channel.status().message())));
+  DataNodeLink& link = *nodes_[node];
+  if (absl::Status allowed = link.breaker().Allow(); !allowed.ok()) {
+    std::move(done)(allowed);  // the node keeps failing: fail fast, no timeout to wait out
     return;
   }
-  absl::Duration left = deadline - absl::Now();
-  request.timeout_ms = static_cast<uint32_t>(
-      std::clamp<int64_t>(absl::ToInt64Milliseconds(left), 1, int64_t{1} << 31));
-  (*channel)->Call(std::move(request), std::move(keep_alive), deadline, std::move(done));
+  auto finish = std::make_shared<A4Done>(std::move(done));
+  // A node failure (unreachable, connection lost) is retried after a jittered backoff while
+  // the deadline allows: every A4 operation is idempotent (a WRITE rewrites the same bytes).
+  auto failed = [this, node, request, keep_alive, deadline, finish,
+                 attempt](const absl::Status& status) mutable {
+    nodes_[node]->breaker().RecordFailure();
+    absl::Duration wait = absl::ZeroDuration();
+    {
+      std::lock_guard<std::mutex> lock(rng_mu_);
+      wait = options_.retry.Delay(attempt, rng_);
+    }
+    if (status.code() == absl::StatusCode::kUnavailable && attempt < options_.retry.max_retries &&
+        absl::Now() + wait < deadline && !shut_down_.load()) {
+      scheduler_->RunAfter(
+          wait, [this, node, request, keep_alive, deadline, finish, attempt]() mutable {
+            CallNode(
+                node, std::move(request), std::move(keep_alive), deadline,
+                [finish](absl::StatusOr<A4Reply> r) { std::move (*finish)(std::move(r)); },
+                attempt + 1);
+          });
+      return;
+    }
+    std::move (*finish)(
+        absl::Status(status.code(),
+                     absl::StrCat("data node ", nodes_[node]->address(), ": ", status.message())));
+  };
+  std::shared_ptr<resilience::ConnPool> pool = link.pool_ptr();
+  pool->Acquire(
+      deadline, [this, node, pool, request, keep_alive, deadline, finish, failed](
+                    absl::StatusOr<std::shared_ptr<resilience::PooledConnection>> conn) mutable {
+        if (!conn.ok()) {
+          if (resilience::CircuitBreaker::IsNodeFailure(conn.status())) {
+            failed(conn.status());
+          } else {
+            std::move (*finish)(
+                conn.status());  // too many waiting: the gateway's limit, not the node
+          }
+          return;
+        }
+        std::shared_ptr<resilience::PooledConnection> held = *conn;
+        absl::Duration left = deadline - absl::Now();
+        request.timeout_ms = static_cast<uint32_t>(
+            std::clamp<int64_t>(absl::ToInt64Milliseconds(left), 1, int64_t{1} << 31));
+        static_cast<A4Channel&>(*held).Call(
+            request, keep_alive, deadline,
+            [this, node, pool, held, finish, failed](absl::StatusOr<A4Reply> reply) mutable {
+              pool->Release(held.get());
+              if (!reply.ok() && resilience::CircuitBreaker::IsNodeFailure(reply.status())) {
+                failed(reply.status());
+                return;
+              }
+              nodes_[node]->breaker().RecordSuccess();
+              std::move (*finish)(std::move(reply));
+            });
+      });
 }
 
 void RemoteBackend::CallAllNodes(const a4::Request& request, absl::Time deadline,
@@ -679,76 +746,93 @@ void RemoteBackend::GetExtentMap(const RequestContext& ctx, InodeNumber inode, u
           std::move(done)(std::move(placed));
           return;
         }
-        // Ask each piece's node which of its bytes hold data; the rest are holes.
+        // One MAP per data node over the whole range (its local file holds only its own
+        // stripes, at their file offsets); each piece then keeps its node's data ranges.
         struct State {
           Fanout fan;
-          std::vector<std::vector<a4::DataRange>> data;
+          std::vector<std::vector<a4::DataRange>> ranges;  // per node, ascending
           std::vector<backend::Extent> placed;
           Callback<std::vector<backend::Extent>> done;
         };
         auto state = std::make_shared<State>();
-        state->fan.left = placed->size();
-        state->data.resize(placed->size());
         state->placed = std::move(*placed);
         state->done = std::move(done);
+        state->ranges.resize(nodes_.size());
+        state->fan.left = nodes_.size();
+        uint64_t from = state->placed.front().offset;
+        uint64_t to = state->placed.back().offset + state->placed.back().length;
         absl::Time deadline = DeadlineFor(ctx);
-        for (size_t i = 0; i < state->placed.size(); ++i) {
-          const backend::Extent& piece = state->placed[i];
-          size_t node = nodes_.size();
-          for (size_t n = 0; n < nodes_.size(); ++n) {
-            if (nodes_[n]->address() == piece.data_server) node = n;
+        auto finish = [this, state]() {
+          if (!state->fan.first_error.ok()) {
+            std::move(state->done)(state->fan.first_error);
+            return;
           }
-          auto finish_one = [state, i](absl::Status s, std::vector<a4::DataRange> ranges) {
-            if (!s.ok()) state->fan.Fail(s);
-            state->data[i] = std::move(ranges);
-            if (!state->fan.Done()) return;
-            if (!state->fan.first_error.ok()) {
-              std::move(state->done)(state->fan.first_error);
+          std::vector<backend::Extent> out;
+          auto add = [&out](uint64_t off, uint64_t len, bool hole, const std::string& server) {
+            if (len == 0) return;
+            if (!out.empty() && out.back().hole == hole &&
+                out.back().data_server == (hole ? "" : server) &&
+                out.back().offset + out.back().length == off) {
+              out.back().length += len;
               return;
             }
-            std::vector<backend::Extent> out;
-            auto add = [&out](uint64_t off, uint64_t len, bool hole, const std::string& server) {
-              if (len == 0) return;
-              if (!out.empty() && out.back().hole == hole && out.back().data_server == server &&
-                  out.back().offset + out.back().length == off) {
-                out.back().length += len;
-                return;
-              }
-              out.push_back(backend::Extent{off, len, hole, hole ? "" : server});
-            };
-            for (size_t k = 0; k < state->placed.size(); ++k) {
-              const backend::Extent& p = state->placed[k];
-              uint64_t at = p.offset;
-              uint64_t end = p.offset + p.length;
-              for (const a4::DataRange& r : state->data[k]) {
-                uint64_t from = std::max(r.offset, at);
-                uint64_t to = std::min(r.offset + r.length, end);
-                if (from >= to) continue;
-                add(at, from - at, true, p.data_server);
-                add(from, to - from, false, p.data_server);
-                at = to;
-              }
-              add(at, end - at, true, p.data_server);
-            }
-            std::move(state->done)(std::move(out));
+            out.push_back(backend::Extent{off, len, hole, hole ? "" : server});
           };
-          if (node == nodes_.size()) {
-            finish_one(absl::InternalError("extent on an unknown data node " + piece.data_server),
-                       {});
-            continue;
+          std::vector<size_t> cursor(nodes_.size(), 0);
+          for (const backend::Extent& p : state->placed) {
+            size_t node = nodes_.size();
+            for (size_t n = 0; n < nodes_.size(); ++n) {
+              if (nodes_[n]->address() == p.data_server) node = n;
+            }
+            uint64_t at = p.offset;
+            uint64_t end = p.offset + p.length;
+            if (node < nodes_.size()) {
+              const std::vector<a4::DataRange>& rs = state->ranges[node];
+              size_t& i = cursor[node];
+              while (i < rs.size() && rs[i].offset + rs[i].length <= at) ++i;
+              for (size_t k = i; k < rs.size() && rs[k].offset < end; ++k) {
+                uint64_t a = std::max(rs[k].offset, at);
+                uint64_t b = std::min(rs[k].offset + rs[k].length, end);
+                if (a >= b) continue;
+                add(at, a - at, true, p.data_server);
+                add(a, b - a, false, p.data_server);
+                at = b;
+              }
+            }
+            add(at, end - at, true, p.data_server);
           }
-          a4::Request map;
-          map.op = a4::Op::kMap;
-          map.inode = inode;
-          map.offset = piece.offset;
-          map.length = piece.length;
-          CallNode(node, map, nullptr, deadline, [finish_one](absl::StatusOr<A4Reply> r) mutable {
-            if (!r.ok()) return finish_one(r.status(), {});
-            if (!r->response.status.ok()) return finish_one(r->response.status, {});
-            finish_one(absl::OkStatus(), std::move(r->response.ranges));
+          std::move(state->done)(std::move(out));
+        };
+        for (size_t n = 0; n < nodes_.size(); ++n)
+          MapNode(n, inode, from, to, deadline, state->ranges[n], [state, finish](absl::Status s) {
+            if (!s.ok()) state->fan.Fail(s);
+            if (state->fan.Done()) finish();
           });
-        }
       });
+}
+
+void RemoteBackend::MapNode(size_t node, InodeNumber inode, uint64_t from, uint64_t to,
+                            absl::Time deadline, std::vector<a4::DataRange>& out,
+                            absl::AnyInvocable<void(absl::Status) &&> done) {
+  a4::Request map;
+  map.op = a4::Op::kMap;
+  map.inode = inode;
+  map.offset = from;
+  map.length = to - from;
+  auto finish = std::make_shared<absl::AnyInvocable<void(absl::Status) &&>>(std::move(done));
+  CallNode(node, map, nullptr, deadline,
+           [this, node, inode, to, deadline, &out, finish](absl::StatusOr<A4Reply> r) {
+             if (!r.ok()) return std::move(*finish)(r.status());
+             if (!r->response.status.ok()) return std::move(*finish)(r->response.status);
+             std::vector<a4::DataRange>& got = r->response.ranges;
+             out.insert(out.end(), got.begin(), got.end());
+             if (got.size() < a4::kMaxRanges) return std::move(*finish)(absl::OkStatus());
+             // A full answer: ask again after its last range.
+             uint64_t next = got.back().offset + got.back().length;
+             if (next >= to) return std::move(*finish)(absl::OkStatus());
+             MapNode(node, inode, next, to, deadline, out,
+                     [finish](absl::Status s) { std::move (*finish)(s); });
+           });
 }
 
 // ---- data ----

@@ -28,6 +28,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -36,16 +37,25 @@
 #include "lib/backend/backend.h"
 #include "lib/backends/remote/a4_channel.h"
 #include "lib/backends/remote/proto/a2.grpc.pb.h"
+#include "lib/resilience/backoff.h"
+#include "lib/resilience/circuit_breaker.h"
+#include "lib/resilience/conn_pool.h"
+#include "lib/resilience/scheduler.h"
 
 namespace cfs::remote {
 
 struct RemoteBackendOptions {
   std::string metadata_address;  // the metadata node's A2 address, "host:port"
   std::shared_ptr<A4Transport> transport;
-  size_t connections_per_node = 2;
-  // Every call gets at most this long (and never past its own deadline).
+  // Every call gets at most this long (and never past its own deadline): the breaker's
+  // operation timeout.
   absl::Duration operation_timeout = absl::Seconds(5);
   absl::Duration connect_timeout = absl::Seconds(5);
+  resilience::ConnPoolOptions pool;           // per data node
+  resilience::CircuitBreakerOptions breaker;  // per node (data nodes and the metadata node)
+  // Where the breakers live (shared with metrics); null: the backend makes its own.
+  std::shared_ptr<resilience::CircuitBreakerRegistry> breakers;
+  resilience::BackoffPolicy retry;  // for node failures of idempotent calls
 };
 
 class RemoteBackend : public backend::Backend {
@@ -58,6 +68,11 @@ class RemoteBackend : public backend::Backend {
   std::string Describe() const override;
   absl::Status Health() const override;
   absl::Status Shutdown(absl::Time deadline) override;
+
+  // The circuit breakers of every node (for metrics and health).
+  const std::shared_ptr<resilience::CircuitBreakerRegistry>& breakers() const { return breakers_; }
+  // Pool statistics per data node address.
+  std::vector<std::pair<std::string, resilience::ConnPool::Stats>> PoolStats() const;
 
   // ---- MetadataService ----
   void Lookup(const backend::RequestContext& ctx, backend::InodeNumber dir, absl::string_view name,
@@ -137,11 +152,17 @@ class RemoteBackend : public backend::Backend {
 
   absl::Time DeadlineFor(const backend::RequestContext& ctx) const;
   // One A4 request to data node `node`; `done` gets the reply or the error.
+  // An open circuit fails it at once; node failures are retried with backoff.
   void CallNode(size_t node, a4::Request request, std::shared_ptr<const void> keep_alive,
-                absl::Time deadline, A4Done done);
+                absl::Time deadline, A4Done done, int attempt = 0);
   // The same request to every data node; `done` gets the first error, or OK.
   void CallAllNodes(const a4::Request& request, absl::Time deadline,
                     absl::AnyInvocable<void(absl::Status) &&> done);
+  // The data ranges of `inode`'s local file on `node` within [from, to), appended to `out`
+  // (which must outlive the call), in as many MAP requests as needed.
+  void MapNode(size_t node, backend::InodeNumber inode, uint64_t from, uint64_t to,
+               absl::Time deadline, std::vector<a4::DataRange>& out,
+               absl::AnyInvocable<void(absl::Status) &&> done);
   // Records a data node's boot verifier (from a PING, WRITE or COMMIT response).
   void NoteVerifier(size_t node, backend::WriteVerifier verifier);
   // Sends the pieces of a write and then NoteWrite.
@@ -153,6 +174,11 @@ class RemoteBackend : public backend::Backend {
   void ReclaimIfFreed(backend::InodeNumber inode);
 
   const RemoteBackendOptions options_;
+  const std::shared_ptr<resilience::CircuitBreakerRegistry> breakers_;
+  std::shared_ptr<resilience::CircuitBreaker> metadata_breaker_;
+  std::unique_ptr<resilience::Scheduler> scheduler_;
+  std::mutex rng_mu_;
+  std::mt19937_64 rng_;  // guarded by rng_mu_
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<::cfs::a2::v1::MetadataService::Stub> stub_;
   uint64_t stripe_size_ = 0;
