@@ -59,19 +59,19 @@ bool ReadFully(int fd, char* out, size_t n) {
   return true;
 }
 
-class SocketA4Channel : public A4Channel {
+// The state of one connection, shared by its handle and its reader thread: the reader keeps it
+// alive, so a completion that drops the last handle (on the reader thread) is safe.
+class SocketCore : public std::enable_shared_from_this<SocketCore> {
  public:
-  explicit SocketA4Channel(int fd) : fd_(fd) {
-    reader_ = std::thread([this] { ReadLoop(); });
-  }
-  ~SocketA4Channel() override {
-    Close();
-    reader_.join();
-    ::close(fd_);
+  explicit SocketCore(int fd) : fd_(fd) {}
+  ~SocketCore() { ::close(fd_); }
+
+  void StartReader() {
+    std::thread([self = shared_from_this()] { self->ReadLoop(); }).detach();
   }
 
   void Call(a4::Request request, std::shared_ptr<const void> keep_alive, absl::Time deadline,
-            A4Done done) override {
+            A4Done done) {
     uint64_t id;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -90,17 +90,17 @@ class SocketA4Channel : public A4Channel {
     if (!SendAll(parts, count)) Fail(absl::UnavailableError("A4 send failed"));
   }
 
-  bool Broken() const override {
+  bool Broken() const {
     std::lock_guard<std::mutex> lock(mu_);
     return broken_;
   }
 
-  size_t InFlight() const override {
+  size_t InFlight() const {
     std::lock_guard<std::mutex> lock(mu_);
     return pending_.size();
   }
 
-  void Close() override { Fail(absl::UnavailableError("A4 connection closed")); }
+  void Close() { Fail(absl::UnavailableError("A4 connection closed")); }
 
  private:
   struct Pending {
@@ -205,7 +205,23 @@ class SocketA4Channel : public A4Channel {
   bool broken_ = false;                  // guarded by mu_
   uint64_t next_id_ = 1;                 // guarded by mu_
   std::map<uint64_t, Pending> pending_;  // guarded by mu_
-  std::thread reader_;
+};
+
+// What Connect returns: closes the connection when dropped (the reader ends on its own).
+class SocketA4Channel : public A4Channel {
+ public:
+  explicit SocketA4Channel(std::shared_ptr<SocketCore> core) : core_(std::move(core)) {}
+  ~SocketA4Channel() override { core_->Close(); }
+  void Call(a4::Request request, std::shared_ptr<const void> keep_alive, absl::Time deadline,
+            A4Done done) override {
+    core_->Call(std::move(request), std::move(keep_alive), deadline, std::move(done));
+  }
+  bool Broken() const override { return core_->Broken(); }
+  size_t InFlight() const override { return core_->InFlight(); }
+  void Close() override { core_->Close(); }
+
+ private:
+  std::shared_ptr<SocketCore> core_;
 };
 
 }  // namespace
@@ -263,7 +279,9 @@ absl::StatusOr<std::unique_ptr<A4Channel>> SocketA4Transport::Connect(const std:
                                                                       absl::Time deadline) {
   absl::StatusOr<int> fd = ConnectTcp(address, deadline);
   if (!fd.ok()) return fd.status();
-  return std::unique_ptr<A4Channel>(new SocketA4Channel(*fd));
+  auto core = std::make_shared<SocketCore>(*fd);
+  core->StartReader();
+  return std::unique_ptr<A4Channel>(new SocketA4Channel(std::move(core)));
 }
 
 }  // namespace cfs::remote
