@@ -27,6 +27,10 @@ ABSL_FLAG(std::string, remote_metadata, "",
           "embedded backend in --data_dir");
 ABSL_FLAG(std::string, a4_transport, "tcp-uring",
           "Remote backend data transport: tcp-uring or socket");
+ABSL_FLAG(int, backend_timeout_ms, 5000,
+          "Remote backend: the longest one backend call may take before it fails");
+ABSL_FLAG(int, breaker_open_seconds, 30,
+          "Remote backend: how long a node's open circuit refuses calls before probing it");
 ABSL_FLAG(std::string, bind_address, "0.0.0.0", "Address every listener binds");
 ABSL_FLAG(int, nfs_port, 2049, "NFS port (0 picks a free port)");
 ABSL_FLAG(int, mount_port, 20048, "MOUNT port (0 picks a free port)");
@@ -101,6 +105,12 @@ int main(int argc, char** argv) {
     options.remote_metadata_address = absl::GetFlag(FLAGS_remote_metadata);
   }
   if (Specified("a4_transport")) options.a4_transport = absl::GetFlag(FLAGS_a4_transport);
+  if (Specified("backend_timeout_ms")) {
+    options.backend_operation_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_backend_timeout_ms));
+  }
+  if (Specified("breaker_open_seconds")) {
+    options.breaker_open_duration = absl::Seconds(absl::GetFlag(FLAGS_breaker_open_seconds));
+  }
   if (Specified("bind_address")) options.bind_address = absl::GetFlag(FLAGS_bind_address);
   if (Specified("nfs_port")) options.nfs_port = absl::GetFlag(FLAGS_nfs_port);
   if (Specified("mount_port")) options.mount_port = absl::GetFlag(FLAGS_mount_port);

@@ -34,6 +34,8 @@ ABSL_FLAG(std::string, data_servers, "self",
 ABSL_FLAG(uint64_t, stripe_size, 1 << 20, "With --metadata: bytes per stripe");
 ABSL_FLAG(int, io_threads, 8, "Threads serving blocking disk I/O");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+ABSL_FLAG(int, inject_delay_ms, 0,
+          "Fault injection for tests: every A4 request waits this long before it is served");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -59,6 +61,7 @@ int main(int argc, char** argv) {
   options.layout.data_servers =
       absl::StrSplit(absl::GetFlag(FLAGS_data_servers), ',', absl::SkipEmpty());
   options.io_threads = absl::GetFlag(FLAGS_io_threads);
+  options.inject_delay = absl::Milliseconds(absl::GetFlag(FLAGS_inject_delay_ms));
 
   sigset_t stop_signals;
   sigemptyset(&stop_signals);

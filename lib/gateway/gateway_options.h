@@ -31,6 +31,10 @@ struct GatewayOptions {
   // How the remote backend reaches data nodes over A4: "tcp-uring" (TCP on io_uring) or
   // "socket" (blocking sockets, the baseline).
   std::string a4_transport = "tcp-uring";
+  // Remote backend resilience: the longest any one backend call may take (the circuit
+  // breaker's operation timeout) and how long an open circuit refuses calls before it probes.
+  absl::Duration backend_operation_timeout = absl::Seconds(5);
+  absl::Duration breaker_open_duration = absl::Seconds(30);
   // Address every listener binds. Tests use 127.0.0.1.
   std::string bind_address = "0.0.0.0";
   // Listener ports; 0 picks a free port (see Gateway::addresses()).

@@ -100,6 +100,12 @@ absl::Status ParseConfigText(const std::string& text, gateway::GatewayOptions* o
     options->remote_metadata_address = config.remote_metadata_address();
   }
   if (!config.a4_transport().empty()) options->a4_transport = config.a4_transport();
+  if (config.has_backend_timeout_ms()) {
+    options->backend_operation_timeout = absl::Milliseconds(config.backend_timeout_ms());
+  }
+  if (config.has_breaker_open_seconds()) {
+    options->breaker_open_duration = absl::Seconds(config.breaker_open_seconds());
+  }
   if (!config.bind_address().empty()) options->bind_address = config.bind_address();
   if (config.has_nfs_port()) options->nfs_port = config.nfs_port();
   if (config.has_mount_port()) options->mount_port = config.mount_port();

@@ -72,6 +72,9 @@ absl::StatusOr<std::unique_ptr<Gateway>> GatewayBuilder::Build() {
   if (backend == nullptr && !options_.remote_metadata_address.empty()) {
     remote::RemoteBackendOptions remote_options;
     remote_options.metadata_address = options_.remote_metadata_address;
+    remote_options.operation_timeout = options_.backend_operation_timeout;
+    remote_options.breaker.operation_timeout = options_.backend_operation_timeout;
+    remote_options.breaker.open_duration = options_.breaker_open_duration;
     if (options_.a4_transport == "tcp-uring") {
       remote_options.transport =
           std::make_shared<remote::UringA4Transport>(remote::UringA4Transport::Options{});

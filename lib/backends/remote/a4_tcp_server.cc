@@ -39,7 +39,9 @@ class A4TcpServer::Handler : public net::ConnectionHandler {
     absl::Time arrived = absl::Now();
     DataNode& node = server_.node_;
     net::ConnectionRef ref = info_.ref;
-    server_.pool_->Submit([&node, ref, header, payload = std::move(payload), arrived] {
+    absl::Duration delay = server_.options_.inject_delay;
+    server_.pool_->Submit([&node, ref, header, payload = std::move(payload), arrived, delay] {
+      if (delay > absl::ZeroDuration()) absl::SleepFor(delay);
       absl::StatusOr<a4::Request> request = a4::DecodeRequest(header, *payload);
       a4::Response response;
       std::string buffer;

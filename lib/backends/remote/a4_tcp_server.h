@@ -27,6 +27,8 @@ class A4TcpServer {
   struct Options {
     int io_threads = 8;          // DataNode workers (blocking disk I/O)
     size_t max_in_flight = 128;  // per connection; reading pauses beyond it
+    // Fault injection for tests: every request waits this long before it is served.
+    absl::Duration inject_delay = absl::ZeroDuration();
   };
 
   // Borrows `node`, which must outlive the server.

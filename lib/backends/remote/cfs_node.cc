@@ -22,6 +22,7 @@ absl::StatusOr<std::unique_ptr<CfsNode>> CfsNode::Start(const CfsNodeOptions& op
   node->data_ = std::move(*data);
   A4TcpServer::Options a4;
   a4.io_threads = options.io_threads;
+  a4.inject_delay = options.inject_delay;
   node->a4_ = std::make_unique<A4TcpServer>(*node->data_, a4);
   if (absl::Status s = node->a4_->Start(options.host, options.a4_port); !s.ok()) return s;
   if (!options.serve_metadata) return node;

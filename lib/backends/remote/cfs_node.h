@@ -34,6 +34,8 @@ struct CfsNodeOptions {
   // The metadata node's cluster layout; "self" stands for this node's own A4 address.
   ClusterLayout layout;
   int io_threads = 8;
+  // Fault injection for tests: every A4 request waits this long before it is served.
+  absl::Duration inject_delay = absl::ZeroDuration();
 };
 
 class CfsNode {

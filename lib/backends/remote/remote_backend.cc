@@ -11,6 +11,7 @@
 #include "lib/backend/errors.h"
 #include "lib/backends/remote/a2_convert.h"
 #include "lib/backends/remote/placement.h"
+#include "lib/common/logging.h"
 
 namespace cfs::remote {
 
@@ -108,11 +109,9 @@ class RemoteBackend::Rpc {
     (backend.stub_->async()->*method)(&state->client, &state->request, &state->response,
                                       [state, convert, breaker](grpc::Status status) mutable {
                                         absl::Status result = FromGrpc(status);
-                                        if (resilience::CircuitBreaker::IsNodeFailure(result)) {
-                                          breaker->RecordFailure();
-                                        } else {
-                                          breaker->RecordSuccess();
-                                        }
+                                        RemoteBackend::NoteNodeResult(
+                                            *breaker,
+                                            !resilience::CircuitBreaker::IsNodeFailure(result));
                                         if (!status.ok()) {
                                           std::move(state->done)(std::move(result));
                                         } else {
@@ -281,7 +280,7 @@ void RemoteBackend::CallNode(size_t node, a4::Request request,
   // the deadline allows: every A4 operation is idempotent (a WRITE rewrites the same bytes).
   auto failed = [this, node, request, keep_alive, deadline, finish,
                  attempt](const absl::Status& status) mutable {
-    nodes_[node]->breaker().RecordFailure();
+    NoteNodeResult(nodes_[node]->breaker(), false);
     absl::Duration wait = absl::ZeroDuration();
     {
       std::lock_guard<std::mutex> lock(rng_mu_);
@@ -327,7 +326,7 @@ void RemoteBackend::CallNode(size_t node, a4::Request request,
                 failed(reply.status());
                 return;
               }
-              nodes_[node]->breaker().RecordSuccess();
+              NoteNodeResult(nodes_[node]->breaker(), true);
               std::move (*finish)(std::move(reply));
             });
       });
@@ -349,6 +348,24 @@ void RemoteBackend::CallAllNodes(const a4::Request& request, absl::Time deadline
       }
       if (fan->Done()) std::move (*finish)(fan->first_error);
     });
+  }
+}
+
+void RemoteBackend::NoteNodeResult(resilience::CircuitBreaker& breaker, bool ok) {
+  using State = resilience::CircuitBreaker::State;
+  State before = breaker.state();
+  if (ok) {
+    breaker.RecordSuccess();
+  } else {
+    breaker.RecordFailure();
+  }
+  State after = breaker.state();
+  if (after == State::kOpen && before != State::kOpen) {
+    CFS_LOG(WARNING, "remote") << "circuit open for " << breaker.name()
+                               << ": its calls fail at once for "
+                               << absl::FormatDuration(breaker.options().open_duration);
+  } else if (after == State::kClosed && before == State::kHalfOpen) {
+    CFS_LOG(INFO, "remote") << "circuit closed for " << breaker.name() << ": it answers again";
   }
 }
 

