@@ -80,6 +80,12 @@ aws_ s3 mb s3://bucket > /dev/null || fail "mb"
 aws_ s3 cp --no-progress "$work/obj.bin" s3://bucket/obj.bin > /dev/null || fail "s3 cp in"
 aws_ s3 cp --no-progress s3://bucket/obj.bin "$work/obj.out" > /dev/null || fail "s3 cp out"
 cmp -s "$work/obj.bin" "$work/obj.out" || fail "S3 read back differs"
+# A 40 MB upload goes in parallel multipart parts, and the gateway writes it in pieces in
+# flight together: every byte must land.
+head -c 40000000 /dev/urandom > "$work/big.bin"
+aws_ s3 cp --no-progress "$work/big.bin" s3://bucket/big.bin > /dev/null || fail "s3 cp big in"
+aws_ s3 cp --no-progress s3://bucket/big.bin "$work/big.out" > /dev/null || fail "s3 cp big out"
+cmp -s "$work/big.bin" "$work/big.out" || fail "S3 multipart upload read back differs"
 # The S3 object is a file of the shared namespace: NFS reads the same bytes.
 timeout 60 nfs-cp "$url/bucket/obj.bin$q" "$work/obj.nfs" || fail "nfs-cp of the S3 object"
 cmp -s "$work/obj.bin" "$work/obj.nfs" || fail "NFS sees other bytes than S3 wrote"

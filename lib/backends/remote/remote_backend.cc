@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <future>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -419,53 +420,33 @@ void RemoteBackend::SetAttr(const RequestContext& ctx, InodeNumber inode,
     set_metadata(std::move(done));
     return;
   }
-  // A size change also moves the data: bytes past the smaller of the two sizes are cut from the
-  // data nodes (before a grow, so no stale byte reappears; after a shrink, once it is decided).
+  // A shrink cuts the bytes past the new size from the data nodes first, then changes the size:
+  // were it the other way round, a crash between the two would leave old bytes past the size
+  // that a later grow would bring back. (A grow needs no data change: past its end a node's
+  // file reads as a hole.)
   uint64_t new_size = *attrs.size;
+  std::optional<backend::Timestamp> guard = attrs.guard_ctime;
   GetAttr(ctx, inode,
-          [this, ctx, inode, new_size, set_metadata = std::move(set_metadata),
+          [this, ctx, inode, new_size, guard, set_metadata = std::move(set_metadata),
            done = std::move(done)](absl::StatusOr<backend::Attributes> before) mutable {
-            if (!before.ok() || before->type != backend::FileType::kRegular) {
-              set_metadata(std::move(done));  // the metadata node gives the right error
+            // Anything the metadata node would refuse is left for it to refuse, untouched.
+            if (!before.ok() || before->type != backend::FileType::kRegular ||
+                new_size >= before->size ||
+                !auth::MayAccess(ctx.identity, *before, backend::kAccessWrite) ||
+                (guard.has_value() && *guard != before->ctime)) {
+              set_metadata(std::move(done));
               return;
             }
             a4::Request cut;
             cut.op = a4::Op::kTruncate;
             cut.inode = inode;
-            cut.length = std::min(new_size, before->size);
-            absl::Time deadline = DeadlineFor(ctx);
-            if (new_size > before->size) {
-              if (!auth::MayAccess(ctx.identity, *before, backend::kAccessWrite)) {
-                set_metadata(std::move(done));  // refused there, with kAccess
-                return;
-              }
-              CallAllNodes(cut, deadline,
-                           [set_metadata = std::move(set_metadata),
-                            done = std::move(done)](absl::Status s) mutable {
-                             if (!s.ok()) {
-                               std::move(done)(s);
-                               return;
-                             }
-                             set_metadata(std::move(done));
-                           });
-              return;
-            }
-            set_metadata([this, cut, deadline, done = std::move(done)](
-                             absl::StatusOr<backend::AttrChange> change) mutable {
-              if (!change.ok()) {
-                std::move(done)(change.status());
-                return;
-              }
-              CallAllNodes(
-                  cut, deadline,
-                  [change = std::move(change), done = std::move(done)](absl::Status s) mutable {
-                    if (!s.ok()) {
-                      std::move(done)(s);
-                    } else {
-                      std::move(done)(std::move(change));
-                    }
-                  });
-            });
+            cut.length = new_size;
+            CallAllNodes(cut, DeadlineFor(ctx),
+                         [set_metadata = std::move(set_metadata),
+                          done = std::move(done)](absl::Status s) mutable {
+                           if (!s.ok()) return std::move(done)(s);
+                           set_metadata(std::move(done));
+                         });
           });
 }
 
@@ -487,31 +468,38 @@ void RemoteBackend::Create(const RequestContext& ctx, const backend::CreateReque
   req.set_how(static_cast<uint32_t>(request.how));
   req.set_verifier(request.verifier);
   *req.mutable_attributes() = ToProto(request.attributes);
-  // Creating over an existing file may truncate it (attributes.size): its bytes go too.
-  bool truncates = request.attributes.size.has_value();
-  uint64_t size = request.attributes.size.value_or(0);
-  Rpc::Call<backend::EntryResult>(
-      *this, ctx, &Stub::async::Create, std::move(req),
-      [](const pb::EntryResult& e) { return FromProto(e); },
-      [this, ctx, truncates, size,
-       done = std::move(done)](absl::StatusOr<backend::EntryResult> entry) mutable {
-        if (!entry.ok() || !truncates) {
-          std::move(done)(std::move(entry));
-          return;
-        }
-        a4::Request cut;
-        cut.op = a4::Op::kTruncate;
-        cut.inode = entry->attributes.inode;
-        cut.length = size;
-        CallAllNodes(cut, DeadlineFor(ctx),
-                     [entry = std::move(entry), done = std::move(done)](absl::Status s) mutable {
-                       if (!s.ok()) {
-                         std::move(done)(s);
-                       } else {
-                         std::move(done)(std::move(entry));
-                       }
-                     });
-      });
+  auto create = [this, ctx, req = std::move(req)](Callback<backend::EntryResult> done) mutable {
+    Rpc::Call<backend::EntryResult>(
+        *this, ctx, &Stub::async::Create, std::move(req),
+        [](const pb::EntryResult& e) { return FromProto(e); }, std::move(done));
+  };
+  // Creating over an existing file may truncate it (attributes.size): as for SetAttr, its bytes
+  // past the new size leave the data nodes before the size changes.
+  if (!request.attributes.size.has_value() || request.how == backend::CreateMode::kGuarded) {
+    create(std::move(done));
+    return;
+  }
+  uint64_t size = *request.attributes.size;
+  Lookup(ctx, request.parent, request.name,
+         [this, ctx, size, create = std::move(create),
+          done = std::move(done)](absl::StatusOr<backend::Attributes> existing) mutable {
+           if (!existing.ok() || existing->type != backend::FileType::kRegular ||
+               size >= existing->size ||
+               !auth::MayAccess(ctx.identity, *existing, backend::kAccessWrite)) {
+             create(std::move(done));
+             return;
+           }
+           a4::Request cut;
+           cut.op = a4::Op::kTruncate;
+           cut.inode = existing->inode;
+           cut.length = size;
+           CallAllNodes(
+               cut, DeadlineFor(ctx),
+               [create = std::move(create), done = std::move(done)](absl::Status s) mutable {
+                 if (!s.ok()) return std::move(done)(s);
+                 create(std::move(done));
+               });
+         });
 }
 
 void RemoteBackend::MakeDirectory(const RequestContext& ctx, InodeNumber parent,
@@ -942,24 +930,8 @@ void RemoteBackend::WriteRetained(const RequestContext& ctx, InodeNumber inode, 
               return std::move(done)(
                   backend::FsErrorStatus(backend::FsError::kTooBig, "offset overflows"));
             }
-            if (offset <= attrs->size) {
-              WritePieces(ctx, inode, offset, std::move(keep_alive), data, stability,
-                          std::move(done));
-              return;
-            }
-            // The write leaves a gap past the end: whatever lingers there on the data nodes
-            // must read as zeros, so they are cut to the current size first.
-            a4::Request cut;
-            cut.op = a4::Op::kTruncate;
-            cut.inode = inode;
-            cut.length = attrs->size;
-            CallAllNodes(cut, DeadlineFor(ctx),
-                         [this, ctx, inode, offset, keep_alive = std::move(keep_alive), data,
-                          stability, done = std::move(done)](absl::Status s) mutable {
-                           if (!s.ok()) return std::move(done)(s);
-                           WritePieces(ctx, inode, offset, std::move(keep_alive), data, stability,
-                                       std::move(done));
-                         });
+            WritePieces(ctx, inode, offset, std::move(keep_alive), data, stability,
+                        std::move(done));
           });
 }
 

@@ -6,9 +6,10 @@
 // Consistency rules the data path keeps:
 // - A file's size is metadata. A write's bytes go to the data nodes first; then NoteWrite
 //   extends the size (so a reader never sees a size whose bytes are not written yet).
-// - Bytes beyond the size may linger on data nodes after a crash between a shrink and its data
-//   truncation; before anything exposes a range past the current size (a grow, or a write that
-//   starts past the end), the data nodes are truncated to the current size first.
+// - A shrink (SetAttr, or a Create that truncates) cuts the bytes past the new size from the
+//   data nodes before the metadata node changes the size, so no old byte can come back with a
+//   later grow. Writes never cut anything: writes in flight together (an upload, an NFS client
+//   pipelining) each land their own bytes.
 // - The write verifier combines the metadata node's and every data node's boot verifiers, so it
 //   changes when any of them restarts (clients resend unstable writes, as NFS expects).
 // - The bytes of a file whose last link goes away are removed from the data nodes once the

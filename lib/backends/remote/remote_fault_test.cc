@@ -3,6 +3,7 @@
 // touching the network; the other nodes keep serving; the circuit closes when the node is back;
 // a node slower than the operation timeout fails calls with kDeadlineExceeded.
 
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -85,6 +86,37 @@ TEST_F(RemoteFaultTest, ADeadNodeFailsFastOthersServeAndItsCircuitClosesWhenBack
   for (backend::InodeNumber f : files) (void)fs.Read(f, 0, 100);
   EXPECT_GT(breaker->calls_refused(), refused);  // failed at once, no connection attempt
   EXPECT_TRUE(backend->Health().code() == absl::StatusCode::kUnavailable);
+}
+
+// Writes in flight together, each starting past the size the others have not extended yet (an
+// S3 upload or an NFS client pipelining its WRITEs): every byte must land.
+TEST_F(RemoteFaultTest, PipelinedWritesPastTheEndAllLand) {
+  std::unique_ptr<RemoteBackend> backend = Connect(absl::Seconds(30));
+  ASSERT_NE(backend, nullptr);
+  SyncBackend fs(*backend, RequestContext{Identity::Root()});
+  auto made = fs.Create(backend::kRootInode, "pipelined");
+  ASSERT_TRUE(made.ok()) << made.status();
+  backend::InodeNumber inode = made->attributes.inode;
+  constexpr int kPieces = 48;
+  constexpr size_t kPiece = 40000;  // not stripe-aligned: pieces straddle nodes
+  std::string expected;
+  std::vector<std::shared_ptr<std::string>> bodies;
+  for (int i = 0; i < kPieces; ++i) {
+    bodies.push_back(std::make_shared<std::string>(kPiece, static_cast<char>('a' + i % 26)));
+    expected += *bodies.back();
+  }
+  std::vector<std::promise<absl::Status>> done(kPieces);
+  RequestContext ctx{Identity::Root()};
+  for (int i = 0; i < kPieces; ++i) {
+    backend->WriteRetained(
+        ctx, inode, i * kPiece, bodies[i], *bodies[i], backend::Stability::kUnstable,
+        [&done, i](absl::StatusOr<backend::WriteResult> r) { done[i].set_value(r.status()); });
+  }
+  for (auto& d : done) ASSERT_TRUE(d.get_future().get().ok());
+  auto back = fs.Read(inode, 0, expected.size() + 10);
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_EQ(back->data.size(), expected.size());
+  EXPECT_TRUE(back->data == expected) << "bytes lost or overwritten";
 }
 
 }  // namespace
