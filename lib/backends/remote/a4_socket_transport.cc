@@ -20,6 +20,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "lib/backends/remote/a4_pending_calls.h"
 
 namespace cfs::remote {
 namespace {
@@ -72,17 +73,9 @@ class SocketCore : public std::enable_shared_from_this<SocketCore> {
 
   void Call(a4::Request request, std::shared_ptr<const void> keep_alive, absl::Time deadline,
             A4Done done) {
-    uint64_t id;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (broken_) {
-        std::move(done)(absl::UnavailableError("A4 connection is closed"));
-        return;
-      }
-      id = next_id_++;
-      pending_.emplace(id, Pending{deadline, std::move(done), std::move(keep_alive)});
-    }
-    request.request_id = id;
+    absl::StatusOr<uint64_t> id = pending_.Add(deadline, std::move(done), std::move(keep_alive));
+    if (!id.ok()) return;
+    request.request_id = *id;
     std::string head = a4::EncodeRequest(request);
     iovec parts[2] = {{head.data(), head.size()},
                       {const_cast<char*>(request.data.data()), request.data.size()}};
@@ -90,25 +83,11 @@ class SocketCore : public std::enable_shared_from_this<SocketCore> {
     if (!SendAll(parts, count)) Fail(absl::UnavailableError("A4 send failed"));
   }
 
-  bool Broken() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return broken_;
-  }
-
-  size_t InFlight() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return pending_.size();
-  }
-
+  bool Broken() const { return pending_.broken(); }
+  size_t InFlight() const { return pending_.size(); }
   void Close() { Fail(absl::UnavailableError("A4 connection closed")); }
 
  private:
-  struct Pending {
-    absl::Time deadline;
-    A4Done done;
-    std::shared_ptr<const void> keep_alive;
-  };
-
   bool SendAll(iovec* parts, int count) {
     std::lock_guard<std::mutex> lock(send_mu_);
     while (count > 0) {
@@ -136,35 +115,7 @@ class SocketCore : public std::enable_shared_from_this<SocketCore> {
 
   // Marks the channel broken and fails every call in flight with `status`.
   void Fail(const absl::Status& status) {
-    std::map<uint64_t, Pending> failed;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!broken_) {
-        broken_ = true;
-        ::shutdown(fd_, SHUT_RDWR);  // wakes the reader
-      }
-      failed.swap(pending_);
-    }
-    for (auto& [id, p] : failed) std::move(p.done)(status);
-  }
-
-  void ExpireOverdue() {
-    std::vector<Pending> overdue;
-    absl::Time now = absl::Now();
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (auto it = pending_.begin(); it != pending_.end();) {
-        if (it->second.deadline <= now) {
-          overdue.push_back(std::move(it->second));
-          it = pending_.erase(it);
-        } else {
-          ++it;
-        }
-      }
-    }
-    for (Pending& p : overdue) {
-      std::move(p.done)(absl::DeadlineExceededError("no A4 response before the deadline"));
-    }
+    if (pending_.Break(status)) ::shutdown(fd_, SHUT_RDWR);  // wakes the reader
   }
 
   void ReadLoop() {
@@ -172,7 +123,7 @@ class SocketCore : public std::enable_shared_from_this<SocketCore> {
     while (true) {
       pollfd pfd{fd_, POLLIN, 0};
       int ready = ::poll(&pfd, 1, 100);
-      ExpireOverdue();
+      pending_.ExpireOverdue(absl::Now());
       if (ready < 0 && errno == EINTR) continue;
       if (ready == 0) {
         if (Broken()) return;
@@ -186,25 +137,15 @@ class SocketCore : public std::enable_shared_from_this<SocketCore> {
       if (!ReadFully(fd_, payload->data(), payload->size())) break;
       absl::StatusOr<a4::Response> response = a4::DecodeResponse(*header, *payload);
       if (!response.ok()) break;
-      Pending p;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        auto it = pending_.find(header->request_id);
-        if (it == pending_.end()) continue;  // expired meanwhile
-        p = std::move(it->second);
-        pending_.erase(it);
-      }
-      std::move(p.done)(A4Reply{std::move(*response), std::move(payload)});
+      // A response to a call that expired meanwhile is dropped.
+      pending_.Complete(header->request_id, A4Reply{std::move(*response), std::move(payload)});
     }
     Fail(absl::UnavailableError("A4 connection lost"));
   }
 
   const int fd_;
   std::mutex send_mu_;
-  mutable std::mutex mu_;
-  bool broken_ = false;                  // guarded by mu_
-  uint64_t next_id_ = 1;                 // guarded by mu_
-  std::map<uint64_t, Pending> pending_;  // guarded by mu_
+  A4PendingCalls pending_;
 };
 
 // What Connect returns: closes the connection when dropped (the reader ends on its own).

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "lib/backends/remote/a4_pending_calls.h"
 #include "lib/backends/remote/a4_socket_transport.h"
 
 namespace cfs::remote {
@@ -19,7 +20,7 @@ constexpr size_t kMaxIov = 32;
 
 }  // namespace
 
-// One connection. The pending-call table is shared with caller threads (mu_); everything else
+// One connection. The pending-call table (A4PendingCalls) is shared with caller threads; the rest
 // is loop-affine. The object stays alive (self_) while the ring holds operations on it.
 class UringA4Transport::Conn : public net::CompletionHandler,
                                public std::enable_shared_from_this<Conn> {
@@ -36,17 +37,9 @@ class UringA4Transport::Conn : public net::CompletionHandler,
 
   void Call(a4::Request request, std::shared_ptr<const void> keep_alive, absl::Time deadline,
             A4Done done) {
-    uint64_t id;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (broken_) {
-        std::move(done)(absl::UnavailableError("A4 connection is closed"));
-        return;
-      }
-      id = next_id_++;
-      pending_.emplace(id, Pending{deadline, std::move(done)});
-    }
-    request.request_id = id;
+    absl::StatusOr<uint64_t> id = pending_.Add(deadline, std::move(done));
+    if (!id.ok()) return;
+    request.request_id = *id;
     Out out;
     out.head = a4::EncodeRequest(request);
     if (request.op == a4::Op::kWrite) out.data = request.data;
@@ -61,14 +54,8 @@ class UringA4Transport::Conn : public net::CompletionHandler,
     });
   }
 
-  bool Broken() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return broken_;
-  }
-  size_t InFlight() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return pending_.size();
-  }
+  bool Broken() const { return pending_.broken(); }
+  size_t InFlight() const { return pending_.size(); }
 
   // Any thread: fails the calls in flight and closes the connection on the loop.
   void Close(const absl::Status& why) {
@@ -79,23 +66,7 @@ class UringA4Transport::Conn : public net::CompletionHandler,
     });
   }
 
-  void ExpireOverdue(absl::Time now) {
-    std::vector<Pending> overdue;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (auto it = pending_.begin(); it != pending_.end();) {
-        if (it->second.deadline <= now) {
-          overdue.push_back(std::move(it->second));
-          it = pending_.erase(it);
-        } else {
-          ++it;
-        }
-      }
-    }
-    for (Pending& p : overdue) {
-      std::move(p.done)(absl::DeadlineExceededError("no A4 response before the deadline"));
-    }
-  }
+  void ExpireOverdue(absl::Time now) { pending_.ExpireOverdue(now); }
 
   void OnCompletion(uint8_t tag, const io_uring_cqe& cqe) override {
     std::shared_ptr<Conn> hold = self_;  // may be dropped below
@@ -110,25 +81,13 @@ class UringA4Transport::Conn : public net::CompletionHandler,
   }
 
  private:
-  struct Pending {
-    absl::Time deadline;
-    A4Done done;
-  };
   struct Out {
     std::string head;
     absl::string_view data;
     std::shared_ptr<const void> keep_alive;
   };
 
-  void FailAll(const absl::Status& why) {
-    std::map<uint64_t, Pending> failed;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      broken_ = true;
-      failed.swap(pending_);
-    }
-    for (auto& [id, p] : failed) std::move(p.done)(why);
-  }
+  void FailAll(const absl::Status& why) { pending_.Break(why); }
 
   void CloseOnLoop() {
     if (closing_) return;
@@ -191,15 +150,8 @@ class UringA4Transport::Conn : public net::CompletionHandler,
       at += frame;
       absl::StatusOr<a4::Response> response = a4::DecodeResponse(*header, *payload);
       if (!response.ok()) return false;
-      Pending p;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        auto it = pending_.find(header->request_id);
-        if (it == pending_.end()) continue;  // expired meanwhile
-        p = std::move(it->second);
-        pending_.erase(it);
-      }
-      std::move(p.done)(A4Reply{std::move(*response), std::move(payload)});
+      // A response to a call that expired meanwhile is dropped.
+      pending_.Complete(header->request_id, A4Reply{std::move(*response), std::move(payload)});
     }
     input_.erase(0, at);
     return true;
@@ -299,10 +251,7 @@ class UringA4Transport::Conn : public net::CompletionHandler,
   iovec iov_[kMaxIov];
   msghdr msg_{};
   // Shared with callers.
-  mutable std::mutex mu_;
-  bool broken_ = false;                  // guarded by mu_
-  uint64_t next_id_ = 1;                 // guarded by mu_
-  std::map<uint64_t, Pending> pending_;  // guarded by mu_
+  A4PendingCalls pending_;
 };
 
 namespace {
