@@ -388,14 +388,14 @@ void S3Handler::GetObject(Call& call, bool head_only) {
     return;
   }
   while (offset < end) {
-    S3Or<std::string> data =
-        piece.has_value() ? *std::move(piece)
-                          : store_.Read(call.auth.identity, object->attributes.inode, offset,
-                                        std::min(kReadPiece, end - offset));
+    S3Or<std::string> data = piece.has_value()
+                                 ? *std::move(piece)
+                                 : store_.Read(call.auth.identity, object->attributes.inode, offset,
+                                               std::min(kReadPiece, end - offset));
     piece.reset();
     if (!data.ok() || data->empty()) {
-      CFS_LOG(DEBUG, "s3") << call.request_id << " read of " << call.key << " failed at "
-                           << offset << (data.ok() ? ": no data" : ": " + data.error().message);
+      CFS_LOG(DEBUG, "s3") << call.request_id << " read of " << call.key << " failed at " << offset
+                           << (data.ok() ? ": no data" : ": " + data.error().message);
       // The head is out: the only honest signal left is to cut the connection short.
       return call.exchange->Abort();
     }
