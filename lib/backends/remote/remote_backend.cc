@@ -170,7 +170,7 @@ absl::Status RemoteBackend::Start() {
                                        grpc::InsecureChannelCredentials(), args);
   stub_ = ::cfs::a2::v1::MetadataService::NewStub(channel_);
   grpc::ClientContext client;
-  client.set_deadline(absl::ToChronoTime(absl::Now() + options_.connect_timeout));
+  client.set_deadline(absl::ToChronoTime(absl::Now() + options_.pool.connect_timeout));
   client.set_wait_for_ready(true);
   pb::StripesRequest request;
   pb::StripesResponse layout;
@@ -216,7 +216,7 @@ absl::Status RemoteBackend::Start() {
     a4::Request ping;
     ping.op = a4::Op::kPing;
     std::promise<absl::StatusOr<A4Reply>> reply;
-    CallNode(i, ping, nullptr, absl::Now() + options_.connect_timeout,
+    CallNode(i, ping, nullptr, absl::Now() + options_.pool.connect_timeout,
              [&reply](absl::StatusOr<A4Reply> r) { reply.set_value(std::move(r)); });
     absl::StatusOr<A4Reply> r = reply.get_future().get();
     if (!r.ok()) {

@@ -51,8 +51,8 @@ struct RemoteBackendOptions {
   // Every call gets at most this long (and never past its own deadline): the breaker's
   // operation timeout.
   absl::Duration operation_timeout = absl::Seconds(5);
-  absl::Duration connect_timeout = absl::Seconds(5);
-  resilience::ConnPoolOptions pool;           // per data node
+  // Per data node; its connect_timeout also bounds reaching every node at start.
+  resilience::ConnPoolOptions pool;
   resilience::CircuitBreakerOptions breaker;  // per node (data nodes and the metadata node)
   // Where the breakers live (shared with metrics); null: the backend makes its own.
   std::shared_ptr<resilience::CircuitBreakerRegistry> breakers;
