@@ -107,18 +107,21 @@ class RemoteBackend::Rpc {
     state->client.set_deadline(absl::ToChronoTime(backend.DeadlineFor(ctx)));
     state->done = std::move(done);
     std::shared_ptr<resilience::CircuitBreaker> breaker = backend.metadata_breaker_;
-    (backend.stub_->async()->*method)(&state->client, &state->request, &state->response,
-                                      [state, convert, breaker](grpc::Status status) mutable {
-                                        absl::Status result = FromGrpc(status);
-                                        RemoteBackend::NoteNodeResult(
-                                            *breaker,
-                                            !resilience::CircuitBreaker::IsNodeFailure(result));
-                                        if (!status.ok()) {
-                                          std::move(state->done)(std::move(result));
-                                        } else {
-                                          std::move(state->done)(convert(state->response));
-                                        }
-                                      });
+    backend.RpcStarted();
+    RemoteBackend* owner = &backend;
+    (backend.stub_->async()->*method)(
+        &state->client, &state->request, &state->response,
+        [state, convert, breaker, owner](grpc::Status status) mutable {
+          absl::Status result = FromGrpc(status);
+          RemoteBackend::NoteNodeResult(*breaker,
+                                        !resilience::CircuitBreaker::IsNodeFailure(result));
+          if (!status.ok()) {
+            std::move(state->done)(std::move(result));
+          } else {
+            std::move(state->done)(convert(state->response));
+          }
+          owner->RpcFinished();  // last: the backend may be destroyed right after
+        });
   }
 };
 
@@ -130,7 +133,23 @@ RemoteBackend::RemoteBackend(RemoteBackendOptions options)
       scheduler_(std::make_unique<resilience::Scheduler>()),
       rng_(std::random_device{}()) {}
 
-RemoteBackend::~RemoteBackend() { (void)Shutdown(absl::Now()); }
+RemoteBackend::~RemoteBackend() {
+  (void)Shutdown(absl::Now());
+  // A2 completions (and what they continue with, e.g. a background reclaim) use this object:
+  // they all end within their deadlines, at most the operation timeout.
+  std::unique_lock<std::mutex> lock(rpc_mu_);
+  rpc_idle_.wait(lock, [this] { return rpcs_in_flight_ == 0; });
+}
+
+void RemoteBackend::RpcStarted() {
+  std::lock_guard<std::mutex> lock(rpc_mu_);
+  ++rpcs_in_flight_;
+}
+
+void RemoteBackend::RpcFinished() {
+  std::lock_guard<std::mutex> lock(rpc_mu_);
+  if (--rpcs_in_flight_ == 0) rpc_idle_.notify_all();
+}
 
 absl::StatusOr<std::unique_ptr<RemoteBackend>> RemoteBackend::Connect(
     RemoteBackendOptions options) {

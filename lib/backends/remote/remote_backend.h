@@ -27,6 +27,7 @@
 #define CFS_LIB_BACKENDS_REMOTE_REMOTE_BACKEND_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -180,6 +181,12 @@ class RemoteBackend : public backend::Backend {
   const std::shared_ptr<resilience::CircuitBreakerRegistry> breakers_;
   std::shared_ptr<resilience::CircuitBreaker> metadata_breaker_;
   std::unique_ptr<resilience::Scheduler> scheduler_;
+  // A2 calls whose completion has not run yet; the destructor waits for none.
+  void RpcStarted();
+  void RpcFinished();
+  std::mutex rpc_mu_;
+  std::condition_variable rpc_idle_;
+  int rpcs_in_flight_ = 0;  // guarded by rpc_mu_
   std::mutex rng_mu_;
   std::mt19937_64 rng_;  // guarded by rng_mu_
   std::shared_ptr<grpc::Channel> channel_;
