@@ -26,7 +26,8 @@ ABSL_FLAG(std::string, remote_metadata, "",
           "A cfs-node cluster's metadata node (host:port of its A2 service); empty serves the "
           "embedded backend in --data_dir");
 ABSL_FLAG(std::string, a4_transport, "tcp-uring",
-          "Remote backend data transport: tcp-uring or socket");
+          "Remote backend data transport: tcp-uring, socket, libfabric (auto-detected provider) "
+          "or libfabric:<provider> (libfabric:tcp, libfabric:sockets)");
 ABSL_FLAG(int, backend_timeout_ms, 5000,
           "Remote backend: the longest one backend call may take before it fails");
 ABSL_FLAG(int, breaker_open_seconds, 30,

@@ -1,7 +1,9 @@
 // cfs-node: one node of a ClaudeFS cluster. Serves A4 (file bytes) over TCP from
 // --data_dir/data, and with --metadata also A2 (the namespace, over gRPC) from
 // --data_dir/metadata, with the cluster's layout: --data_servers lists every data node's A4
-// address in placement order ("self" for this node). Runs until SIGTERM/SIGINT.
+// address in placement order ("self" for this node). With --fabric_port the node serves A4 over
+// libfabric too, and the metadata node lists those addresses in --fabric_servers. Runs until
+// SIGTERM/SIGINT.
 //
 // A 3-node cluster on one machine:
 //   cfs-node --data_dir=/tmp/n1 --a4_port=17101 &
@@ -31,6 +33,14 @@ ABSL_FLAG(int, a2_port, 7000, "A2 metadata service port, with --metadata (0 pick
 ABSL_FLAG(std::string, data_servers, "self",
           "With --metadata: comma list of every data node's A4 host:port in placement order; "
           "'self' is this node");
+ABSL_FLAG(int, fabric_port, -1,
+          "Also serve A4 over libfabric on this port (0 picks a free port; -1: TCP only)");
+ABSL_FLAG(std::string, fabric_provider, "",
+          "libfabric provider for --fabric_port (tcp, sockets, ...); empty: the first one "
+          "libfabric offers. Gateways must use the same provider");
+ABSL_FLAG(std::string, fabric_servers, "",
+          "With --metadata: comma list of every data node's libfabric A4 host:port, in the "
+          "order of --data_servers ('self' is this node); empty when the nodes serve TCP only");
 ABSL_FLAG(uint64_t, stripe_size, 1 << 20, "With --metadata: bytes per stripe");
 ABSL_FLAG(int, io_threads, 8, "Threads serving blocking disk I/O");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
@@ -60,6 +70,10 @@ int main(int argc, char** argv) {
   options.layout.stripe_size = absl::GetFlag(FLAGS_stripe_size);
   options.layout.data_servers =
       absl::StrSplit(absl::GetFlag(FLAGS_data_servers), ',', absl::SkipEmpty());
+  options.fabric_port = absl::GetFlag(FLAGS_fabric_port);
+  options.fabric_provider = absl::GetFlag(FLAGS_fabric_provider);
+  options.layout.fabric_servers =
+      absl::StrSplit(absl::GetFlag(FLAGS_fabric_servers), ',', absl::SkipEmpty());
   options.io_threads = absl::GetFlag(FLAGS_io_threads);
   options.inject_delay = absl::Milliseconds(absl::GetFlag(FLAGS_inject_delay_ms));
 
@@ -76,6 +90,7 @@ int main(int argc, char** argv) {
   }
   // One line per service, for scripts that started the node with port 0.
   std::cout << "a4 " << (*node)->a4_address() << std::endl;
+  if (options.fabric_port >= 0) std::cout << "fabric " << (*node)->fabric_address() << std::endl;
   if (options.serve_metadata) std::cout << "a2 " << (*node)->a2_address() << std::endl;
   CFS_LOG(INFO, "node") << "serving A4 on " << (*node)->a4_address()
                         << (options.serve_metadata ? " and A2 on " + (*node)->a2_address() : "");

@@ -16,19 +16,29 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
   remote::ClusterLayout layout;
   layout.stripe_size = options.stripe_size;
   layout.data_servers.push_back("self");
+  if (options.fabric) layout.fabric_servers.push_back("self");
   for (size_t i = 1; i < options.nodes; ++i) {
     remote::CfsNodeOptions node;
     node.data_dir = absl::StrCat(dir, "/node", i);
     node.io_threads = options.io_threads;
+    if (options.fabric) {
+      node.fabric_port = 0;
+      node.fabric_provider = options.fabric_provider;
+    }
     absl::StatusOr<std::unique_ptr<remote::CfsNode>> started = remote::CfsNode::Start(node);
     if (!started.ok()) return started.status();
     layout.data_servers.push_back((*started)->a4_address());
+    if (options.fabric) layout.fabric_servers.push_back((*started)->fabric_address());
     data_only.push_back(std::move(*started));
   }
   remote::CfsNodeOptions meta;
   meta.data_dir = absl::StrCat(dir, "/node0");
   meta.io_threads = options.io_threads;
   meta.serve_metadata = true;
+  if (options.fabric) {
+    meta.fabric_port = 0;
+    meta.fabric_provider = options.fabric_provider;
+  }
   meta.layout = layout;
   absl::StatusOr<std::unique_ptr<remote::CfsNode>> first = remote::CfsNode::Start(meta);
   if (!first.ok()) return first.status();

@@ -26,6 +26,10 @@ struct LocalClusterOptions {
   size_t nodes = 3;
   uint64_t stripe_size = 64 << 10;
   int io_threads = 4;
+  // Every node also serves A4 over libfabric with this provider ("" picks one); the layout
+  // then lists their libfabric addresses too.
+  bool fabric = true;
+  std::string fabric_provider;
 };
 
 class LocalCluster {

@@ -28,8 +28,10 @@ struct GatewayOptions {
   // serves that cluster through the remote backend instead of the embedded one (data_dir then
   // holds only the file-handle key).
   std::string remote_metadata_address;
-  // How the remote backend reaches data nodes over A4: "tcp-uring" (TCP on io_uring) or
-  // "socket" (blocking sockets, the baseline).
+  // How the remote backend reaches data nodes over A4: "tcp-uring" (TCP on io_uring),
+  // "socket" (blocking sockets, the baseline), "libfabric" (the first provider libfabric
+  // offers) or "libfabric:<provider>" ("libfabric:tcp", "libfabric:sockets"); the data nodes
+  // must serve libfabric with the same provider.
   std::string a4_transport = "tcp-uring";
   // Remote backend resilience: the longest any one backend call may take (the circuit
   // breaker's operation timeout) and how long an open circuit refuses calls before it probes.

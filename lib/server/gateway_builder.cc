@@ -6,9 +6,11 @@
 #include <cerrno>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "lib/backend/errors.h"
 #include "lib/backends/embedded/embedded_backend.h"
+#include "lib/backends/remote/a4_fabric_transport.h"
 #include "lib/backends/remote/a4_socket_transport.h"
 #include "lib/backends/remote/a4_uring_transport.h"
 #include "lib/backends/remote/remote_backend.h"
@@ -80,9 +82,16 @@ absl::StatusOr<std::unique_ptr<Gateway>> GatewayBuilder::Build() {
           std::make_shared<remote::UringA4Transport>(remote::UringA4Transport::Options{});
     } else if (options_.a4_transport == "socket") {
       remote_options.transport = std::make_shared<remote::SocketA4Transport>();
+    } else if (options_.a4_transport == "libfabric") {
+      remote_options.transport = std::make_shared<remote::FabricA4Transport>("");
+    } else if (absl::StartsWith(options_.a4_transport, "libfabric:") &&
+               options_.a4_transport.size() > 10) {
+      remote_options.transport =
+          std::make_shared<remote::FabricA4Transport>(options_.a4_transport.substr(10));
     } else {
-      return absl::InvalidArgumentError(absl::StrCat("a4_transport: '", options_.a4_transport,
-                                                     "' is not a transport (tcp-uring, socket)"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "a4_transport: '", options_.a4_transport,
+          "' is not a transport (tcp-uring, socket, libfabric, libfabric:<provider>)"));
     }
     absl::StatusOr<std::unique_ptr<remote::RemoteBackend>> connected =
         remote::RemoteBackend::Connect(std::move(remote_options));

@@ -2,10 +2,14 @@
 # cfs-gateway on a 3-node cfs-node cluster (child processes on 127.0.0.1, kernel-picked ports):
 # libnfs's nfs-cp and the aws CLI write and read files through the gateway's remote backend; the
 # bytes are striped over all three data nodes; everything acknowledged survives kill -9 of the
-# gateway and of every node.
+# gateway and of every node. The third argument is the gateway's A4 transport (default
+# tcp-uring); with libfabric:<provider> the nodes serve libfabric with that provider too.
 set -uo pipefail
 gateway="$1"
 node_bin="$2"
+transport="${3:-${A4_TRANSPORT:-tcp-uring}}"
+fabric_provider=""
+case "$transport" in libfabric:*) fabric_provider="${transport#libfabric:}" ;; esac
 work="$(mktemp -d "${TEST_TMPDIR:-/tmp}/cfs-remote-XXXXXX")"
 pids=()
 gw=""
@@ -23,21 +27,27 @@ fail() {
 export AWS_ACCESS_KEY_ID=admin AWS_SECRET_ACCESS_KEY=admin-secret-123 AWS_DEFAULT_REGION=us-east-1
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null HOME="$work"
 
-# start_node <index> <a4 port> [metadata args...]: waits for its "a4 host:port" line.
+# start_node <index> <a4 port> <fabric port> [metadata args...]: waits for its "a4 host:port"
+# line (the fabric port is used with a libfabric transport only).
 start_node() {
-  local i=$1 port=$2; shift 2
-  "$node_bin" --data_dir="$work/node$i" --a4_port="$port" --stripe_size=1048576 "$@" \
-    > "$work/node$i.out" 2> "$work/node$i.log" &
+  local i=$1 port=$2 fport=$3; shift 3
+  local fabric_args=()
+  [ -n "$fabric_provider" ] && fabric_args=(--fabric_port="$fport" --fabric_provider="$fabric_provider")
+  "$node_bin" --data_dir="$work/node$i" --a4_port="$port" --stripe_size=1048576 \
+    "${fabric_args[@]}" "$@" > "$work/node$i.out" 2> "$work/node$i.log" &
   pids[$i]=$!
   for _ in $(seq 200); do grep -q "^a4 " "$work/node$i.out" && break; sleep 0.05; done
   grep -q "^a4 " "$work/node$i.out" || fail "node $i did not start"
 }
 a4_of() { sed -n 's/^a4 //p' "$work/node$1.out"; }
+fabric_of() { sed -n 's/^fabric //p' "$work/node$1.out"; }
 
-start_cluster() {  # <a4 port 0> <a4 port 1> <a4 port 2> <a2 port>
-  start_node 1 "$2"
-  start_node 2 "$3"
-  start_node 0 "$1" --metadata --a2_port="$4" --data_servers="self,$(a4_of 1),$(a4_of 2)"
+start_cluster() {  # <a4 port 0..2> <a2 port> <fabric port 0..2>
+  start_node 1 "$2" "$6"
+  start_node 2 "$3" "$7"
+  local layout=(--data_servers="self,$(a4_of 1),$(a4_of 2)")
+  [ -n "$fabric_provider" ] && layout+=(--fabric_servers="self,$(fabric_of 1),$(fabric_of 2)")
+  start_node 0 "$1" "$5" --metadata --a2_port="$4" "${layout[@]}"
   for _ in $(seq 200); do grep -q "^a2 " "$work/node0.out" && break; sleep 0.05; done
   metadata=$(sed -n 's/^a2 //p' "$work/node0.out")
   [ -n "$metadata" ] || fail "metadata node did not start"
@@ -48,7 +58,7 @@ start_gateway() {
   CFS_ROOT_USER=admin CFS_ROOT_PASSWORD=admin-secret-123 "$gateway" --data_dir="$work/gw" \
     --remote_metadata="$metadata" --bind_address=127.0.0.1 --nfs_port=0 --mount_port=0 \
     --s3_port=0 --smb_port=0 --portmapper_port=0 --control_port=0 --metrics_port=0 \
-    --a4_transport="${A4_TRANSPORT:-tcp-uring}" --protocols=nfs,s3 2> "$work/gateway.log" &
+    --a4_transport="$transport" --protocols=nfs,s3 2> "$work/gateway.log" &
   gw=$!
   for _ in $(seq 300); do grep -q "ready;" "$work/gateway.log" && break; sleep 0.1; done
   grep -q "ready;" "$work/gateway.log" || fail "gateway did not start"
@@ -61,8 +71,9 @@ start_gateway() {
 }
 aws_() { timeout 120 /usr/bin/aws --endpoint-url "http://127.0.0.1:$s3_port" "$@"; }
 
-start_cluster 0 0 0 0
+start_cluster 0 0 0 0 0 0 0
 start_gateway
+grep -q "over $transport" "$work/gateway.log" || fail "gateway does not use $transport"
 
 # NFS: 5 MB in 1 MiB stripes lands on all three data nodes.
 head -c 5000000 /dev/urandom > "$work/in.bin"
@@ -92,11 +103,15 @@ cmp -s "$work/obj.bin" "$work/obj.nfs" || fail "NFS sees other bytes than S3 wro
 
 # kill -9 of the gateway and of every node: acknowledged data is all there after restarts.
 ports=()
+fports=(0 0 0)
 for i in 0 1 2; do ports[$i]=$(a4_of $i | sed 's/.*://'); done
+if [ -n "$fabric_provider" ]; then
+  for i in 0 1 2; do fports[$i]=$(fabric_of $i | sed 's/.*://'); done
+fi
 a2_port=${metadata##*:}
 kill -9 "$gw"; wait "$gw" 2>/dev/null; gw=""
 for i in 0 1 2; do kill -9 "${pids[$i]}"; wait "${pids[$i]}" 2>/dev/null; done
-start_cluster "${ports[0]}" "${ports[1]}" "${ports[2]}" "$a2_port"
+start_cluster "${ports[0]}" "${ports[1]}" "${ports[2]}" "$a2_port" "${fports[@]}"
 start_gateway
 timeout 60 nfs-cp "$url/in.bin$q" "$work/again.bin" || fail "nfs-cp after kill -9"
 cmp -s "$work/in.bin" "$work/again.bin" || fail "NFS data lost to kill -9"

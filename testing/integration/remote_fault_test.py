@@ -8,7 +8,9 @@ behind the cfs-gateway binary, with the circuit breaker's open time cut to 3 s:
 - the node comes back on its port: the circuit half-opens, closes, and all files are served;
 - a node that answers slowly (injected delay beyond the 5 s backend timeout) fails requests with
   503 instead of holding them.
-Usage: remote_fault_test.py <cfs-gateway> <cfs-node>
+Usage: remote_fault_test.py <cfs-gateway> <cfs-node> [a4 transport: tcp-uring | libfabric:<p>]
+With libfabric:<provider> the nodes also serve libfabric with that provider and the gateway
+reaches them over it.
 """
 import os
 import re
@@ -26,6 +28,8 @@ import botocore
 from botocore.config import Config
 
 GATEWAY, NODE = sys.argv[1], sys.argv[2]
+TRANSPORT = sys.argv[3] if len(sys.argv) > 3 else "tcp-uring"
+FABRIC = TRANSPORT[len("libfabric:"):] if TRANSPORT.startswith("libfabric:") else None
 KEY, SECRET = "admin", "admin-secret-123"
 STRIPE = 65536
 BUCKET = "faults"
@@ -37,9 +41,20 @@ class Cluster:
         self.work = work
         self.procs = {}
         self.ports = {}
+        self.fabric_ports = {}
         self.metadata = None
 
+    def served(self, i):
+        """Node i's A4 address as the gateway names it (breaker names, logs)."""
+        return "127.0.0.1:%d" % (self.fabric_ports[i] if FABRIC else self.ports[i])
+
     def start_node(self, i, port=0, extra=()):
+        """Starts node i; port=None restarts it on the ports it had."""
+        fport = 0
+        if port is None:
+            port, fport = self.ports[i], self.fabric_ports.get(i, 0)
+        if FABRIC:
+            extra = ["--fabric_port=%d" % fport, "--fabric_provider=" + FABRIC] + list(extra)
         out = os.path.join(self.work, "node%d.out" % i)
         with open(out, "w"):
             pass
@@ -50,8 +65,11 @@ class Cluster:
         for _ in range(200):
             text = open(out).read()
             m = re.search(r"^a4 127\.0\.0\.1:(\d+)$", text, re.M)
-            if m:
+            f = re.search(r"^fabric 127\.0\.0\.1:(\d+)$", text, re.M)
+            if m and (f or not FABRIC):
                 self.ports[i] = int(m.group(1))
+                if f:
+                    self.fabric_ports[i] = int(f.group(1))
                 return text
             time.sleep(0.05)
         raise RuntimeError("node %d did not start" % i)
@@ -59,9 +77,11 @@ class Cluster:
     def start(self):
         self.start_node(1)
         self.start_node(2)
-        text = self.start_node(0, extra=[
-            "--metadata", "--a2_port=0",
-            "--data_servers=self,127.0.0.1:%d,127.0.0.1:%d" % (self.ports[1], self.ports[2])])
+        layout = ["--data_servers=self,127.0.0.1:%d,127.0.0.1:%d" % (self.ports[1], self.ports[2])]
+        if FABRIC:
+            layout.append("--fabric_servers=self,127.0.0.1:%d,127.0.0.1:%d" %
+                          (self.fabric_ports[1], self.fabric_ports[2]))
+        text = self.start_node(0, extra=["--metadata", "--a2_port=0"] + layout)
         for _ in range(200):
             m = re.search(r"^a2 (\S+)$", open(os.path.join(self.work, "node0.out")).read(), re.M)
             if m:
@@ -94,7 +114,8 @@ class RemoteFaultTest(unittest.TestCase):
             [GATEWAY, "--data_dir=%s/gw" % self.work, "--remote_metadata=" + self.cluster.metadata,
              "--bind_address=127.0.0.1", "--nfs_port=0", "--mount_port=0", "--s3_port=0",
              "--smb_port=0", "--portmapper_port=0", "--control_port=0", "--metrics_port=0",
-             "--protocols=nfs,s3", "--breaker_open_seconds=3"] + EXTRA_GATEWAY_FLAGS,
+             "--protocols=nfs,s3", "--breaker_open_seconds=3", "--a4_transport=" + TRANSPORT]
+            + EXTRA_GATEWAY_FLAGS,
             stdout=subprocess.DEVNULL, stderr=open(self.log, "w"), env=env)
         for _ in range(300):
             text = open(self.log).read()
@@ -186,7 +207,7 @@ class RemoteFaultTest(unittest.TestCase):
                 refused += 1
         self.assertGreater(served, 0)
         self.assertGreater(refused, 0)
-        self.assertIn("circuit open for a4:127.0.0.1:%d" % self.cluster.ports[2],
+        self.assertIn("circuit open for a4:" + self.cluster.served(2),
                       self.gateway_log())
         # NFS reads through the same gateway: live-node files copy out, dead-node ones fail
         # (an error, not a hang).
@@ -195,10 +216,10 @@ class RemoteFaultTest(unittest.TestCase):
         self.assertGreater(nfs_ok, 0)
 
         # The node comes back on its port: its circuit half-opens and closes.
-        self.cluster.start_node(2, port=self.cluster.ports[2])
+        self.cluster.start_node(2, port=None)
         time.sleep(4)  # the open time (3 s) passes
         deadline = time.time() + 30
-        while "circuit closed for a4:127.0.0.1:%d" % self.cluster.ports[2] not in self.gateway_log():
+        while "circuit closed for a4:" + self.cluster.served(2) not in self.gateway_log():
             self.assertLess(time.time(), deadline, "the circuit never closed")
             self.status_of(lambda: self.get("small-0"))
             self.status_of(lambda: self.get("small-1"))
@@ -220,12 +241,12 @@ class RemoteFaultTest(unittest.TestCase):
             self.s3.put_object(Bucket=BUCKET, Key="s-%d" % i, Body=body)
             written["s-%d" % i] = body
         self.cluster.kill(1)
-        self.cluster.start_node(1, port=self.cluster.ports[1], extra=["--inject_delay_ms=7000"])
+        self.cluster.start_node(1, port=None, extra=["--inject_delay_ms=7000"])
         statuses = [self.status_of(lambda k=k: self.get(k)) for k in written]
         self.assertIn(503, statuses)  # the slow node's files: the 5 s timeout, then SlowDown
         self.assertIn(200, statuses)  # the other nodes' files
         # Timeouts count as the node's failures: its circuit opens like a dead node's.
-        self.assertIn("circuit open for a4:127.0.0.1:%d" % self.cluster.ports[1],
+        self.assertIn("circuit open for a4:" + self.cluster.served(1),
                       self.gateway_log())
 
 

@@ -50,6 +50,9 @@ class A4Transport {
   virtual ~A4Transport() = default;
   // "tcp-uring", "socket", "libfabric:tcp", ...
   virtual std::string Name() const = 0;
+  // True when the transport reaches data nodes at their libfabric addresses (the layout's
+  // fabric_servers) rather than their TCP ones.
+  virtual bool UsesFabricAddresses() const { return false; }
   // Connects to `address` ("host:port"). Errors: kUnavailable (refused, unreachable),
   // kDeadlineExceeded (no connection before `deadline`).
   virtual absl::StatusOr<std::unique_ptr<A4Channel>> Connect(const std::string& address,

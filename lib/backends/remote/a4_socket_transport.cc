@@ -18,25 +18,12 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "lib/backends/remote/a4_pending_calls.h"
+#include "lib/backends/remote/host_port.h"
 
 namespace cfs::remote {
 namespace {
-
-// Splits "host:port"; the host may be "[v6]".
-bool SplitAddress(const std::string& address, std::string* host, std::string* port) {
-  size_t colon = address.rfind(':');
-  if (colon == std::string::npos || colon + 1 == address.size()) return false;
-  *host = address.substr(0, colon);
-  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
-    *host = host->substr(1, host->size() - 2);
-  }
-  *port = address.substr(colon + 1);
-  int p = 0;
-  return absl::SimpleAtoi(*port, &p) && p > 0 && p < 65536;
-}
 
 int MillisUntil(absl::Time deadline) {
   absl::Duration left = deadline - absl::Now();
@@ -169,7 +156,7 @@ class SocketA4Channel : public A4Channel {
 
 absl::StatusOr<int> ConnectTcp(const std::string& address, absl::Time deadline) {
   std::string host, port;
-  if (!SplitAddress(address, &host, &port)) {
+  if (!SplitHostPort(address, &host, &port)) {
     return absl::InvalidArgumentError(absl::StrCat("bad A4 address '", address, "'"));
   }
   addrinfo hints{};

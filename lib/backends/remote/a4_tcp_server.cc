@@ -42,21 +42,10 @@ class A4TcpServer::Handler : public net::ConnectionHandler {
     absl::Duration delay = server_.options_.inject_delay;
     server_.pool_->Submit([&node, ref, header, payload = std::move(payload), arrived, delay] {
       if (delay > absl::ZeroDuration()) absl::SleepFor(delay);
-      absl::StatusOr<a4::Request> request = a4::DecodeRequest(header, *payload);
-      a4::Response response;
-      std::string buffer;
-      if (!request.ok()) {
-        response.op = header.op;
-        response.request_id = header.request_id;
-        response.status = request.status();  // a well-framed but malformed body: answered
-      } else {
-        response = node.Handle(*request, arrived, &buffer);
-      }
+      DataNode::Answer answer = node.ServeFrame(header, *payload, arrived);
       std::vector<std::string> parts;
-      parts.push_back(a4::EncodeResponse(response));
-      if (response.status.ok() && response.op == a4::Op::kRead && !buffer.empty()) {
-        parts.push_back(std::move(buffer));
-      }
+      parts.push_back(std::move(answer.head));
+      if (!answer.data.empty()) parts.push_back(std::move(answer.data));
       ref.SendParts(std::move(parts));
     });
   }

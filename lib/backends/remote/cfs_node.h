@@ -19,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "lib/backend/backend.h"
+#include "lib/backends/remote/a4_fabric_server.h"
 #include "lib/backends/remote/a4_tcp_server.h"
 #include "lib/backends/remote/data_node.h"
 #include "lib/backends/remote/metadata_server.h"
@@ -29,9 +30,13 @@ struct CfsNodeOptions {
   std::string data_dir;  // <data_dir>/data: stripes; <data_dir>/metadata: namespace
   std::string host = "127.0.0.1";
   int a4_port = 0;  // 0 picks a free port
+  // A4 over libfabric as well: the port (0 picks a free one), or -1 for TCP only.
+  int fabric_port = -1;
+  std::string fabric_provider;  // "tcp", "sockets"; empty: the first libfabric offers
   bool serve_metadata = false;
   int a2_port = 0;
-  // The metadata node's cluster layout; "self" stands for this node's own A4 address.
+  // The metadata node's cluster layout; "self" stands for this node's own A4 address (in
+  // fabric_servers: its own libfabric address).
   ClusterLayout layout;
   int io_threads = 8;
   // Fault injection for tests: every A4 request waits this long before it is served.
@@ -45,6 +50,8 @@ class CfsNode {
   ~CfsNode();
 
   std::string a4_address() const { return a4_->address(); }
+  // Empty unless this node serves A4 over libfabric.
+  std::string fabric_address() const { return fabric_ == nullptr ? "" : fabric_->address(); }
   // Empty unless this node serves metadata.
   std::string a2_address() const { return metadata_ == nullptr ? "" : metadata_->address(); }
 
@@ -55,6 +62,7 @@ class CfsNode {
   CfsNode() = default;
   std::unique_ptr<DataNode> data_;
   std::unique_ptr<A4TcpServer> a4_;
+  std::unique_ptr<A4FabricServer> fabric_;
   std::unique_ptr<backend::Backend> namespace_;
   std::unique_ptr<MetadataServer> metadata_;
 };

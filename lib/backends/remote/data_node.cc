@@ -19,6 +19,23 @@ absl::StatusOr<std::unique_ptr<DataNode>> DataNode::Open(const std::string& root
   return std::unique_ptr<DataNode>(new DataNode(std::move(*store), verifier));
 }
 
+DataNode::Answer DataNode::ServeFrame(const a4::Header& header, absl::string_view payload,
+                                      absl::Time arrived) {
+  absl::StatusOr<a4::Request> request = a4::DecodeRequest(header, payload);
+  a4::Response response;
+  Answer answer;
+  if (!request.ok()) {
+    response.op = header.op;
+    response.request_id = header.request_id;
+    response.status = request.status();  // a well-framed but malformed body: answered
+  } else {
+    response = Handle(*request, arrived, &answer.data);
+  }
+  answer.head = a4::EncodeResponse(response);
+  if (!response.status.ok() || response.op != a4::Op::kRead) answer.data.clear();
+  return answer;
+}
+
 a4::Response DataNode::Handle(const a4::Request& request, absl::Time arrived, std::string* buffer) {
   a4::Response response;
   response.op = request.op;

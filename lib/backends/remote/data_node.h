@@ -31,6 +31,14 @@ class DataNode {
   // kDeadlineExceeded and does nothing.
   a4::Response Handle(const a4::Request& request, absl::Time arrived, std::string* buffer);
 
+  // The encoded answer to one request frame: the response head and, for a READ, its bytes
+  // (sent right after the head). A frame whose body does not decode is answered with the error.
+  struct Answer {
+    std::string head;
+    std::string data;
+  };
+  Answer ServeFrame(const a4::Header& header, absl::string_view payload, absl::Time arrived);
+
   backend::WriteVerifier verifier() const { return verifier_; }
 
  private:

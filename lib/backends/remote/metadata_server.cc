@@ -244,6 +244,7 @@ class MetadataServer::Service final : public pb::MetadataService::Service {
                        pb::StripesResponse* resp) override {
     resp->set_stripe_size(layout_.stripe_size);
     for (const std::string& s : layout_.data_servers) resp->add_data_servers(s);
+    for (const std::string& s : layout_.fabric_servers) resp->add_fabric_servers(s);
     resp->set_metadata_verifier(verifier_);
     return grpc::Status::OK;
   }
@@ -267,14 +268,18 @@ class MetadataServer::Service final : public pb::MetadataService::Service {
 };
 
 MetadataServer::MetadataServer(backend::Backend& backend, ClusterLayout layout)
-    : valid_layout_(layout.stripe_size > 0 && !layout.data_servers.empty()),
+    : valid_layout_(layout.stripe_size > 0 && !layout.data_servers.empty() &&
+                    (layout.fabric_servers.empty() ||
+                     layout.fabric_servers.size() == layout.data_servers.size())),
       service_(std::make_unique<Service>(backend, std::move(layout))) {}
 
 MetadataServer::~MetadataServer() { Shutdown(absl::Now()); }
 
 absl::Status MetadataServer::Start(const std::string& host, int port) {
   if (!valid_layout_) {
-    return absl::InvalidArgumentError("A2: a cluster needs data servers and a stripe size > 0");
+    return absl::InvalidArgumentError(
+        "A2: a cluster needs data servers, a stripe size > 0, and a libfabric address for every "
+        "data server or for none");
   }
   int bound = 0;
   grpc::ServerBuilder builder;

@@ -27,6 +27,8 @@ namespace cfs::remote {
 struct ClusterLayout {
   uint64_t stripe_size = 1 << 20;
   std::vector<std::string> data_servers;  // A4 addresses, in placement order
+  // The same nodes' libfabric A4 addresses, in the same order; empty when not served.
+  std::vector<std::string> fabric_servers;
 };
 
 class MetadataServer {

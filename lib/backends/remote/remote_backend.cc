@@ -203,7 +203,15 @@ absl::Status RemoteBackend::Start() {
   }
   stripe_size_ = layout.stripe_size();
   metadata_verifier_ = layout.metadata_verifier();
-  for (const std::string& address : layout.data_servers()) {
+  const auto& addresses =
+      options_.transport->UsesFabricAddresses() ? layout.fabric_servers() : layout.data_servers();
+  if (addresses.size() != layout.data_servers().size()) {
+    return absl::UnavailableError(absl::StrCat("the cluster's data nodes do not serve A4 over ",
+                                               options_.transport->Name(),
+                                               " (start cfs-node with --fabric_port)"));
+  }
+  layout_servers_.assign(layout.data_servers().begin(), layout.data_servers().end());
+  for (const std::string& address : addresses) {
     std::shared_ptr<A4Transport> transport = options_.transport;
     resilience::ConnPool::Connector connect =
         [transport, address](
@@ -806,7 +814,7 @@ void RemoteBackend::GetExtentMap(const RequestContext& ctx, InodeNumber inode, u
           for (const backend::Extent& p : state->placed) {
             size_t node = nodes_.size();
             for (size_t n = 0; n < nodes_.size(); ++n) {
-              if (nodes_[n]->address() == p.data_server) node = n;
+              if (layout_servers_[n] == p.data_server) node = n;
             }
             uint64_t at = p.offset;
             uint64_t end = p.offset + p.length;

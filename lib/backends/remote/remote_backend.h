@@ -194,6 +194,9 @@ class RemoteBackend : public backend::Backend {
   uint64_t stripe_size_ = 0;
   uint64_t metadata_verifier_ = 0;
   std::vector<std::unique_ptr<DataNodeLink>> nodes_;
+  // The data nodes' A4 TCP addresses as A2 names them (in extent maps), in nodes_ order; a
+  // libfabric transport reaches the same nodes at other addresses.
+  std::vector<std::string> layout_servers_;
   std::atomic<bool> shut_down_{false};
 };
 

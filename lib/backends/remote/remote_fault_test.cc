@@ -1,7 +1,8 @@
 // The remote backend when a data node dies or slows down, on an in-process 3-node cluster:
 // calls that need the node fail with kUnavailable and, once its circuit opens, fail without
 // touching the network; the other nodes keep serving; the circuit closes when the node is back;
-// a node slower than the operation timeout fails calls with kDeadlineExceeded.
+// a node slower than the operation timeout fails calls with kDeadlineExceeded. Over TCP on
+// io_uring and over libfabric (tcp provider).
 
 #include <future>
 #include <memory>
@@ -10,6 +11,7 @@
 
 #include "gtest/gtest.h"
 #include "lib/backend/sync_backend.h"
+#include "lib/backends/remote/a4_fabric_transport.h"
 #include "lib/backends/remote/a4_uring_transport.h"
 #include "lib/backends/remote/remote_backend.h"
 #include "testing/local_cluster.h"
@@ -22,12 +24,16 @@ using backend::Identity;
 using backend::RequestContext;
 using backend::SyncBackend;
 
-class RemoteFaultTest : public ::testing::Test {
+// The transport under test: "tcp_uring" or "libfabric_tcp".
+class RemoteFaultTest : public ::testing::TestWithParam<std::string> {
  protected:
+  bool fabric() const { return GetParam() == "libfabric_tcp"; }
+
   void SetUp() override {
     cfs::testing::LocalClusterOptions options;
     options.nodes = 3;
     options.stripe_size = 64 << 10;
+    options.fabric_provider = "tcp";
     auto cluster = cfs::testing::LocalCluster::Start(dir_.path(), options);
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = std::move(*cluster);
@@ -37,7 +43,11 @@ class RemoteFaultTest : public ::testing::Test {
                                          absl::Duration timeout = absl::Seconds(5)) {
     RemoteBackendOptions options;
     options.metadata_address = cluster_->metadata_address();
-    options.transport = std::make_shared<UringA4Transport>(UringA4Transport::Options{});
+    if (fabric()) {
+      options.transport = std::make_shared<FabricA4Transport>("tcp");
+    } else {
+      options.transport = std::make_shared<UringA4Transport>(UringA4Transport::Options{});
+    }
     options.breaker.open_duration = open_duration;
     options.operation_timeout = timeout;
     auto backend = RemoteBackend::Connect(options);
@@ -49,7 +59,7 @@ class RemoteFaultTest : public ::testing::Test {
   std::unique_ptr<cfs::testing::LocalCluster> cluster_;
 };
 
-TEST_F(RemoteFaultTest, ADeadNodeFailsFastOthersServeAndItsCircuitClosesWhenBack) {
+TEST_P(RemoteFaultTest, ADeadNodeFailsFastOthersServeAndItsCircuitOpens) {
   std::unique_ptr<RemoteBackend> backend = Connect(absl::Seconds(1));
   ASSERT_NE(backend, nullptr);
   SyncBackend fs(*backend, RequestContext{Identity::Root()});
@@ -63,7 +73,7 @@ TEST_F(RemoteFaultTest, ADeadNodeFailsFastOthersServeAndItsCircuitClosesWhenBack
                          backend::Stability::kFileSync)
                     .ok());
   }
-  std::string dead = cluster_->node(2).a4_address();
+  std::string dead = fabric() ? cluster_->node(2).fabric_address() : cluster_->node(2).a4_address();
   cluster_->node(2).Shutdown(absl::Now());
 
   int served = 0, unavailable = 0;
@@ -90,7 +100,7 @@ TEST_F(RemoteFaultTest, ADeadNodeFailsFastOthersServeAndItsCircuitClosesWhenBack
 
 // Writes in flight together, each starting past the size the others have not extended yet (an
 // S3 upload or an NFS client pipelining its WRITEs): every byte must land.
-TEST_F(RemoteFaultTest, PipelinedWritesPastTheEndAllLand) {
+TEST_P(RemoteFaultTest, PipelinedWritesPastTheEndAllLand) {
   std::unique_ptr<RemoteBackend> backend = Connect(absl::Seconds(30));
   ASSERT_NE(backend, nullptr);
   SyncBackend fs(*backend, RequestContext{Identity::Root()});
@@ -118,6 +128,12 @@ TEST_F(RemoteFaultTest, PipelinedWritesPastTheEndAllLand) {
   ASSERT_EQ(back->data.size(), expected.size());
   EXPECT_TRUE(back->data == expected) << "bytes lost or overwritten";
 }
+
+INSTANTIATE_TEST_SUITE_P(Transports, RemoteFaultTest,
+                         ::testing::Values("tcp_uring", "libfabric_tcp"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
 
 }  // namespace
 }  // namespace cfs::remote
