@@ -1,7 +1,7 @@
-// A4 round trips against an in-process data node (DataNode behind the A4 TCP server) over each
-// client transport: TCP on io_uring, and the plain blocking-socket baseline. 4 KiB and 1 MiB
-// WRITE (unstable) and READ; one request at a time (latency) and 32 in flight (throughput).
-// (The libfabric transport is not built yet; see docs/performance.md.)
+// A4 round trips against an in-process data node (one DataNode behind the A4 TCP server and the
+// A4 libfabric server) over each client transport: TCP on io_uring, libfabric with the software
+// tcp provider, and the plain blocking-socket baseline. 4 KiB and 1 MiB WRITE (unstable) and
+// READ; one request at a time (latency) and 32 in flight (throughput).
 //
 //   bazel run -c opt //benchmarks:a4_transport_benchmark
 
@@ -12,6 +12,8 @@
 #include <string>
 
 #include "benchmark/benchmark.h"
+#include "lib/backends/remote/a4_fabric_server.h"
+#include "lib/backends/remote/a4_fabric_transport.h"
 #include "lib/backends/remote/a4_socket_transport.h"
 #include "lib/backends/remote/a4_tcp_server.h"
 #include "lib/backends/remote/a4_uring_transport.h"
@@ -29,10 +31,15 @@ struct Node {
     node = std::move(*DataNode::Open(dir.path() + "/data"));
     server = std::make_unique<A4TcpServer>(*node, A4TcpServer::Options{});
     if (!server->Start("127.0.0.1", 0).ok()) std::abort();
+    A4FabricServer::Options fabric_options;
+    fabric_options.provider = "tcp";
+    fabric = std::make_unique<A4FabricServer>(*node, fabric_options);
+    if (!fabric->Start("127.0.0.1", 0).ok()) std::abort();
   }
   cfs::testing::TempDir dir;
   std::unique_ptr<DataNode> node;
   std::unique_ptr<A4TcpServer> server;
+  std::unique_ptr<A4FabricServer> fabric;
 };
 
 Node& TheNode() {
@@ -40,8 +47,10 @@ Node& TheNode() {
   return *node;
 }
 
+// 0: tcp-uring, 1: socket, 2: libfabric tcp.
 std::shared_ptr<A4Transport> MakeTransport(int which) {
   if (which == 0) return std::make_shared<UringA4Transport>(UringA4Transport::Options{});
+  if (which == 2) return std::make_shared<FabricA4Transport>("tcp");
   return std::make_shared<SocketA4Transport>();
 }
 
@@ -50,11 +59,13 @@ void Run(benchmark::State& state, a4::Op op) {
   int which = static_cast<int>(state.range(0));
   size_t size = static_cast<size_t>(state.range(1));
   int depth = static_cast<int>(state.range(2));
-  state.SetLabel(which == 0 ? "tcp-uring" : "socket");
+  state.SetLabel(which == 0 ? "tcp-uring" : which == 2 ? "libfabric:tcp" : "socket");
   std::shared_ptr<A4Transport> transport = MakeTransport(which);
-  auto channel = transport->Connect(TheNode().server->address(), absl::Now() + absl::Seconds(5));
+  std::string address = which == 2 ? TheNode().fabric->address() : TheNode().server->address();
+  auto channel = transport->Connect(address, absl::Now() + absl::Seconds(5));
   if (!channel.ok()) {
-    state.SkipWithError("connect failed");
+    std::string why = "connect failed: " + channel.status().ToString();
+    state.SkipWithError(why.c_str());
     return;
   }
   auto data = std::make_shared<std::string>(size, 'x');
@@ -104,7 +115,7 @@ void BM_A4Write(benchmark::State& state) { Run(state, a4::Op::kWrite); }
 void BM_A4Read(benchmark::State& state) { Run(state, a4::Op::kRead); }
 
 void Args(benchmark::internal::Benchmark* b) {
-  for (int which : {0, 1}) {
+  for (int which : {0, 2, 1}) {
     for (int size : {4096, 1 << 20}) {
       for (int depth : {1, 32}) b->Args({which, size, depth});
     }

@@ -165,7 +165,7 @@ absl::StatusOr<std::shared_ptr<FabricConnection>> FabricConnection::Connect(
     uint32_t event = 0;
     fi_eq_cm_entry entry{};
     ssize_t rc = fi_eq_sread(conn->eq_, &event, &entry, sizeof entry, MillisUntil(deadline), 0);
-    if (rc == -FI_EAGAIN || rc == -FI_ETIMEDOUT) {
+    if (rc == -FI_EAGAIN || rc == -FI_ETIMEDOUT || rc == -FI_EINTR) {
       if (absl::Now() >= deadline)
         return absl::DeadlineExceededError("libfabric connect: timed out");
       continue;

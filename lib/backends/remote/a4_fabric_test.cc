@@ -1,0 +1,178 @@
+// A4 over libfabric (software tcp provider) against a real A4FabricServer: frames far larger
+// than one 64 KiB message arrive whole, many requests share a connection, a malformed frame
+// breaks only its own connection, and connecting where nothing listens or with a provider that
+// does not exist fails with kUnavailable.
+
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "lib/backends/remote/a4_fabric_server.h"
+#include "lib/backends/remote/a4_fabric_transport.h"
+#include "lib/backends/remote/data_node.h"
+#include "lib/backends/remote/fabric_connection.h"
+#include "lib/backends/remote/host_port.h"
+#include "testing/temp_dir.h"
+
+namespace cfs::remote {
+namespace {
+
+class A4FabricTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto node = DataNode::Open(dir_.path() + "/data");
+    ASSERT_TRUE(node.ok()) << node.status();
+    node_ = std::move(*node);
+    A4FabricServer::Options options;
+    options.provider = "tcp";
+    server_ = std::make_unique<A4FabricServer>(*node_, options);
+    ASSERT_TRUE(server_->Start("127.0.0.1", 0).ok());
+    EXPECT_EQ(server_->provider(), "tcp");
+  }
+
+  std::unique_ptr<A4Channel> Connect() {
+    auto channel = transport_.Connect(server_->address(), absl::Now() + absl::Seconds(5));
+    EXPECT_TRUE(channel.ok()) << channel.status();
+    return channel.ok() ? std::move(*channel) : nullptr;
+  }
+
+  static absl::StatusOr<A4Reply> CallAndWait(A4Channel& channel, const a4::Request& request,
+                                             std::shared_ptr<const void> keep_alive = nullptr) {
+    std::promise<absl::StatusOr<A4Reply>> reply;
+    channel.Call(request, std::move(keep_alive), absl::Now() + absl::Seconds(10),
+                 [&reply](absl::StatusOr<A4Reply> r) { reply.set_value(std::move(r)); });
+    return reply.get_future().get();
+  }
+
+  cfs::testing::TempDir dir_;
+  std::unique_ptr<DataNode> node_;
+  std::unique_ptr<A4FabricServer> server_;
+  FabricA4Transport transport_{"tcp"};
+};
+
+TEST_F(A4FabricTest, TheLargestFramesCrossInManyMessagesAndArriveWhole) {
+  std::unique_ptr<A4Channel> channel = Connect();
+  ASSERT_NE(channel, nullptr);
+  EXPECT_EQ(transport_.Name(), "libfabric:tcp");
+  auto data = std::make_shared<std::string>(a4::kMaxData, '\0');
+  for (size_t i = 0; i < data->size(); ++i) (*data)[i] = static_cast<char>(i * 131 + i / 7);
+  a4::Request write;
+  write.op = a4::Op::kWrite;
+  write.inode = 7;
+  write.offset = 12345;
+  write.data = *data;
+  write.stability = backend::Stability::kFileSync;
+  absl::StatusOr<A4Reply> wrote = CallAndWait(*channel, write, data);
+  ASSERT_TRUE(wrote.ok()) << wrote.status();
+  ASSERT_TRUE(wrote->response.status.ok()) << wrote->response.status;
+  EXPECT_EQ(wrote->response.count, a4::kMaxData);
+  EXPECT_EQ(wrote->response.verifier, node_->verifier());
+
+  a4::Request read;
+  read.op = a4::Op::kRead;
+  read.inode = 7;
+  read.offset = 12345;
+  read.length = a4::kMaxData;
+  absl::StatusOr<A4Reply> back = CallAndWait(*channel, read);
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_TRUE(back->response.status.ok()) << back->response.status;
+  EXPECT_TRUE(back->response.data == *data);
+  EXPECT_TRUE(back->response.eof);
+}
+
+TEST_F(A4FabricTest, ManyRequestsInFlightOnOneConnectionAreAnsweredByTheirIds) {
+  std::unique_ptr<A4Channel> channel = Connect();
+  ASSERT_NE(channel, nullptr);
+  constexpr int kCalls = 300;  // more than the provider's 256-entry send queue
+  std::vector<std::shared_ptr<std::string>> bodies;
+  std::vector<std::promise<absl::StatusOr<A4Reply>>> replies(kCalls);
+  for (int i = 0; i < kCalls; ++i) {
+    bodies.push_back(std::make_shared<std::string>(1000 + i, static_cast<char>('a' + i % 26)));
+    a4::Request write;
+    write.op = a4::Op::kWrite;
+    write.inode = 100 + i;
+    write.data = *bodies.back();
+    channel->Call(write, bodies.back(), absl::Now() + absl::Seconds(20),
+                  [&replies, i](absl::StatusOr<A4Reply> r) { replies[i].set_value(std::move(r)); });
+  }
+  for (int i = 0; i < kCalls; ++i) {
+    absl::StatusOr<A4Reply> r = replies[i].get_future().get();
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->response.count, 1000u + i);
+  }
+  for (int i = 0; i < kCalls; i += 37) {
+    a4::Request read;
+    read.op = a4::Op::kRead;
+    read.inode = 100 + i;
+    read.length = 5000;
+    absl::StatusOr<A4Reply> r = CallAndWait(*channel, read);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(std::string(r->response.data), *bodies[i]);
+  }
+}
+
+TEST_F(A4FabricTest, AMalformedFrameBreaksOnlyItsConnection) {
+  std::unique_ptr<A4Channel> good = Connect();
+  ASSERT_NE(good, nullptr);
+
+  // A raw connection that sends 24 bytes of garbage where a header belongs.
+  std::string host, port;
+  ASSERT_TRUE(SplitHostPort(server_->address(), &host, &port));
+  absl::StatusOr<fi_info*> info = OpenFabricInfo("tcp", host, port, /*passive=*/false);
+  ASSERT_TRUE(info.ok()) << info.status();
+  auto domain = FabricDomain::Open(fi_dupinfo(*info));
+  ASSERT_TRUE(domain.ok()) << domain.status();
+  auto raw = FabricConnection::Connect(*domain, *info, absl::Now() + absl::Seconds(5));
+  fi_freeinfo(*info);
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  std::promise<absl::Status> broken;
+  (*raw)->Start([](const a4::Header&, std::shared_ptr<std::string>) { return absl::OkStatus(); },
+                [&broken](const absl::Status& why) { broken.set_value(why); }, nullptr);
+  auto garbage = std::make_shared<const std::string>(a4::kHeaderSize, 'Z');
+  ASSERT_TRUE((*raw)->Send(garbage, "", nullptr).ok());
+  std::future<absl::Status> done = broken.get_future();
+  ASSERT_EQ(done.wait_for(std::chrono::seconds(10)), std::future_status::ready)
+      << "the server kept a connection that sent garbage";
+  EXPECT_EQ(done.get().code(), absl::StatusCode::kUnavailable);
+
+  // The well-behaved connection is still served.
+  a4::Request ping;
+  ping.op = a4::Op::kPing;
+  absl::StatusOr<A4Reply> pong = CallAndWait(*good, ping);
+  ASSERT_TRUE(pong.ok()) << pong.status();
+  EXPECT_EQ(pong->response.verifier, node_->verifier());
+}
+
+TEST_F(A4FabricTest, ClosingAChannelFailsItsCallsAndLaterOnes) {
+  std::unique_ptr<A4Channel> channel = Connect();
+  ASSERT_NE(channel, nullptr);
+  channel->Close();
+  EXPECT_TRUE(channel->Broken());
+  a4::Request ping;
+  ping.op = a4::Op::kPing;
+  absl::StatusOr<A4Reply> r = CallAndWait(*channel, ping);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(A4FabricTest, NoListenerOrNoSuchProviderIsUnavailable) {
+  std::string address = server_->address();
+  server_->Shutdown(absl::Now());
+  auto refused = transport_.Connect(address, absl::Now() + absl::Seconds(5));
+  EXPECT_FALSE(refused.ok());
+  EXPECT_TRUE(refused.status().code() == absl::StatusCode::kUnavailable ||
+              refused.status().code() == absl::StatusCode::kDeadlineExceeded)
+      << refused.status();
+
+  FabricA4Transport nonsense("no-such-provider");
+  auto none = nonsense.Connect(address, absl::Now() + absl::Seconds(5));
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kUnavailable) << none.status();
+  EXPECT_NE(none.status().message().find("no-such-provider"), std::string::npos);
+
+  EXPECT_EQ(transport_.Connect("no-port", absl::Now()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace cfs::remote
