@@ -52,7 +52,7 @@ absl::Status Malformed(absl::string_view what) {
   return absl::InvalidArgumentError(std::string("A4: ") + std::string(what));
 }
 
-bool ValidOp(uint8_t op) { return op >= 1 && op <= 7; }
+bool ValidOp(uint8_t op) { return op >= 1 && op <= 8; }
 
 bool ValidStability(uint8_t s) { return s <= static_cast<uint8_t>(backend::Stability::kFileSync); }
 
@@ -128,6 +128,7 @@ std::string EncodeRequest(const Request& request) {
   uint8_t flags = 0;
   switch (request.op) {
     case Op::kPing:
+    case Op::kStat:
       break;
     case Op::kRead:
       Put64(&body, request.inode);
@@ -165,6 +166,7 @@ absl::StatusOr<Request> DecodeRequest(const Header& header, absl::string_view pa
   Reader r(payload);
   switch (header.op) {
     case Op::kPing:
+    case Op::kStat:
       break;
     case Op::kRead:
       req.inode = r.U64();
@@ -229,6 +231,12 @@ std::string EncodeResponse(const Response& response) {
           Put64(&body, range.length);
         }
         break;
+      case Op::kStat:
+        Put64(&body, response.total_bytes);
+        Put64(&body, response.free_bytes);
+        Put64(&body, response.available_bytes);
+        Put64(&body, response.filesystem_id);
+        break;
     }
   }
   return Frame(Kind::kResponse, response.op, flags, response.request_id,
@@ -279,6 +287,16 @@ absl::StatusOr<Response> DecodeResponse(const Header& header, absl::string_view 
       }
       break;
     }
+    case Op::kStat:
+      resp.total_bytes = r.U64();
+      resp.free_bytes = r.U64();
+      resp.available_bytes = r.U64();
+      resp.filesystem_id = r.U64();
+      if (r.ok() &&
+          (resp.free_bytes > resp.total_bytes || resp.available_bytes > resp.free_bytes)) {
+        return Malformed("stat: more free than total");
+      }
+      break;
   }
   if (!r.ok()) return Malformed("truncated response");
   if (!r.AtEnd()) return Malformed("trailing bytes in response");

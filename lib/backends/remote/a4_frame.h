@@ -50,6 +50,7 @@ enum class Op : uint8_t {
   kTruncate = 5,  // set the local file's length
   kRemove = 6,    // drop the inode's local file
   kMap = 7,       // which ranges of the local file hold data (the rest are holes)
+  kStat = 8,      // the space of the file system holding the node's stripes
 };
 
 // A range of a local stripe file that holds data (kMap responses).
@@ -93,6 +94,12 @@ struct Response {
   bool eof = false;               // kRead: the local file ends within the range
   absl::string_view data;         // kRead
   std::vector<DataRange> ranges;  // kMap: data ranges in ascending order
+  // kStat: bytes of the node's data file system, and that file system's id (statvfs f_fsid),
+  // so nodes sharing one file system can be counted once.
+  uint64_t total_bytes = 0;
+  uint64_t free_bytes = 0;
+  uint64_t available_bytes = 0;
+  uint64_t filesystem_id = 0;
 };
 
 // The status word of a response: 0 for OK, else the canonical code in bits 0-7 and the

@@ -59,7 +59,7 @@ TEST(A4FrameTest, WriteRequestCountsItsDataAndRoundTrips) {
 }
 
 TEST(A4FrameTest, EveryRequestOpRoundTrips) {
-  for (Op op : {Op::kPing, Op::kRead, Op::kCommit, Op::kTruncate, Op::kRemove}) {
+  for (Op op : {Op::kPing, Op::kRead, Op::kCommit, Op::kTruncate, Op::kRemove, Op::kStat}) {
     Request req;
     req.op = op;
     req.request_id = 77;
@@ -73,7 +73,7 @@ TEST(A4FrameTest, EveryRequestOpRoundTrips) {
     absl::StatusOr<Request> back = DecodeRequest(s.header, s.payload);
     ASSERT_TRUE(back.ok()) << static_cast<int>(op) << ": " << back.status();
     EXPECT_EQ(back->op, op);
-    EXPECT_EQ(back->inode, op == Op::kPing ? 0u : 5u);
+    EXPECT_EQ(back->inode, op == Op::kPing || op == Op::kStat ? 0u : 5u);
     if (op == Op::kRead) {
       EXPECT_EQ(back->offset, 4096u);
       EXPECT_EQ(back->length, 8192u);
@@ -142,6 +142,29 @@ TEST(A4FrameTest, MapRequestAndResponseRoundTrip) {
   EXPECT_FALSE(DecodeResponse(s.header, s.payload.substr(0, 4 + 16)).ok());
 }
 
+TEST(A4FrameTest, StatResponseCarriesTheFileSystemsSpaceAndId) {
+  Response resp;
+  resp.op = Op::kStat;
+  resp.request_id = 3;
+  resp.total_bytes = 1ULL << 40;
+  resp.free_bytes = 1ULL << 39;
+  resp.available_bytes = (1ULL << 39) - 4096;
+  resp.filesystem_id = 0xfeedbeefULL;
+  Split s = SplitFrame(EncodeResponse(resp));
+  EXPECT_EQ(s.payload.size(), 32u);
+  absl::StatusOr<Response> back = DecodeResponse(s.header, s.payload);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->total_bytes, 1ULL << 40);
+  EXPECT_EQ(back->free_bytes, 1ULL << 39);
+  EXPECT_EQ(back->available_bytes, (1ULL << 39) - 4096);
+  EXPECT_EQ(back->filesystem_id, 0xfeedbeefULL);
+  // More free than total is not a file system.
+  resp.free_bytes = resp.total_bytes + 1;
+  s = SplitFrame(EncodeResponse(resp));
+  EXPECT_FALSE(DecodeResponse(s.header, s.payload).ok());
+  EXPECT_FALSE(DecodeResponse(s.header, s.payload.substr(0, 24)).ok());
+}
+
 TEST(A4FrameTest, ErrorResponseKeepsCodeFsErrorAndMessage) {
   Response resp;
   resp.op = Op::kWrite;
@@ -179,7 +202,7 @@ TEST(A4FrameTest, BadHeadersAreRejected) {
   bad[5] = 3;  // kind
   EXPECT_EQ(DecodeHeader(bad).status().code(), absl::StatusCode::kInvalidArgument);
   bad = good;
-  bad[6] = 8;  // op
+  bad[6] = 9;  // op
   EXPECT_EQ(DecodeHeader(bad).status().code(), absl::StatusCode::kInvalidArgument);
   bad = good;
   bad[7] = 1;  // stability flags on a commit

@@ -1,5 +1,9 @@
 #include "lib/backends/remote/data_node.h"
 
+#include <sys/statvfs.h>
+
+#include <cerrno>
+#include <cstring>
 #include <random>
 #include <utility>
 #include <vector>
@@ -90,6 +94,18 @@ absl::Status DataNode::Serve(const a4::Request& request, a4::Response* response,
     }
     case a4::Op::kRemove:
       return store_->Remove(request.inode);
+    case a4::Op::kStat: {
+      struct statvfs fs {};
+      if (::statvfs(store_->root().c_str(), &fs) != 0) {
+        return backend::FsErrorStatus(backend::FsError::kIo,
+                                      std::string("statvfs: ") + std::strerror(errno));
+      }
+      response->total_bytes = static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize;
+      response->free_bytes = static_cast<uint64_t>(fs.f_bfree) * fs.f_frsize;
+      response->available_bytes = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+      response->filesystem_id = fs.f_fsid;
+      return absl::OkStatus();
+    }
     case a4::Op::kMap: {
       uint64_t length = store_->Length(request.inode);
       if (request.offset >= length) return absl::OkStatus();

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <future>
 #include <optional>
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -667,11 +668,59 @@ void RemoteBackend::ReadDir(const RequestContext& ctx, InodeNumber dir, uint64_t
 
 void RemoteBackend::FsStat(const RequestContext& ctx, InodeNumber inode,
                            Callback<backend::FsStatResult> done) {
+  // Files and the root's attributes come from A2; bytes are the data nodes' file systems (a
+  // STAT to each, at the same time), each file system counted once however many nodes share it.
+  struct State {
+    Fanout fan;
+    backend::FsStatResult result;
+    std::vector<a4::Response> nodes;
+    Callback<backend::FsStatResult> done;
+  };
+  auto state = std::make_shared<State>();
+  state->fan.left = nodes_.size() + 1;
+  state->nodes.resize(nodes_.size());
+  state->done = std::move(done);
+  auto finish = [state] {
+    if (!state->fan.first_error.ok()) return std::move(state->done)(state->fan.first_error);
+    backend::FsStatResult& out = state->result;
+    out.total_bytes = out.free_bytes = out.available_bytes = 0;
+    std::set<std::pair<uint64_t, uint64_t>> counted;  // (file system id, its size)
+    for (const a4::Response& node : state->nodes) {
+      if (!counted.insert({node.filesystem_id, node.total_bytes}).second) continue;
+      out.total_bytes += node.total_bytes;
+      out.free_bytes += node.free_bytes;
+      out.available_bytes += node.available_bytes;
+    }
+    std::move(state->done)(std::move(out));
+  };
   pb::InodeRequest req;
   req.set_inode(inode);
   Rpc::Call<backend::FsStatResult>(
       *this, ctx, &Stub::async::FsStat, std::move(req),
-      [](const pb::FsStatResponse& r) { return FromProto(r); }, std::move(done));
+      [](const pb::FsStatResponse& r) { return FromProto(r); },
+      [state, finish](absl::StatusOr<backend::FsStatResult> r) {
+        if (r.ok()) {
+          state->result = std::move(*r);
+        } else {
+          state->fan.Fail(r.status());
+        }
+        if (state->fan.Done()) finish();
+      });
+  absl::Time deadline = DeadlineFor(ctx);
+  for (size_t n = 0; n < nodes_.size(); ++n) {
+    a4::Request stat;
+    stat.op = a4::Op::kStat;
+    CallNode(n, stat, nullptr, deadline, [state, finish, n](absl::StatusOr<A4Reply> r) {
+      if (!r.ok()) {
+        state->fan.Fail(r.status());
+      } else if (!r->response.status.ok()) {
+        state->fan.Fail(r->response.status);
+      } else {
+        state->nodes[n] = r->response;  // written before Done(), read after the last Done()
+      }
+      if (state->fan.Done()) finish();
+    });
+  }
 }
 
 void RemoteBackend::GetXattr(const RequestContext& ctx, InodeNumber inode, absl::string_view name,

@@ -4,6 +4,8 @@
 // a node slower than the operation timeout fails calls with kDeadlineExceeded. Over TCP on
 // io_uring and over libfabric (tcp provider).
 
+#include <sys/statvfs.h>
+
 #include <future>
 #include <memory>
 #include <string>
@@ -73,6 +75,13 @@ TEST_P(RemoteFaultTest, ADeadNodeFailsFastOthersServeAndItsCircuitOpens) {
                          backend::Stability::kFileSync)
                     .ok());
   }
+  // Space is the data nodes' file systems, each counted once: the three nodes share one here.
+  struct statvfs shared {};
+  ASSERT_EQ(::statvfs(dir_.path().c_str(), &shared), 0);
+  auto space = fs.FsStat(backend::kRootInode);
+  ASSERT_TRUE(space.ok()) << space.status();
+  EXPECT_EQ(space->total_bytes, static_cast<uint64_t>(shared.f_blocks) * shared.f_frsize);
+
   std::string dead = fabric() ? cluster_->node(2).fabric_address() : cluster_->node(2).a4_address();
   cluster_->node(2).Shutdown(absl::Now());
 
@@ -88,6 +97,8 @@ TEST_P(RemoteFaultTest, ADeadNodeFailsFastOthersServeAndItsCircuitOpens) {
   }
   EXPECT_EQ(served, 6);
   EXPECT_EQ(unavailable, 3);
+  // Without one data node the cluster's space is unknown: an error, not a smaller number.
+  EXPECT_EQ(fs.FsStat(backend::kRootInode).status().code(), absl::StatusCode::kUnavailable);
   std::shared_ptr<resilience::CircuitBreaker> breaker =
       backend->breakers()->GetOrCreate("a4:" + dead);
   EXPECT_EQ(breaker->state(), resilience::CircuitBreaker::State::kOpen);
