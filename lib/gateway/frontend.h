@@ -20,6 +20,7 @@
 #include "lib/backend/backend.h"
 #include "lib/backend/file_handle.h"
 #include "lib/gateway/gateway_options.h"
+#include "lib/observability/metrics.h"
 
 namespace cfs::filters {
 class ChangeFeed;
@@ -43,6 +44,9 @@ struct FrontendContext {
   // Tells listeners about every read and write, whichever frontend makes it (SMB oplock
   // breaks). Null when the gateway runs without one.
   filters::ChangeFeed* changes = nullptr;
+  // Where the frontend reports its requests and connections (ProtocolMetrics, collectors).
+  // Null when the gateway runs without metrics.
+  observability::MetricsRegistry* metrics = nullptr;
 };
 
 class Frontend {

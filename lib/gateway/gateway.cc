@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "lib/common/logging.h"
 
 namespace cfs::gateway {
@@ -23,6 +24,7 @@ absl::Status Gateway::Start() {
     return absl::FailedPreconditionError("the gateway was already started");
   }
   FrontendContext context{options_, *backend_, users_, exports_, handles_, change_feed_};
+  context.metrics = &metrics_;
   for (; started_ < frontends_.size(); ++started_) {
     Frontend& frontend = *frontends_[started_];
     absl::Status s = frontend.Start(context);
@@ -59,6 +61,43 @@ absl::Status Gateway::StopLocked() {
   if (!s.ok() && first.ok()) first = s;
   CFS_LOG(INFO, "gateway") << "stopped";
   return first;
+}
+
+std::vector<Gateway::Check> Gateway::ReadinessChecks() const {
+  std::vector<Check> checks;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    checks.push_back({"listeners", state_ == State::kRunning
+                                       ? absl::OkStatus()
+                                       : absl::UnavailableError(
+                                             state_ == State::kBuilt ? "not started" : "stopped")});
+  }
+  checks.push_back(
+      {"draining", draining_.load() ? absl::UnavailableError("draining") : absl::OkStatus()});
+  checks.push_back({"backend", backend_->Health()});
+  for (const auto& more : readiness_checks_) {
+    for (Check& c : more()) checks.push_back(std::move(c));
+  }
+  return checks;
+}
+
+absl::Status Gateway::Ready() const {
+  for (const Check& c : ReadinessChecks()) {
+    if (!c.status.ok()) {
+      return absl::Status(c.status.code(), absl::StrCat(c.name, ": ", c.status.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Gateway::Drain() {
+  if (!draining_.exchange(true)) {
+    CFS_LOG(INFO, "gateway") << "draining: no longer ready";
+  }
+}
+
+void Gateway::AddReadinessChecks(std::function<std::vector<Check>()> checks) {
+  readiness_checks_.push_back(std::move(checks));
 }
 
 std::vector<BoundAddress> Gateway::addresses() const {

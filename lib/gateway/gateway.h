@@ -17,6 +17,8 @@
 #ifndef CFS_LIB_GATEWAY_GATEWAY_H_
 #define CFS_LIB_GATEWAY_GATEWAY_H_
 
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>  // std::mutex: visible to ThreadSanitizer (Debian's Abseil is not instrumented)
 #include <optional>
@@ -32,6 +34,7 @@
 #include "lib/backends/filters/change_feed.h"
 #include "lib/gateway/frontend.h"
 #include "lib/gateway/gateway_options.h"
+#include "lib/observability/metrics.h"
 
 namespace cfs::gateway {
 
@@ -61,6 +64,26 @@ class Gateway {
   // The attribute cache in front of the backend (null when turned off).
   const filters::AttributeCache* attribute_cache() const { return attribute_cache_; }
 
+  // Every metric of the gateway and its frontends (rendered at the admin port's /metrics).
+  observability::MetricsRegistry& metrics() { return metrics_; }
+
+  // One readiness check and its result.
+  struct Check {
+    std::string name;  // "listeners", "draining", "backend", "node a4:10.0.0.2:7100"
+    absl::Status status;
+  };
+  // What /readyz reports: the listeners are bound (the gateway runs), it is not draining, the
+  // backend answers, and each backend node's circuit is not open.
+  std::vector<Check> ReadinessChecks() const;
+  // OK when every check passes, else the first failure.
+  absl::Status Ready() const;
+  // Stops reporting ready (load balancers move traffic away) while still serving. Idempotent.
+  void Drain();
+  bool draining() const { return draining_.load(); }
+  // Adds checks computed at each readiness probe (the builder adds the backend nodes'). Call
+  // before Start().
+  void AddReadinessChecks(std::function<std::vector<Check>()> checks);
+
  private:
   friend class GatewayBuilder;
   enum class State { kBuilt, kRunning, kStopped };
@@ -72,7 +95,13 @@ class Gateway {
   absl::Status StopLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const GatewayOptions options_;
+  // Declared before everything that registers with it (frontends, backend collectors).
+  observability::MetricsRegistry metrics_;
   backend::BackendPtr backend_;
+  // Collectors reading the backend: destroyed before it.
+  std::vector<observability::MetricsRegistry::Registration> backend_collectors_;
+  std::vector<std::function<std::vector<Check>()>> readiness_checks_;
+  std::atomic<bool> draining_{false};
   std::vector<std::unique_ptr<Frontend>> frontends_;
   std::vector<auth::Export> exports_;
   auth::UserStore users_;

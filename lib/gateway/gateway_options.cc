@@ -40,14 +40,14 @@ absl::Status ValidateGatewayOptions(const GatewayOptions& options,
                      "' is not a numeric IPv4 or IPv6 address, like 0.0.0.0 or 127.0.0.1"));
   }
   const std::pair<const char*, int> ports[] = {
-      {"nfs_port", options.nfs_port},
-      {"mount_port", options.mount_port},
-      {"s3_port", options.s3_port},
-      {"smb_port", options.smb_port},
-      {"control_port", options.control_port},
-      {"metrics_port", options.metrics_port},
-      {"portmapper_port", options.portmapper_port},
+      {"nfs_port", options.nfs_port},         {"mount_port", options.mount_port},
+      {"s3_port", options.s3_port},           {"smb_port", options.smb_port},
+      {"control_port", options.control_port}, {"portmapper_port", options.portmapper_port},
   };
+  if (options.metrics_port != -1) {
+    absl::Status s = CheckPort("metrics_port", options.metrics_port);
+    if (!s.ok()) return s;
+  }
   for (const auto& [field, port] : ports) {
     absl::Status s = CheckPort(field, port);
     if (!s.ok()) return s;

@@ -48,6 +48,7 @@ struct GatewayOptions {
   // The system portmapper (rpcbind) NFS and MOUNT register with; 0: do not register. Without a
   // portmapper, clients must be given the NFS and MOUNT ports.
   int portmapper_port = 111;
+  // The HTTP admin port: /metrics (Prometheus), /healthz, /readyz. -1: none.
   int metrics_port = 9100;
   // S3 virtual-hosted-style addressing: <bucket>.<s3_base_domain> (empty: path style only).
   std::string s3_base_domain;

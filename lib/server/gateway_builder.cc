@@ -16,6 +16,8 @@
 #include "lib/backends/remote/remote_backend.h"
 #include "lib/common/logging.h"
 #include "lib/gateway/gateway.h"
+#include "lib/server/admin_frontend.h"
+#include "lib/server/backend_metrics.h"
 #include "lib/server/handle_key.h"
 #include "lib/server/stock_frontends.h"
 
@@ -56,6 +58,14 @@ absl::StatusOr<std::unique_ptr<Gateway>> GatewayBuilder::Build() {
                       options_.protocols.end();
     if (wanted) selected.push_back(std::move(f));
   }
+  // The admin port (metrics, health) runs whatever protocols are chosen; last, so it reports
+  // ready only once every protocol listens.
+  server::AdminFrontend* admin = nullptr;
+  if (options_.metrics_port >= 0) {
+    auto frontend = std::make_unique<server::AdminFrontend>();
+    admin = frontend.get();
+    selected.push_back(std::move(frontend));
+  }
 
   if (mkdir(options_.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return backend::ErrnoStatus(errno, absl::StrCat("data_dir ", options_.data_dir));
@@ -71,6 +81,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> GatewayBuilder::Build() {
   if (exports.empty()) exports.push_back(auth::DefaultExport());
 
   backend::BackendPtr backend = std::move(backend_);
+  remote::RemoteBackend* remote_backend = nullptr;  // owned through `backend`
   if (backend == nullptr && !options_.remote_metadata_address.empty()) {
     remote::RemoteBackendOptions remote_options;
     remote_options.metadata_address = options_.remote_metadata_address;
@@ -96,6 +107,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> GatewayBuilder::Build() {
     absl::StatusOr<std::unique_ptr<remote::RemoteBackend>> connected =
         remote::RemoteBackend::Connect(std::move(remote_options));
     if (!connected.ok()) return connected.status();
+    remote_backend = connected->get();
     backend = std::move(*connected);
   }
   if (backend == nullptr) {
@@ -124,6 +136,17 @@ absl::StatusOr<std::unique_ptr<Gateway>> GatewayBuilder::Build() {
                                                std::move(exports), std::move(key)));
   gateway->attribute_cache_ = cache;
   gateway->change_feed_ = change_feed;
+  if (admin != nullptr) admin->Attach(gateway.get());
+  if (cache != nullptr) {
+    gateway->backend_collectors_.push_back(
+        server::RegisterAttributeCacheMetrics(gateway->metrics_, *cache));
+  }
+  if (remote_backend != nullptr) {
+    gateway->backend_collectors_.push_back(
+        server::RegisterRemoteBackendMetrics(gateway->metrics_, *remote_backend));
+    std::shared_ptr<resilience::CircuitBreakerRegistry> breakers = remote_backend->breakers();
+    gateway->AddReadinessChecks([breakers] { return server::BreakerChecks(*breakers); });
+  }
   for (const auth::User& user : options_.users) {
     absl::Status s = gateway->users().Upsert(user);
     if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("users: ", s.message()));

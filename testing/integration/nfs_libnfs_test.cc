@@ -99,6 +99,7 @@ class NfsLibnfsTest : public ::testing::Test {
     options.data_dir = dir_.path() + "/state";
     options.bind_address = "127.0.0.1";
     options.nfs_port = options.mount_port = options.s3_port = options.smb_port = 0;
+    options.metrics_port = 0;
     options.exports = std::move(exports);
     auto built = gateway::GatewayBuilder().SetOptions(options).Build();
     ASSERT_TRUE(built.ok()) << built.status();
@@ -315,6 +316,7 @@ TEST_F(NfsLibnfsTest, SubdirectoryExportsConfineTheClient) {
     options.data_dir = dir_.path() + "/state";
     options.bind_address = "127.0.0.1";
     options.nfs_port = options.mount_port = options.s3_port = options.smb_port = 0;
+    options.metrics_port = 0;
     auto gw = gateway::GatewayBuilder().SetOptions(options).Build();
     ASSERT_TRUE(gw.ok());
     ASSERT_TRUE((*gw)->Start().ok());

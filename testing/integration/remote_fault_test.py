@@ -22,10 +22,13 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.error
+import urllib.request
 
 import boto3
 import botocore
 from botocore.config import Config
+from prometheus_client.parser import text_string_to_metric_families
 
 GATEWAY, NODE = sys.argv[1], sys.argv[2]
 TRANSPORT = sys.argv[3] if len(sys.argv) > 3 else "tcp-uring"
@@ -125,7 +128,7 @@ class RemoteFaultTest(unittest.TestCase):
         else:
             self.fail("gateway did not start:\n" + text)
         self.ports = {name: int(re.search(name + r" listening on 127\.0\.0\.1:(\d+)", text).group(1))
-                      for name in ("nfs", "mount", "s3")}
+                      for name in ("nfs", "mount", "s3", "admin")}
         self.s3 = boto3.client(
             "s3", endpoint_url="http://127.0.0.1:%d" % self.ports["s3"], aws_access_key_id=KEY,
             aws_secret_access_key=SECRET, region_name="us-east-1",
@@ -139,6 +142,25 @@ class RemoteFaultTest(unittest.TestCase):
         self.cluster.stop()
         if not os.environ.get("CFS_KEEP_WORK"):
             shutil.rmtree(self.work, ignore_errors=True)
+
+    def admin(self, path):
+        """(status, body) of a GET on the gateway's admin port."""
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.ports["admin"], path),
+                                        timeout=10) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def breaker_state(self, node):
+        """The node's cfs_gateway_backend_breaker_state from /metrics (0 closed, 2 open)."""
+        _, text = self.admin("/metrics")
+        for family in text_string_to_metric_families(text):
+            for s in family.samples:
+                if (s.name == "cfs_gateway_backend_breaker_state" and
+                        s.labels.get("breaker") == "a4:" + self.cluster.served(node)):
+                    return s.value
+        return None
 
     def gateway_log(self):
         return open(self.log).read()
@@ -209,6 +231,12 @@ class RemoteFaultTest(unittest.TestCase):
         self.assertGreater(refused, 0)
         self.assertIn("circuit open for a4:" + self.cluster.served(2),
                       self.gateway_log())
+        # Metrics and readiness show it: the breaker's state is open (2), /readyz fails on it.
+        self.assertEqual(self.breaker_state(2), 2)
+        self.assertEqual(self.breaker_state(1), 0)
+        status, body = self.admin("/readyz")
+        self.assertEqual(status, 503, body)
+        self.assertIn("node a4:%s: circuit open" % self.cluster.served(2), body)
         # NFS reads through the same gateway: live-node files copy out, dead-node ones fail
         # (an error, not a hang).
         nfs_ok = sum(self.nfs_copy_out(k, os.path.join(self.work, "nfs-" + k)) for k in
@@ -229,6 +257,9 @@ class RemoteFaultTest(unittest.TestCase):
         stop.set()
         thread.join()
         self.assertGreater(load["ok"], 0)
+        self.assertEqual(self.breaker_state(2), 0)
+        status, body = self.admin("/readyz")
+        self.assertEqual(status, 200, body)
 
         # Nothing acknowledged was lost: every file reads back intact.
         for key, body in list(written.items()) + list(acked.items()):

@@ -29,7 +29,9 @@ struct ExchangeState {
   std::condition_variable cv;
   std::deque<std::string> body;  // received, not yet read by the handler
   size_t body_bytes = 0;
-  bool body_done = false;  // the parser saw the end of the body
+  uint64_t body_bytes_read = 0;  // handed to the handler (metrics)
+  uint64_t body_bytes_sent = 0;  // response body bytes (metrics)
+  bool body_done = false;        // the parser saw the end of the body
   bool body_read_to_end = false;
   bool reading_paused = false;  // the loop stopped reading until the handler catches up
   bool continue_sent = false;
@@ -227,6 +229,16 @@ bool HttpExchange::response_started() const {
   return state_->response_started;
 }
 
+uint64_t HttpExchange::body_bytes_read() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->body_bytes_read;
+}
+
+uint64_t HttpExchange::body_bytes_sent() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->body_bytes_sent;
+}
+
 bool HttpExchange::body_consumed() const {
   std::lock_guard<std::mutex> lock(state_->mu);
   return state_->body_read_to_end || !state_->request.HasBody();
@@ -267,6 +279,7 @@ absl::StatusOr<std::string> HttpExchange::ReadBody(size_t max_bytes) {
     s.body.pop_front();
   }
   s.body_bytes -= out.size();
+  s.body_bytes_read += out.size();
   if (s.reading_paused && s.body_bytes <= s.max_body_buffer / 2) {
     s.reading_paused = false;
     s.transport->Resume();
@@ -305,6 +318,7 @@ absl::Status HttpExchange::SendBody(std::string data) {
     if (!s.response_started) return absl::FailedPreconditionError("SendHead first");
     if (s.closed) return absl::UnavailableError("connection closed");
     if (s.request.method == "HEAD") return absl::OkStatus();
+    s.body_bytes_sent += data.size();
     wait_id = s.output_waits;
     // Looking at the queue costs a trip to the loop: do it once per half bound sent, so at
     // most 1.5x the bound is ever queued.

@@ -49,6 +49,9 @@ class HttpExchange {
   absl::StatusOr<std::string> ReadBody(size_t max_bytes = 1 << 20);
   // True once the whole body was read with ReadBody (or there was none).
   bool body_consumed() const;
+  // Request body bytes handed out by ReadBody and response body bytes sent so far (metrics).
+  uint64_t body_bytes_read() const;
+  uint64_t body_bytes_sent() const;
 
   // Starts the response. Without head.content_length the body is sent chunked.
   // Errors: kFailedPrecondition (already started), kUnavailable (connection closed).

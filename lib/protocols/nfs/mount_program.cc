@@ -19,6 +19,35 @@ enum MountStat : uint32_t {
 };
 }  // namespace
 
+std::string MountProgram::ProcedureName(uint32_t procedure) const {
+  static constexpr const char* kNames[] = {"NULL", "MNT", "DUMP", "UMNT", "UMNTALL", "EXPORT"};
+  if (procedure < sizeof kNames / sizeof kNames[0]) return kNames[procedure];
+  return rpc::RpcProgram::ProcedureName(procedure);
+}
+
+std::string MountProgram::ResultStatusName(uint32_t procedure, absl::string_view result) const {
+  if (procedure != 1 || result.size() < 4) return "";  // only MNT answers with a status
+  uint32_t status = (static_cast<uint32_t>(static_cast<uint8_t>(result[0])) << 24) |
+                    (static_cast<uint32_t>(static_cast<uint8_t>(result[1])) << 16) |
+                    (static_cast<uint32_t>(static_cast<uint8_t>(result[2])) << 8) |
+                    static_cast<uint32_t>(static_cast<uint8_t>(result[3]));
+  switch (status) {
+    case kMntOk:
+      return "";
+    case kMntNoEnt:
+      return "MNT3ERR_NOENT";
+    case kMntAcces:
+      return "MNT3ERR_ACCES";
+    case kMntNotDir:
+      return "MNT3ERR_NOTDIR";
+    case kMntNameTooLong:
+      return "MNT3ERR_NAMETOOLONG";
+    case kMntServerFault:
+      return "MNT3ERR_SERVERFAULT";
+  }
+  return "MNT3ERR_" + std::to_string(status);
+}
+
 void MountProgram::Dispatch(rpc::RpcCall call, rpc::RpcReply reply) {
   switch (call.procedure) {
     case 0:  // NULL

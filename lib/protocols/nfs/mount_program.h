@@ -32,6 +32,8 @@ class MountProgram : public rpc::RpcProgram {
   bool IsNonIdempotent(uint32_t, uint32_t) const override { return false; }
   bool RequiresAuthSys(uint32_t) const override { return false; }
   void Dispatch(rpc::RpcCall call, rpc::RpcReply reply) override;
+  std::string ProcedureName(uint32_t procedure) const override;
+  std::string ResultStatusName(uint32_t procedure, absl::string_view result) const override;
 
  private:
   // The state of one MNT while it walks down from the export root.

@@ -3,6 +3,7 @@
 #include <memory>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "lib/auth/posix_permissions.h"
 #include "lib/backend/errors.h"
 
@@ -98,6 +99,84 @@ bool Nfs3Program::IsNonIdempotent(uint32_t, uint32_t procedure) const {
   return proc == Nfs3Proc::kCreate || proc == Nfs3Proc::kMkdir || proc == Nfs3Proc::kSymlink ||
          proc == Nfs3Proc::kMknod || proc == Nfs3Proc::kRemove || proc == Nfs3Proc::kRmdir ||
          proc == Nfs3Proc::kRename || proc == Nfs3Proc::kLink;
+}
+
+std::string Nfs3Program::ProcedureName(uint32_t procedure) const {
+  static constexpr const char* kNames[] = {
+      "NULL",    "GETATTR",     "SETATTR", "LOOKUP", "ACCESS",   "READLINK", "READ",   "WRITE",
+      "CREATE",  "MKDIR",       "SYMLINK", "MKNOD",  "REMOVE",   "RMDIR",    "RENAME", "LINK",
+      "READDIR", "READDIRPLUS", "FSSTAT",  "FSINFO", "PATHCONF", "COMMIT"};
+  if (procedure < sizeof kNames / sizeof kNames[0]) return kNames[procedure];
+  return rpc::RpcProgram::ProcedureName(procedure);
+}
+
+std::string Nfs3Program::ResultStatusName(uint32_t procedure, absl::string_view result) const {
+  if (procedure == 0 || result.size() < 4) return "";
+  uint32_t status = (static_cast<uint32_t>(static_cast<uint8_t>(result[0])) << 24) |
+                    (static_cast<uint32_t>(static_cast<uint8_t>(result[1])) << 16) |
+                    (static_cast<uint32_t>(static_cast<uint8_t>(result[2])) << 8) |
+                    static_cast<uint32_t>(static_cast<uint8_t>(result[3]));
+  switch (static_cast<Nfs3Status>(status)) {
+    case Nfs3Status::kOk:
+      return "";
+    case Nfs3Status::kPerm:
+      return "NFS3ERR_PERM";
+    case Nfs3Status::kNoEnt:
+      return "NFS3ERR_NOENT";
+    case Nfs3Status::kIo:
+      return "NFS3ERR_IO";
+    case Nfs3Status::kNxio:
+      return "NFS3ERR_NXIO";
+    case Nfs3Status::kAcces:
+      return "NFS3ERR_ACCES";
+    case Nfs3Status::kExist:
+      return "NFS3ERR_EXIST";
+    case Nfs3Status::kXdev:
+      return "NFS3ERR_XDEV";
+    case Nfs3Status::kNoDev:
+      return "NFS3ERR_NODEV";
+    case Nfs3Status::kNotDir:
+      return "NFS3ERR_NOTDIR";
+    case Nfs3Status::kIsDir:
+      return "NFS3ERR_ISDIR";
+    case Nfs3Status::kInval:
+      return "NFS3ERR_INVAL";
+    case Nfs3Status::kFbig:
+      return "NFS3ERR_FBIG";
+    case Nfs3Status::kNoSpc:
+      return "NFS3ERR_NOSPC";
+    case Nfs3Status::kRofs:
+      return "NFS3ERR_ROFS";
+    case Nfs3Status::kMlink:
+      return "NFS3ERR_MLINK";
+    case Nfs3Status::kNameTooLong:
+      return "NFS3ERR_NAMETOOLONG";
+    case Nfs3Status::kNotEmpty:
+      return "NFS3ERR_NOTEMPTY";
+    case Nfs3Status::kDquot:
+      return "NFS3ERR_DQUOT";
+    case Nfs3Status::kStale:
+      return "NFS3ERR_STALE";
+    case Nfs3Status::kRemote:
+      return "NFS3ERR_REMOTE";
+    case Nfs3Status::kBadHandle:
+      return "NFS3ERR_BADHANDLE";
+    case Nfs3Status::kNotSync:
+      return "NFS3ERR_NOT_SYNC";
+    case Nfs3Status::kBadCookie:
+      return "NFS3ERR_BAD_COOKIE";
+    case Nfs3Status::kNotSupp:
+      return "NFS3ERR_NOTSUPP";
+    case Nfs3Status::kTooSmall:
+      return "NFS3ERR_TOOSMALL";
+    case Nfs3Status::kServerFault:
+      return "NFS3ERR_SERVERFAULT";
+    case Nfs3Status::kBadType:
+      return "NFS3ERR_BADTYPE";
+    case Nfs3Status::kJukebox:
+      return "NFS3ERR_JUKEBOX";
+  }
+  return absl::StrCat("NFS3ERR_", status);
 }
 
 void Nfs3Program::Dispatch(Call call, Reply reply) {

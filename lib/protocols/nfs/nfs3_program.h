@@ -27,6 +27,8 @@ class Nfs3Program : public rpc::RpcProgram {
   uint32_t max_version() const override { return 3; }
   bool IsNonIdempotent(uint32_t version, uint32_t procedure) const override;
   void Dispatch(rpc::RpcCall call, rpc::RpcReply reply) override;
+  std::string ProcedureName(uint32_t procedure) const override;
+  std::string ResultStatusName(uint32_t procedure, absl::string_view result) const override;
 
  private:
   using Call = rpc::RpcCall;

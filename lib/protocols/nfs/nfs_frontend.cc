@@ -19,6 +19,12 @@ absl::Status NfsFrontend::Start(const gateway::FrontendContext& context) {
   nfs_ = std::make_unique<Nfs3Program>(*context_);
   dispatcher_ = std::make_unique<rpc::RpcDispatcher>(
       std::vector<rpc::RpcProgram*>{mount_.get(), nfs_.get()}, &cache_);
+  if (context.metrics != nullptr) {
+    nfs_metrics_ = std::make_unique<observability::ProtocolMetrics>(*context.metrics, "nfs");
+    mount_metrics_ = std::make_unique<observability::ProtocolMetrics>(*context.metrics, "mount");
+    dispatcher_->SetMetrics(kNfsProgram, nfs_metrics_.get());
+    dispatcher_->SetMetrics(kMountProgram, mount_metrics_.get());
+  }
   net::TcpServerOptions nfs_options = server_options_;
   nfs_options.name = "nfs";
   nfs_server_ = std::make_unique<net::TcpServer>(nfs_options, dispatcher_->HandlerFactory());
@@ -52,6 +58,12 @@ absl::Status NfsFrontend::Start(const gateway::FrontendContext& context) {
     Shutdown(absl::Now()).IgnoreError();
     return s;
   }
+  if (context.metrics != nullptr) {
+    connections_ = context.metrics->AddCollector([this](observability::SampleSink& sink) {
+      observability::ReportConnections(sink, "nfs", nfs_server_->connection_count());
+      observability::ReportConnections(sink, "mount", mount_server_->connection_count());
+    });
+  }
   if (context.options.portmapper_port > 0) {
     portmap_ =
         std::make_unique<rpc::PortmapRegistration>("127.0.0.1", context.options.portmapper_port);
@@ -83,6 +95,7 @@ std::vector<gateway::BoundAddress> NfsFrontend::addresses() const {
 }
 
 absl::Status NfsFrontend::Shutdown(absl::Time deadline) {
+  connections_.Reset();
   if (portmap_ != nullptr) portmap_->UnregisterAll();
   if (mount_udp_ != nullptr) mount_udp_->Shutdown();
   if (nfs_udp_ != nullptr) nfs_udp_->Shutdown();

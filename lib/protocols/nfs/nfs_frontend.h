@@ -48,6 +48,9 @@ class NfsFrontend : public gateway::Frontend {
   std::unique_ptr<net::UdpServer> nfs_udp_;
   std::unique_ptr<net::UdpServer> mount_udp_;
   std::unique_ptr<rpc::PortmapRegistration> portmap_;
+  std::unique_ptr<observability::ProtocolMetrics> nfs_metrics_;
+  std::unique_ptr<observability::ProtocolMetrics> mount_metrics_;
+  observability::MetricsRegistry::Registration connections_;
 };
 
 }  // namespace cfs::nfs

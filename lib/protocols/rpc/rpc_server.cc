@@ -2,9 +2,32 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "lib/common/logging.h"
 
 namespace cfs::rpc {
+namespace {
+
+// RPC-level failures as metrics name them.
+std::string AcceptStatName(AcceptStat stat) {
+  switch (stat) {
+    case AcceptStat::kSuccess:
+      return "";
+    case AcceptStat::kProgUnavail:
+      return "PROG_UNAVAIL";
+    case AcceptStat::kProgMismatch:
+      return "PROG_MISMATCH";
+    case AcceptStat::kProcUnavail:
+      return "PROC_UNAVAIL";
+    case AcceptStat::kGarbageArgs:
+      return "GARBAGE_ARGS";
+    case AcceptStat::kSystemErr:
+      return "SYSTEM_ERR";
+  }
+  return "RPC_ERROR";
+}
+
+}  // namespace
 
 class RpcDispatcher::Connection : public net::ConnectionHandler {
  public:
@@ -110,14 +133,34 @@ bool RpcDispatcher::HandleRecord(std::string record_bytes, const std::string& cl
   }
   DuplicateRequestCache* cache = cache_;
   uint32_t xid = call.xid;
-  program->Dispatch(std::move(call),
-                    [send = std::move(send), cache, key, xid](AcceptStat stat, std::string body,
-                                                              std::string tail) mutable {
-                      std::string head = EncodeAcceptedReply(xid, stat, body);
-                      if (key.has_value()) cache->Finish(*key, head + tail);
-                      send(std::move(head), std::move(tail));
-                    });
+  uint32_t procedure = call.procedure;
+  auto metrics_it = metrics_.find(header->program);
+  observability::ProtocolMetrics* metrics =
+      metrics_it == metrics_.end() ? nullptr : metrics_it->second;
+  absl::Time arrived = absl::Now();
+  size_t received = record.size();
+  program->Dispatch(std::move(call), [send = std::move(send), cache, key, xid, program, procedure,
+                                      metrics, arrived, received](AcceptStat stat, std::string body,
+                                                                  std::string tail) mutable {
+    if (metrics != nullptr) {
+      std::string error = stat == AcceptStat::kSuccess ? program->ResultStatusName(procedure, body)
+                                                       : AcceptStatName(stat);
+      metrics->Record(program->ProcedureName(procedure), error, absl::Now() - arrived, received,
+                      body.size() + tail.size());
+    }
+    std::string head = EncodeAcceptedReply(xid, stat, body);
+    if (key.has_value()) cache->Finish(*key, head + tail);
+    send(std::move(head), std::move(tail));
+  });
   return true;
+}
+
+std::string RpcProgram::ProcedureName(uint32_t procedure) const {
+  return absl::StrCat("proc", procedure);
+}
+
+void RpcDispatcher::SetMetrics(uint32_t program, observability::ProtocolMetrics* metrics) {
+  metrics_[program] = metrics;
 }
 
 RpcDispatcher::RpcDispatcher(std::vector<RpcProgram*> programs, DuplicateRequestCache* cache,

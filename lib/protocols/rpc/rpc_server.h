@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,6 +23,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "lib/common/net/tcp_server.h"
+#include "lib/observability/protocol_metrics.h"
 #include "lib/protocols/rpc/duplicate_request_cache.h"
 #include "lib/protocols/rpc/rpc_message.h"
 
@@ -62,6 +64,12 @@ class RpcProgram {
   // Procedure 0 (NULL) may be called with AUTH_NONE; others need AUTH_SYS unless this says no.
   virtual bool RequiresAuthSys(uint32_t procedure) const { return procedure != 0; }
   virtual void Dispatch(RpcCall call, RpcReply reply) = 0;
+  // For metrics: the procedure's name ("READ"), and the name of the status a successful
+  // reply's result carries ("NFS3ERR_NOENT"; empty for OK or a result without one).
+  virtual std::string ProcedureName(uint32_t procedure) const;
+  virtual std::string ResultStatusName(uint32_t procedure, absl::string_view result) const {
+    return "";
+  }
 };
 
 class RpcDispatcher {
@@ -81,11 +89,16 @@ class RpcDispatcher {
   bool HandleRecord(std::string record, const std::string& client_address, ReplySink send,
                     bool datagram = false);
 
+  // Counts every call to `program` that reaches it (and its replays) in `metrics`, which must
+  // outlive the dispatcher. Call before serving.
+  void SetMetrics(uint32_t program, observability::ProtocolMetrics* metrics);
+
  private:
   class Connection;
   RpcProgram* Find(uint32_t program) const;
 
   std::vector<RpcProgram*> programs_;
+  std::map<uint32_t, observability::ProtocolMetrics*> metrics_;  // by program; set before use
   DuplicateRequestCache* cache_;
   size_t max_record_;
 };

@@ -35,6 +35,10 @@ absl::Status S3Frontend::Start(const gateway::FrontendContext& context) {
   S3Options options;
   options.base_domain = context.options.s3_base_domain;
   options.region = context.options.s3_region;
+  if (context.metrics != nullptr) {
+    metrics_ = std::make_unique<observability::ProtocolMetrics>(*context.metrics, "s3");
+    options.metrics = metrics_.get();
+  }
   handler_ = std::make_unique<S3Handler>(options, context.users, *store_);
   server_ = std::make_unique<http::HttpServer>(server_options_, handler_.get());
   host_ = context.options.bind_address;
@@ -57,6 +61,13 @@ absl::Status S3Frontend::Start(const gateway::FrontendContext& context) {
       return absl::Status(tls_started.code(), absl::StrCat("s3 https: ", tls_started.message()));
     }
   }
+  if (context.metrics != nullptr) {
+    connections_ = context.metrics->AddCollector([this](observability::SampleSink& sink) {
+      size_t open = server_->connection_count();
+      if (tls_server_ != nullptr) open += tls_server_->connection_count();
+      observability::ReportConnections(sink, "s3", open);
+    });
+  }
   CFS_LOG(INFO, "s3") << "serving S3 on " << host_ << ":" << server_->port() << " (buckets in "
                       << s3_export->path << ")";
   return absl::OkStatus();
@@ -70,6 +81,7 @@ std::vector<gateway::BoundAddress> S3Frontend::addresses() const {
 }
 
 absl::Status S3Frontend::Shutdown(absl::Time deadline) {
+  connections_.Reset();
   if (tls_server_ != nullptr) tls_server_->Shutdown(deadline);
   if (server_ != nullptr) server_->Shutdown(deadline);
   return absl::OkStatus();

@@ -30,9 +30,11 @@ class S3Frontend : public gateway::Frontend {
  private:
   http::HttpServerOptions server_options_;
   std::unique_ptr<ObjectStore> store_;
+  std::unique_ptr<observability::ProtocolMetrics> metrics_;  // used by the handler
   std::unique_ptr<S3Handler> handler_;
   std::unique_ptr<http::HttpServer> server_;      // destroyed first: they run the handler
   std::unique_ptr<http::HttpServer> tls_server_;  // HTTPS, when s3_tls_port is set
+  observability::MetricsRegistry::Registration connections_;  // reads the servers
   std::string host_;
 };
 

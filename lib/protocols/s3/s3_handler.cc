@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -46,6 +47,13 @@ void S3Handler::Handle(http::HttpExchange& exchange) {
   call.request_id = absl::AsciiStrToUpper(
       HexEncode(absl::string_view(reinterpret_cast<const char*>(id), sizeof(id))));
   const http::HttpRequest& r = exchange.request();
+  absl::Time arrived = absl::Now();
+  auto record = absl::MakeCleanup([this, &call, &exchange, arrived] {
+    if (options_.metrics == nullptr) return;
+    options_.metrics->Record(call.op.empty() ? "Unrouted" : call.op, call.error_code,
+                             absl::Now() - arrived, exchange.body_bytes_read(),
+                             exchange.body_bytes_sent());
+  });
 
   if (!http::ParseQuery(r.RawQuery(), &call.query)) {
     SendError(call, InvalidArgument("Bad percent-escape in the query string"));
@@ -112,7 +120,10 @@ S3Or<Ok> S3Handler::AllowAnonymous(const Call& call) {
 void S3Handler::Route(Call& call) {
   const std::string& method = call.request().method;
   if (call.bucket.empty()) {
-    if (method == "GET") return ListBuckets(call);
+    if (method == "GET") {
+      call.op = "ListBuckets";
+      return ListBuckets(call);
+    }
     return SendError(call, S3Error::Make(405, "MethodNotAllowed",
                                          "The specified method is not allowed against this "
                                          "resource."));
@@ -138,46 +149,115 @@ void S3Handler::Route(Call& call) {
                                                                       "versions",
                                                                       "tagging"};
   if (call.key.empty()) {
-    if (call.Has("acl") && method == "GET") return GetBucketAcl(call);
-    if (call.Has("acl") && method == "PUT") return PutBucketAcl(call);
-    if (call.Has("location") && method == "GET") return GetBucketLocation(call);
-    if (call.Has("versioning") && method == "GET") return GetBucketVersioning(call);
-    if (call.Has("uploads") && method == "GET") return ListMultipartUploads(call);
-    if (call.Has("delete") && method == "POST") return DeleteObjects(call);
+    if (call.Has("acl") && method == "GET") {
+      call.op = "GetBucketAcl";
+      return GetBucketAcl(call);
+    }
+    if (call.Has("acl") && method == "PUT") {
+      call.op = "PutBucketAcl";
+      return PutBucketAcl(call);
+    }
+    if (call.Has("location") && method == "GET") {
+      call.op = "GetBucketLocation";
+      return GetBucketLocation(call);
+    }
+    if (call.Has("versioning") && method == "GET") {
+      call.op = "GetBucketVersioning";
+      return GetBucketVersioning(call);
+    }
+    if (call.Has("uploads") && method == "GET") {
+      call.op = "ListMultipartUploads";
+      return ListMultipartUploads(call);
+    }
+    if (call.Has("delete") && method == "POST") {
+      call.op = "DeleteObjects";
+      return DeleteObjects(call);
+    }
     for (absl::string_view resource : kUnsupportedBucketResources) {
       if (call.Has(resource)) {
         return SendError(call, NotImplemented(absl::StrCat("The bucket sub-resource ?", resource,
                                                            " is not supported by this gateway")));
       }
     }
-    if (method == "GET") return ListObjects(call, call.Param("list-type") == "2");
-    if (method == "PUT") return CreateBucket(call);
-    if (method == "DELETE") return DeleteBucket(call);
-    if (method == "HEAD") return HeadBucket(call);
+    if (method == "GET") {
+      call.op = "ListObjects";
+      return ListObjects(call, call.Param("list-type") == "2");
+    }
+    if (method == "PUT") {
+      call.op = "CreateBucket";
+      return CreateBucket(call);
+    }
+    if (method == "DELETE") {
+      call.op = "DeleteBucket";
+      return DeleteBucket(call);
+    }
+    if (method == "HEAD") {
+      call.op = "HeadBucket";
+      return HeadBucket(call);
+    }
   } else {
     if (call.Has("tagging")) {
-      if (method == "GET") return GetTagging(call);
-      if (method == "PUT") return PutTagging(call);
-      if (method == "DELETE") return DeleteTagging(call);
+      if (method == "GET") {
+        call.op = "GetTagging";
+        return GetTagging(call);
+      }
+      if (method == "PUT") {
+        call.op = "PutTagging";
+        return PutTagging(call);
+      }
+      if (method == "DELETE") {
+        call.op = "DeleteTagging";
+        return DeleteTagging(call);
+      }
     } else if (call.Has("acl") || call.Has("retention") || call.Has("legal-hold") ||
                call.Has("torrent") || call.Has("restore") || call.Has("select")) {
       return SendError(call,
                        NotImplemented("This object sub-resource is not supported by this gateway"));
     } else if (call.Has("uploads")) {
-      if (method == "POST") return CreateMultipart(call);
+      if (method == "POST") {
+        call.op = "CreateMultipart";
+        return CreateMultipart(call);
+      }
     } else if (call.Has("uploadId")) {
-      if (method == "PUT") return UploadPart(call);
-      if (method == "POST") return CompleteMultipart(call);
-      if (method == "DELETE") return AbortMultipart(call);
-      if (method == "GET") return ListParts(call);
+      if (method == "PUT") {
+        call.op = "UploadPart";
+        return UploadPart(call);
+      }
+      if (method == "POST") {
+        call.op = "CompleteMultipart";
+        return CompleteMultipart(call);
+      }
+      if (method == "DELETE") {
+        call.op = "AbortMultipart";
+        return AbortMultipart(call);
+      }
+      if (method == "GET") {
+        call.op = "ListParts";
+        return ListParts(call);
+      }
     } else {
       if (method == "PUT") {
-        if (call.request().Header("x-amz-copy-source").has_value()) return CopyObject(call);
-        return PutObject(call);
+        if (call.request().Header("x-amz-copy-source").has_value()) {
+          call.op = "CopyObject";
+          return CopyObject(call);
+        }
+        {
+          call.op = "PutObject";
+          return PutObject(call);
+        }
       }
-      if (method == "GET") return GetObject(call, false);
-      if (method == "HEAD") return GetObject(call, true);
-      if (method == "DELETE") return DeleteObject(call);
+      if (method == "GET") {
+        call.op = "GetObject";
+        return GetObject(call, false);
+      }
+      if (method == "HEAD") {
+        call.op = "HeadObject";
+        return GetObject(call, true);
+      }
+      if (method == "DELETE") {
+        call.op = "DeleteObject";
+        return DeleteObject(call);
+      }
     }
   }
   SendError(call, S3Error::Make(405, "MethodNotAllowed",
@@ -185,6 +265,7 @@ void S3Handler::Route(Call& call) {
 }
 
 void S3Handler::SendError(Call& call, const S3Error& error) {
+  call.error_code = error.code;
   http::HttpResponseHead head;
   head.status = error.http_status;
   head.Set("x-amz-request-id", call.request_id);

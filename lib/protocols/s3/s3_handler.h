@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "lib/auth/user_store.h"
+#include "lib/observability/protocol_metrics.h"
 #include "lib/protocols/http/http_server.h"
 #include "lib/protocols/s3/object_store.h"
 #include "lib/protocols/s3/s3_auth.h"
@@ -23,6 +24,8 @@ struct S3Options {
   std::string base_domain;
   std::string region = "us-east-1";
   uint64_t max_object_size = 5ull << 30;  // a single PUT or part
+  // Counts every request by operation and error code (null: no metrics). Borrowed.
+  observability::ProtocolMetrics* metrics = nullptr;
 };
 
 class S3Handler : public http::HttpHandler {
@@ -39,6 +42,8 @@ class S3Handler : public http::HttpHandler {
     std::string bucket_from_host;
     std::vector<std::pair<std::string, std::string>> query;
     AuthResult auth;
+    std::string op;          // the S3 operation routed to ("GetObject"), for metrics
+    std::string error_code;  // the S3 error code answered ("NoSuchKey"), empty on success
     bool Has(absl::string_view name) const;
     std::string Param(absl::string_view name) const;
     const http::HttpRequest& request() const { return exchange->request(); }

@@ -4,6 +4,7 @@
 #define CFS_LIB_PROTOCOLS_SMB_NTSTATUS_H_
 
 #include <cstdint>
+#include <string>
 
 #include "absl/status/status.h"
 
@@ -80,6 +81,9 @@ inline constexpr uint32_t kDuplicateObjectId = 0xC000022A;
 inline constexpr uint32_t kInvalidNetworkResponse = 0xC00000C3;
 inline constexpr uint32_t kInvalidOplockProtocol = 0xC00000E3;
 }  // namespace nt
+
+// The status's MS-ERREF name ("STATUS_ACCESS_DENIED"), or STATUS_0x<hex> for one not listed.
+std::string NtStatusName(uint32_t status);
 
 // The NTSTATUS for a backend error: the FsError payload first, then the status code.
 // Backend unavailability (kUnavailable, kDeadlineExceeded) becomes

@@ -17,6 +17,17 @@ namespace cfs::smb {
 
 namespace {
 
+// MS-SMB2 command names, for metrics.
+std::string CommandName(uint16_t command) {
+  static constexpr const char* kNames[] = {
+      "NEGOTIATE",     "SESSION_SETUP", "LOGOFF",   "TREE_CONNECT", "TREE_DISCONNECT",
+      "CREATE",        "CLOSE",         "FLUSH",    "READ",         "WRITE",
+      "LOCK",          "IOCTL",         "CANCEL",   "ECHO",         "QUERY_DIRECTORY",
+      "CHANGE_NOTIFY", "QUERY_INFO",    "SET_INFO", "OPLOCK_BREAK"};
+  if (command < sizeof kNames / sizeof kNames[0]) return kNames[command];
+  return "COMMAND_" + std::to_string(command);
+}
+
 // Commands that need no tree connect.
 bool NeedsTree(uint16_t command) {
   switch (command) {
@@ -511,6 +522,7 @@ void SmbConnection::ProcessCompound(absl::string_view packet, bool encrypted,
       response = Dispatch(r);
     } else {
       response.status = status;
+      RecordRequest(header->command, status, absl::ZeroDuration(), message.size(), 0);
     }
     if (!IsSuccessOrWarning(response.status) && MinLogLevel() <= LogLevel::kDebug) {
       CFS_LOG(DEBUG, "smb") << peer_address_ << ": command " << header->command << " mid "
@@ -675,6 +687,23 @@ void SmbConnection::SendAsync(const SmbRequest& request, uint32_t status, std::s
 }
 
 SmbResponse SmbConnection::Dispatch(SmbRequest& r) {
+  absl::Time start = absl::Now();
+  SmbResponse response = DispatchCommand(r);
+  RecordRequest(r.header.command, response.status, absl::Now() - start, r.message.size(),
+                response.body.size() + response.payload.size());
+  return response;
+}
+
+void SmbConnection::RecordRequest(uint16_t command, uint32_t status, absl::Duration latency,
+                                  size_t received, size_t sent) {
+  observability::ProtocolMetrics* metrics = server_.config().metrics;
+  if (metrics == nullptr) return;
+  // Errors are the error-severity statuses, but for the one every NTLM logon goes through.
+  bool error = (status >> 30) == 3 && status != nt::kMoreProcessingRequired;
+  metrics->Record(CommandName(command), error ? NtStatusName(status) : "", latency, received, sent);
+}
+
+SmbResponse SmbConnection::DispatchCommand(SmbRequest& r) {
   switch (r.header.command) {
     case cmd::kNegotiate:
       return Negotiate(r);

@@ -114,7 +114,12 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   };
   void ProcessCompound(absl::string_view packet, bool encrypted, uint64_t transform_session,
                        const CompoundResume* resume = nullptr, bool completes_request = true);
+  // Runs the command and counts it in the server's metrics.
   SmbResponse Dispatch(SmbRequest& request);
+  SmbResponse DispatchCommand(SmbRequest& request);
+  // Counts one answered request (also those refused before they ran).
+  void RecordRequest(uint16_t command, uint32_t status, absl::Duration latency, size_t received,
+                     size_t sent);
   // A READ or WRITE alone in its packet, on an open file: runs on the I/O pool, answered from
   // there. False: the request runs in order on the serial queue.
   bool RunInParallel(const SmbRequest& request);

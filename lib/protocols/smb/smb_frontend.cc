@@ -34,6 +34,10 @@ absl::Status SmbFrontend::Start(const gateway::FrontendContext& context) {
   host_ = context.options.bind_address;
   config.local_address =
       host_ == "0.0.0.0" || host_.find(':') != std::string::npos ? "127.0.0.1" : host_;
+  if (context.metrics != nullptr) {
+    metrics_ = std::make_unique<observability::ProtocolMetrics>(*context.metrics, "smb");
+    config.metrics = metrics_.get();
+  }
   server_ = std::make_unique<SmbServer>(config, context.backend, context.users, std::move(shares));
   net::TcpServerOptions tcp;
   tcp.name = "smb";
@@ -53,6 +57,11 @@ absl::Status SmbFrontend::Start(const gateway::FrontendContext& context) {
   }
   absl::Status started = listener_->Start(host_, context.options.smb_port);
   if (!started.ok()) return absl::Status(started.code(), absl::StrCat("smb: ", started.message()));
+  if (context.metrics != nullptr) {
+    connections_ = context.metrics->AddCollector([this](observability::SampleSink& sink) {
+      observability::ReportConnections(sink, "smb", listener_->connection_count());
+    });
+  }
   CFS_LOG(INFO, "smb") << "serving SMB on " << host_ << ":" << listener_->port() << " ("
                        << server_->shares().size() - 1 << " share(s))";
   return absl::OkStatus();
@@ -64,6 +73,7 @@ std::vector<gateway::BoundAddress> SmbFrontend::addresses() const {
 }
 
 absl::Status SmbFrontend::Shutdown(absl::Time deadline) {
+  connections_.Reset();
   if (changes_ != nullptr) {
     changes_->Unsubscribe(feed_id_);
     changes_ = nullptr;

@@ -29,8 +29,10 @@ class SmbFrontend : public gateway::Frontend {
 
  private:
   SmbServerConfig config_;
+  std::unique_ptr<observability::ProtocolMetrics> metrics_;  // used by server_
   std::unique_ptr<SmbServer> server_;
   std::unique_ptr<net::TcpServer> listener_;  // destroyed first: its connections use server_
+  observability::MetricsRegistry::Registration connections_;  // reads listener_
   std::string host_;
   filters::ChangeFeed* changes_ = nullptr;  // borrowed from the gateway
   int feed_id_ = 0;

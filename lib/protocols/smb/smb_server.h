@@ -17,6 +17,7 @@
 #include "lib/auth/user_store.h"
 #include "lib/backend/backend.h"
 #include "lib/common/thread_pool.h"
+#include "lib/observability/protocol_metrics.h"
 #include "lib/protocols/smb/smb2_negotiate.h"
 #include "lib/protocols/smb/smb_state.h"
 
@@ -34,6 +35,8 @@ struct SmbServerConfig {
   int worker_threads = 16;
   // The IPv4 address FSCTL_QUERY_NETWORK_INTERFACE_INFO reports (the listener's).
   std::string local_address = "127.0.0.1";
+  // Counts every request by command and status (null: no metrics). Borrowed.
+  observability::ProtocolMetrics* metrics = nullptr;
 };
 
 class SmbServer {

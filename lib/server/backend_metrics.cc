@@ -1,0 +1,87 @@
+#include "lib/server/backend_metrics.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace cfs::server {
+
+using observability::MetricsRegistry;
+using observability::SampleSink;
+
+MetricsRegistry::Registration RegisterAttributeCacheMetrics(MetricsRegistry& registry,
+                                                            const filters::AttributeCache& cache) {
+  return registry.AddCollector([&cache](SampleSink& sink) {
+    filters::AttributeCache::Stats s = cache.stats();
+    sink.Counter("cfs_gateway_attribute_cache_hits_total",
+                 "Attribute lookups answered from the cache.", {}, s.hits);
+    sink.Counter("cfs_gateway_attribute_cache_misses_total",
+                 "Attribute lookups that went to the backend.", {}, s.misses);
+    sink.Counter("cfs_gateway_attribute_cache_invalidations_total",
+                 "Cached attributes dropped because the inode changed.", {}, s.invalidations);
+    sink.Gauge("cfs_gateway_attribute_cache_entries", "Inodes whose attributes are cached.", {},
+               static_cast<double>(s.entries));
+    sink.Gauge("cfs_gateway_attribute_cache_hit_ratio",
+               "Hits over hits and misses since start (0 before any lookup).", {}, s.hit_ratio());
+  });
+}
+
+MetricsRegistry::Registration RegisterRemoteBackendMetrics(MetricsRegistry& registry,
+                                                           const remote::RemoteBackend& remote) {
+  return registry.AddCollector([&remote](SampleSink& sink) {
+    for (const resilience::CircuitBreakerRegistry::Entry& e : remote.breakers()->Snapshot()) {
+      double state = e.state == resilience::CircuitBreaker::State::kClosed     ? 0
+                     : e.state == resilience::CircuitBreaker::State::kHalfOpen ? 1
+                                                                               : 2;
+      observability::Labels labels = {{"breaker", e.name}};
+      sink.Gauge("cfs_gateway_backend_breaker_state",
+                 "Circuit breaker state per backend node: 0 closed, 1 half-open, 2 open.", labels,
+                 state);
+      sink.Counter("cfs_gateway_backend_breaker_opened_total", "Times the circuit opened.", labels,
+                   static_cast<double>(e.times_opened));
+      sink.Counter("cfs_gateway_backend_breaker_refused_total",
+                   "Calls failed at once because the circuit was open.", labels,
+                   static_cast<double>(e.calls_refused));
+    }
+    for (const auto& [node, s] : remote.PoolStats()) {
+      for (const auto& [state, count] : {std::pair<const char*, size_t>{"open", s.connections},
+                                         {"connecting", s.connecting},
+                                         {"in_use", s.in_use}}) {
+        sink.Gauge("cfs_gateway_backend_pool_connections",
+                   "Pooled data node connections: open, being opened, and requests holding one.",
+                   {{"node", node}, {"state", state}}, static_cast<double>(count));
+      }
+      observability::Labels labels = {{"node", node}};
+      sink.Gauge("cfs_gateway_backend_pool_waiters", "Requests waiting for a pooled connection.",
+                 labels, static_cast<double>(s.waiters));
+      sink.Counter("cfs_gateway_backend_pool_opened_total", "Connections opened.", labels,
+                   static_cast<double>(s.opened));
+      sink.Counter("cfs_gateway_backend_pool_connect_failures_total", "Connects that failed.",
+                   labels, static_cast<double>(s.connect_failures));
+      sink.Counter("cfs_gateway_backend_pool_replaced_total",
+                   "Broken or unhealthy connections dropped.", labels,
+                   static_cast<double>(s.replaced));
+      sink.Counter("cfs_gateway_backend_pool_reaped_total", "Idle connections closed.", labels,
+                   static_cast<double>(s.reaped));
+      sink.Counter("cfs_gateway_backend_pool_rejected_total",
+                   "Requests refused because too many waited.", labels,
+                   static_cast<double>(s.rejected));
+    }
+  });
+}
+
+std::vector<gateway::Gateway::Check> BreakerChecks(
+    const resilience::CircuitBreakerRegistry& breakers) {
+  std::vector<gateway::Gateway::Check> checks;
+  for (const resilience::CircuitBreakerRegistry::Entry& e : breakers.Snapshot()) {
+    absl::Status status =
+        e.state == resilience::CircuitBreaker::State::kOpen
+            ? absl::UnavailableError("circuit open: the node failed and is not called")
+            : absl::OkStatus();
+    checks.push_back({absl::StrCat("node ", e.name), std::move(status)});
+  }
+  return checks;
+}
+
+}  // namespace cfs::server
