@@ -21,6 +21,7 @@
 #include "lib/backend/file_handle.h"
 #include "lib/gateway/gateway_options.h"
 #include "lib/observability/metrics.h"
+#include "lib/quota/quota.h"
 
 namespace cfs::filters {
 class ChangeFeed;
@@ -47,6 +48,9 @@ struct FrontendContext {
   // Where the frontend reports its requests and connections (ProtocolMetrics, collectors).
   // Null when the gateway runs without metrics.
   observability::MetricsRegistry* metrics = nullptr;
+  // The gateway's quotas, for a protocol's early checks (the backend filter enforces them on
+  // every change anyway). Null when the gateway runs without the quota filter.
+  quota::QuotaService* quotas = nullptr;
 };
 
 class Frontend {

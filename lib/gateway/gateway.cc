@@ -25,6 +25,7 @@ absl::Status Gateway::Start() {
   }
   FrontendContext context{options_, *backend_, users_, exports_, handles_, change_feed_};
   context.metrics = &metrics_;
+  context.quotas = quota_filter_;
   for (; started_ < frontends_.size(); ++started_) {
     Frontend& frontend = *frontends_[started_];
     absl::Status s = frontend.Start(context);

@@ -32,6 +32,7 @@
 #include "lib/backend/file_handle.h"
 #include "lib/backends/filters/attribute_cache.h"
 #include "lib/backends/filters/change_feed.h"
+#include "lib/backends/filters/quota_filter.h"
 #include "lib/gateway/frontend.h"
 #include "lib/gateway/gateway_options.h"
 #include "lib/observability/metrics.h"
@@ -63,6 +64,8 @@ class Gateway {
   const backend::FileHandleCodec& file_handles() const { return handles_; }
   // The attribute cache in front of the backend (null when turned off).
   const filters::AttributeCache* attribute_cache() const { return attribute_cache_; }
+  // Quotas: set, list and rebuild them (null only for a gateway built without the filter).
+  quota::QuotaService* quotas() { return quota_filter_; }
 
   // Every metric of the gateway and its frontends (rendered at the admin port's /metrics).
   observability::MetricsRegistry& metrics() { return metrics_; }
@@ -108,6 +111,7 @@ class Gateway {
   const backend::FileHandleCodec handles_;
   filters::AttributeCache* attribute_cache_ = nullptr;  // owned through backend_
   filters::ChangeFeed* change_feed_ = nullptr;          // owned through backend_
+  filters::QuotaFilter* quota_filter_ = nullptr;        // owned through backend_
   mutable std::mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kBuilt;
   size_t started_ ABSL_GUARDED_BY(mu_) = 0;

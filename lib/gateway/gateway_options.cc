@@ -88,6 +88,15 @@ absl::Status ValidateGatewayOptions(const GatewayOptions& options,
           absl::StrCat("exports: smb_share ", exp.smb_share, " is used twice"));
     }
   }
+  std::set<quota::QuotaSubject> quota_subjects;
+  for (const quota::QuotaSetting& q : options.quotas) {
+    absl::Status s = quota::ValidateQuotaSetting(q);
+    if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("quotas: ", s.message()));
+    if (!quota_subjects.insert(q.subject).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("quotas: ", q.subject.ToString(), " is given twice"));
+    }
+  }
   if (options.root_user.empty() != options.root_password.empty()) {
     return absl::InvalidArgumentError(
         "root_user and root_password (CFS_ROOT_USER, CFS_ROOT_PASSWORD) must be set together");

@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "lib/auth/export_policy.h"
 #include "lib/auth/user_store.h"
+#include "lib/quota/quota.h"
 
 namespace cfs::gateway {
 
@@ -66,6 +67,8 @@ struct GatewayOptions {
   std::vector<std::string> protocols;
   // Exports; empty means DefaultExport(): the whole namespace.
   std::vector<auth::Export> exports;
+  // Quotas set at start (the control plane changes them later); see lib/quota/quota.h.
+  std::vector<quota::QuotaSetting> quotas;
   // Users known at start, besides the root user below.
   std::vector<auth::User> users;
   // First-run credentials (CFS_ROOT_USER / CFS_ROOT_PASSWORD): create or update a uid 0 user

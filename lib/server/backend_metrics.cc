@@ -27,6 +27,48 @@ MetricsRegistry::Registration RegisterAttributeCacheMetrics(MetricsRegistry& reg
   });
 }
 
+MetricsRegistry::Registration RegisterQuotaMetrics(MetricsRegistry& registry,
+                                                   const filters::QuotaFilter& quotas) {
+  return registry.AddCollector([&quotas](SampleSink& sink) {
+    for (const quota::QuotaReport& r : quotas.ListQuotas()) {
+      std::string kind(quota::QuotaKindName(r.setting.subject.kind));
+      observability::Labels labels = {{"kind", kind}, {"subject", r.setting.subject.name}};
+      sink.Gauge("cfs_gateway_quota_usage_bytes", "Bytes counted against a quota.", labels,
+                 static_cast<double>(r.usage.bytes));
+      sink.Gauge("cfs_gateway_quota_usage_inodes", "Files counted against a quota.", labels,
+                 static_cast<double>(r.usage.inodes));
+      const quota::QuotaLimits& l = r.setting.limits;
+      const std::pair<const char*, uint64_t> bytes[] = {{"soft", l.soft_bytes},
+                                                        {"hard", l.hard_bytes}};
+      const std::pair<const char*, uint64_t> inodes[] = {{"soft", l.soft_inodes},
+                                                         {"hard", l.hard_inodes}};
+      for (const auto& [which, value] : bytes) {
+        if (value == 0) continue;
+        observability::Labels with = labels;
+        with.push_back({"limit", which});
+        sink.Gauge("cfs_gateway_quota_limit_bytes", "A quota's byte limit.", with,
+                   static_cast<double>(value));
+      }
+      for (const auto& [which, value] : inodes) {
+        if (value == 0) continue;
+        observability::Labels with = labels;
+        with.push_back({"limit", which});
+        sink.Gauge("cfs_gateway_quota_limit_inodes", "A quota's file limit.", with,
+                   static_cast<double>(value));
+      }
+      sink.Gauge("cfs_gateway_quota_soft_exceeded",
+                 "1 while a quota's usage is above one of its soft limits.", labels,
+                 r.soft_exceeded ? 1 : 0);
+    }
+    quota::QuotaLedger::Stats s = quotas.ledger().stats();
+    sink.Counter("cfs_gateway_quota_refusals_total", "Changes refused by a hard quota limit.", {},
+                 static_cast<double>(s.refusals));
+    sink.Counter("cfs_gateway_quota_soft_crossings_total",
+                 "Times a quota's usage rose past a soft limit.", {},
+                 static_cast<double>(s.soft_crossings));
+  });
+}
+
 MetricsRegistry::Registration RegisterRemoteBackendMetrics(MetricsRegistry& registry,
                                                            const remote::RemoteBackend& remote) {
   return registry.AddCollector([&remote](SampleSink& sink) {

@@ -10,6 +10,10 @@
 //   cfs_gateway_backend_pool_connections{node,state="open|connecting|in_use"}
 //   cfs_gateway_backend_pool_waiters{node}
 //   cfs_gateway_backend_pool_{opened,connect_failures,replaced,reaped,rejected}_total{node}
+//   cfs_gateway_quota_usage_{bytes,inodes}{kind,subject}
+//   cfs_gateway_quota_limit_{bytes,inodes}{kind,subject,limit="soft|hard"}
+//   cfs_gateway_quota_soft_exceeded{kind,subject}   1 while usage is above a soft limit
+//   cfs_gateway_quota_refusals_total, cfs_gateway_quota_soft_crossings_total
 //
 // Example:
 //   registrations.push_back(RegisterAttributeCacheMetrics(registry, *cache));
@@ -21,6 +25,7 @@
 #include <vector>
 
 #include "lib/backends/filters/attribute_cache.h"
+#include "lib/backends/filters/quota_filter.h"
 #include "lib/backends/remote/remote_backend.h"
 #include "lib/gateway/gateway.h"
 #include "lib/observability/metrics.h"
@@ -35,6 +40,10 @@ observability::MetricsRegistry::Registration RegisterAttributeCacheMetrics(
 // Borrows `remote`, which must outlive the registration.
 observability::MetricsRegistry::Registration RegisterRemoteBackendMetrics(
     observability::MetricsRegistry& registry, const remote::RemoteBackend& remote);
+
+// Borrows `quotas`, which must outlive the registration.
+observability::MetricsRegistry::Registration RegisterQuotaMetrics(
+    observability::MetricsRegistry& registry, const filters::QuotaFilter& quotas);
 
 // One check per breaker ("node a4:10.0.0.2:7100"): failing while its circuit is open.
 std::vector<gateway::Gateway::Check> BreakerChecks(

@@ -141,6 +141,17 @@ absl::Status ParseConfigText(const std::string& text, gateway::GatewayOptions* o
     if (!converted.ok()) return converted.status();
     options->users.push_back(std::move(*converted));
   }
+  for (const auto& q : config.quotas()) {
+    absl::StatusOr<quota::QuotaKind> kind = quota::ParseQuotaKind(q.kind());
+    if (!kind.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("quotas[", q.subject(), "]: ", kind.status().message()));
+    }
+    quota::QuotaSetting setting;
+    setting.subject = {*kind, q.subject()};
+    setting.limits = {q.soft_bytes(), q.hard_bytes(), q.soft_inodes(), q.hard_inodes()};
+    options->quotas.push_back(std::move(setting));
+  }
   if (!config.log_level().empty() && !ParseLogLevel(config.log_level(), log_level)) {
     return absl::InvalidArgumentError(
         absl::StrCat("log_level '", config.log_level(), "' must be debug, info, warning or error"));

@@ -79,5 +79,26 @@ TEST(ConfigFileTest, BadValuesNameTheField) {
               StatusIs(absl::StatusCode::kNotFound));
 }
 
+TEST(ConfigFileTest, Quotas) {
+  gateway::GatewayOptions options;
+  LogLevel level = LogLevel::kInfo;
+  ASSERT_OK(ParseConfigText(
+      R"pb(
+        quotas { kind: "user" subject: "1000" hard_bytes: 1048576 }
+        quotas { kind: "bucket" subject: "photos" soft_bytes: 10 hard_bytes: 20 hard_inodes: 5 }
+      )pb",
+      &options, &level));
+  ASSERT_EQ(options.quotas.size(), 2u);
+  EXPECT_EQ(options.quotas[0].subject.ToString(), "user:1000");
+  EXPECT_EQ(options.quotas[0].limits.hard_bytes, 1048576u);
+  EXPECT_EQ(options.quotas[1].subject.ToString(), "bucket:photos");
+  EXPECT_EQ(options.quotas[1].limits.soft_bytes, 10u);
+  EXPECT_EQ(options.quotas[1].limits.hard_inodes, 5u);
+  absl::Status bad =
+      ParseConfigText(R"pb(quotas { kind: "planet" subject: "x" })pb", &options, &level);
+  EXPECT_THAT(bad, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(bad.message()), HasSubstr("planet"));
+}
+
 }  // namespace
 }  // namespace cfs::server

@@ -128,6 +128,17 @@ absl::StatusOr<std::unique_ptr<Gateway>> GatewayBuilder::Build() {
     cache = cached.get();
     backend = std::move(cached);
   }
+  // Quotas see every change; outside the cache, so their look-ups are served from memory.
+  filters::QuotaFilterOptions quota_options;
+  quota_options.exports = exports;
+  auto quota_filter = std::make_unique<filters::QuotaFilter>(std::move(backend), quota_options);
+  filters::QuotaFilter* quotas = quota_filter.get();
+  absl::Status quotas_set = quotas->Configure(options_.quotas);
+  if (!quotas_set.ok()) {
+    quota_filter->Shutdown(absl::Now() + options_.shutdown_timeout).IgnoreError();
+    return absl::Status(quotas_set.code(), absl::StrCat("quotas: ", quotas_set.message()));
+  }
+  backend = std::move(quota_filter);
   // Outermost, so every frontend's reads and writes reach its listeners.
   auto feed = std::make_unique<filters::ChangeFeed>(std::move(backend));
   filters::ChangeFeed* change_feed = feed.get();
@@ -136,6 +147,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> GatewayBuilder::Build() {
                                                std::move(exports), std::move(key)));
   gateway->attribute_cache_ = cache;
   gateway->change_feed_ = change_feed;
+  gateway->quota_filter_ = quotas;
+  gateway->backend_collectors_.push_back(server::RegisterQuotaMetrics(gateway->metrics_, *quotas));
   if (admin != nullptr) admin->Attach(gateway.get());
   if (cache != nullptr) {
     gateway->backend_collectors_.push_back(

@@ -200,5 +200,35 @@ TEST(GatewayBuilderTest, FailedFrontendStopsTheOnesAlreadyStarted) {
   EXPECT_EQ(good_ptr->shutdowns_, 1);
 }
 
+TEST(GatewayBuilderTest, QuotasFromOptionsAreSetAndBadOnesNamed) {
+  cfs::testing::TempDir dir;
+  GatewayOptions options = TestOptions(dir.path());
+  options.protocols = {"nfs"};
+  quota::QuotaSetting user;
+  user.subject = {quota::QuotaKind::kUser, "1000"};
+  user.limits.hard_bytes = 4096;
+  options.quotas = {user};
+  {
+    absl::StatusOr<std::unique_ptr<Gateway>> gw = GatewayBuilder().SetOptions(options).Build();
+    ASSERT_TRUE(gw.ok()) << gw.status();
+    ASSERT_NE((*gw)->quotas(), nullptr);
+    std::vector<quota::QuotaReport> listed = (*gw)->quotas()->ListQuotas();
+    ASSERT_EQ(listed.size(), 1u);
+    EXPECT_EQ(listed[0].setting.limits.hard_bytes, 4096u);
+    EXPECT_THAT((*gw)->metrics().RenderText(),
+                HasSubstr("cfs_gateway_quota_usage_bytes{kind=\"user\",subject=\"1000\"} 0"));
+  }
+  quota::QuotaSetting missing;
+  missing.subject = {quota::QuotaKind::kBucket, "no-such-bucket"};
+  missing.limits.hard_bytes = 1;
+  options.quotas = {missing};
+  absl::StatusOr<std::unique_ptr<Gateway>> refused = GatewayBuilder().SetOptions(options).Build();
+  EXPECT_THAT(refused.status(), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("bucket:no-such-bucket"));
+  options.quotas = {user, user};
+  EXPECT_THAT(GatewayBuilder().SetOptions(options).Build().status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 }  // namespace
 }  // namespace cfs::gateway

@@ -39,6 +39,7 @@ absl::Status S3Frontend::Start(const gateway::FrontendContext& context) {
     metrics_ = std::make_unique<observability::ProtocolMetrics>(*context.metrics, "s3");
     options.metrics = metrics_.get();
   }
+  options.quotas = context.quotas;
   handler_ = std::make_unique<S3Handler>(options, context.users, *store_);
   server_ = std::make_unique<http::HttpServer>(server_options_, handler_.get());
   host_ = context.options.bind_address;

@@ -15,6 +15,7 @@
 #include "lib/protocols/http/http_server.h"
 #include "lib/protocols/s3/object_store.h"
 #include "lib/protocols/s3/s3_auth.h"
+#include "lib/quota/quota.h"
 
 namespace cfs::s3 {
 
@@ -26,6 +27,9 @@ struct S3Options {
   uint64_t max_object_size = 5ull << 30;  // a single PUT or part
   // Counts every request by operation and error code (null: no metrics). Borrowed.
   observability::ProtocolMetrics* metrics = nullptr;
+  // Quotas, to refuse an upload whose declared size cannot fit before its body is read (the
+  // backend's quota filter enforces them on every write anyway). Null: none. Borrowed.
+  quota::QuotaService* quotas = nullptr;
 };
 
 class S3Handler : public http::HttpHandler {
@@ -72,6 +76,10 @@ class S3Handler : public http::HttpHandler {
 
   // Objects.
   void PutObject(Call& call);
+  // Whether `bytes` (when known) and `objects` fit the quotas of the caller and of the bucket
+  // at `bucket_dir`; QuotaExceeded otherwise.
+  S3Or<Ok> CheckQuota(const Call& call, backend::InodeNumber bucket_dir,
+                      std::optional<uint64_t> bytes, uint64_t objects);
   void CopyObject(Call& call);
   void GetObject(Call& call, bool head);
   void DeleteObject(Call& call);

@@ -253,6 +253,14 @@ S3Or<ObjectMeta> S3Handler::MetaFromHeaders(const Call& call) {
   return meta;
 }
 
+S3Or<Ok> S3Handler::CheckQuota(const Call& call, backend::InodeNumber bucket_dir,
+                               std::optional<uint64_t> bytes, uint64_t objects) {
+  if (options_.quotas == nullptr || !bytes.has_value()) return Ok{};
+  absl::Status room = options_.quotas->CheckGrowth(call.auth.identity, bucket_dir, *bytes, objects);
+  if (!room.ok()) return FromStatus(room, NoSuchBucket());
+  return Ok{};
+}
+
 void S3Handler::PutObject(Call& call) {
   S3Or<ObjectMeta> meta = MetaFromHeaders(call);
   if (!meta.ok()) return SendError(call, meta.error());
@@ -293,6 +301,8 @@ void S3Handler::PutObject(Call& call) {
     return SendEmpty(call, 200, head);
   }
 
+  S3Or<Ok> room = CheckQuota(call, bucket->attributes.inode, (*body)->expected_size(), 1);
+  if (!room.ok()) return SendError(call, room.error());
   S3Or<std::unique_ptr<StagedObject>> staged = store_.Stage(call.auth.identity);
   if (!staged.ok()) return SendError(call, staged.error());
   S3Or<std::map<std::string, std::string>> received = ReceiveInto(**body, **staged);
@@ -591,6 +601,10 @@ void S3Handler::UploadPart(Call& call) {
   S3Or<std::unique_ptr<RequestBody>> body =
       RequestBody::Start(*call.exchange, call.auth, options_.max_object_size);
   if (!body.ok()) return SendError(call, body.error());
+  S3Or<BucketInfo> bucket = store_.HeadBucket(call.auth.identity, call.bucket);
+  if (!bucket.ok()) return SendError(call, bucket.error());
+  S3Or<Ok> room = CheckQuota(call, bucket->attributes.inode, (*body)->expected_size(), 0);
+  if (!room.ok()) return SendError(call, room.error());
   S3Or<std::unique_ptr<StagedObject>> staged =
       store_.StagePart(call.auth.identity, *upload, part_number, (*body)->expected_size());
   if (!staged.ok()) return SendError(call, staged.error());
