@@ -2,9 +2,11 @@
 // SIGTERM/SIGINT, then a graceful shutdown.
 //
 // With no config it serves the embedded backend from ./cfs-data. Flags given on the command
-// line win over the config file; CFS_ROOT_USER/CFS_ROOT_PASSWORD create or update the root user.
+// line win over the config file; CFS_ROOT_USER/CFS_ROOT_PASSWORD create or update the root user,
+// and CFS_ADMIN_TOKEN sets the control plane's admin token (else <data_dir>/admin.token).
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <iostream>
@@ -46,7 +48,14 @@ ABSL_FLAG(std::string, tls_key_file, "", "PEM private key for HTTPS");
 ABSL_FLAG(bool, smb_signing_required, false, "Every SMB session must sign (or encrypt)");
 ABSL_FLAG(bool, smb_encryption_required, false,
           "Every SMB session must encrypt (SMB 3.x clients only)");
-ABSL_FLAG(int, control_port, 9090, "gRPC control plane port (0 picks a free port)");
+ABSL_FLAG(int, control_port, 9090,
+          "gRPC control plane port (0 picks a free port; -1: no control plane)");
+ABSL_FLAG(std::string, control_bind_address, "127.0.0.1",
+          "Address the control plane listens on (loopback unless set)");
+ABSL_FLAG(std::string, control_tls_cert_file, "", "PEM certificate chain for the control plane");
+ABSL_FLAG(std::string, control_tls_key_file, "", "PEM private key for the control plane");
+ABSL_FLAG(std::string, control_client_ca_file, "",
+          "PEM CA whose client certificates the control plane admits (mutual TLS)");
 ABSL_FLAG(int, metrics_port, 9100, "HTTP /metrics /healthz /readyz port (0 picks a free port)");
 ABSL_FLAG(int, portmapper_port, 111,
           "Port of the system portmapper (rpcbind) to register NFS and MOUNT with; 0: none");
@@ -94,6 +103,7 @@ int main(int argc, char** argv) {
   if (!absl::GetFlag(FLAGS_config).empty()) {
     absl::Status s = cfs::server::LoadConfigFile(absl::GetFlag(FLAGS_config), &options, &level);
     if (!s.ok()) return Fail(s);
+    options.config_file = absl::GetFlag(FLAGS_config);
   }
   if (Specified("log_level") && !cfs::ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
     return Fail(absl::InvalidArgumentError("--log_level must be debug, info, warning or error"));
@@ -129,6 +139,19 @@ int main(int argc, char** argv) {
     options.smb_encryption_required = absl::GetFlag(FLAGS_smb_encryption_required);
   }
   if (Specified("control_port")) options.control_port = absl::GetFlag(FLAGS_control_port);
+  if (Specified("control_bind_address")) {
+    options.control_bind_address = absl::GetFlag(FLAGS_control_bind_address);
+  }
+  if (Specified("control_tls_cert_file")) {
+    options.control_tls_cert_file = absl::GetFlag(FLAGS_control_tls_cert_file);
+  }
+  if (Specified("control_tls_key_file")) {
+    options.control_tls_key_file = absl::GetFlag(FLAGS_control_tls_key_file);
+  }
+  if (Specified("control_client_ca_file")) {
+    options.control_client_ca_file = absl::GetFlag(FLAGS_control_client_ca_file);
+  }
+  if (const char* token = std::getenv("CFS_ADMIN_TOKEN")) options.control_token = token;
   if (Specified("metrics_port")) options.metrics_port = absl::GetFlag(FLAGS_metrics_port);
   if (Specified("portmapper_port")) {
     options.portmapper_port = absl::GetFlag(FLAGS_portmapper_port);
@@ -149,6 +172,8 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<cfs::gateway::Gateway>> gateway =
       cfs::gateway::GatewayBuilder().SetOptions(options).Build();
   if (!gateway.ok()) return Fail(gateway.status());
+  // The control plane's Shutdown call stops the process the way SIGTERM does.
+  (*gateway)->SetShutdownHandler([] { kill(getpid(), SIGTERM); });
   absl::Status started = (*gateway)->Start();
   if (!started.ok()) return Fail(started);
   if ((*gateway)->addresses().empty()) {

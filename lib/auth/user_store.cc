@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -16,12 +17,73 @@ backend::Identity User::ToIdentity() const {
 }
 
 absl::Status UserStore::Upsert(const User& user) {
+  std::lock_guard<std::mutex> lock(mu_);
+  absl::Status valid = CheckLocked(user);
+  if (!valid.ok()) return valid;
+  users_[user.name] = user;
+  return absl::OkStatus();
+}
+
+absl::Status UserStore::Update(absl::string_view name,
+                               const std::function<absl::Status(User&)>& change) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = users_.find(std::string(name));
+  if (it == users_.end()) return absl::NotFoundError(absl::StrCat("no user ", name));
+  User changed = it->second;
+  absl::Status s = change(changed);
+  if (!s.ok()) return s;
+  changed.name = it->second.name;
+  s = CheckLocked(changed);
+  if (!s.ok()) return s;
+  it->second = std::move(changed);
+  return absl::OkStatus();
+}
+
+absl::Status UserStore::UpsertGroup(const Group& group) {
+  if (group.name.empty()) return absl::InvalidArgumentError("group name must not be empty");
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [name, other] : groups_) {
+    if (name != group.name && other.gid == group.gid) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("group ", group.name, ": gid ", group.gid, " belongs to group ", name));
+    }
+  }
+  groups_[group.name] = group;
+  return absl::OkStatus();
+}
+
+absl::Status UserStore::RemoveGroup(absl::string_view name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = groups_.find(std::string(name));
+  if (it == groups_.end()) return absl::NotFoundError(absl::StrCat("no group ", name));
+  uint32_t gid = it->second.gid;
+  groups_.erase(it);
+  for (auto& [user_name, user] : users_) {
+    user.groups.erase(std::remove(user.groups.begin(), user.groups.end(), gid), user.groups.end());
+  }
+  return absl::OkStatus();
+}
+
+std::optional<Group> UserStore::FindGroup(absl::string_view name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = groups_.find(std::string(name));
+  if (it == groups_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<Group> UserStore::ListGroups() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Group> out;
+  for (const auto& [name, group] : groups_) out.push_back(group);
+  return out;
+}
+
+absl::Status UserStore::CheckLocked(const User& user) const {
   if (user.name.empty()) return absl::InvalidArgumentError("user name must not be empty");
   if (!user.nt_hash.empty() && user.nt_hash.size() != 16) {
     return absl::InvalidArgumentError(
         absl::StrCat("user ", user.name, ": nt_hash must be 16 bytes, got ", user.nt_hash.size()));
   }
-  std::lock_guard<std::mutex> lock(mu_);
   for (const S3Key& key : user.s3_keys) {
     if (key.access_key_id.empty() || key.secret.empty()) {
       return absl::InvalidArgumentError(
@@ -37,7 +99,6 @@ absl::Status UserStore::Upsert(const User& user) {
       }
     }
   }
-  users_[user.name] = user;
   return absl::OkStatus();
 }
 

@@ -15,6 +15,7 @@
 #define CFS_LIB_AUTH_USER_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>  // std::mutex: visible to ThreadSanitizer (Debian's Abseil is not instrumented)
 #include <optional>
@@ -47,6 +48,12 @@ struct User {
   backend::Identity ToIdentity() const;
 };
 
+// A named POSIX group. Members are the users whose `groups` (or primary gid) hold its gid.
+struct Group {
+  std::string name;
+  uint32_t gid = 0;
+};
+
 class UserStore {
  public:
   struct KeyMatch {
@@ -61,6 +68,18 @@ class UserStore {
   // Errors: kNotFound.
   absl::Status Remove(absl::string_view name);
 
+  // Changes the user `name` in place under the store's lock (read, modify, check, write: key
+  // rotation cannot race another change). `change` may refuse with its own status.
+  // Errors: kNotFound, `change`'s, and Upsert's checks of the result.
+  absl::Status Update(absl::string_view name, const std::function<absl::Status(User&)>& change);
+
+  // Adds or replaces a group. Errors: kInvalidArgument (empty name, a gid another group has).
+  absl::Status UpsertGroup(const Group& group);
+  // Removes a group and its gid from every member's supplementary groups. Errors: kNotFound.
+  absl::Status RemoveGroup(absl::string_view name);
+  std::optional<Group> FindGroup(absl::string_view name) const;
+  std::vector<Group> ListGroups() const;
+
   std::optional<User> FindByName(absl::string_view name) const;
   std::optional<User> FindByUid(uint32_t uid) const;
   // Only enabled keys of enabled users match.
@@ -68,8 +87,11 @@ class UserStore {
   std::vector<User> List() const;
 
  private:
+  absl::Status CheckLocked(const User& user) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   mutable std::mutex mu_;
   std::map<std::string, User> users_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Group> groups_ ABSL_GUARDED_BY(mu_);
 };
 
 // The NT hash SMB/NTLM uses as password material: MD4 over the UTF-16LE encoding of the UTF-8

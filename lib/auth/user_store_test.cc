@@ -67,5 +67,42 @@ TEST(UserStoreTest, RemoveAndValidation) {
   EXPECT_EQ(store.Remove("u").code(), absl::StatusCode::kNotFound);
 }
 
+TEST(UserStoreTest, UpdateChangesInPlaceAndKeepsTheChecks) {
+  UserStore store;
+  ASSERT_TRUE(store.Upsert(User{"a", 1, 1, {}, {{"KA", "sa"}}}).ok());
+  ASSERT_TRUE(store.Upsert(User{"b", 2, 2, {}, {{"KB", "sb"}}}).ok());
+  ASSERT_TRUE(store
+                  .Update("a",
+                          [](User& u) {
+                            u.s3_keys[0].enabled = false;
+                            u.s3_keys.push_back({"KA2", "sa2"});
+                            return absl::OkStatus();
+                          })
+                  .ok());
+  EXPECT_FALSE(store.FindByAccessKey("KA").has_value());
+  EXPECT_TRUE(store.FindByAccessKey("KA2").has_value());
+  // A change that takes another user's key is refused and changes nothing.
+  absl::Status taken = store.Update("a", [](User& u) {
+    u.s3_keys.push_back({"KB", "x"});
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(taken.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store.FindByName("a")->s3_keys.size(), 2u);
+  EXPECT_EQ(store.Update("zz", [](User&) { return absl::OkStatus(); }).code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST(UserStoreTest, GroupsHaveUniqueGidsAndLeaveTheirMembersWhenRemoved) {
+  UserStore store;
+  ASSERT_TRUE(store.UpsertGroup(Group{"staff", 50}).ok());
+  EXPECT_EQ(store.UpsertGroup(Group{"other", 50}).code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(store.Upsert(User{"a", 1, 1, {50, 60}}).ok());
+  ASSERT_EQ(store.ListGroups().size(), 1u);
+  EXPECT_EQ(store.FindGroup("staff")->gid, 50u);
+  ASSERT_TRUE(store.RemoveGroup("staff").ok());
+  EXPECT_EQ(store.FindByName("a")->groups, std::vector<uint32_t>{60});
+  EXPECT_EQ(store.RemoveGroup("staff").code(), absl::StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace cfs::auth

@@ -66,6 +66,13 @@ class Frontend {
   // Every address bound by Start().
   virtual std::vector<BoundAddress> addresses() const = 0;
 
+  // The gateway's exports changed while this frontend runs (already validated as a list).
+  // Apply them to requests from now on, or refuse them with the reason (nothing changes then).
+  // The default keeps serving what the frontend started with.
+  virtual absl::Status UpdateExports(const std::vector<auth::Export>& exports) {
+    return absl::OkStatus();
+  }
+
   // Stops accepting, drains requests in flight until `deadline`, then closes. Idempotent.
   virtual absl::Status Shutdown(absl::Time deadline) = 0;
 };

@@ -1,5 +1,6 @@
 #include "lib/gateway/gateway.h"
 
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -13,8 +14,64 @@ Gateway::Gateway(GatewayOptions options, backend::BackendPtr backend,
     : options_(std::move(options)),
       backend_(std::move(backend)),
       frontends_(std::move(frontends)),
-      exports_(std::move(exports)),
+      exports_(exports),
+      live_exports_(std::move(exports)),
       handles_(std::move(handle_key)) {}
+
+std::vector<auth::Export> Gateway::exports() const {
+  std::lock_guard<std::mutex> lock(exports_mu_);
+  return live_exports_;
+}
+
+absl::Status Gateway::SetExports(std::vector<auth::Export> exports) {
+  if (exports.empty()) {
+    return absl::InvalidArgumentError("exports: at least one export is needed");
+  }
+  absl::Status valid = ValidateExports(exports);
+  if (!valid.ok()) return valid;
+  std::lock_guard<std::mutex> exports_lock(exports_mu_);
+  std::vector<Frontend*> running;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (state_ == State::kStopped) return absl::FailedPreconditionError("the gateway stopped");
+    for (size_t i = 0; i < started_; ++i) running.push_back(frontends_[i].get());
+  }
+  for (size_t i = 0; i < running.size(); ++i) {
+    absl::Status s = running[i]->UpdateExports(exports);
+    if (!s.ok()) {
+      for (size_t j = 0; j < i; ++j) running[j]->UpdateExports(live_exports_).IgnoreError();
+      return s;
+    }
+  }
+  if (quota_filter_ != nullptr) quota_filter_->SetExports(exports);
+  live_exports_ = std::move(exports);
+  return absl::OkStatus();
+}
+
+std::vector<Gateway::NodeState> Gateway::BackendNodes() const {
+  return node_reporter_ ? node_reporter_() : std::vector<NodeState>{};
+}
+
+void Gateway::SetBackendNodeReporter(std::function<std::vector<NodeState>()> reporter) {
+  node_reporter_ = std::move(reporter);
+}
+
+void Gateway::SetShutdownHandler(std::function<void()> handler) {
+  std::lock_guard<std::mutex> lock(shutdown_mu_);
+  shutdown_handler_ = std::move(handler);
+}
+
+void Gateway::RequestShutdown() {
+  std::function<void()> handler;
+  {
+    std::lock_guard<std::mutex> lock(shutdown_mu_);
+    handler = shutdown_handler_;
+  }
+  CFS_LOG(INFO, "gateway") << "shutdown requested";
+  if (!handler) handler = [this] { Shutdown().IgnoreError(); };
+  // Its own thread: the request may come from a frontend that the shutdown stops.
+  std::thread(std::move(handler)).detach();
+}
 
 Gateway::~Gateway() { Shutdown().IgnoreError(); }
 

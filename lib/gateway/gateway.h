@@ -59,8 +59,40 @@ class Gateway {
 
   const GatewayOptions& options() const { return options_; }
   backend::Backend& backend() { return *backend_; }
+  // Users, groups and S3 keys; changes take effect with the next request or session.
   auth::UserStore& users() { return users_; }
-  const std::vector<auth::Export>& exports() const { return exports_; }
+
+  // The exports served now (a copy).
+  std::vector<auth::Export> exports() const;
+  // Replaces the exports while running (or before Start): checks the list as the options are
+  // checked, then hands it to the quota filter and to every started frontend (NFS and SMB apply
+  // it at once; S3 keeps its bucket root until restart). If a frontend refuses it (a path that
+  // does not resolve), the frontends already changed get the old list back. Thread-safe.
+  // Errors: kInvalidArgument naming the export, a frontend's error (kFailedPrecondition).
+  absl::Status SetExports(std::vector<auth::Export> exports);
+
+  // One backend node's circuit breaker and connection pool (remote backend only).
+  struct NodeState {
+    std::string name;           // "a4:127.0.0.1:17101", "a2:127.0.0.1:17000"
+    std::string breaker_state;  // "closed", "half-open", "open"
+    uint64_t times_opened = 0;
+    uint64_t calls_refused = 0;
+    bool has_pool = false;  // data nodes have a connection pool, the metadata node none
+    uint64_t pool_connections = 0;
+    uint64_t pool_connecting = 0;
+    uint64_t pool_in_use = 0;
+    uint64_t pool_waiters = 0;
+  };
+  std::vector<NodeState> BackendNodes() const;
+  // Set by the builder for a backend with nodes. Call before Start().
+  void SetBackendNodeReporter(std::function<std::vector<NodeState>()> reporter);
+
+  // Asks whoever runs the gateway to stop it (the control plane's Shutdown call): runs the
+  // handler given to SetShutdownHandler on a thread of its own; without one, shuts down itself.
+  void RequestShutdown();
+  void SetShutdownHandler(std::function<void()> handler);
+
+  absl::Time started_at() const { return started_at_; }
   const backend::FileHandleCodec& file_handles() const { return handles_; }
   // The attribute cache in front of the backend (null when turned off).
   const filters::AttributeCache* attribute_cache() const { return attribute_cache_; }
@@ -106,7 +138,13 @@ class Gateway {
   std::vector<std::function<std::vector<Check>()>> readiness_checks_;
   std::atomic<bool> draining_{false};
   std::vector<std::unique_ptr<Frontend>> frontends_;
-  std::vector<auth::Export> exports_;
+  const std::vector<auth::Export> exports_;  // what frontends start with (FrontendContext)
+  mutable std::mutex exports_mu_;            // held across a SetExports
+  std::vector<auth::Export> live_exports_ ABSL_GUARDED_BY(exports_mu_);
+  std::function<std::vector<NodeState>()> node_reporter_;
+  std::mutex shutdown_mu_;
+  std::function<void()> shutdown_handler_ ABSL_GUARDED_BY(shutdown_mu_);
+  const absl::Time started_at_ = absl::Now();
   auth::UserStore users_;
   const backend::FileHandleCodec handles_;
   filters::AttributeCache* attribute_cache_ = nullptr;  // owned through backend_

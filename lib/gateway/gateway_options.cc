@@ -28,6 +28,33 @@ bool IsNumericAddress(const std::string& address) {
 
 }  // namespace
 
+absl::Status ValidateExports(const std::vector<auth::Export>& exports) {
+  std::set<uint32_t> export_ids;
+  std::set<std::string> names;
+  std::set<std::string> nfs_paths;
+  std::set<std::string> shares;
+  for (const auth::Export& exp : exports) {
+    absl::Status s = auth::ValidateExport(exp);
+    if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("exports: ", s.message()));
+    if (!export_ids.insert(exp.id).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("exports: id ", exp.id, " is used twice; every export needs its own id"));
+    }
+    if (!nfs_paths.insert(exp.nfs_path).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("exports: nfs_path ", exp.nfs_path, " is used twice"));
+    }
+    if (!exp.smb_share.empty() && !shares.insert(exp.smb_share).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("exports: smb_share ", exp.smb_share, " is used twice"));
+    }
+    if (!names.insert(exp.name).second) {
+      return absl::InvalidArgumentError(absl::StrCat("exports: name ", exp.name, " is used twice"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateGatewayOptions(const GatewayOptions& options,
                                     const std::vector<std::string>& available_protocols) {
   if (options.data_dir.empty()) {
@@ -40,10 +67,34 @@ absl::Status ValidateGatewayOptions(const GatewayOptions& options,
                      "' is not a numeric IPv4 or IPv6 address, like 0.0.0.0 or 127.0.0.1"));
   }
   const std::pair<const char*, int> ports[] = {
-      {"nfs_port", options.nfs_port},         {"mount_port", options.mount_port},
-      {"s3_port", options.s3_port},           {"smb_port", options.smb_port},
-      {"control_port", options.control_port}, {"portmapper_port", options.portmapper_port},
+      {"nfs_port", options.nfs_port},
+      {"mount_port", options.mount_port},
+      {"s3_port", options.s3_port},
+      {"smb_port", options.smb_port},
+      {"portmapper_port", options.portmapper_port},
   };
+  if (options.control_port != -1) {
+    absl::Status s = CheckPort("control_port", options.control_port);
+    if (!s.ok()) return s;
+    if (!IsNumericAddress(options.control_bind_address)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("control_bind_address '", options.control_bind_address,
+                       "' is not a numeric IPv4 or IPv6 address, like 127.0.0.1"));
+    }
+    if (options.control_tls_cert_file.empty() != options.control_tls_key_file.empty()) {
+      return absl::InvalidArgumentError(
+          "control_tls_cert_file and control_tls_key_file must be set together");
+    }
+    if (!options.control_client_ca_file.empty() && options.control_tls_cert_file.empty()) {
+      return absl::InvalidArgumentError(
+          "control_client_ca_file needs control_tls_cert_file and control_tls_key_file (mutual "
+          "TLS is TLS first)");
+    }
+    if (!options.control_token.empty() && options.control_token.size() < 16) {
+      return absl::InvalidArgumentError(
+          "control_token must be at least 16 characters, or empty to generate one");
+    }
+  }
   if (options.metrics_port != -1) {
     absl::Status s = CheckPort("metrics_port", options.metrics_port);
     if (!s.ok()) return s;
@@ -69,25 +120,8 @@ absl::Status ValidateGatewayOptions(const GatewayOptions& options,
           available_protocols.empty() ? "none" : absl::StrJoin(available_protocols, ", ")));
     }
   }
-  std::set<uint32_t> export_ids;
-  std::set<std::string> nfs_paths;
-  std::set<std::string> shares;
-  for (const auth::Export& exp : options.exports) {
-    absl::Status s = auth::ValidateExport(exp);
-    if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("exports: ", s.message()));
-    if (!export_ids.insert(exp.id).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("exports: id ", exp.id, " is used twice; every export needs its own id"));
-    }
-    if (!nfs_paths.insert(exp.nfs_path).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("exports: nfs_path ", exp.nfs_path, " is used twice"));
-    }
-    if (!exp.smb_share.empty() && !shares.insert(exp.smb_share).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("exports: smb_share ", exp.smb_share, " is used twice"));
-    }
-  }
+  absl::Status exports_valid = ValidateExports(options.exports);
+  if (!exports_valid.ok()) return exports_valid;
   std::set<quota::QuotaSubject> quota_subjects;
   for (const quota::QuotaSetting& q : options.quotas) {
     absl::Status s = quota::ValidateQuotaSetting(q);

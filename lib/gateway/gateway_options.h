@@ -45,7 +45,18 @@ struct GatewayOptions {
   int mount_port = 20048;
   int s3_port = 9000;
   int smb_port = 445;
-  int control_port = 9090;
+  int control_port = 9090;  // -1: no control plane
+  // The control plane (gRPC admin service, control_port): where it listens (loopback unless
+  // set), the admin token every call must carry (empty: generated once into
+  // <data_dir>/admin.token), and TLS (cert and key; with a client CA, mutual TLS).
+  std::string control_bind_address = "127.0.0.1";
+  std::string control_token;
+  std::string control_tls_cert_file;
+  std::string control_tls_key_file;
+  std::string control_client_ca_file;
+  // The config file these options came from (the control plane's ReloadConfig reads it
+  // again); empty: none.
+  std::string config_file;
   // The system portmapper (rpcbind) NFS and MOUNT register with; 0: do not register. Without a
   // portmapper, clients must be given the NFS and MOUNT ports.
   int portmapper_port = 111;
@@ -69,6 +80,8 @@ struct GatewayOptions {
   std::vector<auth::Export> exports;
   // Quotas set at start (the control plane changes them later); see lib/quota/quota.h.
   std::vector<quota::QuotaSetting> quotas;
+  // Named groups (members are the users holding the gid).
+  std::vector<auth::Group> groups;
   // Users known at start, besides the root user below.
   std::vector<auth::User> users;
   // First-run credentials (CFS_ROOT_USER / CFS_ROOT_PASSWORD): create or update a uid 0 user
@@ -84,6 +97,10 @@ struct GatewayOptions {
   // Entries of the server-side attribute cache in front of the backend; 0 turns it off.
   int attribute_cache_entries = 65536;
 };
+
+// Checks a list of exports: each one's fields, and ids, NFS paths and SMB share names unique.
+// Errors: kInvalidArgument naming the export and field.
+absl::Status ValidateExports(const std::vector<auth::Export>& exports);
 
 // Checks `options`; `available_protocols` are the names of the frontends built in.
 // Errors: kInvalidArgument naming the field.

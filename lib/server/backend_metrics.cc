@@ -126,4 +126,28 @@ std::vector<gateway::Gateway::Check> BreakerChecks(
   return checks;
 }
 
+std::vector<gateway::Gateway::NodeState> BackendNodeStates(const remote::RemoteBackend& remote) {
+  std::vector<std::pair<std::string, resilience::ConnPool::Stats>> pools = remote.PoolStats();
+  std::vector<gateway::Gateway::NodeState> out;
+  for (const resilience::CircuitBreakerRegistry::Entry& e : remote.breakers()->Snapshot()) {
+    gateway::Gateway::NodeState node;
+    node.name = e.name;
+    node.breaker_state = e.state == resilience::CircuitBreaker::State::kClosed     ? "closed"
+                         : e.state == resilience::CircuitBreaker::State::kHalfOpen ? "half-open"
+                                                                                   : "open";
+    node.times_opened = e.times_opened;
+    node.calls_refused = e.calls_refused;
+    for (const auto& [name, stats] : pools) {
+      if ("a4:" + name != e.name) continue;  // pools are named by address alone
+      node.has_pool = true;
+      node.pool_connections = stats.connections;
+      node.pool_connecting = stats.connecting;
+      node.pool_in_use = stats.in_use;
+      node.pool_waiters = stats.waiters;
+    }
+    out.push_back(std::move(node));
+  }
+  return out;
+}
+
 }  // namespace cfs::server

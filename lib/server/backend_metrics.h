@@ -45,6 +45,9 @@ observability::MetricsRegistry::Registration RegisterRemoteBackendMetrics(
 observability::MetricsRegistry::Registration RegisterQuotaMetrics(
     observability::MetricsRegistry& registry, const filters::QuotaFilter& quotas);
 
+// Every node's breaker, with its connection pool where it has one (data nodes).
+std::vector<gateway::Gateway::NodeState> BackendNodeStates(const remote::RemoteBackend& remote);
+
 // One check per breaker ("node a4:10.0.0.2:7100"): failing while its circuit is open.
 std::vector<gateway::Gateway::Check> BreakerChecks(
     const resilience::CircuitBreakerRegistry& breakers);

@@ -141,6 +141,20 @@ absl::Status ParseConfigText(const std::string& text, gateway::GatewayOptions* o
     if (!converted.ok()) return converted.status();
     options->users.push_back(std::move(*converted));
   }
+  for (const auto& g : config.groups()) options->groups.push_back(auth::Group{g.name(), g.gid()});
+  if (!config.control_bind_address().empty()) {
+    options->control_bind_address = config.control_bind_address();
+  }
+  if (!config.control_token().empty()) options->control_token = config.control_token();
+  if (!config.control_tls_cert_file().empty()) {
+    options->control_tls_cert_file = config.control_tls_cert_file();
+  }
+  if (!config.control_tls_key_file().empty()) {
+    options->control_tls_key_file = config.control_tls_key_file();
+  }
+  if (!config.control_client_ca_file().empty()) {
+    options->control_client_ca_file = config.control_client_ca_file();
+  }
   for (const auto& q : config.quotas()) {
     absl::StatusOr<quota::QuotaKind> kind = quota::ParseQuotaKind(q.kind());
     if (!kind.ok()) {
@@ -157,6 +171,64 @@ absl::Status ParseConfigText(const std::string& text, gateway::GatewayOptions* o
         absl::StrCat("log_level '", config.log_level(), "' must be debug, info, warning or error"));
   }
   return absl::OkStatus();
+}
+
+std::string FormatStateText(const std::vector<auth::Export>& exports,
+                            const std::vector<auth::User>& users,
+                            const std::vector<auth::Group>& groups,
+                            const std::vector<quota::QuotaSetting>& quotas) {
+  config::v1::GatewayConfig state;
+  for (const auth::Export& exp : exports) {
+    config::v1::Export* out = state.add_exports();
+    out->set_id(exp.id);
+    out->set_name(exp.name);
+    out->set_path(exp.path);
+    out->set_nfs_path(exp.nfs_path);
+    out->set_smb_share(exp.smb_share);
+    out->set_s3_buckets(exp.s3_buckets);
+    out->set_smb_encrypt(exp.smb_encrypt);
+    for (const auth::ClientRule& rule : exp.rules) {
+      config::v1::ClientRule* r = out->add_rules();
+      for (const auth::Cidr& cidr : rule.clients) r->add_clients(cidr.text());
+      r->set_read_only(rule.read_only);
+      r->set_root_squash(rule.root_squash);
+      r->set_all_squash(rule.all_squash);
+      r->set_anonymous_uid(rule.anonymous_uid);
+      r->set_anonymous_gid(rule.anonymous_gid);
+    }
+  }
+  for (const auth::User& user : users) {
+    config::v1::User* out = state.add_users();
+    out->set_name(user.name);
+    out->set_uid(user.uid);
+    out->set_gid(user.gid);
+    for (uint32_t g : user.groups) out->add_groups(g);
+    for (const auth::S3Key& key : user.s3_keys) {
+      config::v1::S3Key* k = out->add_s3_keys();
+      k->set_access_key_id(key.access_key_id);
+      k->set_secret(key.secret);
+      k->set_enabled(key.enabled);
+    }
+    if (!user.nt_hash.empty()) out->set_nt_hash_hex(absl::BytesToHexString(user.nt_hash));
+    out->set_enabled(user.enabled);
+  }
+  for (const auth::Group& group : groups) {
+    config::v1::Group* out = state.add_groups();
+    out->set_name(group.name);
+    out->set_gid(group.gid);
+  }
+  for (const quota::QuotaSetting& q : quotas) {
+    config::v1::Quota* out = state.add_quotas();
+    out->set_kind(std::string(quota::QuotaKindName(q.subject.kind)));
+    out->set_subject(q.subject.name);
+    out->set_soft_bytes(q.limits.soft_bytes);
+    out->set_hard_bytes(q.limits.hard_bytes);
+    out->set_soft_inodes(q.limits.soft_inodes);
+    out->set_hard_inodes(q.limits.hard_inodes);
+  }
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(state, &text);
+  return text;
 }
 
 absl::Status LoadConfigFile(const std::string& path, gateway::GatewayOptions* options,

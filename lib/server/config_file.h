@@ -9,6 +9,7 @@
 #define CFS_LIB_SERVER_CONFIG_FILE_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "lib/common/logging.h"
@@ -24,6 +25,13 @@ absl::Status LoadConfigFile(const std::string& path, gateway::GatewayOptions* op
 // The same from text already read.
 absl::Status ParseConfigText(const std::string& text, gateway::GatewayOptions* options,
                              LogLevel* log_level);
+
+// The live exports, users (with their S3 secrets and NT hashes), groups and quotas in the config
+// file's format: the control plane's state file. ParseConfigText reads it back.
+std::string FormatStateText(const std::vector<auth::Export>& exports,
+                            const std::vector<auth::User>& users,
+                            const std::vector<auth::Group>& groups,
+                            const std::vector<quota::QuotaSetting>& quotas);
 
 }  // namespace cfs::server
 

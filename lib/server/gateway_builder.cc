@@ -15,6 +15,8 @@
 #include "lib/backends/remote/a4_uring_transport.h"
 #include "lib/backends/remote/remote_backend.h"
 #include "lib/common/logging.h"
+#include "lib/control/control_frontend.h"
+#include "lib/control/control_state.h"
 #include "lib/gateway/gateway.h"
 #include "lib/server/admin_frontend.h"
 #include "lib/server/backend_metrics.h"
@@ -48,6 +50,16 @@ absl::StatusOr<std::unique_ptr<Gateway>> GatewayBuilder::Build() {
   std::vector<std::string> available;
   for (const auto& f : candidates) available.push_back(f->name());
 
+  // What the control plane changed last time replaces the config's exports, users, groups and
+  // quotas.
+  if (!options_.data_dir.empty()) {
+    absl::StatusOr<bool> restored = control::LoadControlState(options_.data_dir, &options_);
+    if (!restored.ok()) return restored.status();
+    if (*restored) {
+      CFS_LOG(INFO, "gateway") << "control plane state restored from "
+                               << control::ControlStatePath(options_.data_dir);
+    }
+  }
   absl::Status valid = ValidateGatewayOptions(options_, available);
   if (!valid.ok()) return valid;
 
@@ -60,7 +72,22 @@ absl::StatusOr<std::unique_ptr<Gateway>> GatewayBuilder::Build() {
   }
   // The admin port (metrics, health) runs whatever protocols are chosen; last, so it reports
   // ready only once every protocol listens.
+  control::ControlFrontend* control = nullptr;
   server::AdminFrontend* admin = nullptr;
+  if (options_.control_port >= 0) {
+    std::string token = options_.control_token;
+    if (token.empty()) {
+      if (mkdir(options_.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+        return backend::ErrnoStatus(errno, absl::StrCat("data_dir ", options_.data_dir));
+      }
+      absl::StatusOr<std::string> stored = control::LoadOrCreateAdminToken(options_.data_dir);
+      if (!stored.ok()) return stored.status();
+      token = std::move(*stored);
+    }
+    auto frontend = std::make_unique<control::ControlFrontend>(std::move(token));
+    control = frontend.get();
+    selected.push_back(std::move(frontend));
+  }
   if (options_.metrics_port >= 0) {
     auto frontend = std::make_unique<server::AdminFrontend>();
     admin = frontend.get();
@@ -150,6 +177,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> GatewayBuilder::Build() {
   gateway->quota_filter_ = quotas;
   gateway->backend_collectors_.push_back(server::RegisterQuotaMetrics(gateway->metrics_, *quotas));
   if (admin != nullptr) admin->Attach(gateway.get());
+  if (control != nullptr) control->Attach(gateway.get());
   if (cache != nullptr) {
     gateway->backend_collectors_.push_back(
         server::RegisterAttributeCacheMetrics(gateway->metrics_, *cache));
@@ -159,6 +187,12 @@ absl::StatusOr<std::unique_ptr<Gateway>> GatewayBuilder::Build() {
         server::RegisterRemoteBackendMetrics(gateway->metrics_, *remote_backend));
     std::shared_ptr<resilience::CircuitBreakerRegistry> breakers = remote_backend->breakers();
     gateway->AddReadinessChecks([breakers] { return server::BreakerChecks(*breakers); });
+    gateway->SetBackendNodeReporter(
+        [remote_backend] { return server::BackendNodeStates(*remote_backend); });
+  }
+  for (const auth::Group& group : options_.groups) {
+    absl::Status s = gateway->users().UpsertGroup(group);
+    if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("groups: ", s.message()));
   }
   for (const auth::User& user : options_.users) {
     absl::Status s = gateway->users().Upsert(user);

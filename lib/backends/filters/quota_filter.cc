@@ -56,8 +56,15 @@ Held Hold(QuotaLedger::Reservation r) {
 }  // namespace
 
 QuotaFilter::QuotaFilter(backend::BackendPtr next, QuotaFilterOptions options)
-    : ForwardingBackend(std::move(next)), options_(std::move(options)) {
-  for (const auth::Export& exp : options_.exports) {
+    : ForwardingBackend(std::move(next)) {
+  SetExports(std::move(options.exports));
+}
+
+void QuotaFilter::SetExports(std::vector<auth::Export> exports) {
+  std::lock_guard<std::mutex> lock(mu_);
+  exports_ = std::move(exports);
+  s3_root_.clear();
+  for (const auth::Export& exp : exports_) {
     if (exp.s3_buckets) {
       s3_root_ = exp.path;
       break;
@@ -92,15 +99,20 @@ absl::StatusOr<QuotaKey> QuotaFilter::KeyOf(const quota::QuotaSubject& subject) 
       break;
   }
   std::string path;
-  if (subject.kind == QuotaKind::kExport) {
-    for (const auth::Export& exp : options_.exports) {
-      if (exp.name == subject.name) path = exp.path;
+  std::string s3_root;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    s3_root = s3_root_;
+    for (const auth::Export& exp : exports_) {
+      if (subject.kind == QuotaKind::kExport && exp.name == subject.name) path = exp.path;
     }
+  }
+  if (subject.kind == QuotaKind::kExport) {
     if (path.empty()) {
       return absl::NotFoundError(absl::StrCat("quota ", subject.ToString(), ": no such export"));
     }
   } else {
-    if (s3_root_.empty()) {
+    if (s3_root.empty()) {
       return absl::NotFoundError(
           absl::StrCat("quota ", subject.ToString(), ": no export serves S3 buckets"));
     }
@@ -109,7 +121,7 @@ absl::StatusOr<QuotaKey> QuotaFilter::KeyOf(const quota::QuotaSubject& subject) 
       return absl::InvalidArgumentError(
           absl::StrCat("quota ", subject.ToString(), ": not a bucket name"));
     }
-    path = absl::StrCat(s3_root_ == "/" ? "" : s3_root_, "/", subject.name);
+    path = absl::StrCat(s3_root == "/" ? "" : s3_root, "/", subject.name);
   }
   backend::SyncBackend fs(const_cast<QuotaFilter*>(this)->next(),
                           backend::RequestContext{backend::Identity::Root()});

@@ -37,6 +37,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "lib/auth/export_policy.h"
 #include "lib/backends/filters/forwarding_backend.h"
 #include "lib/quota/quota.h"
@@ -60,6 +61,10 @@ class QuotaFilter : public ForwardingBackend, public quota::QuotaService {
   absl::Status Configure(const std::vector<quota::QuotaSetting>& settings);
 
   const quota::QuotaLedger& ledger() const { return ledger_; }
+
+  // The exports changed: export quotas set from now on name these (quotas already set keep
+  // their directories).
+  void SetExports(std::vector<auth::Export> exports);
 
   // quota::QuotaService
   absl::Status SetQuota(const quota::QuotaSetting& setting) override;
@@ -131,13 +136,14 @@ class QuotaFilter : public ForwardingBackend, public quota::QuotaService {
   // Totals usage by a walk of the namespace. Blocks.
   absl::Status Scan();
 
-  const QuotaFilterOptions options_;
-  std::string s3_root_;  // path of the S3 export's root ("" without one)
+  mutable std::mutex mu_;
+  // Export names and paths, and the S3 export's root ("" without one).
+  std::vector<auth::Export> exports_ ABSL_GUARDED_BY(mu_);
+  std::string s3_root_ ABSL_GUARDED_BY(mu_);
   quota::QuotaLedger ledger_;
   std::atomic<bool> active_{false};
   std::mutex rebuild_mu_;  // one scan at a time; held across SetQuota's scans
 
-  mutable std::mutex mu_;
   std::unordered_map<Ino, Ino> dir_parent_;   // guarded by mu_
   std::unordered_map<Ino, Ino> file_parent_;  // guarded by mu_ (files inside limited trees)
   std::map<Ino, Keys> tree_roots_;            // guarded by mu_

@@ -38,7 +38,7 @@ class MountProgram : public rpc::RpcProgram {
  private:
   // The state of one MNT while it walks down from the export root.
   struct MountWalk {
-    const auth::Export* exp = nullptr;
+    std::shared_ptr<const auth::Export> exp;
     backend::RequestContext ctx;
     std::vector<std::string> subpath;
     size_t next = 0;

@@ -280,7 +280,7 @@ void Nfs3Program::Lookup(Call call, Reply reply) {
   const NfsContext* context = &context_;
   // ".." at an export's root stays there: no handle outside the export is ever handed out.
   absl::string_view name = args->name;
-  if (name == ".." && target.inode == context_.RootOf(*target.export_)) name = ".";
+  if (name == ".." && target.inode == target.root) name = ".";
   context_.backend().Lookup(
       target.ctx, target.inode, name,
       [context, target, reply = std::move(reply)](absl::StatusOr<Attributes> attrs) mutable {
@@ -456,7 +456,9 @@ void Nfs3Program::Rename(Call call, Reply reply) {
   CFS_DECODE(args, DecodeRenameArgs(call.args));
   CFS_RESOLVE(from, args->from.dir, Nfs3Proc::kRename);
   CFS_RESOLVE(to, args->to.dir, Nfs3Proc::kRename);
-  if (from->export_ != to->export_) return Fail(reply, Nfs3Proc::kRename, Nfs3Status::kXdev);
+  if (from->export_->id != to->export_->id) {
+    return Fail(reply, Nfs3Proc::kRename, Nfs3Status::kXdev);
+  }
   NfsTarget target = *from;
   context_.backend().Rename(
       target.ctx, from->inode, args->from.name, to->inode, args->to.name,
@@ -474,7 +476,9 @@ void Nfs3Program::Link(Call call, Reply reply) {
   CFS_DECODE(args, DecodeLinkArgs(call.args));
   CFS_RESOLVE(file, args->file, Nfs3Proc::kLink);
   CFS_RESOLVE(dir, args->link.dir, Nfs3Proc::kLink);
-  if (file->export_ != dir->export_) return Fail(reply, Nfs3Proc::kLink, Nfs3Status::kXdev);
+  if (file->export_->id != dir->export_->id) {
+    return Fail(reply, Nfs3Proc::kLink, Nfs3Status::kXdev);
+  }
   NfsTarget target = *dir;
   context_.backend().Link(
       target.ctx, file->inode, dir->inode, args->link.name,

@@ -12,20 +12,43 @@ using backend::FsError;
 
 NfsContext::NfsContext(backend::Backend& backend, const backend::FileHandleCodec& handles,
                        std::vector<auth::Export> exports)
-    : backend_(backend), handles_(handles), exports_(std::move(exports)) {}
+    : backend_(backend), handles_(handles), initial_(std::move(exports)) {}
 
-absl::Status NfsContext::Init() {
+absl::StatusOr<std::shared_ptr<const NfsContext::Table>> NfsContext::BuildTable(
+    std::vector<auth::Export> exports) const {
   backend::SyncBackend fs(backend_, backend::RequestContext{backend::Identity::Root()});
-  for (const auth::Export& exp : exports_) {
+  auto table = std::make_shared<Table>();
+  for (auth::Export& exp : exports) {
     absl::StatusOr<backend::Attributes> root = fs.ResolveDirectory(exp.path);
     if (!root.ok()) {
       return absl::FailedPreconditionError(
           absl::StrCat("export ", exp.name, ": path ", exp.path,
                        " cannot be resolved: ", root.status().message()));
     }
-    roots_[exp.id] = root->inode;
+    table->push_back(Served{std::make_shared<const auth::Export>(std::move(exp)), root->inode});
   }
+  return std::shared_ptr<const Table>(std::move(table));
+}
+
+absl::Status NfsContext::Init() { return Update(initial_); }
+
+absl::Status NfsContext::Update(std::vector<auth::Export> exports) {
+  absl::StatusOr<std::shared_ptr<const Table>> resolved = BuildTable(std::move(exports));
+  if (!resolved.ok()) return resolved.status();
+  std::lock_guard<std::mutex> lock(mu_);
+  table_ = std::move(*resolved);
   return absl::OkStatus();
+}
+
+std::shared_ptr<const NfsContext::Table> NfsContext::table() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return table_ != nullptr ? table_ : std::make_shared<const Table>();
+}
+
+std::vector<auth::Export> NfsContext::exports() const {
+  std::vector<auth::Export> out;
+  for (const Served& served : *table()) out.push_back(*served.exp);
+  return out;
 }
 
 backend::Identity NfsContext::CallerOf(const rpc::RpcCall& call) {
@@ -37,13 +60,13 @@ backend::Identity NfsContext::CallerOf(const rpc::RpcCall& call) {
   return who;
 }
 
-absl::StatusOr<NfsTarget> NfsContext::Admit(const auth::Export& exp,
-                                            const rpc::RpcCall& call) const {
+absl::StatusOr<NfsTarget> NfsContext::Admit(const Served& served, const rpc::RpcCall& call) const {
   absl::StatusOr<auth::ExportAccess> access =
-      auth::Authorize(exp, call.client_address, CallerOf(call));
+      auth::Authorize(*served.exp, call.client_address, CallerOf(call));
   if (!access.ok()) return access.status();
   NfsTarget target;
-  target.export_ = &exp;
+  target.export_ = served.exp;
+  target.root = served.root;
   target.ctx.identity = std::move(access->identity);
   target.ctx.deadline = absl::Now() + absl::Seconds(30);
   target.ctx.trace_id = call.xid;
@@ -55,9 +78,10 @@ absl::StatusOr<NfsTarget> NfsContext::Resolve(absl::string_view handle,
                                               const rpc::RpcCall& call) const {
   absl::StatusOr<backend::FileHandle> fh = handles_.Decode(handle);
   if (!fh.ok()) return absl::InvalidArgumentError("bad file handle");
-  for (const auth::Export& exp : exports_) {
-    if (exp.id != fh->export_id) continue;
-    absl::StatusOr<NfsTarget> target = Admit(exp, call);
+  std::shared_ptr<const Table> exports = table();
+  for (const Served& served : *exports) {
+    if (served.exp->id != fh->export_id) continue;
+    absl::StatusOr<NfsTarget> target = Admit(served, call);
     if (!target.ok()) return target.status();
     target->inode = fh->inode;
     target->generation = fh->generation;
@@ -71,19 +95,20 @@ absl::StatusOr<NfsTarget> NfsContext::ResolveExport(absl::string_view nfs_path,
   std::string path(nfs_path);
   while (path.size() > 1 && path.back() == '/') path.pop_back();
   // The export whose nfs_path is the longest prefix (at a '/' boundary) of the path.
-  const auth::Export* best = nullptr;
-  for (const auth::Export& exp : exports_) {
-    bool matches =
-        path == exp.nfs_path || exp.nfs_path == "/" || absl::StartsWith(path, exp.nfs_path + "/");
-    if (matches && (best == nullptr || exp.nfs_path.size() > best->nfs_path.size())) best = &exp;
+  std::shared_ptr<const Table> exports = table();
+  const Served* best = nullptr;
+  for (const Served& served : *exports) {
+    const std::string& p = served.exp->nfs_path;
+    bool matches = path == p || p == "/" || absl::StartsWith(path, p + "/");
+    if (matches && (best == nullptr || p.size() > best->exp->nfs_path.size())) best = &served;
   }
   if (best == nullptr) return absl::NotFoundError(absl::StrCat("no export ", path));
   absl::StatusOr<NfsTarget> target = Admit(*best, call);
   if (!target.ok()) return target.status();
-  target->inode = roots_.at(best->id);
+  target->inode = best->root;
   absl::string_view rest(path);
   rest.remove_prefix(
-      std::min(rest.size(), best->nfs_path == "/" ? size_t{0} : best->nfs_path.size()));
+      std::min(rest.size(), best->exp->nfs_path == "/" ? size_t{0} : best->exp->nfs_path.size()));
   target->subpath = absl::StrSplit(rest, '/', absl::SkipEmpty());
   return target;
 }

@@ -4,7 +4,9 @@
 //
 // Resolve() turns a call's file handle and AUTH_SYS credential into a backend request: it
 // authenticates the handle (BADHANDLE), finds its export, applies the export's client rules
-// (squash, read-only; ACCES when the client is not admitted). Thread-safe after Init().
+// (squash, read-only; ACCES when the client is not admitted). The exports can change while
+// serving (Update): each call resolves against one immutable table, and a target keeps its
+// export alive. Thread-safe after Init().
 //
 // Example:
 //   absl::StatusOr<NfsTarget> t = context.Resolve(fh_bytes, call);
@@ -14,6 +16,8 @@
 #define CFS_LIB_PROTOCOLS_NFS_NFS_CONTEXT_H_
 
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -27,7 +31,8 @@
 namespace cfs::nfs {
 
 struct NfsTarget {
-  const auth::Export* export_ = nullptr;
+  std::shared_ptr<const auth::Export> export_;
+  backend::InodeNumber root = 0;  // the export's root directory
   backend::InodeNumber inode = 0;
   uint64_t generation = 0;
   backend::RequestContext ctx;
@@ -43,6 +48,9 @@ class NfsContext {
 
   // Resolves every export's path to its root inode (as root). Errors name the export.
   absl::Status Init();
+  // Serves `exports` from now on (resolving their roots first; nothing changes on an error).
+  // Errors: kFailedPrecondition naming the export whose path does not resolve.
+  absl::Status Update(std::vector<auth::Export> exports);
 
   // The caller's identity from the call's credential (AUTH_NONE: nobody).
   static backend::Identity CallerOf(const rpc::RpcCall& call);
@@ -54,21 +62,29 @@ class NfsContext {
                                           const rpc::RpcCall& call) const;
 
   std::string HandleFor(const auth::Export& exp, const backend::Attributes& attrs) const;
-  // The directory an export shows as its root.
-  backend::InodeNumber RootOf(const auth::Export& exp) const { return roots_.at(exp.id); }
   backend::Backend& backend() const { return backend_; }
-  const std::vector<auth::Export>& exports() const { return exports_; }
+  // The exports served now (a copy).
+  std::vector<auth::Export> exports() const;
 
   // The one table from backend errors to NFSv3 status codes.
   static Nfs3Status StatusToNfs(const absl::Status& status);
 
  private:
-  absl::StatusOr<NfsTarget> Admit(const auth::Export& exp, const rpc::RpcCall& call) const;
+  struct Served {
+    std::shared_ptr<const auth::Export> exp;
+    backend::InodeNumber root = 0;
+  };
+  using Table = std::vector<Served>;
+
+  absl::StatusOr<NfsTarget> Admit(const Served& served, const rpc::RpcCall& call) const;
+  absl::StatusOr<std::shared_ptr<const Table>> BuildTable(std::vector<auth::Export> exports) const;
+  std::shared_ptr<const Table> table() const;
 
   backend::Backend& backend_;
   const backend::FileHandleCodec& handles_;
-  std::vector<auth::Export> exports_;
-  std::map<uint32_t, backend::InodeNumber> roots_;  // export id -> root inode
+  std::vector<auth::Export> initial_;
+  mutable std::mutex mu_;
+  std::shared_ptr<const Table> table_;  // guarded by mu_ (the pointer; the table is immutable)
 };
 
 }  // namespace cfs::nfs

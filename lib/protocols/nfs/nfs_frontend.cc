@@ -85,6 +85,14 @@ absl::Status NfsFrontend::Start(const gateway::FrontendContext& context) {
   return absl::OkStatus();
 }
 
+absl::Status NfsFrontend::UpdateExports(const std::vector<auth::Export>& exports) {
+  if (context_ == nullptr) return absl::OkStatus();  // not started: Start takes them
+  absl::Status s = context_->Update(exports);
+  if (!s.ok()) return absl::Status(s.code(), absl::StrCat("nfs: ", s.message()));
+  CFS_LOG(INFO, "nfs") << "exports updated (" << exports.size() << ")";
+  return absl::OkStatus();
+}
+
 std::vector<gateway::BoundAddress> NfsFrontend::addresses() const {
   std::vector<gateway::BoundAddress> out;
   if (nfs_server_ != nullptr) out.push_back({"nfs", nfs_server_->host(), nfs_server_->port()});

@@ -32,6 +32,8 @@ class NfsFrontend : public gateway::Frontend {
   std::string name() const override { return "nfs"; }
   absl::Status Start(const gateway::FrontendContext& context) override;
   std::vector<gateway::BoundAddress> addresses() const override;
+  // New exports are mountable, and removed ones refuse their file handles, at once.
+  absl::Status UpdateExports(const std::vector<auth::Export>& exports) override;
   absl::Status Shutdown(absl::Time deadline) override;
 
  private:

@@ -90,7 +90,7 @@ SmbResponse SmbConnection::Create(SmbRequest& r) {
     if (absl::StartsWith(name, "\\")) name.remove_prefix(1);
     if (!absl::EqualsIgnoreCase(name, "srvsvc")) return SmbResponse{nt::kObjectNameNotFound};
     std::vector<ShareListing> listing;
-    for (const Share& share : server_.shares()) {
+    for (const Share& share : *server_.shares()) {
       listing.push_back({share.name, share.ipc() ? 0x80000003u : 0u,
                          share.ipc() ? "IPC Service" : "ClaudeFS export " + share.export_->name});
     }
@@ -374,7 +374,7 @@ SmbResponse SmbConnection::ReconnectDurable(SmbRequest& r, const CreateRequest& 
   uint32_t refused = nt::kSuccess;
   if (open->owner != r.session->user.name) {
     refused = nt::kAccessDenied;
-  } else if (open->durable != reconnect.version || open->tree->share != r.tree->share ||
+  } else if (open->durable != reconnect.version || open->tree->share->name != r.tree->share->name ||
              (reconnect.version == 2 && open->create_guid != reconnect.create_guid) ||
              (open->lease != nullptr &&
               open->lease->id != negotiate_request_.client_guid + lease_key)) {

@@ -12,22 +12,40 @@ SmbFrontend::SmbFrontend(SmbServerConfig config) : config_(std::move(config)) {}
 
 SmbFrontend::~SmbFrontend() { Shutdown(absl::Now()).IgnoreError(); }
 
-absl::Status SmbFrontend::Start(const gateway::FrontendContext& context) {
+absl::StatusOr<std::vector<Share>> SmbFrontend::SharesOf(backend::Backend& backend,
+                                                         const std::vector<auth::Export>& exports) {
   std::vector<Share> shares;
-  backend::SyncBackend fs(context.backend, backend::RequestContext{backend::Identity::Root()});
-  for (const auth::Export& exp : context.exports) {
+  backend::SyncBackend fs(backend, backend::RequestContext{backend::Identity::Root()});
+  for (const auth::Export& exp : exports) {
     if (exp.smb_share.empty()) continue;
     absl::StatusOr<backend::Attributes> root = fs.ResolveDirectory(exp.path);
     if (!root.ok()) {
       return absl::FailedPreconditionError(absl::StrCat("smb: export ", exp.name, ": path ",
                                                         exp.path, ": ", root.status().message()));
     }
-    shares.push_back(Share{exp.smb_share, &exp, root->inode});
+    shares.push_back(Share{exp.smb_share, std::make_shared<const auth::Export>(exp), root->inode});
   }
   if (shares.empty()) {
     return absl::InvalidArgumentError("smb: no export has an smb_share; nothing to serve");
   }
   shares.push_back(Share{"IPC$", nullptr, 0});
+  return shares;
+}
+
+absl::Status SmbFrontend::UpdateExports(const std::vector<auth::Export>& exports) {
+  if (server_ == nullptr) return absl::OkStatus();  // not started: Start takes them
+  absl::StatusOr<std::vector<Share>> shares = SharesOf(server_->backend(), exports);
+  if (!shares.ok()) return shares.status();
+  size_t count = shares->size() - 1;
+  server_->SetShares(*std::move(shares));
+  CFS_LOG(INFO, "smb") << "shares updated (" << count << ")";
+  return absl::OkStatus();
+}
+
+absl::Status SmbFrontend::Start(const gateway::FrontendContext& context) {
+  absl::StatusOr<std::vector<Share>> found = SharesOf(context.backend, context.exports);
+  if (!found.ok()) return found.status();
+  std::vector<Share> shares = *std::move(found);
   SmbServerConfig config = config_;
   config.signing_required |= context.options.smb_signing_required;
   config.encryption_required |= context.options.smb_encryption_required;
@@ -63,7 +81,7 @@ absl::Status SmbFrontend::Start(const gateway::FrontendContext& context) {
     });
   }
   CFS_LOG(INFO, "smb") << "serving SMB on " << host_ << ":" << listener_->port() << " ("
-                       << server_->shares().size() - 1 << " share(s))";
+                       << server_->shares()->size() - 1 << " share(s))";
   return absl::OkStatus();
 }
 

@@ -25,9 +25,14 @@ class SmbFrontend : public gateway::Frontend {
   std::string name() const override { return "smb"; }
   absl::Status Start(const gateway::FrontendContext& context) override;
   std::vector<gateway::BoundAddress> addresses() const override;
+  // Added shares accept TREE_CONNECT at once, removed ones refuse it (connected trees stay).
+  absl::Status UpdateExports(const std::vector<auth::Export>& exports) override;
   absl::Status Shutdown(absl::Time deadline) override;
 
  private:
+  // The shares of `exports` (their roots resolved) and IPC$.
+  static absl::StatusOr<std::vector<Share>> SharesOf(backend::Backend& backend,
+                                                     const std::vector<auth::Export>& exports);
   SmbServerConfig config_;
   std::unique_ptr<observability::ProtocolMetrics> metrics_;  // used by server_
   std::unique_ptr<SmbServer> server_;

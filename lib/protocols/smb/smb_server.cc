@@ -16,7 +16,7 @@ SmbServer::SmbServer(SmbServerConfig config, backend::Backend& backend, auth::Us
     : config_(std::move(config)),
       backend_(backend),
       users_(users),
-      shares_(std::move(shares)),
+      shares_(std::make_shared<const std::vector<Share>>(std::move(shares))),
       guid_(RandomBytes(16)),
       start_filetime_(FiletimeNow()),
       pool_(config_.worker_threads, 4096),
@@ -134,9 +134,22 @@ void SmbServer::KeepDurable(const std::shared_ptr<Open>& open) {
 
 SmbServer::~SmbServer() { Shutdown(); }
 
-const Share* SmbServer::FindShare(absl::string_view name) const {
-  for (const Share& share : shares_) {
-    if (absl::EqualsIgnoreCase(share.name, name)) return &share;
+std::shared_ptr<const std::vector<Share>> SmbServer::shares() const {
+  std::lock_guard<std::mutex> lock(shares_mu_);
+  return shares_;
+}
+
+void SmbServer::SetShares(std::vector<Share> shares) {
+  auto fresh = std::make_shared<const std::vector<Share>>(std::move(shares));
+  std::lock_guard<std::mutex> lock(shares_mu_);
+  shares_ = std::move(fresh);
+}
+
+std::shared_ptr<const Share> SmbServer::FindShare(absl::string_view name) const {
+  std::shared_ptr<const std::vector<Share>> all = shares();
+  for (const Share& share : *all) {
+    // Aliasing: the share keeps its whole snapshot alive.
+    if (absl::EqualsIgnoreCase(share.name, name)) return std::shared_ptr<const Share>(all, &share);
   }
   return nullptr;
 }

@@ -55,8 +55,11 @@ class SmbServer {
   const std::string& guid() const { return guid_; }
   uint64_t start_filetime() const { return start_filetime_; }
   // The share named `name` (case-insensitive), or null.
-  const Share* FindShare(absl::string_view name) const;
-  const std::vector<Share>& shares() const { return shares_; }
+  std::shared_ptr<const Share> FindShare(absl::string_view name) const;
+  // The shares served now (an immutable snapshot).
+  std::shared_ptr<const std::vector<Share>> shares() const;
+  // Serves `shares` to TREE_CONNECTs from now on; connected trees keep the share they have.
+  void SetShares(std::vector<Share> shares);
   // Whether an export's share requires encryption.
   bool ShareEncrypted(const Share& share) const;
 
@@ -80,7 +83,8 @@ class SmbServer {
   SmbServerConfig config_;
   backend::Backend& backend_;
   auth::UserStore& users_;
-  std::vector<Share> shares_;
+  mutable std::mutex shares_mu_;
+  std::shared_ptr<const std::vector<Share>> shares_;  // guarded by shares_mu_
   SmbServerState state_;
   std::string guid_;
   uint64_t start_filetime_ = 0;

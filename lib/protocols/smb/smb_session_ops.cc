@@ -151,7 +151,7 @@ SmbResponse SmbConnection::TreeConnect(SmbRequest& r) {
   size_t slash = path.rfind('\\');
   absl::string_view name = slash == absl::string_view::npos ? path : path.substr(slash + 1);
   if (!absl::StartsWith(path, "\\\\") || name.empty()) return SmbResponse{nt::kBadNetworkName};
-  const Share* share = server_.FindShare(name);
+  std::shared_ptr<const Share> share = server_.FindShare(name);
   if (share == nullptr) return SmbResponse{nt::kBadNetworkName};
   auto tree = std::make_shared<Tree>();
   tree->share = share;

@@ -78,15 +78,15 @@ inline constexpr uint32_t kShareDelete = 4;
 
 struct Share {
   std::string name;
-  const auth::Export* export_ = nullptr;  // null for IPC$
+  std::shared_ptr<const auth::Export> export_;  // null for IPC$
   backend::InodeNumber root = 0;
   bool ipc() const { return export_ == nullptr; }
 };
 
 struct Tree {
   uint32_t id = 0;
-  const Share* share = nullptr;
-  backend::RequestContext ctx;  // the session's identity after the export's rules
+  std::shared_ptr<const Share> share;  // kept while the tree lives, even if the share goes
+  backend::RequestContext ctx;         // the session's identity after the export's rules
   bool read_only = false;
   uint32_t maximal_access = 0;
 };
