@@ -62,6 +62,8 @@ ABSL_FLAG(int, portmapper_port, 111,
 ABSL_FLAG(std::string, protocols, "",
           "Comma list of protocols to serve; empty serves every protocol this build has");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+ABSL_FLAG(std::string, log_format, "text",
+          "text (<level> <time> <component>] [<request id>] message) or json (one object a line)");
 
 namespace {
 
@@ -109,6 +111,11 @@ int main(int argc, char** argv) {
     return Fail(absl::InvalidArgumentError("--log_level must be debug, info, warning or error"));
   }
   cfs::SetMinLogLevel(level);
+  cfs::LogFormat log_format = cfs::LogFormat::kText;
+  if (!cfs::ParseLogFormat(absl::GetFlag(FLAGS_log_format), &log_format)) {
+    return Fail(absl::InvalidArgumentError("--log_format must be text or json"));
+  }
+  cfs::SetLogFormat(log_format);
   if (Specified("data_dir") || absl::GetFlag(FLAGS_config).empty()) {
     options.data_dir = absl::GetFlag(FLAGS_data_dir);
   }

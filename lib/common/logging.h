@@ -1,15 +1,19 @@
 // One small logging facility for the whole gateway (Abseil 20220623 has no absl/log).
 //
-// Lines go to stderr as `<level> <time> <component>] message`. The default level is INFO; nothing
-// logs once per request at that level. Thread-safe.
+// Lines go to stderr as `<level> <time> <component>] [<request id>] message`, or, with
+// SetLogFormat(kJson), as one JSON object a line: {"time", "level", "component", "request_id"
+// (when the line is about one request), "message"}. The default level is INFO; nothing logs
+// once per request at that level. Thread-safe.
 //
 // Example:
 //   CFS_LOG(INFO, "gateway") << "listening on " << address;
+//   CFS_LOG_REQUEST(DEBUG, "s3", call.request_id) << "GET " << key;
 //   cfs::SetMinLogLevel(cfs::LogLevel::kWarning);
 
 #ifndef CFS_LIB_COMMON_LOGGING_H_
 #define CFS_LIB_COMMON_LOGGING_H_
 
+#include <cstdint>
 #include <sstream>
 #include <string>
 
@@ -26,10 +30,20 @@ LogLevel MinLogLevel();
 // Parses "debug", "info", "warning" or "error".
 bool ParseLogLevel(absl::string_view text, LogLevel* level);
 
+enum class LogFormat { kText, kJson };
+void SetLogFormat(LogFormat format);
+// Parses "text" or "json".
+bool ParseLogFormat(absl::string_view text, LogFormat* format);
+
+// One line as written (without the newline): for tests of the format.
+std::string FormatLogLine(LogFormat format, LogLevel level, absl::string_view component,
+                          absl::string_view request_id, absl::string_view message,
+                          int64_t unix_micros);
+
 // Collects one line and writes it when destroyed. Use through CFS_LOG.
 class LogLine {
  public:
-  LogLine(LogLevel level, absl::string_view component);
+  LogLine(LogLevel level, absl::string_view component, absl::string_view request_id = {});
   ~LogLine();
   LogLine(const LogLine&) = delete;
   LogLine& operator=(const LogLine&) = delete;
@@ -39,6 +53,7 @@ class LogLine {
  private:
   LogLevel level_;
   std::string component_;
+  std::string request_id_;
   std::ostringstream stream_;
 };
 
@@ -47,6 +62,12 @@ constexpr LogLevel kDEBUG = LogLevel::kDebug;
 constexpr LogLevel kINFO = LogLevel::kInfo;
 constexpr LogLevel kWARNING = LogLevel::kWarning;
 constexpr LogLevel kERROR = LogLevel::kError;
+template <typename T>
+std::string RequestIdText(const T& id) {
+  std::ostringstream out;
+  out << id;
+  return out.str();
+}
 }  // namespace logging_internal
 
 }  // namespace cfs
@@ -55,5 +76,13 @@ constexpr LogLevel kERROR = LogLevel::kError;
   if (::cfs::logging_internal::k##level < ::cfs::MinLogLevel()) { \
   } else                                                          \
     ::cfs::LogLine(::cfs::logging_internal::k##level, component).stream()
+
+// A line about one request: `request_id` (anything streamable) is its own field.
+#define CFS_LOG_REQUEST(level, component, request_id)                  \
+  if (::cfs::logging_internal::k##level < ::cfs::MinLogLevel()) {      \
+  } else                                                               \
+    ::cfs::LogLine(::cfs::logging_internal::k##level, component,       \
+                   ::cfs::logging_internal::RequestIdText(request_id)) \
+        .stream()
 
 #endif  // CFS_LIB_COMMON_LOGGING_H_

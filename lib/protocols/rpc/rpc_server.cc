@@ -142,11 +142,17 @@ bool RpcDispatcher::HandleRecord(std::string record_bytes, const std::string& cl
   program->Dispatch(std::move(call), [send = std::move(send), cache, key, xid, program, procedure,
                                       metrics, arrived, received](AcceptStat stat, std::string body,
                                                                   std::string tail) mutable {
-    if (metrics != nullptr) {
+    if (metrics != nullptr || MinLogLevel() <= LogLevel::kDebug) {
       std::string error = stat == AcceptStat::kSuccess ? program->ResultStatusName(procedure, body)
                                                        : AcceptStatName(stat);
-      metrics->Record(program->ProcedureName(procedure), error, absl::Now() - arrived, received,
-                      body.size() + tail.size());
+      if (metrics != nullptr) {
+        metrics->Record(program->ProcedureName(procedure), error, absl::Now() - arrived, received,
+                        body.size() + tail.size());
+      }
+      if (!error.empty()) {
+        CFS_LOG_REQUEST(DEBUG, "rpc", absl::StrCat("xid ", xid))
+            << program->ProcedureName(procedure) << ": " << error;
+      }
     }
     std::string head = EncodeAcceptedReply(xid, stat, body);
     if (key.has_value()) cache->Finish(*key, head + tail);

@@ -98,8 +98,8 @@ void S3Handler::Handle(http::HttpExchange& exchange) {
     if (!allowed.ok()) return SendError(call, allowed.error());
   }
   Route(call);
-  CFS_LOG(DEBUG, "s3") << call.request_id << " " << r.method << " " << r.target << " by "
-                       << call.auth.access_key;
+  CFS_LOG_REQUEST(DEBUG, "s3", call.request_id)
+      << r.method << " " << r.target << " by " << call.auth.access_key;
 }
 
 S3Or<Ok> S3Handler::AllowAnonymous(const Call& call) {

@@ -404,8 +404,9 @@ void S3Handler::GetObject(Call& call, bool head_only) {
                                                std::min(kReadPiece, end - offset));
     piece.reset();
     if (!data.ok() || data->empty()) {
-      CFS_LOG(DEBUG, "s3") << call.request_id << " read of " << call.key << " failed at " << offset
-                           << (data.ok() ? ": no data" : ": " + data.error().message);
+      CFS_LOG_REQUEST(DEBUG, "s3", call.request_id)
+          << "read of " << call.key << " failed at " << offset
+          << (data.ok() ? ": no data" : ": " + data.error().message);
       // The head is out: the only honest signal left is to cut the connection short.
       return call.exchange->Abort();
     }

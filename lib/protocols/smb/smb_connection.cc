@@ -525,8 +525,9 @@ void SmbConnection::ProcessCompound(absl::string_view packet, bool encrypted,
       RecordRequest(header->command, status, absl::ZeroDuration(), message.size(), 0);
     }
     if (!IsSuccessOrWarning(response.status) && MinLogLevel() <= LogLevel::kDebug) {
-      CFS_LOG(DEBUG, "smb") << peer_address_ << ": command " << header->command << " mid "
-                            << header->message_id << ": status 0x" << std::hex << response.status;
+      CFS_LOG_REQUEST(DEBUG, "smb", absl::StrCat("mid ", header->message_id))
+          << peer_address_ << ": command " << header->command << ": status 0x" << std::hex
+          << response.status;
     }
     if (response.disconnect) disconnect = true;
     session = r.session;
