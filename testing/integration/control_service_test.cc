@@ -20,6 +20,7 @@
 #include "lib/backend/sync_backend.h"
 #include "lib/control/proto/admin.grpc.pb.h"
 #include "lib/gateway/gateway.h"
+#include "testing/local_cluster.h"
 #include "testing/temp_dir.h"
 
 namespace cfs::testing {
@@ -491,6 +492,41 @@ TEST_F(ControlServiceTest, MutualTlsAdmitsSignedClientCertificatesWithoutAToken)
                    .ok());
   // Plain text to a TLS port fails.
   EXPECT_FALSE(stub_->GetStatus(Context().get(), {}, &status).ok());
+}
+
+TEST_F(ControlServiceTest, BackendNodesOfAClusterShowTheirCircuitsAndPools) {
+  LocalClusterOptions cluster_options;
+  cluster_options.fabric = false;
+  auto cluster = LocalCluster::Start(dir_.path() + "/cluster", cluster_options);
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  gateway::GatewayOptions options = Options();
+  options.remote_metadata_address = (*cluster)->metadata_address();
+  options.a4_transport = "socket";
+  Start(options);
+  // One write so the data nodes' pools have connections.
+  backend::SyncBackend fs(gateway_->backend(), backend::RequestContext{backend::Identity::Root()});
+  auto file = fs.Create(backend::kRootInode, "striped");
+  ASSERT_TRUE(file.ok()) << file.status();
+  ASSERT_TRUE(fs.Write(file->attributes.inode, 0, std::string(200 << 10, 's')).ok());
+
+  pb::ListBackendNodesResponse nodes;
+  ASSERT_TRUE(stub_->ListBackendNodes(Context().get(), {}, &nodes).ok());
+  EXPECT_THAT(nodes.backend(), HasSubstr("remote"));
+  int data_nodes = 0;
+  for (const pb::BackendNode& node : nodes.nodes()) {
+    EXPECT_EQ(node.breaker_state(), "closed") << node.name();
+    if (node.name().rfind("a4:", 0) == 0) {
+      ++data_nodes;
+      EXPECT_TRUE(node.has_pool()) << node.name();
+      EXPECT_GE(node.pool_connections(), 1u) << node.name();
+    } else {
+      EXPECT_EQ(node.name(), "a2:" + (*cluster)->metadata_address());
+      EXPECT_FALSE(node.has_pool());
+    }
+  }
+  EXPECT_EQ(data_nodes, 3);
+  ASSERT_TRUE(gateway_->Shutdown().ok());
+  gateway_.reset();
 }
 
 }  // namespace
