@@ -22,7 +22,7 @@
 #include "lib/gateway/gateway.h"
 #include "lib/server/config_file.h"
 
-ABSL_FLAG(std::string, config, "", "Config file (protobuf text format, see docs/configuration.md)");
+ABSL_FLAG(std::string, config, "", "Config file (protobuf text format, see docs/operations.md)");
 ABSL_FLAG(std::string, data_dir, "./cfs-data", "Directory of the embedded backend's state");
 ABSL_FLAG(std::string, remote_metadata, "",
           "A cfs-node cluster's metadata node (host:port of its A2 service); empty serves the "

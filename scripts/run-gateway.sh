@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds cfs-gateway and runs it on the embedded backend in ./cfs-data,
 # on loopback with high ports (no root privileges needed for the ports). Extra arguments are
-# passed to cfs-gateway, e.g. --bind_address=0.0.0.0. Ctrl-C stops it gracefully.
+# passed to cfs-gateway, e.g. --bind_address=0.0.0.0. Ctrl-C stops it gracefully. Manage it with
+# bazel-bin/bin/cfs-gatewayctl --address=127.0.0.1:29090 --data_dir=./cfs-data status
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-bazel build -c opt //bin:cfs-gateway
+bazel build -c opt //bin:cfs-gateway //bin:cfs-gatewayctl
 : "${CFS_ROOT_USER:=admin}"
 : "${CFS_ROOT_PASSWORD:=change-me-now}"
 export CFS_ROOT_USER CFS_ROOT_PASSWORD

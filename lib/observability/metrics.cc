@@ -202,21 +202,30 @@ std::string MetricsRegistry::RenderText() const {
   std::map<std::string, std::string> text;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [name, family] : counters_) {
+    for (const auto& entry : counters_) {
+      // Named copies: C++17 lambdas cannot capture structured bindings.
+      const std::string& name = entry.first;
+      const auto& family = entry.second;
       std::string& out = text[name];
       Head(&out, name, family->help(), "counter");
       family->ForEach([&](const std::vector<std::string>& values, const Counter& c) {
         absl::StrAppend(&out, name, LabelText(family->label_names(), values), " ", c.value(), "\n");
       });
     }
-    for (const auto& [name, family] : gauges_) {
+    for (const auto& entry : gauges_) {
+      // Named copies: C++17 lambdas cannot capture structured bindings.
+      const std::string& name = entry.first;
+      const auto& family = entry.second;
       std::string& out = text[name];
       Head(&out, name, family->help(), "gauge");
       family->ForEach([&](const std::vector<std::string>& values, const Gauge& g) {
         absl::StrAppend(&out, name, LabelText(family->label_names(), values), " ", g.value(), "\n");
       });
     }
-    for (const auto& [name, family] : histograms_) {
+    for (const auto& entry : histograms_) {
+      // Named copies: C++17 lambdas cannot capture structured bindings.
+      const std::string& name = entry.first;
+      const auto& family = entry.second;
       std::string& out = text[name];
       Head(&out, name, family->help(), "histogram");
       family->ForEach([&](const std::vector<std::string>& values, const Histogram& h) {
