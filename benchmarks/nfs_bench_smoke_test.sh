@@ -5,7 +5,7 @@ gateway="$1"
 bench="$2"
 work="$(mktemp -d "${TEST_TMPDIR:-/tmp}/nfs-bench-XXXXXX")"
 "$gateway" --data_dir="$work/data" --bind_address=127.0.0.1 --nfs_port=0 --mount_port=0 --s3_port=0 --smb_port=0 \
-  --portmapper_port=0 --metrics_port=0 2> "$work/log" &
+  --portmapper_port=0 --metrics_port=0 --control_port=0 2> "$work/log" &
 pid=$!
 trap 'kill -TERM $pid; wait $pid; rm -rf "$work"' EXIT
 for _ in $(seq 300); do grep -q "ready;" "$work/log" && break; sleep 0.1; done

@@ -35,7 +35,7 @@ RGW_SECRET='h7GhxuBLTrlhVUyxSPUKUV8r/2EI4ngqJxD7iBdBYLhwluN30JaT3Q=='
 
 CFS_ROOT_USER=bench CFS_ROOT_PASSWORD=bench-secret-123 "$repo/bazel-bin/bin/cfs-gateway" \
   --data_dir="$work/cfs-data" --bind_address=127.0.0.1 --s3_port=23000 --smb_port=0 --nfs_port=0 \
-  --mount_port=0 --portmapper_port=0 --metrics_port=0 --protocols=s3 2> "$work/cfs.log" &
+  --mount_port=0 --portmapper_port=0 --metrics_port=0 --control_port=0 --protocols=s3 2> "$work/cfs.log" &
 cfs_pid=$!
 for _ in $(seq 100); do grep -q "ready;" "$work/cfs.log" && break; sleep 0.1; done
 CFS_EP=http://127.0.0.1:23000

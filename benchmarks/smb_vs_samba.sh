@@ -43,7 +43,7 @@ uid=$(id -u "$user")
 printf 'users { name: "%s" uid: %s gid: %s smb_password: "%s" }\n' "$user" "$uid" "$uid" "$pass" \
   > "$work/config"
 bazel-bin/bin/cfs-gateway --config="$work/config" --data_dir="$work/data" \
-  --bind_address=127.0.0.1 --smb_port=$cfs_port --protocols=smb --portmapper_port=0 --metrics_port=0 \
+  --bind_address=127.0.0.1 --smb_port=$cfs_port --protocols=smb --portmapper_port=0 --metrics_port=0 --control_port=0 \
   --log_level=warning 2> "$work/log" &
 cfs_pid=$!
 trap 'kill $smbd_pid $cfs_pid 2>/dev/null; rm -rf "$work"' EXIT

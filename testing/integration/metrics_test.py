@@ -54,7 +54,7 @@ class MetricsTest(unittest.TestCase):
         cls.gateway = subprocess.Popen(
             [GATEWAY, "--data_dir=%s/data" % cls.work, "--bind_address=127.0.0.1",
              "--nfs_port=0", "--mount_port=0", "--s3_port=0", "--smb_port=0",
-             "--portmapper_port=0", "--metrics_port=0"],
+             "--portmapper_port=0", "--metrics_port=0", "--control_port=0"],
             stdout=subprocess.DEVNULL, stderr=open(cls.log, "w"), env=env)
         for _ in range(300):
             text = open(cls.log).read()

@@ -101,6 +101,7 @@ class NfsLibnfsTest : public ::testing::Test {
     options.bind_address = "127.0.0.1";
     options.nfs_port = options.mount_port = options.s3_port = options.smb_port = 0;
     options.metrics_port = 0;
+    options.control_port = 0;
     options.exports = std::move(exports);
     auto built = gateway::GatewayBuilder().SetOptions(options).Build();
     ASSERT_TRUE(built.ok()) << built.status();
@@ -318,6 +319,7 @@ TEST_F(NfsLibnfsTest, SubdirectoryExportsConfineTheClient) {
     options.bind_address = "127.0.0.1";
     options.nfs_port = options.mount_port = options.s3_port = options.smb_port = 0;
     options.metrics_port = 0;
+    options.control_port = 0;
     auto gw = gateway::GatewayBuilder().SetOptions(options).Build();
     ASSERT_TRUE(gw.ok());
     ASSERT_TRUE((*gw)->Start().ok());

@@ -99,6 +99,7 @@ class NfsProtocolTest : public ::testing::Test {
     options.bind_address = "127.0.0.1";
     options.nfs_port = options.mount_port = options.s3_port = options.smb_port = 0;
     options.metrics_port = 0;
+    options.control_port = 0;
     auto built = gateway::GatewayBuilder().SetOptions(options).Build();
     ASSERT_TRUE(built.ok()) << built.status();
     gateway_ = std::move(*built);
@@ -234,7 +235,8 @@ TEST_F(NfsProtocolTest, DotDotAtASubdirectoryExportRootStaysInside) {
   options.data_dir = dir_.path() + "/state";
   options.bind_address = "127.0.0.1";
   options.nfs_port = options.mount_port = options.s3_port = options.smb_port = 0;
-    options.metrics_port = 0;
+  options.metrics_port = 0;
+  options.control_port = 0;
   auth::Export projects;
   projects.path = "/projects";
   projects.nfs_path = "/projects";
@@ -264,7 +266,8 @@ TEST(NfsPortmapperTest, RegistersNfsAndMountAndUnregistersAtShutdown) {
   options.data_dir = dir.path() + "/state";
   options.bind_address = "127.0.0.1";
   options.nfs_port = options.mount_port = options.s3_port = options.smb_port = 0;
-    options.metrics_port = 0;
+  options.metrics_port = 0;
+  options.control_port = 0;
   options.portmapper_port = portmapper.port();
   auto gateway = gateway::GatewayBuilder().SetOptions(options).Build();
   ASSERT_TRUE(gateway.ok()) << gateway.status();

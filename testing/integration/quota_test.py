@@ -84,7 +84,7 @@ class QuotaTest(unittest.TestCase):
         cls.proc = subprocess.Popen(
             [GATEWAY, "--config=" + config, "--data_dir=%s/data" % cls.work,
              "--bind_address=127.0.0.1", "--nfs_port=0", "--mount_port=0", "--s3_port=0",
-             "--smb_port=0", "--portmapper_port=0", "--metrics_port=0"],
+             "--smb_port=0", "--portmapper_port=0", "--metrics_port=0", "--control_port=0"],
             stdout=subprocess.DEVNULL, stderr=open(cls.log_path, "w"), env=env)
         for _ in range(300):
             text = open(cls.log_path).read()

@@ -40,7 +40,7 @@ class Gateway:
             f.write(CONFIG)
         self.proc = subprocess.Popen(
             [self.binary, "--config=" + config, "--data_dir=" + self.data_dir, "--bind_address=127.0.0.1",
-             "--nfs_port=0", "--mount_port=0", "--s3_port=0", "--smb_port=0", "--portmapper_port=0", "--metrics_port=0",
+             "--nfs_port=0", "--mount_port=0", "--s3_port=0", "--smb_port=0", "--portmapper_port=0", "--metrics_port=0", "--control_port=0",
              "--protocols=nfs,s3", "--s3_base_domain=s3.test", "--s3_tls_port=0", "--tls_cert_file=" + TLS_CERT,
              "--tls_key_file=" + TLS_KEY], stderr=log, env=env)
         for _ in range(300):

@@ -12,7 +12,7 @@ fail() { echo "FAIL: $*" >&2; cat "$work/log" >&2; exit 1; }
 [ -d "$(dirname "$script")/node_modules/@aws-sdk/client-s3" ] ||
   fail "the JS SDK is not installed: run scripts/install-deps.sh"
 CFS_ROOT_USER=admin CFS_ROOT_PASSWORD=admin-secret-123 "$gateway" --data_dir="$work/data" \
-  --bind_address=127.0.0.1 --nfs_port=0 --mount_port=0 --s3_port=0 --smb_port=0 --portmapper_port=0 --metrics_port=0 \
+  --bind_address=127.0.0.1 --nfs_port=0 --mount_port=0 --s3_port=0 --smb_port=0 --portmapper_port=0 --metrics_port=0 --control_port=0 \
   --protocols=nfs,s3 2> "$work/log" &
 pid=$!
 for _ in $(seq 300); do grep -q "ready;" "$work/log" && break; sleep 0.1; done

@@ -57,7 +57,7 @@ class Gateway:
         self.proc = subprocess.Popen(
             [GATEWAY, "--config=" + config, "--data_dir=" + os.path.join(self.dir, "data"),
              "--bind_address=127.0.0.1", "--nfs_port=0", "--mount_port=0", "--s3_port=0",
-             "--smb_port=0", "--portmapper_port=0", "--metrics_port=0", "--protocols=smb,nfs"],
+             "--smb_port=0", "--portmapper_port=0", "--metrics_port=0", "--control_port=0", "--protocols=smb,nfs"],
             stderr=self.log)
         start_at = self.log.tell()
         deadline = time.time() + 30

@@ -31,7 +31,7 @@ start() {
   check_sanitizer
   : > "$work/log"
   "$gateway" --config="$work/config.txtpb" --data_dir="$work/data" --bind_address=127.0.0.1 \
-    --nfs_port=0 --mount_port=0 --s3_port=0 --smb_port=0 --portmapper_port=0 --metrics_port=0 2> "$work/log" &
+    --nfs_port=0 --mount_port=0 --s3_port=0 --smb_port=0 --portmapper_port=0 --metrics_port=0 --control_port=0 2> "$work/log" &
   pid=$!
   for _ in $(seq 300); do grep -q "ready;" "$work/log" && break; sleep 0.1; done
   grep -q "ready;" "$work/log" || fail "gateway did not start"

@@ -18,7 +18,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 printf 'users { name: "alice" uid: 1000 gid: 1000 smb_password: "Passw0rd!" }\n' > "$work/config"
 "$gateway" --config="$work/config" --data_dir="$work/data" --bind_address=127.0.0.1 \
-  --smb_port=0 --protocols=smb --portmapper_port=0 --metrics_port=0 2> "$work/log" &
+  --smb_port=0 --protocols=smb --portmapper_port=0 --metrics_port=0 --control_port=0 2> "$work/log" &
 pid=$!
 for _ in $(seq 300); do grep -q "ready;" "$work/log" && break; sleep 0.1; done
 port=$(sed -n 's/.*smb listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/log")
