@@ -76,7 +76,7 @@ Commands:
   exports remove NAME
   users list
   users create NAME --uid=N --gid=N [--groups=10,20] [--smb_password=P]
-  users update NAME [--enable|--disable] [--groups=..] [--smb_password=P]
+  users update NAME [enable|disable] [--groups=10,20] [--smb_password=P]
   users delete NAME
   groups list | groups create NAME GID | groups delete NAME
   keys create USER                         prints the new key and its secret (once)

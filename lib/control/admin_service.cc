@@ -13,6 +13,7 @@
 #include "absl/strings/strip.h"
 #include "lib/common/logging.h"
 #include "lib/control/control_state.h"
+#include "lib/server/client_rule_proto.h"
 #include "lib/server/config_file.h"
 
 namespace cfs::control {
@@ -34,15 +35,7 @@ void ToProto(const auth::Export& in, pb::Export* out) {
   out->set_smb_share(in.smb_share);
   out->set_smb_encrypt(in.smb_encrypt);
   out->set_s3_buckets(in.s3_buckets);
-  for (const auth::ClientRule& rule : in.rules) {
-    pb::ClientRule* r = out->add_rules();
-    for (const auth::Cidr& cidr : rule.clients) r->add_clients(cidr.text());
-    r->set_read_only(rule.read_only);
-    r->set_root_squash(rule.root_squash);
-    r->set_all_squash(rule.all_squash);
-    r->set_anonymous_uid(rule.anonymous_uid);
-    r->set_anonymous_gid(rule.anonymous_gid);
-  }
+  for (const auth::ClientRule& rule : in.rules) server::ClientRuleToProto(rule, out->add_rules());
 }
 
 absl::StatusOr<auth::Export> FromProto(const pb::Export& in) {
@@ -55,21 +48,9 @@ absl::StatusOr<auth::Export> FromProto(const pb::Export& in) {
   exp.smb_encrypt = in.smb_encrypt();
   exp.s3_buckets = in.s3_buckets();
   for (const pb::ClientRule& r : in.rules()) {
-    auth::ClientRule rule;
-    for (const std::string& client : r.clients()) {
-      absl::StatusOr<auth::Cidr> cidr = auth::Cidr::Parse(client);
-      if (!cidr.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("export ", in.name(), ": rules: ", cidr.status().message()));
-      }
-      rule.clients.push_back(*cidr);
-    }
-    rule.read_only = r.read_only();
-    if (r.has_root_squash()) rule.root_squash = r.root_squash();
-    rule.all_squash = r.all_squash();
-    if (r.has_anonymous_uid()) rule.anonymous_uid = r.anonymous_uid();
-    if (r.has_anonymous_gid()) rule.anonymous_gid = r.anonymous_gid();
-    exp.rules.push_back(std::move(rule));
+    absl::StatusOr<auth::ClientRule> rule = server::ClientRuleFromProto(r, in.name());
+    if (!rule.ok()) return rule.status();
+    exp.rules.push_back(*std::move(rule));
   }
   return exp;
 }
@@ -127,6 +108,16 @@ absl::StatusOr<auth::S3Key> NewAccessKey() {
       RandomString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 40);
   if (!secret.ok()) return secret.status();
   return auth::S3Key{"CFSK" + *id, *secret, true};
+}
+
+// The key `id` of `user`. Errors: kNotFound naming both.
+absl::StatusOr<std::vector<auth::S3Key>::iterator> FindKey(auth::User& user, absl::string_view id) {
+  auto it = std::find_if(user.s3_keys.begin(), user.s3_keys.end(),
+                         [&](const auth::S3Key& k) { return k.access_key_id == id; });
+  if (it == user.s3_keys.end()) {
+    return absl::NotFoundError(absl::StrCat("user ", user.name, " has no key ", id));
+  }
+  return it;
 }
 
 absl::Status NeedName(absl::string_view field, absl::string_view value) {
@@ -413,75 +404,60 @@ grpc::Status AdminService::CreateAccessKey(grpc::ServerContext* c,
 grpc::Status AdminService::RotateAccessKey(grpc::ServerContext* c,
                                            const pb::RotateAccessKeyRequest* req,
                                            pb::AccessKeySecret* resp) {
-  return Run(c, "RotateAccessKey", Kind::kChange,
-             absl::StrCat(req->user(), " ", req->access_key_id()), [&]() -> absl::Status {
-               absl::StatusOr<auth::S3Key> key = NewAccessKey();
-               if (!key.ok()) return key.status();
-               absl::Status s = gateway_.users().Update(req->user(), [&](auth::User& user) {
-                 auto old = std::find_if(
-                     user.s3_keys.begin(), user.s3_keys.end(),
-                     [&](const auth::S3Key& k) { return k.access_key_id == req->access_key_id(); });
-                 if (old == user.s3_keys.end()) {
-                   return absl::NotFoundError(
-                       absl::StrCat("user ", req->user(), " has no key ", req->access_key_id()));
-                 }
-                 if (req->delete_old()) {
-                   user.s3_keys.erase(old);
-                 } else {
-                   old->enabled = false;
-                 }
-                 user.s3_keys.push_back(*key);
-                 return absl::OkStatus();
-               });
-               if (!s.ok()) return s;
-               resp->set_user(req->user());
-               resp->set_access_key_id(key->access_key_id);
-               resp->set_secret(key->secret);
-               resp->set_replaced_access_key_id(req->access_key_id());
-               return absl::OkStatus();
-             });
+  std::string what = absl::StrCat(req->user(), " ", req->access_key_id());
+  return Run(c, "RotateAccessKey", Kind::kChange, what, [&]() -> absl::Status {
+    absl::StatusOr<auth::S3Key> key = NewAccessKey();
+    if (!key.ok()) return key.status();
+    absl::Status s = gateway_.users().Update(req->user(), [&](auth::User& user) {
+      auto old = FindKey(user, req->access_key_id());
+      if (!old.ok()) return old.status();
+      if (req->delete_old()) {
+        user.s3_keys.erase(*old);
+      } else {
+        (*old)->enabled = false;
+      }
+      user.s3_keys.push_back(*key);
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    resp->set_user(req->user());
+    resp->set_access_key_id(key->access_key_id);
+    resp->set_secret(key->secret);
+    resp->set_replaced_access_key_id(req->access_key_id());
+    return absl::OkStatus();
+  });
 }
 
 grpc::Status AdminService::SetAccessKeyEnabled(grpc::ServerContext* c,
                                                const pb::SetAccessKeyEnabledRequest* req,
                                                pb::AccessKey* resp) {
-  return Run(c, "SetAccessKeyEnabled", Kind::kChange,
-             absl::StrCat(req->user(), " ", req->access_key_id(), " ",
-                          req->enabled() ? "enable" : "disable"),
-             [&]() -> absl::Status {
-               absl::Status s = gateway_.users().Update(req->user(), [&](auth::User& user) {
-                 for (auth::S3Key& k : user.s3_keys) {
-                   if (k.access_key_id == req->access_key_id()) {
-                     k.enabled = req->enabled();
-                     return absl::OkStatus();
-                   }
-                 }
-                 return absl::NotFoundError(
-                     absl::StrCat("user ", req->user(), " has no key ", req->access_key_id()));
-               });
-               if (!s.ok()) return s;
-               resp->set_access_key_id(req->access_key_id());
-               resp->set_enabled(req->enabled());
-               return absl::OkStatus();
-             });
+  std::string what = absl::StrCat(req->user(), " ", req->access_key_id(), " ",
+                                  req->enabled() ? "enable" : "disable");
+  return Run(c, "SetAccessKeyEnabled", Kind::kChange, what, [&]() -> absl::Status {
+    absl::Status s = gateway_.users().Update(req->user(), [&](auth::User& user) {
+      auto key = FindKey(user, req->access_key_id());
+      if (!key.ok()) return key.status();
+      (*key)->enabled = req->enabled();
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    resp->set_access_key_id(req->access_key_id());
+    resp->set_enabled(req->enabled());
+    return absl::OkStatus();
+  });
 }
 
 grpc::Status AdminService::DeleteAccessKey(grpc::ServerContext* c,
                                            const pb::DeleteAccessKeyRequest* req, pb::Empty*) {
-  return Run(c, "DeleteAccessKey", Kind::kChange,
-             absl::StrCat(req->user(), " ", req->access_key_id()), [&] {
-               return gateway_.users().Update(req->user(), [&](auth::User& user) {
-                 auto it = std::find_if(
-                     user.s3_keys.begin(), user.s3_keys.end(),
-                     [&](const auth::S3Key& k) { return k.access_key_id == req->access_key_id(); });
-                 if (it == user.s3_keys.end()) {
-                   return absl::NotFoundError(
-                       absl::StrCat("user ", req->user(), " has no key ", req->access_key_id()));
-                 }
-                 user.s3_keys.erase(it);
-                 return absl::OkStatus();
-               });
-             });
+  std::string what = absl::StrCat(req->user(), " ", req->access_key_id());
+  return Run(c, "DeleteAccessKey", Kind::kChange, what, [&] {
+    return gateway_.users().Update(req->user(), [&](auth::User& user) {
+      auto key = FindKey(user, req->access_key_id());
+      if (!key.ok()) return key.status();
+      user.s3_keys.erase(*key);
+      return absl::OkStatus();
+    });
+  });
 }
 
 // ---- quotas ----

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
+#include "lib/server/client_rule_proto.h"
 #include "lib/server/config.pb.h"
 
 namespace cfs::server {
@@ -65,21 +66,9 @@ absl::StatusOr<auth::Export> ToExport(const config::v1::Export& in) {
   if (in.has_s3_buckets()) exp.s3_buckets = in.s3_buckets();
   exp.smb_encrypt = in.smb_encrypt();
   for (const auto& rule_in : in.rules()) {
-    auth::ClientRule rule;
-    for (const std::string& client : rule_in.clients()) {
-      absl::StatusOr<auth::Cidr> cidr = auth::Cidr::Parse(client);
-      if (!cidr.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("exports[", in.name(), "].rules: ", cidr.status().message()));
-      }
-      rule.clients.push_back(*cidr);
-    }
-    rule.read_only = rule_in.read_only();
-    if (rule_in.has_root_squash()) rule.root_squash = rule_in.root_squash();
-    rule.all_squash = rule_in.all_squash();
-    if (rule_in.has_anonymous_uid()) rule.anonymous_uid = rule_in.anonymous_uid();
-    if (rule_in.has_anonymous_gid()) rule.anonymous_gid = rule_in.anonymous_gid();
-    exp.rules.push_back(std::move(rule));
+    absl::StatusOr<auth::ClientRule> rule = ClientRuleFromProto(rule_in, in.name());
+    if (!rule.ok()) return rule.status();
+    exp.rules.push_back(*std::move(rule));
   }
   return exp;
 }
@@ -187,15 +176,7 @@ std::string FormatStateText(const std::vector<auth::Export>& exports,
     out->set_smb_share(exp.smb_share);
     out->set_s3_buckets(exp.s3_buckets);
     out->set_smb_encrypt(exp.smb_encrypt);
-    for (const auth::ClientRule& rule : exp.rules) {
-      config::v1::ClientRule* r = out->add_rules();
-      for (const auth::Cidr& cidr : rule.clients) r->add_clients(cidr.text());
-      r->set_read_only(rule.read_only);
-      r->set_root_squash(rule.root_squash);
-      r->set_all_squash(rule.all_squash);
-      r->set_anonymous_uid(rule.anonymous_uid);
-      r->set_anonymous_gid(rule.anonymous_gid);
-    }
+    for (const auth::ClientRule& rule : exp.rules) ClientRuleToProto(rule, out->add_rules());
   }
   for (const auth::User& user : users) {
     config::v1::User* out = state.add_users();

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 
+#include <cstdio>
 #include <fstream>
 #include <future>
 #include <sstream>
@@ -58,6 +59,23 @@ int MountWithLibnfs(int nfs_port, int mount_port, const std::string& export_path
   }
   nfs_destroy_context(nfs);
   return rc;
+}
+
+// Runs the aws CLI (Debian's awscli, an independent S3 client) as `key`/`secret` against the
+// gateway's S3 port: `aws s3 ls`. Returns its exit status; its output goes to `output`.
+int AwsS3List(int s3_port, const std::string& key, const std::string& secret,
+              const std::string& home, std::string* output) {
+  std::string command = absl::StrCat(
+      "env AWS_ACCESS_KEY_ID='", key, "' AWS_SECRET_ACCESS_KEY='", secret,
+      "' AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null "
+      "AWS_SHARED_CREDENTIALS_FILE=/dev/null HOME='",
+      home, "' timeout 60 /usr/bin/aws --endpoint-url http://127.0.0.1:", s3_port, " s3 ls 2>&1");
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return -1;
+  char buffer[512];
+  output->clear();
+  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output->append(buffer, n);
+  return pclose(pipe);
 }
 
 class ControlServiceTest : public ::testing::Test {
@@ -278,6 +296,13 @@ TEST_F(ControlServiceTest, UsersGroupsAndKeys) {
   EXPECT_EQ(rotated.replaced_access_key_id(), key.access_key_id());
   EXPECT_FALSE(gateway_->users().FindByAccessKey(key.access_key_id()).has_value());
   EXPECT_TRUE(gateway_->users().FindByAccessKey(rotated.access_key_id()).has_value());
+  // Over S3, with the aws CLI: the old key is refused, the new one works.
+  int s3_port = gateway_->address("s3")->port;
+  std::string output;
+  EXPECT_NE(AwsS3List(s3_port, key.access_key_id(), key.secret(), dir_.path(), &output), 0);
+  EXPECT_THAT(output, HasSubstr("InvalidAccessKeyId"));
+  EXPECT_EQ(AwsS3List(s3_port, rotated.access_key_id(), rotated.secret(), dir_.path(), &output), 0)
+      << output;
 
   pb::SetAccessKeyEnabledRequest enable;
   enable.set_user("alice");

@@ -690,6 +690,32 @@ void ReserveOneAndMake(QuotaLedger& ledger, backend::Backend& next,
 
 }  // namespace
 
+void QuotaFilter::MakeEntry(const Ctx& c, Ino parent, absl::string_view name,
+                            const backend::SetAttributes& attrs,
+                            absl::AnyInvocable<void(Cb<backend::EntryResult>) &&> make,
+                            Cb<backend::EntryResult> done) {
+  Attributes owner;
+  owner.uid = attrs.uid.value_or(c.identity.uid);
+  owner.gid = attrs.gid.value_or(c.identity.gid);
+  ReserveOneAndMake(ledger_, next(), c, parent, name, KeysOf(owner, TreesOf(parent)),
+                    [this, parent, make = std::move(make), done = std::move(done)](
+                        Held held, absl::Status allowed) mutable {
+                      if (!allowed.ok()) {
+                        std::move(done)(allowed);
+                        return;
+                      }
+                      std::move(make)([this, parent, held, done = std::move(done)](
+                                          absl::StatusOr<backend::EntryResult> result) mutable {
+                        if (result.ok()) {
+                          NoteEntry(result->attributes, parent);
+                          Charge(KeysOf(result->attributes, TreesOf(parent)), 0, 1);
+                        }
+                        held->Release();
+                        std::move(done)(std::move(result));
+                      });
+                    });
+}
+
 void QuotaFilter::MakeDirectory(const Ctx& c, Ino parent, absl::string_view name,
                                 const backend::SetAttributes& attrs,
                                 Cb<backend::EntryResult> done) {
@@ -697,28 +723,12 @@ void QuotaFilter::MakeDirectory(const Ctx& c, Ino parent, absl::string_view name
     next().MakeDirectory(c, parent, name, attrs, std::move(done));
     return;
   }
-  Attributes owner;
-  owner.uid = attrs.uid.value_or(c.identity.uid);
-  owner.gid = attrs.gid.value_or(c.identity.gid);
-  ReserveOneAndMake(ledger_, next(), c, parent, name, KeysOf(owner, TreesOf(parent)),
-                    [this, c, parent, name = std::string(name), attrs, done = std::move(done)](
-                        Held held, absl::Status allowed) mutable {
-                      if (!allowed.ok()) {
-                        std::move(done)(allowed);
-                        return;
-                      }
-                      next().MakeDirectory(
-                          c, parent, name, attrs,
-                          [this, parent, held, done = std::move(done)](
-                              absl::StatusOr<backend::EntryResult> result) mutable {
-                            if (result.ok()) {
-                              NoteEntry(result->attributes, parent);
-                              Charge(KeysOf(result->attributes, TreesOf(parent)), 0, 1);
-                            }
-                            held->Release();
-                            std::move(done)(std::move(result));
-                          });
-                    });
+  MakeEntry(
+      c, parent, name, attrs,
+      [this, c, parent, name = std::string(name), attrs](Cb<backend::EntryResult> made) {
+        next().MakeDirectory(c, parent, name, attrs, std::move(made));
+      },
+      std::move(done));
 }
 
 void QuotaFilter::MakeSymlink(const Ctx& c, Ino parent, absl::string_view name,
@@ -728,28 +738,13 @@ void QuotaFilter::MakeSymlink(const Ctx& c, Ino parent, absl::string_view name,
     next().MakeSymlink(c, parent, name, target, attrs, std::move(done));
     return;
   }
-  Attributes owner;
-  owner.uid = attrs.uid.value_or(c.identity.uid);
-  owner.gid = attrs.gid.value_or(c.identity.gid);
-  ReserveOneAndMake(ledger_, next(), c, parent, name, KeysOf(owner, TreesOf(parent)),
-                    [this, c, parent, name = std::string(name), target = std::string(target), attrs,
-                     done = std::move(done)](Held held, absl::Status allowed) mutable {
-                      if (!allowed.ok()) {
-                        std::move(done)(allowed);
-                        return;
-                      }
-                      next().MakeSymlink(c, parent, name, target, attrs,
-                                         [this, parent, held, done = std::move(done)](
-                                             absl::StatusOr<backend::EntryResult> result) mutable {
-                                           if (result.ok()) {
-                                             NoteEntry(result->attributes, parent);
-                                             Charge(KeysOf(result->attributes, TreesOf(parent)), 0,
-                                                    1);
-                                           }
-                                           held->Release();
-                                           std::move(done)(std::move(result));
-                                         });
-                    });
+  MakeEntry(
+      c, parent, name, attrs,
+      [this, c, parent, name = std::string(name), target = std::string(target),
+       attrs](Cb<backend::EntryResult> made) {
+        next().MakeSymlink(c, parent, name, target, attrs, std::move(made));
+      },
+      std::move(done));
 }
 
 void QuotaFilter::MakeNode(const Ctx& c, Ino parent, absl::string_view name, backend::FileType type,
@@ -759,27 +754,13 @@ void QuotaFilter::MakeNode(const Ctx& c, Ino parent, absl::string_view name, bac
     next().MakeNode(c, parent, name, type, rdev_major, rdev_minor, attrs, std::move(done));
     return;
   }
-  Attributes owner;
-  owner.uid = attrs.uid.value_or(c.identity.uid);
-  owner.gid = attrs.gid.value_or(c.identity.gid);
-  ReserveOneAndMake(ledger_, next(), c, parent, name, KeysOf(owner, TreesOf(parent)),
-                    [this, c, parent, name = std::string(name), type, rdev_major, rdev_minor, attrs,
-                     done = std::move(done)](Held held, absl::Status allowed) mutable {
-                      if (!allowed.ok()) {
-                        std::move(done)(allowed);
-                        return;
-                      }
-                      next().MakeNode(c, parent, name, type, rdev_major, rdev_minor, attrs,
-                                      [this, parent, held, done = std::move(done)](
-                                          absl::StatusOr<backend::EntryResult> result) mutable {
-                                        if (result.ok()) {
-                                          NoteEntry(result->attributes, parent);
-                                          Charge(KeysOf(result->attributes, TreesOf(parent)), 0, 1);
-                                        }
-                                        held->Release();
-                                        std::move(done)(std::move(result));
-                                      });
-                    });
+  MakeEntry(
+      c, parent, name, attrs,
+      [this, c, parent, name = std::string(name), type, rdev_major, rdev_minor,
+       attrs](Cb<backend::EntryResult> made) {
+        next().MakeNode(c, parent, name, type, rdev_major, rdev_minor, attrs, std::move(made));
+      },
+      std::move(done));
 }
 
 void QuotaFilter::Link(const Ctx& c, Ino inode, Ino dir, absl::string_view name,

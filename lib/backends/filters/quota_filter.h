@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
 #include "lib/auth/export_policy.h"
 #include "lib/backends/filters/forwarding_backend.h"
 #include "lib/quota/quota.h"
@@ -112,6 +113,12 @@ class QuotaFilter : public ForwardingBackend, public quota::QuotaService {
   void CreateChecked(const Ctx& c, const backend::CreateRequest& request,
                      std::optional<backend::Attributes> existing, bool looked_up,
                      Cb<backend::EntryResult> done);
+  // Reserves one file for the entry `name` that `make` creates under `parent` (refused only
+  // when the name does not exist yet), and charges it once `make`'s completion succeeds.
+  void MakeEntry(const Ctx& c, Ino parent, absl::string_view name,
+                 const backend::SetAttributes& attrs,
+                 absl::AnyInvocable<void(Cb<backend::EntryResult>) &&> make,
+                 Cb<backend::EntryResult> done);
   bool active() const { return active_.load(std::memory_order_acquire); }
   // The key a subject names (resolving export and bucket paths). Errors: kNotFound.
   absl::StatusOr<quota::QuotaKey> KeyOf(const quota::QuotaSubject& subject) const;
