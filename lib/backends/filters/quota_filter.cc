@@ -313,6 +313,7 @@ absl::Status QuotaFilter::RemoveQuota(const quota::QuotaSubject& subject) {
     active_.store(false, std::memory_order_release);
     file_parent_.clear();
     pending_.clear();
+    known_.clear();
   }
   CFS_LOG(INFO, "quota") << "quota of " << subject.ToString() << " removed";
   return absl::OkStatus();
@@ -385,6 +386,7 @@ absl::Status QuotaFilter::Scan() {
     std::lock_guard<std::mutex> lock(mu_);
     rebuilding_ = true;
     during_.clear();
+    known_.clear();  // unwatched while no limit was set: look files up afresh
   }
   auto finish = [&](absl::Status status) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -471,11 +473,92 @@ absl::Status QuotaFilter::Scan() {
 
 // ---- enforcement ----
 
+void QuotaFilter::Remember(const Attributes& attrs) {
+  if (attrs.type != FileType::kRegular) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = known_.find(attrs.inode);
+  if (it != known_.end()) {
+    // Completions can arrive out of order: keep the newest state.
+    if (attrs.change_id >= it->second.change_id) it->second = attrs;
+    return;
+  }
+  if (known_.size() >= kMaxKnown) known_.clear();
+  known_.emplace(attrs.inode, attrs);
+}
+
+void QuotaFilter::Forget(Ino inode) {
+  std::lock_guard<std::mutex> lock(mu_);
+  known_.erase(inode);
+}
+
+std::optional<Attributes> QuotaFilter::Recall(Ino inode) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = known_.find(inode);
+  if (it == known_.end()) return std::nullopt;
+  return it->second;
+}
+
+void QuotaFilter::WriteWith(const Ctx& c, const Attributes& attrs, uint64_t offset,
+                            std::shared_ptr<const void> keep_alive, absl::string_view data,
+                            backend::Stability stability, Cb<backend::WriteResult> done) {
+  Ino inode = attrs.inode;
+  uint64_t end = offset + data.size();
+  uint64_t growth = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    uint64_t base = attrs.size;
+    auto p = pending_.find(inode);
+    if (p != pending_.end()) base = std::max(base, p->second.end);
+    growth = end > base ? end - base : 0;
+  }
+  absl::StatusOr<QuotaLedger::Reservation> reserved =
+      ledger_.Reserve(KeysOf(attrs, TreesOfFile(inode)), growth, 0);
+  if (!reserved.ok()) {
+    std::move(done)(reserved.status());
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Pending& p = pending_[inode];
+    p.end = std::max(p.end, end);
+    ++p.count;
+  }
+  Held held = Hold(std::move(*reserved));
+  auto finish = [this, inode, held,
+                 done = std::move(done)](absl::StatusOr<backend::WriteResult> result) mutable {
+    if (result.ok()) {
+      const backend::AttrChange& change = result->attributes;
+      Charge(KeysOf(change.after, TreesOfFile(inode)),
+             Signed(change.after.size) - Signed(change.before.size), 0);
+      Remember(change.after);
+    } else {
+      Forget(inode);  // look again next time
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto p = pending_.find(inode);
+      if (p != pending_.end() && --p->second.count <= 0) pending_.erase(p);
+    }
+    held->Release();
+    std::move(done)(std::move(result));
+  };
+  if (keep_alive != nullptr) {
+    next().WriteRetained(c, inode, offset, std::move(keep_alive), data, stability,
+                         std::move(finish));
+  } else {
+    next().Write(c, inode, offset, data, stability, std::move(finish));
+  }
+}
+
 void QuotaFilter::WriteRetained(const Ctx& c, Ino inode, uint64_t offset,
                                 std::shared_ptr<const void> keep_alive, absl::string_view data,
                                 backend::Stability stability, Cb<backend::WriteResult> done) {
   if (!active()) {
     next().WriteRetained(c, inode, offset, std::move(keep_alive), data, stability, std::move(done));
+    return;
+  }
+  if (std::optional<Attributes> known = Recall(inode)) {
+    WriteWith(c, *known, offset, std::move(keep_alive), data, stability, std::move(done));
     return;
   }
   next().GetAttr(AsRoot(c), inode,
@@ -487,45 +570,9 @@ void QuotaFilter::WriteRetained(const Ctx& c, Ino inode, uint64_t offset,
                                           std::move(done));
                      return;
                    }
-                   uint64_t end = offset + data.size();
-                   uint64_t growth = 0;
-                   {
-                     std::lock_guard<std::mutex> lock(mu_);
-                     uint64_t base = attrs->size;
-                     auto p = pending_.find(inode);
-                     if (p != pending_.end()) base = std::max(base, p->second.end);
-                     growth = end > base ? end - base : 0;
-                   }
-                   absl::StatusOr<QuotaLedger::Reservation> reserved =
-                       ledger_.Reserve(KeysOf(*attrs, TreesOfFile(inode)), growth, 0);
-                   if (!reserved.ok()) {
-                     std::move(done)(reserved.status());
-                     return;
-                   }
-                   {
-                     std::lock_guard<std::mutex> lock(mu_);
-                     Pending& p = pending_[inode];
-                     p.end = std::max(p.end, end);
-                     ++p.count;
-                   }
-                   Held held = Hold(std::move(*reserved));
-                   next().WriteRetained(
-                       c, inode, offset, std::move(keep_alive), data, stability,
-                       [this, inode, held, done = std::move(done)](
-                           absl::StatusOr<backend::WriteResult> result) mutable {
-                         if (result.ok()) {
-                           const backend::AttrChange& change = result->attributes;
-                           Charge(KeysOf(change.after, TreesOfFile(inode)),
-                                  Signed(change.after.size) - Signed(change.before.size), 0);
-                         }
-                         {
-                           std::lock_guard<std::mutex> lock(mu_);
-                           auto p = pending_.find(inode);
-                           if (p != pending_.end() && --p->second.count <= 0) pending_.erase(p);
-                         }
-                         held->Release();
-                         std::move(done)(std::move(result));
-                       });
+                   Remember(*attrs);
+                   WriteWith(c, *attrs, offset, std::move(keep_alive), data, stability,
+                             std::move(done));
                  });
 }
 
@@ -535,7 +582,12 @@ void QuotaFilter::Write(const Ctx& c, Ino inode, uint64_t offset, absl::string_v
     next().Write(c, inode, offset, data, stability, std::move(done));
     return;
   }
-  // The write may go on after this returns (once the attributes are in): keep a copy.
+  if (std::optional<Attributes> known = Recall(inode)) {
+    // Forwarded before this returns: the backend copies `data` as Write promises.
+    WriteWith(c, *known, offset, nullptr, data, stability, std::move(done));
+    return;
+  }
+  // The write goes on once the attributes are in, after this returns: keep a copy.
   auto copy = std::make_shared<std::string>(data);
   absl::string_view view(*copy);
   WriteRetained(c, inode, offset, std::move(copy), view, stability, std::move(done));
@@ -578,11 +630,14 @@ void QuotaFilter::SetAttr(const Ctx& c, Ino inode, const backend::SetAttributes&
         Held held_taken = Hold(std::move(*taken));
         Held held_grown = Hold(std::move(*grown));
         next().SetAttr(c, inode, attrs,
-                       [this, trees, held_taken, held_grown, done = std::move(done)](
+                       [this, inode, trees, held_taken, held_grown, done = std::move(done)](
                            absl::StatusOr<backend::AttrChange> change) mutable {
                          if (change.ok()) {
                            ChargeMove(KeysOf(change->before, trees), BytesOf(change->before),
                                       KeysOf(change->after, trees), BytesOf(change->after));
+                           Remember(change->after);
+                         } else {
+                           Forget(inode);
                          }
                          held_taken->Release();
                          held_grown->Release();
@@ -654,6 +709,7 @@ void QuotaFilter::CreateChecked(const Ctx& c, const backend::CreateRequest& requ
                  done = std::move(done)](absl::StatusOr<backend::EntryResult> result) mutable {
                   if (result.ok()) {
                     const Attributes& a = result->attributes;
+                    Remember(a);
                     bool created =
                         result->parent.before.change_id != result->parent.after.change_id;
                     if (created) {
@@ -790,6 +846,7 @@ void QuotaFilter::Unlink(const Ctx& c, Ino dir, absl::string_view name,
                                     Charge(KeysOf(*victim, TreesOfFile(victim->inode)),
                                            -Signed(BytesOf(*victim)), -1);
                                     ForgetEntry(*victim);
+                                    Forget(victim->inode);
                                   }
                                   std::move(done)(std::move(result));
                                 });

@@ -119,6 +119,16 @@ class QuotaFilter : public ForwardingBackend, public quota::QuotaService {
                  const backend::SetAttributes& attrs,
                  absl::AnyInvocable<void(Cb<backend::EntryResult>) &&> make,
                  Cb<backend::EntryResult> done);
+  // The last known attributes of regular files written through the filter (owner, size), so a
+  // write needs no look-up. Kept newest by change_id; cleared whole past kMaxKnown entries.
+  void Remember(const backend::Attributes& attrs);
+  void Forget(Ino inode);
+  std::optional<backend::Attributes> Recall(Ino inode) const;
+  // A write once the file's attributes are known: reserve, forward (WriteRetained with
+  // `keep_alive`, else Write, which copies), charge.
+  void WriteWith(const Ctx& c, const backend::Attributes& attrs, uint64_t offset,
+                 std::shared_ptr<const void> keep_alive, absl::string_view data,
+                 backend::Stability stability, Cb<backend::WriteResult> done);
   bool active() const { return active_.load(std::memory_order_acquire); }
   // The key a subject names (resolving export and bucket paths). Errors: kNotFound.
   absl::StatusOr<quota::QuotaKey> KeyOf(const quota::QuotaSubject& subject) const;
@@ -154,8 +164,10 @@ class QuotaFilter : public ForwardingBackend, public quota::QuotaService {
   std::unordered_map<Ino, Ino> dir_parent_;   // guarded by mu_
   std::unordered_map<Ino, Ino> file_parent_;  // guarded by mu_ (files inside limited trees)
   std::map<Ino, Keys> tree_roots_;            // guarded by mu_
-  std::map<quota::QuotaKey, quota::QuotaSubject> subjects_;        // guarded by mu_
-  std::unordered_map<Ino, Pending> pending_;                       // guarded by mu_
+  std::map<quota::QuotaKey, quota::QuotaSubject> subjects_;  // guarded by mu_
+  std::unordered_map<Ino, Pending> pending_;                 // guarded by mu_
+  static constexpr size_t kMaxKnown = 65536;
+  std::unordered_map<Ino, backend::Attributes> known_;             // guarded by mu_
   bool rebuilding_ = false;                                        // guarded by mu_
   std::map<quota::QuotaKey, std::pair<int64_t, int64_t>> during_;  // guarded by mu_
 };

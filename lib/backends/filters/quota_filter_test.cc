@@ -325,5 +325,31 @@ TEST_F(QuotaFilterTest, RemovingTheLastQuotaStopsCounting) {
   EXPECT_TRUE(alice().Write(f, 0, std::string(5000, 'f')).ok());
 }
 
+// Writes reuse the attributes the filter saw last; a truncation must not leave them stale.
+TEST_F(QuotaFilterTest, GrowthAfterATruncateIsStillChecked) {
+  ASSERT_THAT(filter_->SetQuota(Hard(QuotaKind::kUser, "1000", 10000)), IsOk());
+  InodeNumber f = NewFile(alice(), home_, "f", 8000);
+  backend::SetAttributes cut;
+  cut.size = 0;
+  ASSERT_TRUE(alice().SetAttr(f, cut).ok());
+  EXPECT_TRUE(alice().Write(f, 0, std::string(9000, 'a')).ok());
+  EXPECT_THAT(alice().Write(f, 9000, std::string(2000, 'b')).status(), FsErrorIs(FsError::kQuota));
+  EXPECT_EQ(UsageOf(QuotaKind::kUser, "1000").bytes, 9000u);
+}
+
+// Changes made while no limit was set are not seen: counting starts from a fresh look.
+TEST_F(QuotaFilterTest, SizesChangedWhileUnlimitedAreLookedUpAgain) {
+  ASSERT_THAT(filter_->SetQuota(Hard(QuotaKind::kUser, "1000", 1 << 20)), IsOk());
+  InodeNumber f = NewFile(alice(), home_, "f", 50000);  // remembered at 50000 bytes
+  ASSERT_THAT(filter_->RemoveQuota({QuotaKind::kUser, "1000"}), IsOk());
+  backend::SetAttributes cut;
+  cut.size = 0;
+  ASSERT_TRUE(alice().SetAttr(f, cut).ok());  // unwatched
+  ASSERT_THAT(filter_->SetQuota(Hard(QuotaKind::kUser, "1000", 10000)), IsOk());
+  EXPECT_EQ(UsageOf(QuotaKind::kUser, "1000").bytes, 0u);
+  EXPECT_THAT(alice().Write(f, 0, std::string(20000, 'c')).status(), FsErrorIs(FsError::kQuota));
+  EXPECT_TRUE(alice().Write(f, 0, std::string(10000, 'c')).ok());
+}
+
 }  // namespace
 }  // namespace cfs::filters
