@@ -12,7 +12,7 @@ packages=(
   # tests, benchmarks, fuzzing
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
   # independent protocol clients used by the integration tests
-  libnfs-dev libnfs-utils awscli python3-boto3 python3-prometheus-client s3cmd nodejs smbclient samba-testsuite python3-impacket
+  libnfs-dev libnfs-utils awscli python3-boto3 python3-prometheus-client s3cmd nodejs smbclient samba-testsuite python3-impacket curl
 )
 
 missing=()
