@@ -14,7 +14,6 @@ Gateway::Gateway(GatewayOptions options, backend::BackendPtr backend,
     : options_(std::move(options)),
       backend_(std::move(backend)),
       frontends_(std::move(frontends)),
-      exports_(exports),
       live_exports_(std::move(exports)),
       handles_(std::move(handle_key)) {}
 
@@ -76,11 +75,14 @@ void Gateway::RequestShutdown() {
 Gateway::~Gateway() { Shutdown().IgnoreError(); }
 
 absl::Status Gateway::Start() {
+  // The same lock order as SetExports: an export change waits for the frontends to start.
+  std::lock_guard<std::mutex> exports_lock(exports_mu_);
   std::lock_guard<std::mutex> lock(mu_);
   if (state_ != State::kBuilt) {
     return absl::FailedPreconditionError("the gateway was already started");
   }
-  FrontendContext context{options_, *backend_, users_, exports_, handles_, change_feed_};
+  started_exports_ = live_exports_;  // as SetExports may have changed them before Start
+  FrontendContext context{options_, *backend_, users_, started_exports_, handles_, change_feed_};
   context.metrics = &metrics_;
   context.quotas = quota_filter_;
   for (; started_ < frontends_.size(); ++started_) {

@@ -138,9 +138,10 @@ class Gateway {
   std::vector<std::function<std::vector<Check>()>> readiness_checks_;
   std::atomic<bool> draining_{false};
   std::vector<std::unique_ptr<Frontend>> frontends_;
-  const std::vector<auth::Export> exports_;  // what frontends start with (FrontendContext)
-  mutable std::mutex exports_mu_;            // held across a SetExports
+  mutable std::mutex exports_mu_;  // held across a SetExports and a Start (before mu_)
   std::vector<auth::Export> live_exports_ ABSL_GUARDED_BY(exports_mu_);
+  // The list frontends were started with (FrontendContext borrows it for their lifetime).
+  std::vector<auth::Export> started_exports_ ABSL_GUARDED_BY(exports_mu_);
   std::function<std::vector<NodeState>()> node_reporter_;
   std::mutex shutdown_mu_;
   std::function<void()> shutdown_handler_ ABSL_GUARDED_BY(shutdown_mu_);

@@ -37,6 +37,7 @@ class ListeningFrontend : public Frontend {
     getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
     port_ = ntohs(addr.sin_port);
     started_with_root_ = context.backend.Describe();
+    for (const auth::Export& exp : context.exports) started_with_exports_.push_back(exp.name);
     return absl::OkStatus();
   }
   std::vector<BoundAddress> addresses() const override {
@@ -50,6 +51,7 @@ class ListeningFrontend : public Frontend {
   }
   int shutdowns_ = 0;
   std::string started_with_root_;
+  std::vector<std::string> started_with_exports_;
 
  private:
   std::string name_;
@@ -228,6 +230,31 @@ TEST(GatewayBuilderTest, QuotasFromOptionsAreSetAndBadOnesNamed) {
   options.quotas = {user, user};
   EXPECT_THAT(GatewayBuilder().SetOptions(options).Build().status(),
               StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(GatewayBuilderTest, ExportsSetBeforeStartAreTheOnesFrontendsStartWith) {
+  cfs::testing::TempDir dir;
+  GatewayOptions options = TestOptions(dir.path());
+  options.protocols = {"custom"};
+  auto frontend = std::make_unique<ListeningFrontend>("custom");
+  ListeningFrontend* custom = frontend.get();
+  auto gateway = GatewayBuilder().SetOptions(options).AddFrontend(std::move(frontend)).Build();
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  std::vector<auth::Export> exports = (*gateway)->exports();
+  auth::Export second = exports[0];
+  second.id = 2;
+  second.name = "second";
+  second.nfs_path = "/second";
+  second.smb_share = "second";
+  exports.push_back(second);
+  ASSERT_TRUE((*gateway)->SetExports(exports).ok());
+  ASSERT_TRUE((*gateway)->Start().ok());
+  EXPECT_THAT(custom->started_with_exports_, ::testing::ElementsAre("default", "second"));
+  // Invalid lists are refused whole.
+  exports.push_back(second);
+  EXPECT_THAT((*gateway)->SetExports(exports), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ((*gateway)->exports().size(), 2u);
+  ASSERT_TRUE((*gateway)->Shutdown().ok());
 }
 
 }  // namespace
