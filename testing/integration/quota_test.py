@@ -135,6 +135,12 @@ class QuotaTest(unittest.TestCase):
         with self.assertRaises(botocore.exceptions.ClientError):
             s3.head_object(Bucket="capped", Key="b")  # nothing of it is visible
         s3.put_object(Bucket="capped", Key="c", Body=b"c" * 100000)  # exactly at the limit
+        # Full, an overwrite that does not grow the object still fits; one that grows does not.
+        s3.put_object(Bucket="capped", Key="c", Body=b"C" * 100000)
+        self.assertEqual(s3.get_object(Bucket="capped", Key="c")["Body"].read(), b"C" * 100000)
+        with self.assertRaises(botocore.exceptions.ClientError) as grown:
+            s3.put_object(Bucket="capped", Key="c", Body=b"G" * 100001)
+        self.assertEqual(grown.exception.response["Error"]["Code"], "QuotaExceeded")
         s3.delete_object(Bucket="capped", Key="a")
         s3.put_object(Bucket="capped", Key="d", Body=b"d" * 250000)
         self.assertEqual(self.bucket_bytes("capped"), 350000)

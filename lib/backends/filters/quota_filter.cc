@@ -915,8 +915,17 @@ void QuotaFilter::Rename(const Ctx& c, Ino from_dir, absl::string_view from_name
                       "a directory may not be renamed across the boundary of a quota tree"));
                   return;
                 }
+                // A file it replaces (its last link) frees its share in the same trees.
+                uint64_t bytes = BytesOf(src);
+                uint64_t files = 1;
+                if (state->target.ok() && state->target->inode != src.inode &&
+                    state->target->type != FileType::kDirectory && state->target->nlink <= 1) {
+                  uint64_t freed = BytesOf(*state->target);
+                  bytes = bytes > freed ? bytes - freed : 0;
+                  files = 0;
+                }
                 absl::StatusOr<QuotaLedger::Reservation> reserved =
-                    ledger_.Reserve(Minus(to_trees, from_trees), BytesOf(src), 1);
+                    ledger_.Reserve(Minus(to_trees, from_trees), bytes, files);
                 if (!reserved.ok()) {
                   std::move(done)(reserved.status());
                   return;

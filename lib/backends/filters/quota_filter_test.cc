@@ -351,5 +351,26 @@ TEST_F(QuotaFilterTest, SizesChangedWhileUnlimitedAreLookedUpAgain) {
   EXPECT_TRUE(alice().Write(f, 0, std::string(10000, 'c')).ok());
 }
 
+// An S3 overwrite: a staged file renamed over the object it replaces, at the bucket's limits.
+TEST_F(QuotaFilterTest, ARenameOverAFileIsChargedTheDifference) {
+  auto bucket = root().Mkdir(kRootInode, "photos", 0777);
+  ASSERT_TRUE(bucket.ok());
+  InodeNumber photos = bucket->attributes.inode;
+  NewFile(alice(), photos, "a.jpg", 3000);
+  NewFile(alice(), photos, "b.jpg", 1000);
+  ASSERT_THAT(filter_->SetQuota(Hard(QuotaKind::kBucket, "photos", 5000, 2)), IsOk());
+  // At the file limit, replacing b.jpg (1000) by 2000 bytes fits; a new name does not.
+  NewFile(alice(), home_, "staged", 2000);
+  ASSERT_TRUE(alice().Rename(home_, "staged", photos, "b.jpg").ok());
+  EXPECT_EQ(UsageOf(QuotaKind::kBucket, "photos").bytes, 5000u);
+  EXPECT_EQ(UsageOf(QuotaKind::kBucket, "photos").inodes, 2u);
+  NewFile(alice(), home_, "more", 10);
+  EXPECT_THAT(alice().Rename(home_, "more", photos, "c.jpg").status(), FsErrorIs(FsError::kQuota));
+  // Replacing by something bigger than the room left is refused.
+  NewFile(alice(), home_, "huge", 4000);
+  EXPECT_THAT(alice().Rename(home_, "huge", photos, "b.jpg").status(), FsErrorIs(FsError::kQuota));
+  EXPECT_EQ(UsageOf(QuotaKind::kBucket, "photos").bytes, 5000u);
+}
+
 }  // namespace
 }  // namespace cfs::filters

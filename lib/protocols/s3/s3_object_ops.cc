@@ -301,7 +301,17 @@ void S3Handler::PutObject(Call& call) {
     return SendEmpty(call, 200, head);
   }
 
-  S3Or<Ok> room = CheckQuota(call, bucket->attributes.inode, (*body)->expected_size(), 1);
+  // Bytes only: an overwrite adds no object, and the rename into the bucket checks files exactly.
+  std::optional<uint64_t> size = (*body)->expected_size();
+  S3Or<Ok> room = CheckQuota(call, bucket->attributes.inode, size, 0);
+  if (!room.ok()) {
+    // An overwrite only adds what it outgrows the object it replaces by.
+    S3Or<ObjectInfo> replaced = store_.Head(call.auth.identity, call.bucket, call.key);
+    if (replaced.ok()) {
+      uint64_t old_size = replaced->attributes.size;
+      room = CheckQuota(call, bucket->attributes.inode, *size > old_size ? *size - old_size : 0, 0);
+    }
+  }
   if (!room.ok()) return SendError(call, room.error());
   S3Or<std::unique_ptr<StagedObject>> staged = store_.Stage(call.auth.identity);
   if (!staged.ok()) return SendError(call, staged.error());
