@@ -167,12 +167,11 @@ grpc::Status AdminService::Run(grpc::ServerContext* c, const char* method, Kind 
   if (kind == Kind::kRead) return ToGrpc(body());
   std::lock_guard<std::mutex> lock(changes_mu_);
   absl::Status done = body();
-  if (done.ok()) {
-    absl::Status saved = SaveControlState(gateway_);
-    if (!saved.ok()) {
-      done = absl::InternalError(
-          absl::StrCat("the change is live but could not be saved: ", saved.message()));
-    }
+  // Saved whatever the outcome: a change that failed halfway (a reload) may have applied part.
+  absl::Status saved = SaveControlState(gateway_);
+  if (!saved.ok() && done.ok()) {
+    done = absl::InternalError(
+        absl::StrCat("the change is live but could not be saved: ", saved.message()));
   }
   CFS_LOG(INFO, "audit") << method << " " << what << " by " << who << " from " << c->peer() << ": "
                          << (done.ok() ? "ok" : std::string(done.message()));

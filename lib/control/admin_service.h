@@ -5,8 +5,9 @@
 // or a client certificate that the control port's TLS verified (when a client CA is set).
 // Refusals are UNAUTHENTICATED. Changes are serialised, applied to the live gateway (exports
 // through Gateway::SetExports, users and keys in its UserStore, quotas in its QuotaService),
-// written to the state file (control_state.h) and logged in the "audit" component with who
-// made them, from where, and the outcome; refused changes are audited too. Borrows the
+// followed by a write of the live state to the state file (control_state.h) whatever their
+// outcome, and logged in the "audit" component with who made them, from where, and the
+// outcome; refused changes are audited too. Borrows the
 // gateway, which must outlive it. Thread-safe (gRPC calls arrive on its threads).
 //
 // Example:

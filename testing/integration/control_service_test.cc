@@ -470,6 +470,31 @@ TEST_F(ControlServiceTest, ReloadAppliesTheConfigFile) {
   EXPECT_THAT(broken.error_message(), HasSubstr("line"));
 }
 
+// A reload that fails halfway keeps what it applied, and the state file says so too.
+TEST_F(ControlServiceTest, APartlyFailedReloadIsSavedAsItIsLive) {
+  std::string config = dir_.path() + "/gateway.conf";
+  gateway::GatewayOptions options = Options();
+  options.config_file = config;
+  Start(options);
+  MakeDirectory("data");
+  {
+    std::ofstream out(config);
+    out << R"(exports { id: 5 name: "data" path: "/data" nfs_path: "/data" smb_share: "data" }
+              users { name: "u1" s3_keys { access_key_id: "KEY1" secret: "s1" } }
+              users { name: "u2" s3_keys { access_key_id: "KEY1" secret: "s2" } })";
+  }
+  pb::ReloadConfigResponse reloaded;
+  grpc::Status failed = stub_->ReloadConfig(Context().get(), {}, &reloaded);
+  EXPECT_EQ(failed.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(failed.error_message(), HasSubstr("KEY1"));
+  ASSERT_EQ(gateway_->exports().size(), 2u);  // applied before the user failed
+  ASSERT_TRUE(gateway_->users().FindByName("u1").has_value());
+  Restart();
+  EXPECT_EQ(gateway_->exports().size(), 2u);
+  EXPECT_TRUE(gateway_->users().FindByName("u1").has_value());
+  EXPECT_FALSE(gateway_->users().FindByName("u2").has_value());
+}
+
 TEST_F(ControlServiceTest, DrainAndShutdown) {
   Start(Options());
   std::promise<void> asked;
