@@ -240,6 +240,19 @@ void QuotaFilter::ChargeMove(const Keys& before_keys, uint64_t before_bytes, con
 
 // ---- the QuotaService ----
 
+absl::StatusOr<bool> QuotaFilter::ApplyLimits(const quota::QuotaSetting& setting) {
+  absl::StatusOr<QuotaKey> key = KeyOf(setting.subject);
+  if (!key.ok()) return key.status();
+  bool fresh = !ledger_.HasLimits(*key);
+  ledger_.SetLimits(*key, absl::StrCat(QuotaKindName(key->kind), " ", setting.subject.name),
+                    setting.limits);
+  std::lock_guard<std::mutex> lock(mu_);
+  subjects_[*key] = setting.subject;
+  bool new_tree = fresh && IsTree(key->kind);
+  if (new_tree) tree_roots_[key->id].push_back(*key);
+  return new_tree;
+}
+
 absl::Status QuotaFilter::Configure(const std::vector<quota::QuotaSetting>& settings) {
   std::lock_guard<std::mutex> rebuild(rebuild_mu_);
   bool any = false;
@@ -247,13 +260,8 @@ absl::Status QuotaFilter::Configure(const std::vector<quota::QuotaSetting>& sett
     absl::Status valid = quota::ValidateQuotaSetting(setting);
     if (!valid.ok()) return valid;
     if (setting.limits.empty()) continue;
-    absl::StatusOr<QuotaKey> key = KeyOf(setting.subject);
-    if (!key.ok()) return key.status();
-    ledger_.SetLimits(*key, absl::StrCat(QuotaKindName(key->kind), " ", setting.subject.name),
-                      setting.limits);
-    std::lock_guard<std::mutex> lock(mu_);
-    subjects_[*key] = setting.subject;
-    if (IsTree(key->kind)) tree_roots_[key->id].push_back(*key);
+    absl::StatusOr<bool> applied = ApplyLimits(setting);
+    if (!applied.ok()) return applied.status();
     any = true;
   }
   if (!any) return absl::OkStatus();
@@ -269,22 +277,14 @@ absl::Status QuotaFilter::SetQuota(const quota::QuotaSetting& setting) {
     return absl::IsNotFound(removed) ? absl::OkStatus() : removed;
   }
   std::lock_guard<std::mutex> rebuild(rebuild_mu_);
-  absl::StatusOr<QuotaKey> key = KeyOf(setting.subject);
-  if (!key.ok()) return key.status();
-  bool fresh = !ledger_.HasLimits(*key);
-  ledger_.SetLimits(*key, absl::StrCat(QuotaKindName(key->kind), " ", setting.subject.name),
-                    setting.limits);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    subjects_[*key] = setting.subject;
-    if (fresh && IsTree(key->kind)) tree_roots_[key->id].push_back(*key);
-  }
+  absl::StatusOr<bool> new_tree = ApplyLimits(setting);
+  if (!new_tree.ok()) return new_tree.status();
   CFS_LOG(INFO, "quota") << "quota of " << setting.subject.ToString() << " set: bytes soft "
                          << setting.limits.soft_bytes << " hard " << setting.limits.hard_bytes
                          << ", files soft " << setting.limits.soft_inodes << " hard "
                          << setting.limits.hard_inodes;
   // Usage of users and groups is counted for everyone once active; a new tree needs its files.
-  if (active() && !(fresh && IsTree(key->kind))) return absl::OkStatus();
+  if (active() && !*new_tree) return absl::OkStatus();
   active_.store(true, std::memory_order_release);
   return Scan();
 }

@@ -130,6 +130,9 @@ class QuotaFilter : public ForwardingBackend, public quota::QuotaService {
                  std::shared_ptr<const void> keep_alive, absl::string_view data,
                  backend::Stability stability, Cb<backend::WriteResult> done);
   bool active() const { return active_.load(std::memory_order_acquire); }
+  // Sets the (valid, non-empty) limits of `setting`; true when they add a tree to count.
+  // Errors: as KeyOf.
+  absl::StatusOr<bool> ApplyLimits(const quota::QuotaSetting& setting);
   // The key a subject names (resolving export and bucket paths). Errors: kNotFound.
   absl::StatusOr<quota::QuotaKey> KeyOf(const quota::QuotaSubject& subject) const;
   quota::QuotaReport ReportOf(const quota::QuotaSubject& subject,
