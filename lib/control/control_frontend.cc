@@ -1,8 +1,6 @@
 #include "lib/control/control_frontend.h"
 
-#include <fcntl.h>
 #include <openssl/rand.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -12,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "lib/common/durable_file.h"
 #include "lib/common/logging.h"
 
 namespace cfs::control {
@@ -102,13 +101,8 @@ absl::StatusOr<std::string> LoadOrCreateAdminToken(const std::string& data_dir) 
   }
   std::string token =
       absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(raw), sizeof(raw)));
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return absl::InternalError(absl::StrCat(path, ": ", std::strerror(errno)));
-  std::string line = token + "\n";
-  bool written =
-      write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && fsync(fd) == 0;
-  close(fd);
-  if (!written) return absl::InternalError(absl::StrCat(path, ": cannot write the token"));
+  absl::Status written = WriteFileDurably(path, token + "\n");
+  if (!written.ok()) return absl::InternalError(absl::StrCat("admin token: ", written.message()));
   CFS_LOG(INFO, "control") << "admin token created in " << path;
   return token;
 }

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "lib/backend/errors.h"
 #include "lib/backend/file_handle.h"
+#include "lib/common/durable_file.h"
 
 namespace cfs::server {
 
@@ -28,21 +29,8 @@ absl::StatusOr<std::string> LoadOrCreateHandleKey(const std::string& data_dir) {
   }
   if (errno != ENOENT) return backend::ErrnoStatus(errno, absl::StrCat("open ", path));
   std::string key = backend::FileHandleCodec::GenerateKey();
-  std::string tmp = path + ".tmp";
-  fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return backend::ErrnoStatus(errno, absl::StrCat("create ", tmp));
-  bool ok = write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) && fsync(fd) == 0;
-  int err = errno;
-  close(fd);
-  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
-    if (ok) err = errno;
-    return backend::ErrnoStatus(err, absl::StrCat("write ", path));
-  }
-  int dir = open(data_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    fsync(dir);
-    close(dir);
-  }
+  absl::Status written = WriteFileDurably(path, key);
+  if (!written.ok()) return written;
   return key;
 }
 
