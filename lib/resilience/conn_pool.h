@@ -63,7 +63,8 @@ struct ConnPoolOptions {
 
 class ConnPool : public std::enable_shared_from_this<ConnPool> {
  public:
-  // Opens a connection before the deadline (blocking: runs on the pool's connect threads).
+  // Opens a connection before the deadline (blocking: runs on the pool's connect threads). It
+  // can still run after the pool is destroyed, so it must own (or share) what it uses.
   using Connector =
       std::function<absl::StatusOr<std::unique_ptr<PooledConnection>>(absl::Time deadline)>;
   // Checks an idle connection; calls `healthy` once with the verdict.

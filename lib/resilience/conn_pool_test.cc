@@ -22,8 +22,9 @@ class FakeConn : public PooledConnection {
   std::atomic<bool> broken_{false};
 };
 
-// Counts connections opened; can be told to refuse.
-struct FakeServer {
+// Counts connections opened; can be told to refuse. Shared with the pool's callbacks: a
+// connect started by a test can finish on the pool's connect threads after the test returned.
+struct FakeServer : std::enable_shared_from_this<FakeServer> {
   std::atomic<int> opened{0};
   std::atomic<bool> refuse{false};
   std::atomic<bool> healthy{true};
@@ -31,18 +32,19 @@ struct FakeServer {
   std::vector<FakeConn*> conns;
 
   ConnPool::Connector Connector() {
-    return [this](absl::Time) -> absl::StatusOr<std::unique_ptr<PooledConnection>> {
-      if (refuse) return absl::UnavailableError("connection refused");
-      ++opened;
+    return [self = shared_from_this()](
+               absl::Time) -> absl::StatusOr<std::unique_ptr<PooledConnection>> {
+      if (self->refuse) return absl::UnavailableError("connection refused");
+      ++self->opened;
       auto conn = std::make_unique<FakeConn>();
-      std::lock_guard<std::mutex> lock(mu);
-      conns.push_back(conn.get());
+      std::lock_guard<std::mutex> lock(self->mu);
+      self->conns.push_back(conn.get());
       return std::unique_ptr<PooledConnection>(std::move(conn));
     };
   }
   ConnPool::HealthCheck Check() {
-    return [this](PooledConnection&, absl::AnyInvocable<void(bool) &&> done) {
-      std::move(done)(healthy.load());
+    return [self = shared_from_this()](PooledConnection&, absl::AnyInvocable<void(bool) &&> done) {
+      std::move(done)(self->healthy.load());
     };
   }
 };
@@ -62,20 +64,20 @@ void WaitFor(const std::function<bool()>& condition) {
 
 TEST(ConnPoolTest, OpensTheMinimumAtOnce) {
   Scheduler scheduler;
-  FakeServer server;
+  auto server = std::make_shared<FakeServer>();
   auto pool =
-      ConnPool::Create("n", ConnPoolOptions{}, server.Connector(), server.Check(), &scheduler);
+      ConnPool::Create("n", ConnPoolOptions{}, server->Connector(), server->Check(), &scheduler);
   WaitFor([&] { return pool->stats().connections == 2; });
   EXPECT_EQ(pool->stats().connections, 2u);
-  EXPECT_EQ(server.opened.load(), 2);
+  EXPECT_EQ(server->opened.load(), 2);
 }
 
 TEST(ConnPoolTest, BoundsHoldUnder500ConcurrentRequests) {
   Scheduler scheduler;
-  FakeServer server;
+  auto server = std::make_shared<FakeServer>();
   ConnPoolOptions options;
   options.max_in_flight_per_connection = 8;  // 10 connections x 8 = 80 requests at a time
-  auto pool = ConnPool::Create("n", options, server.Connector(), server.Check(), &scheduler);
+  auto pool = ConnPool::Create("n", options, server->Connector(), server->Check(), &scheduler);
   std::mutex mu;
   std::map<const PooledConnection*, int> in_use;
   int most_on_one = 0;
@@ -120,7 +122,7 @@ TEST(ConnPoolTest, BoundsHoldUnder500ConcurrentRequests) {
   EXPECT_EQ(failed.load(), 0);
   EXPECT_LE(most_on_one, 8);
   EXPECT_LE(most_at_once, 80);
-  EXPECT_LE(server.opened.load(), 10);
+  EXPECT_LE(server->opened.load(), 10);
   EXPECT_LE(pool->stats().connections, 10u);
   EXPECT_EQ(pool->stats().in_use, 0u);
   EXPECT_EQ(pool->stats().waiters, 0u);
@@ -128,13 +130,13 @@ TEST(ConnPoolTest, BoundsHoldUnder500ConcurrentRequests) {
 
 TEST(ConnPoolTest, TooManyWaitersAreRefusedAndDeadlinesEndWaiting) {
   Scheduler scheduler;
-  FakeServer server;
+  auto server = std::make_shared<FakeServer>();
   ConnPoolOptions options;
   options.min_connections = 1;
   options.max_connections = 1;
   options.max_in_flight_per_connection = 1;
   options.max_waiters = 1;
-  auto pool = ConnPool::Create("n", options, server.Connector(), server.Check(), &scheduler);
+  auto pool = ConnPool::Create("n", options, server->Connector(), server->Check(), &scheduler);
   auto held = AcquireNow(*pool, absl::Seconds(5));
   ASSERT_TRUE(held.ok()) << held.status();
   std::promise<absl::Status> waiter;
@@ -151,13 +153,13 @@ TEST(ConnPoolTest, TooManyWaitersAreRefusedAndDeadlinesEndWaiting) {
 
 TEST(ConnPoolTest, IdleConnectionsBeyondTheMinimumAreReaped) {
   Scheduler scheduler;
-  FakeServer server;
+  auto server = std::make_shared<FakeServer>();
   ManualClock clock(absl::Now());
   ConnPoolOptions options;
   options.max_in_flight_per_connection = 1;
   options.maintenance_interval = absl::Hours(1);  // this test runs maintenance itself
   auto pool =
-      ConnPool::Create("n", options, server.Connector(), server.Check(), &scheduler, &clock);
+      ConnPool::Create("n", options, server->Connector(), server->Check(), &scheduler, &clock);
   std::vector<std::shared_ptr<PooledConnection>> held;
   for (int i = 0; i < 5; ++i) {
     auto c = AcquireNow(*pool, absl::Seconds(5));
@@ -173,45 +175,47 @@ TEST(ConnPoolTest, IdleConnectionsBeyondTheMinimumAreReaped) {
   pool->MaintainForTest();
   EXPECT_EQ(pool->stats().connections, 2u);
   EXPECT_EQ(pool->stats().reaped, 3u);
+  WaitFor([&] { return pool->stats().connecting == 0; });  // a late connect reads `clock`
 }
 
 TEST(ConnPoolTest, FailedHealthChecksAndBrokenConnectionsAreReplaced) {
   Scheduler scheduler;
-  FakeServer server;
+  auto server = std::make_shared<FakeServer>();
   ManualClock clock(absl::Now());
   ConnPoolOptions options;
   options.maintenance_interval = absl::Hours(1);
   auto pool =
-      ConnPool::Create("n", options, server.Connector(), server.Check(), &scheduler, &clock);
+      ConnPool::Create("n", options, server->Connector(), server->Check(), &scheduler, &clock);
   WaitFor([&] { return pool->stats().connections == 2; });
-  server.healthy = false;
+  server->healthy = false;
   clock.Advance(absl::Seconds(30));
   pool->MaintainForTest();  // both checks fail: both connections close
-  server.healthy = true;
+  server->healthy = true;
   pool->MaintainForTest();  // dropped and replaced
-  WaitFor([&] { return pool->stats().connections == 2 && server.opened.load() == 4; });
-  EXPECT_EQ(server.opened.load(), 4);
+  WaitFor([&] { return pool->stats().connections == 2 && server->opened.load() == 4; });
+  EXPECT_EQ(server->opened.load(), 4);
   EXPECT_EQ(pool->stats().replaced, 2u);
 
   // A connection that breaks under use is replaced on the next acquire.
   {
-    std::lock_guard<std::mutex> lock(server.mu);
-    server.conns.back()->Break();
+    std::lock_guard<std::mutex> lock(server->mu);
+    server->conns.back()->Break();
   }
   auto c = AcquireNow(*pool, absl::Seconds(5));
   ASSERT_TRUE(c.ok());
   EXPECT_FALSE((*c)->Broken());
   pool->Release(c->get());
-  WaitFor([&] { return server.opened.load() == 5; });
-  EXPECT_EQ(server.opened.load(), 5);
+  WaitFor([&] { return server->opened.load() == 5; });
+  EXPECT_EQ(server->opened.load(), 5);
+  WaitFor([&] { return pool->stats().connecting == 0; });  // a late connect reads `clock`
 }
 
 TEST(ConnPoolTest, WaitersFailFastWhenTheNodeRefusesConnections) {
   Scheduler scheduler;
-  FakeServer server;
-  server.refuse = true;
+  auto server = std::make_shared<FakeServer>();
+  server->refuse = true;
   auto pool =
-      ConnPool::Create("n", ConnPoolOptions{}, server.Connector(), server.Check(), &scheduler);
+      ConnPool::Create("n", ConnPoolOptions{}, server->Connector(), server->Check(), &scheduler);
   absl::Time start = absl::Now();
   auto c = AcquireNow(*pool, absl::Seconds(30));
   EXPECT_EQ(c.status().code(), absl::StatusCode::kUnavailable);
@@ -221,9 +225,9 @@ TEST(ConnPoolTest, WaitersFailFastWhenTheNodeRefusesConnections) {
 
 TEST(ConnPoolTest, ShutdownFailsLaterAcquires) {
   Scheduler scheduler;
-  FakeServer server;
+  auto server = std::make_shared<FakeServer>();
   auto pool =
-      ConnPool::Create("n", ConnPoolOptions{}, server.Connector(), server.Check(), &scheduler);
+      ConnPool::Create("n", ConnPoolOptions{}, server->Connector(), server->Check(), &scheduler);
   pool->Shutdown();
   EXPECT_EQ(AcquireNow(*pool, absl::Seconds(1)).status().code(), absl::StatusCode::kUnavailable);
 }
