@@ -275,18 +275,10 @@ class UringChannel : public A4Channel {
 
 }  // namespace
 
-namespace {
-// Each connection keeps at most one receive and one send in the ring, so a small ring serves
-// hundreds of connections; rings count against the user's locked-memory limit (8 MiB by
-// default, shared by every process of the user), which 4096-entry rings exhaust quickly.
-net::EventLoop::Options LoopOptions() {
-  net::EventLoop::Options options;
-  options.ring_entries = 512;
-  return options;
-}
-}  // namespace
-
-UringA4Transport::UringA4Transport(Options options) : options_(options), loop_(LoopOptions()) {
+// Each connection keeps at most one receive and one send in the ring, so the default (small)
+// ring serves hundreds of connections.
+UringA4Transport::UringA4Transport(Options options)
+    : options_(options), loop_(net::EventLoop::Options{}) {
   loop_thread_ = std::thread([this] { loop_.Run(); });
   reaper_ = std::thread([this] { ReapOverdue(); });
 }

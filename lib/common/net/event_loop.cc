@@ -3,12 +3,16 @@
 #include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 #include "absl/strings/str_cat.h"
+#include "lib/common/logging.h"
 
 namespace cfs::net {
 namespace {
@@ -19,6 +23,14 @@ uint64_t Pack(CompletionHandler* handler, uint8_t tag) {
 }
 
 uint64_t ThisThreadId() { return static_cast<uint64_t>(pthread_self()); }
+
+// RLIMIT_MEMLOCK for messages: "8 MiB locked-memory limit" or "no locked-memory limit".
+std::string MemlockLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_MEMLOCK, &limit) != 0) return "locked-memory limit unknown";
+  if (limit.rlim_cur == RLIM_INFINITY) return "no locked-memory limit";
+  return absl::StrCat(limit.rlim_cur / 1024, " KiB locked-memory limit");
+}
 
 }  // namespace
 
@@ -36,11 +48,23 @@ class EventLoop::WakeHandler : public CompletionHandler {
 
 EventLoop::EventLoop(const Options& options)
     : options_(options), wake_handler_(std::make_unique<WakeHandler>(this)) {
-  io_uring_params params{};
-  params.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN;
-  int rc = io_uring_queue_init_params(options_.ring_entries, &ring_, &params);
+  int rc = InitRing(options_.ring_entries, options_.completion_entries);
+  if (rc == -ENOMEM) {
+    unsigned small_sq = std::max(options_.ring_entries / 8, 8u);
+    unsigned small_cq = std::max(options_.completion_entries / 8, 2 * small_sq);
+    CFS_LOG(WARNING, "io_uring") << "a ring of " << options_.ring_entries << "/"
+                                 << options_.completion_entries
+                                 << " entries does not fit in locked memory (" << MemlockLimit()
+                                 << "); using " << small_sq << "/" << small_cq;
+    rc = InitRing(small_sq, small_cq);
+  }
   if (rc < 0) {
-    status_ = absl::UnavailableError(absl::StrCat("io_uring_queue_init: ", std::strerror(-rc)));
+    status_ = absl::UnavailableError(absl::StrCat(
+        "io_uring_queue_init: ", std::strerror(-rc),
+        rc == -ENOMEM
+            ? absl::StrCat(" (io_uring rings count against locked memory, ", MemlockLimit(),
+                           ": raise it with `ulimit -l` or systemd's ", "LimitMEMLOCK=)")
+            : ""));
     return;
   }
   ring_ready_ = true;
@@ -83,6 +107,13 @@ EventLoop::EventLoop(const Options& options)
                           options_.receive_buffer_size, i, mask, i);
   }
   io_uring_buf_ring_advance(buffer_ring_, options_.receive_buffers);
+}
+
+int EventLoop::InitRing(unsigned submission_entries, unsigned completion_entries) {
+  io_uring_params params{};
+  params.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_CQSIZE;
+  params.cq_entries = std::max(completion_entries, submission_entries);
+  return io_uring_queue_init_params(submission_entries, &ring_, &params);
 }
 
 EventLoop::~EventLoop() {
@@ -148,6 +179,7 @@ void EventLoop::Stop() {
 }
 
 void EventLoop::Run() {
+  if (!status_.ok()) return;  // no ring to wait on
   thread_id_.store(ThisThreadId());
   ArmWakeup();
   RunPosted();

@@ -39,12 +39,19 @@ class CompletionHandler {
 class EventLoop {
  public:
   struct Options {
-    unsigned ring_entries = 4096;
+    // Submission queue entries (64 bytes each; a full queue is flushed, not refused) and
+    // completion queue entries (16 bytes each). Ring memory counts against RLIMIT_MEMLOCK
+    // when the process lacks CAP_IPC_LOCK (8 MiB by default, shared by every process of the
+    // user and freed only some time after a ring closes): 256/4096 take about 84 KiB, where
+    // 4096/8192 took 400 KiB and exhausted the limit with 20 rings.
+    unsigned ring_entries = 256;
+    unsigned completion_entries = 4096;
     unsigned receive_buffers = 256;  // provided buffers (a power of two)
     size_t receive_buffer_size = 64 * 1024;
   };
 
-  // Creates the ring. Check ok() before Run().
+  // Creates the ring. When locked memory is short (ENOMEM) it retries once with a ring an
+  // eighth the size (logged); check status() before Run().
   explicit EventLoop(const Options& options);
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
@@ -52,8 +59,11 @@ class EventLoop {
 
   // The ring's creation status (e.g. io_uring unavailable: kUnavailable).
   absl::Status status() const { return status_; }
+  // The submission queue's size: Options::ring_entries, or less after the fallback.
+  unsigned submission_entries() const { return ring_ready_ ? ring_.sq.ring_entries : 0; }
 
-  // Runs completions and posted tasks until Stop(). Call from the loop's own thread.
+  // Runs completions and posted tasks until Stop(). Call from the loop's own thread. Returns at
+  // once when the ring could not be created.
   void Run();
   // Thread-safe. Run() returns after the tasks posted before it.
   void Stop();
@@ -72,6 +82,8 @@ class EventLoop {
   void ReturnBuffer(uint16_t buffer_id);
 
  private:
+  // io_uring_queue_init_params with these sizes into ring_; returns its result (-errno).
+  int InitRing(unsigned submission_entries, unsigned completion_entries);
   void ArmWakeup();
   void RunPosted();
 
