@@ -21,7 +21,7 @@ import tempfile
 import time
 import unittest
 
-from impacket import smb3structs
+from impacket import smb3, smb3structs
 from impacket.smbconnection import SMBConnection, SessionError
 
 GATEWAY = None
@@ -543,6 +543,64 @@ class LeaseTest(unittest.TestCase):
         smb.close(tid, fid)
         other.logoff()
         conn.logoff()
+
+
+class DurableContext:
+    """A DHnQ (request, 16 reserved bytes) or DHnC (reconnect: the file id) create context."""
+
+    def __init__(self, name, data):
+        self.name, self.data = name, data
+
+    def getData(self):
+        return struct.pack("<IHHHHI", 0, 16, 4, 0, 24, len(self.data)) + self.name + b"\0" * 4 \
+            + self.data
+
+
+class DurableTest(unittest.TestCase):
+    def test_disconnect_during_a_break_closes_the_durable_handle(self):
+        # A durable handle with a batch oplock; another client's open breaks the oplock, and the
+        # holder's connection drops before it acknowledges. The handle is not kept for a
+        # reconnect: the waiting open goes ahead at once (not after the 35 s break timeout), and
+        # a reconnect finds nothing (as smbtorture's durable-open.open2-oplock expects).
+        conn = connect(smb3structs.SMB2_DIALECT_21)
+        smb = conn.getSMBServer()
+        tid = conn.connectTree("share")
+        fid = smb.create(tid, "durable-break.txt",
+                         smb3structs.FILE_READ_DATA | smb3structs.FILE_WRITE_DATA,
+                         smb3structs.FILE_SHARE_READ | smb3structs.FILE_SHARE_WRITE, 0,
+                         smb3structs.FILE_OVERWRITE_IF, 0,
+                         oplockLevel=smb3structs.SMB2_OPLOCK_LEVEL_BATCH,
+                         createContexts=[DurableContext(b"DHnQ", b"\0" * 16)])
+        other = connect(smb3structs.SMB2_DIALECT_30)
+        osmb = other.getSMBServer()
+        otid = other.connectTree("share")
+        opened = {}
+
+        def open_other():
+            opened["fid"] = osmb.create(otid, "durable-break.txt", smb3structs.FILE_READ_DATA,
+                                        smb3structs.FILE_SHARE_READ | smb3structs.FILE_SHARE_WRITE,
+                                        0, smb3structs.FILE_OPEN, 0)
+
+        import threading
+        opener = threading.Thread(target=open_other)
+        opener.start()
+        body = recv_break_body(self, smb)
+        self.assertEqual(body[8:24], fid)
+        smb._NetBIOSSession.close()  # gone without acknowledging
+        opener.join(30)
+        self.assertIn("fid", opened, "the open waited for a break nobody can acknowledge")
+        third = connect(smb3structs.SMB2_DIALECT_21)
+        tsmb = third.getSMBServer()
+        ttid = third.connectTree("share")
+        with self.assertRaises(smb3.SessionError) as e:  # the raw layer's error type
+            tsmb.create(ttid, "durable-break.txt", smb3structs.FILE_READ_DATA,
+                        smb3structs.FILE_SHARE_READ | smb3structs.FILE_SHARE_WRITE, 0,
+                        smb3structs.FILE_OPEN, 0,
+                        createContexts=[DurableContext(b"DHnC", fid)])
+        self.assertEqual(e.exception.get_error_code(), STATUS_OBJECT_NAME_NOT_FOUND)
+        osmb.close(otid, opened["fid"])
+        other.logoff()
+        third.logoff()
 
 
 class BadInputTest(unittest.TestCase):

@@ -131,7 +131,7 @@ void SmbConnection::CloseOrKeep(const std::shared_ptr<Session>& session,
                                 const std::vector<std::shared_ptr<Open>>& opens,
                                 bool keep_durable) {
   for (const std::shared_ptr<Open>& open : opens) {
-    if (keep_durable && open->durable != 0) {
+    if (keep_durable && open->durable != 0 && !server_.state().BreakInFlight(*open)) {
       open->WaitForIo();
       {
         std::lock_guard<std::mutex> lock(session->mu);

@@ -504,6 +504,11 @@ bool SmbServerState::DurableAttached(uint64_t id) {
   return open != nullptr && !open->disconnected;
 }
 
+bool SmbServerState::BreakInFlight(const Open& open) {
+  std::lock_guard<std::mutex> lock(opens_mu_);
+  return open.oplock_breaking || (open.lease != nullptr && open.lease->breaking);
+}
+
 void SmbServerState::KeepDisconnected(const std::shared_ptr<Open>& open) {
   std::lock_guard<std::mutex> lock(opens_mu_);
   open->disconnected = true;

@@ -303,6 +303,10 @@ class SmbServerState {
   LeaseGrant GrantLease(const std::shared_ptr<Open>& open, const std::string& lease_id,
                         const std::string& key, int version, uint32_t requested,
                         uint16_t requested_epoch);
+  // True while a break of `open`'s oplock or lease waits for the client's acknowledgement. A
+  // durable open in that state is closed when its connection drops, not kept: the CREATE that
+  // caused the break waits for it, and a client that is gone cannot acknowledge it.
+  bool BreakInFlight(const Open& open);
   // Durable opens whose session is gone (MS-SMB2 3.3.7.1): kept, with their share modes,
   // locks, oplock or lease, until their owner reconnects or their timeout passes.
   void KeepDisconnected(const std::shared_ptr<Open>& open);
