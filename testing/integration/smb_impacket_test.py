@@ -18,6 +18,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -238,6 +239,32 @@ def recv_break_body(test, smb):
     test.assertEqual(message["Command"], smb3structs.SMB2_OPLOCK_BREAK)
     test.assertEqual(message["MessageID"], 0xFFFFFFFFFFFFFFFF)
     return message["Data"]
+
+
+class OpenFromAnotherClient:
+    """Opens a file for reading from a second SMB 3.0 client on a thread of its own (the open
+    waits while a break is pending); join() waits for it and gives the file id or None."""
+
+    def __init__(self, name):
+        self.conn = connect(smb3structs.SMB2_DIALECT_30)
+        self.smb = self.conn.getSMBServer()
+        self.tid = self.conn.connectTree("share")
+        self.fid = None
+        self.thread = threading.Thread(target=self._open, args=(name,))
+        self.thread.start()
+
+    def _open(self, name):
+        self.fid = self.smb.create(self.tid, name, smb3structs.FILE_READ_DATA,
+                                   smb3structs.FILE_SHARE_READ | smb3structs.FILE_SHARE_WRITE, 0,
+                                   smb3structs.FILE_OPEN, 0)
+
+    def join(self, timeout):
+        self.thread.join(timeout)
+        return self.fid
+
+    def close(self):
+        self.smb.close(self.tid, self.fid)
+        self.conn.logoff()
 
 
 class OplockTest(unittest.TestCase):
@@ -521,27 +548,13 @@ class LeaseTest(unittest.TestCase):
                          createContexts=[RqLs(key, LEASE_R | LEASE_W)])
         # Another client opens the file: the lease loses write caching (RW -> R); the other
         # client's CREATE completes once the holder acknowledges.
-        other = connect(smb3structs.SMB2_DIALECT_30)
-        osmb = other.getSMBServer()
-        otid = other.connectTree("share")
-        opened = {}
-
-        def open_other():
-            opened["fid"] = osmb.create(otid, "leased2.txt", smb3structs.FILE_READ_DATA,
-                                        smb3structs.FILE_SHARE_READ | smb3structs.FILE_SHARE_WRITE,
-                                        0, smb3structs.FILE_OPEN, 0)
-
-        import threading
-        opener = threading.Thread(target=open_other)
-        opener.start()
+        other = OpenFromAnotherClient("leased2.txt")
         flags, broken_key, current, new = self.recv_lease_break(smb)
         self.assertEqual((flags, broken_key, current, new), (1, key, LEASE_R | LEASE_W, LEASE_R))
         self.ack(smb, tid, key, LEASE_R)
-        opener.join(30)
-        self.assertIn("fid", opened)
-        osmb.close(otid, opened["fid"])
+        self.assertIsNotNone(other.join(30))
+        other.close()
         smb.close(tid, fid)
-        other.logoff()
         conn.logoff()
 
 
@@ -571,24 +584,11 @@ class DurableTest(unittest.TestCase):
                          smb3structs.FILE_OVERWRITE_IF, 0,
                          oplockLevel=smb3structs.SMB2_OPLOCK_LEVEL_BATCH,
                          createContexts=[DurableContext(b"DHnQ", b"\0" * 16)])
-        other = connect(smb3structs.SMB2_DIALECT_30)
-        osmb = other.getSMBServer()
-        otid = other.connectTree("share")
-        opened = {}
-
-        def open_other():
-            opened["fid"] = osmb.create(otid, "durable-break.txt", smb3structs.FILE_READ_DATA,
-                                        smb3structs.FILE_SHARE_READ | smb3structs.FILE_SHARE_WRITE,
-                                        0, smb3structs.FILE_OPEN, 0)
-
-        import threading
-        opener = threading.Thread(target=open_other)
-        opener.start()
+        other = OpenFromAnotherClient("durable-break.txt")
         body = recv_break_body(self, smb)
         self.assertEqual(body[8:24], fid)
         smb._NetBIOSSession.close()  # gone without acknowledging
-        opener.join(30)
-        self.assertIn("fid", opened, "the open waited for a break nobody can acknowledge")
+        self.assertIsNotNone(other.join(30), "the open waited for a break nobody can acknowledge")
         third = connect(smb3structs.SMB2_DIALECT_21)
         tsmb = third.getSMBServer()
         ttid = third.connectTree("share")
@@ -598,8 +598,7 @@ class DurableTest(unittest.TestCase):
                         smb3structs.FILE_OPEN, 0,
                         createContexts=[DurableContext(b"DHnC", fid)])
         self.assertEqual(e.exception.get_error_code(), STATUS_OBJECT_NAME_NOT_FOUND)
-        osmb.close(otid, opened["fid"])
-        other.logoff()
+        other.close()
         third.logoff()
 
 
