@@ -63,7 +63,7 @@ EventLoop::EventLoop(const Options& options)
         "io_uring_queue_init: ", std::strerror(-rc),
         rc == -ENOMEM
             ? absl::StrCat(" (io_uring rings count against locked memory, ", MemlockLimit(),
-                           ": raise it with `ulimit -l` or systemd's ", "LimitMEMLOCK=)")
+                           ": raise it with `ulimit -l` or systemd's LimitMEMLOCK=)")
             : ""));
     return;
   }
