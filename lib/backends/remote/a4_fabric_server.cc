@@ -133,7 +133,7 @@ void A4FabricServer::Serve(const std::shared_ptr<FabricConnection>& conn) {
     std::lock_guard<std::mutex> lock(mu_);
     conns_.erase(key);
   };
-  conn->Start(std::move(on_frame), std::move(on_broken), nullptr);
+  conn->Start(std::move(on_frame), std::move(on_broken), nullptr, threads_);
 }
 
 void A4FabricServer::Shutdown(absl::Time deadline) {
@@ -146,15 +146,10 @@ void A4FabricServer::Shutdown(absl::Time deadline) {
       if (auto conn = weak.lock()) conn->Break(absl::UnavailableError("A4 server shutting down"));
     }
   }
-  // Each progress thread leaves within a tick of its Break and unregisters; the handlers it
-  // runs use this server, so it must be gone first.
-  while (true) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (conns_.empty()) break;
-    }
-    absl::SleepFor(absl::Milliseconds(10));
-  }
+  // Each progress thread leaves within a tick of its Break; the handlers it runs use this
+  // server, so it must be gone first.
+  threads_->WaitIdle(absl::InfiniteFuture());
+  // Requests being served hold their connection: the last one closes its endpoint here.
   if (pool_ != nullptr) pool_->Shutdown();
   if (pep_ != nullptr) fi_close(&pep_->fid);
   pep_ = nullptr;

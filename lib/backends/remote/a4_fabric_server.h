@@ -49,7 +49,8 @@ class A4FabricServer {
   absl::Status Start(const std::string& host, int port);
   std::string address() const { return address_; }
   std::string provider() const;
-  // Stops accepting, breaks every connection, lets requests being served finish.
+  // Stops accepting, breaks every connection, lets requests being served finish. On return no
+  // thread of the server is left and every connection's endpoint is closed.
   void Shutdown(absl::Time deadline);
 
  private:
@@ -69,6 +70,8 @@ class A4FabricServer {
   std::mutex mu_;
   // guarded by mu_: live connections, for Shutdown
   std::map<FabricConnection*, std::weak_ptr<FabricConnection>> conns_;
+  // The connections' progress threads, waited for by Shutdown.
+  std::shared_ptr<FabricThreads> threads_ = std::make_shared<FabricThreads>();
 };
 
 }  // namespace cfs::remote

@@ -1,7 +1,7 @@
 // A4 over libfabric (software tcp provider) against a real A4FabricServer: frames far larger
 // than one 64 KiB message arrive whole, many requests share a connection, a malformed frame
-// breaks only its own connection, and connecting where nothing listens or with a provider that
-// does not exist fails with kUnavailable.
+// breaks only its own connection, connecting where nothing listens or with a provider that
+// does not exist fails with kUnavailable, and no progress thread outlives its owner.
 
 #include <future>
 #include <memory>
@@ -128,8 +128,9 @@ TEST_F(A4FabricTest, AMalformedFrameBreaksOnlyItsConnection) {
   fi_freeinfo(*info);
   ASSERT_TRUE(raw.ok()) << raw.status();
   std::promise<absl::Status> broken;
+  auto threads = std::make_shared<FabricThreads>();
   (*raw)->Start([](const a4::Header&, std::shared_ptr<std::string>) { return absl::OkStatus(); },
-                [&broken](const absl::Status& why) { broken.set_value(why); }, nullptr);
+                [&broken](const absl::Status& why) { broken.set_value(why); }, nullptr, threads);
   auto garbage = std::make_shared<const std::string>(a4::kHeaderSize, 'Z');
   ASSERT_TRUE((*raw)->Send(garbage, "", nullptr).ok());
   std::future<absl::Status> done = broken.get_future();
@@ -143,6 +144,54 @@ TEST_F(A4FabricTest, AMalformedFrameBreaksOnlyItsConnection) {
   absl::StatusOr<A4Reply> pong = CallAndWait(*good, ping);
   ASSERT_TRUE(pong.ok()) << pong.status();
   EXPECT_EQ(pong->response.verifier, node_->verifier());
+  EXPECT_TRUE(threads->WaitIdle(absl::Now() + absl::Seconds(10)));
+}
+
+// The owner of a connection waits on its FabricThreads before it goes (and before the process
+// exits and libfabric tears its providers down): once the wait is over the thread is gone and,
+// when it held the last reference, the endpoint is closed.
+TEST_F(A4FabricTest, AProgressThreadCountsUntilItHasLetGoOfItsConnection) {
+  std::string host, port;
+  ASSERT_TRUE(SplitHostPort(server_->address(), &host, &port));
+  absl::StatusOr<fi_info*> info = OpenFabricInfo("tcp", host, port, /*passive=*/false);
+  ASSERT_TRUE(info.ok()) << info.status();
+  auto domain = FabricDomain::Open(fi_dupinfo(*info));
+  ASSERT_TRUE(domain.ok()) << domain.status();
+  auto raw = FabricConnection::Connect(*domain, *info, absl::Now() + absl::Seconds(5));
+  fi_freeinfo(*info);
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  std::shared_ptr<FabricConnection> conn = std::move(*raw);
+  std::weak_ptr<FabricConnection> weak = conn;
+  auto threads = std::make_shared<FabricThreads>();
+  std::promise<bool> waited_on_itself;
+  conn->Start([](const a4::Header&, std::shared_ptr<std::string>) { return absl::OkStatus(); },
+              [&](const absl::Status&) {
+                // On the progress thread itself the wait is for the others: none.
+                waited_on_itself.set_value(threads->WaitIdle(absl::Now() + absl::Seconds(1)));
+              },
+              nullptr, threads);
+  EXPECT_EQ(threads->running(), 1u);
+  EXPECT_FALSE(threads->WaitIdle(absl::Now() + absl::Milliseconds(50)));
+
+  conn->Break(absl::UnavailableError("test"));
+  conn.reset();
+  ASSERT_TRUE(threads->WaitIdle(absl::Now() + absl::Seconds(10)));
+  EXPECT_EQ(threads->running(), 0u);
+  EXPECT_TRUE(weak.expired()) << "the thread left while still holding its connection";
+  EXPECT_TRUE(waited_on_itself.get_future().get());
+}
+
+TEST_F(A4FabricTest, DestroyingTheTransportBreaksItsChannels) {
+  auto transport = std::make_unique<FabricA4Transport>("tcp");
+  auto channel = transport->Connect(server_->address(), absl::Now() + absl::Seconds(5));
+  ASSERT_TRUE(channel.ok()) << channel.status();
+  a4::Request ping;
+  ping.op = a4::Op::kPing;
+  ASSERT_TRUE(CallAndWait(**channel, ping).ok());
+
+  transport.reset();
+  EXPECT_TRUE((*channel)->Broken());
+  EXPECT_EQ(CallAndWait(**channel, ping).status().code(), absl::StatusCode::kUnavailable);
 }
 
 TEST_F(A4FabricTest, ClosingAChannelFailsItsCallsAndLaterOnes) {

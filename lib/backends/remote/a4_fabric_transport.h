@@ -3,7 +3,8 @@
 // by libfabric's own order (hardware first) unless one is named. Each channel is one
 // FabricConnection with its progress thread; completions run on that thread. Data nodes serve
 // libfabric on their own addresses (the cluster layout's fabric_servers), not the TCP ones.
-// Thread-safe.
+// Destroying the transport breaks the channels still open on it (their calls fail with
+// kUnavailable) and waits for their progress threads to leave. Thread-safe.
 //
 // Example:
 //   FabricA4Transport transport("tcp");   // or "" to auto-detect
@@ -16,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "lib/backends/remote/a4_channel.h"
 #include "lib/backends/remote/fabric_connection.h"
@@ -26,6 +28,9 @@ class FabricA4Transport : public A4Transport {
  public:
   // `provider`: "tcp", "sockets", ...; empty: auto-detect.
   explicit FabricA4Transport(std::string provider) : provider_(std::move(provider)) {}
+  ~FabricA4Transport() override;
+  FabricA4Transport(const FabricA4Transport&) = delete;
+  FabricA4Transport& operator=(const FabricA4Transport&) = delete;
 
   // "libfabric:<provider>", the provider actually used once a connection was made.
   std::string Name() const override;
@@ -39,6 +44,10 @@ class FabricA4Transport : public A4Transport {
   std::string used_;  // guarded by mu_: the provider of the last connection
   // guarded by mu_: open domains by provider/fabric/domain name, shared by their connections
   std::map<std::string, std::weak_ptr<FabricDomain>> domains_;
+  // guarded by mu_: every connection made, broken when the transport goes (expired ones are
+  // dropped as new ones are added)
+  std::vector<std::weak_ptr<FabricConnection>> conns_;
+  std::shared_ptr<FabricThreads> threads_ = std::make_shared<FabricThreads>();
 };
 
 }  // namespace cfs::remote

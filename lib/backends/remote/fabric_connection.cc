@@ -28,6 +28,9 @@ int MillisUntil(absl::Time deadline) {
   return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(left) + 1, 1 << 30));
 }
 
+// The FabricThreads the calling thread is counted in, if it is a progress thread.
+thread_local const FabricThreads* current_threads = nullptr;
+
 template <typename Fid>
 void CloseFid(Fid*& fid) {
   if (fid != nullptr) fi_close(&fid->fid);
@@ -35,6 +38,37 @@ void CloseFid(Fid*& fid) {
 }
 
 }  // namespace
+
+void FabricThreads::Enter() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++running_;
+}
+
+void FabricThreads::Leave() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    --running_;
+  }
+  left_.notify_all();
+}
+
+size_t FabricThreads::running() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return running_;
+}
+
+bool FabricThreads::WaitIdle(absl::Time deadline) {
+  size_t self = current_threads == this ? 1 : 0;
+  std::unique_lock<std::mutex> lock(mu_);
+  while (running_ > self) {
+    if (deadline == absl::InfiniteFuture()) {
+      left_.wait(lock);
+    } else if (left_.wait_until(lock, absl::ToChronoTime(deadline)) == std::cv_status::timeout) {
+      return running_ <= self;
+    }
+  }
+  return true;
+}
 
 absl::StatusOr<fi_info*> OpenFabricInfo(const std::string& provider, const std::string& host,
                                         const std::string& port, bool passive) {
@@ -199,11 +233,19 @@ FabricConnection::~FabricConnection() {
   CloseFid(eq_);
 }
 
-void FabricConnection::Start(FrameHandler on_frame, BrokenHandler on_broken, TickHandler on_tick) {
+void FabricConnection::Start(FrameHandler on_frame, BrokenHandler on_broken, TickHandler on_tick,
+                             std::shared_ptr<FabricThreads> threads) {
   on_frame_ = std::move(on_frame);
   on_broken_ = std::move(on_broken);
   on_tick_ = std::move(on_tick);
-  std::thread([self = shared_from_this()] { self->ProgressLoop(); }).detach();
+  threads->Enter();
+  std::thread([self = shared_from_this(), threads = std::move(threads)]() mutable {
+    current_threads = threads.get();
+    self->ProgressLoop();
+    self.reset();  // closes the endpoint when no one else holds the connection
+    current_threads = nullptr;
+    threads->Leave();
+  }).detach();
 }
 
 absl::Status FabricConnection::Send(std::shared_ptr<const std::string> head, absl::string_view data,

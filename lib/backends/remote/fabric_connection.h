@@ -16,12 +16,16 @@
 //
 // Ownership: the progress thread holds the connection while it runs; the last holder closes
 // the endpoint and its queues. FabricDomain (fabric + domain) is shared by every connection
-// opened on it and outlives them. Every connection has its own event queue.
+// opened on it and outlives them. Every connection has its own event queue. The progress thread
+// is counted in the FabricThreads its owner passes to Start(), until it has dropped its hold; the
+// owner waits there before it goes away, so no thread is left inside libfabric when the process
+// exits and libfabric's own destructor tears its providers down.
 //
 // Example:
 //   auto domain = FabricDomain::Open(OpenFabric("tcp", "127.0.0.1", "7200", false));
 //   auto conn = FabricConnection::Connect(*domain, info, deadline);
-//   (*conn)->Start(on_frame, on_broken, /*on_tick=*/nullptr);
+//   auto threads = std::make_shared<FabricThreads>();
+//   (*conn)->Start(on_frame, on_broken, /*on_tick=*/nullptr, threads);
 //   (*conn)->Send(head, data, keep_alive);
 
 #ifndef CFS_LIB_BACKENDS_REMOTE_FABRIC_CONNECTION_H_
@@ -32,6 +36,7 @@
 #include <rdma/fi_endpoint.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -82,6 +87,26 @@ class FabricDomain {
   fid_domain* domain_ = nullptr;
 };
 
+// The progress threads of the connections one owner (a transport, a server) started: how many
+// are still running, and a wait for none. A thread counts until it has dropped its hold on its
+// connection, which closes the endpoint when that was the last one. Thread-safe.
+class FabricThreads {
+ public:
+  // Waits until every thread counted here has left, or `deadline`; true when they all left.
+  // Called on one of these threads, it waits for the others.
+  bool WaitIdle(absl::Time deadline);
+  size_t running() const;
+
+ private:
+  friend class FabricConnection;
+  void Enter();
+  void Leave();
+
+  mutable std::mutex mu_;
+  std::condition_variable left_;
+  size_t running_ = 0;  // guarded by mu_
+};
+
 class FabricConnection : public std::enable_shared_from_this<FabricConnection> {
  public:
   // A whole frame; an error return breaks the connection with it.
@@ -107,9 +132,10 @@ class FabricConnection : public std::enable_shared_from_this<FabricConnection> {
   // Runs on the progress thread at least every 100 ms (deadline checks).
   using TickHandler = std::function<void()>;
 
-  // Starts the progress thread. `on_broken` also runs when the connection is already broken.
-  // `on_tick` may be empty.
-  void Start(FrameHandler on_frame, BrokenHandler on_broken, TickHandler on_tick);
+  // Starts the progress thread, counted in `threads` until it is gone. `on_broken` also runs when
+  // the connection is already broken. `on_tick` may be empty.
+  void Start(FrameHandler on_frame, BrokenHandler on_broken, TickHandler on_tick,
+             std::shared_ptr<FabricThreads> threads);
 
   // Sends one frame: `head` then `data`. `keep_alive` (may be null) is held until the provider
   // is done with both. Waits while the send queue is full. Error: kUnavailable (broken).
