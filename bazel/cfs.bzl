@@ -29,13 +29,14 @@ def cfs_cc_test(name, copts = [], deps = [], data = [], size = "small", **kwargs
         **kwargs
     )
 
-def cfs_cc_benchmark(name, copts = [], deps = [], tags = [], **kwargs):
+def cfs_cc_benchmark(name, copts = [], deps = [], tags = [], own_main = False, **kwargs):
     """A Google Benchmark binary (tagged `benchmark`, not run by `bazel test //...`) and a
-    `<name>_smoke` test that runs every benchmark once so the code stays alive."""
+    `<name>_smoke` test that runs every benchmark once so the code stays alive. `own_main`: the
+    sources define main() (to tear fixtures down before exit) instead of benchmark_main's."""
     cc_binary(
         name = name,
         copts = CFS_COPTS + copts,
-        deps = deps + ["//third_party:benchmark_main"],
+        deps = deps + ["//third_party:benchmark" if own_main else "//third_party:benchmark_main"],
         tags = tags + ["benchmark"],
         **kwargs
     )

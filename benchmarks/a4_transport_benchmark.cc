@@ -42,9 +42,14 @@ struct Node {
   std::unique_ptr<A4FabricServer> fabric;
 };
 
+std::unique_ptr<Node>& TheNodeSlot() {
+  static auto* slot = new std::unique_ptr<Node>();
+  return *slot;
+}
+
 Node& TheNode() {
-  static Node* node = new Node();
-  return *node;
+  if (TheNodeSlot() == nullptr) TheNodeSlot() = std::make_unique<Node>();
+  return *TheNodeSlot();
 }
 
 // 0: tcp-uring, 1: socket, 2: libfabric tcp.
@@ -128,3 +133,14 @@ BENCHMARK(BM_A4Read)->Apply(Args);
 
 }  // namespace
 }  // namespace cfs::remote
+
+// The data node is shut down before main returns: a server thread still inside libfabric when
+// the process exits races libfabric's own destructor, which frees its providers.
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  cfs::remote::TheNodeSlot().reset();
+  return 0;
+}
