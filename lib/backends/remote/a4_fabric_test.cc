@@ -38,6 +38,24 @@ class A4FabricTest : public ::testing::Test {
     return channel.ok() ? std::move(*channel) : nullptr;
   }
 
+  // A FabricConnection to the server without a channel around it, on a domain of its own.
+  absl::StatusOr<std::shared_ptr<FabricConnection>> ConnectRaw() {
+    std::string host, port;
+    if (!SplitHostPort(server_->address(), &host, &port)) {
+      return absl::InvalidArgumentError(server_->address());
+    }
+    absl::StatusOr<fi_info*> info = OpenFabricInfo("tcp", host, port, /*passive=*/false);
+    if (!info.ok()) return info.status();
+    auto domain = FabricDomain::Open(fi_dupinfo(*info));
+    if (!domain.ok()) {
+      fi_freeinfo(*info);
+      return domain.status();
+    }
+    auto conn = FabricConnection::Connect(*domain, *info, absl::Now() + absl::Seconds(5));
+    fi_freeinfo(*info);
+    return conn;
+  }
+
   static absl::StatusOr<A4Reply> CallAndWait(A4Channel& channel, const a4::Request& request,
                                              std::shared_ptr<const void> keep_alive = nullptr) {
     std::promise<absl::StatusOr<A4Reply>> reply;
@@ -118,14 +136,7 @@ TEST_F(A4FabricTest, AMalformedFrameBreaksOnlyItsConnection) {
   ASSERT_NE(good, nullptr);
 
   // A raw connection that sends 24 bytes of garbage where a header belongs.
-  std::string host, port;
-  ASSERT_TRUE(SplitHostPort(server_->address(), &host, &port));
-  absl::StatusOr<fi_info*> info = OpenFabricInfo("tcp", host, port, /*passive=*/false);
-  ASSERT_TRUE(info.ok()) << info.status();
-  auto domain = FabricDomain::Open(fi_dupinfo(*info));
-  ASSERT_TRUE(domain.ok()) << domain.status();
-  auto raw = FabricConnection::Connect(*domain, *info, absl::Now() + absl::Seconds(5));
-  fi_freeinfo(*info);
+  absl::StatusOr<std::shared_ptr<FabricConnection>> raw = ConnectRaw();
   ASSERT_TRUE(raw.ok()) << raw.status();
   std::promise<absl::Status> broken;
   auto threads = std::make_shared<FabricThreads>();
@@ -151,14 +162,7 @@ TEST_F(A4FabricTest, AMalformedFrameBreaksOnlyItsConnection) {
 // exits and libfabric tears its providers down): once the wait is over the thread is gone and,
 // when it held the last reference, the endpoint is closed.
 TEST_F(A4FabricTest, AProgressThreadCountsUntilItHasLetGoOfItsConnection) {
-  std::string host, port;
-  ASSERT_TRUE(SplitHostPort(server_->address(), &host, &port));
-  absl::StatusOr<fi_info*> info = OpenFabricInfo("tcp", host, port, /*passive=*/false);
-  ASSERT_TRUE(info.ok()) << info.status();
-  auto domain = FabricDomain::Open(fi_dupinfo(*info));
-  ASSERT_TRUE(domain.ok()) << domain.status();
-  auto raw = FabricConnection::Connect(*domain, *info, absl::Now() + absl::Seconds(5));
-  fi_freeinfo(*info);
+  absl::StatusOr<std::shared_ptr<FabricConnection>> raw = ConnectRaw();
   ASSERT_TRUE(raw.ok()) << raw.status();
   std::shared_ptr<FabricConnection> conn = std::move(*raw);
   std::weak_ptr<FabricConnection> weak = conn;
