@@ -42,14 +42,11 @@ struct Node {
   std::unique_ptr<A4FabricServer> fabric;
 };
 
-std::unique_ptr<Node>& TheNodeSlot() {
-  static auto* slot = new std::unique_ptr<Node>();
-  return *slot;
-}
+std::unique_ptr<Node> the_node;  // made by the first benchmark, shut down by main
 
 Node& TheNode() {
-  if (TheNodeSlot() == nullptr) TheNodeSlot() = std::make_unique<Node>();
-  return *TheNodeSlot();
+  if (the_node == nullptr) the_node = std::make_unique<Node>();
+  return *the_node;
 }
 
 // 0: tcp-uring, 1: socket, 2: libfabric tcp.
@@ -141,6 +138,6 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
-  cfs::remote::TheNodeSlot().reset();
+  cfs::remote::the_node.reset();
   return 0;
 }

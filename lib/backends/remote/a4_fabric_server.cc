@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <condition_variable>
+#include <mutex>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -94,10 +95,6 @@ void A4FabricServer::ListenLoop() {
 
 void A4FabricServer::Serve(const std::shared_ptr<FabricConnection>& conn) {
   auto tracker = std::make_shared<Tracker>();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    conns_[conn.get()] = conn;
-  }
   std::weak_ptr<FabricConnection> weak = conn;
   auto on_frame = [this, weak, tracker](const a4::Header& header,
                                         std::shared_ptr<std::string> payload) -> absl::Status {
@@ -129,26 +126,17 @@ void A4FabricServer::Serve(const std::shared_ptr<FabricConnection>& conn) {
         });
     return absl::OkStatus();
   };
-  auto on_broken = [this, key = conn.get()](const absl::Status&) {
-    std::lock_guard<std::mutex> lock(mu_);
-    conns_.erase(key);
-  };
-  conn->Start(std::move(on_frame), std::move(on_broken), nullptr, threads_);
+  conn->Start(std::move(on_frame), /*on_broken=*/nullptr, /*on_tick=*/nullptr, conns_);
 }
 
 void A4FabricServer::Shutdown(absl::Time deadline) {
   (void)deadline;  // requests being served finish; the pool has no deadline to give them
   if (stopping_.exchange(true)) return;
   if (listener_.joinable()) listener_.join();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto& [key, weak] : conns_) {
-      if (auto conn = weak.lock()) conn->Break(absl::UnavailableError("A4 server shutting down"));
-    }
-  }
+  conns_->BreakAll(absl::UnavailableError("A4 server shutting down"));
   // Each progress thread leaves within a tick of its Break; the handlers it runs use this
   // server, so it must be gone first.
-  threads_->WaitIdle(absl::InfiniteFuture());
+  conns_->WaitIdle(absl::InfiniteFuture());
   // Requests being served hold their connection: the last one closes its endpoint here.
   if (pool_ != nullptr) pool_->Shutdown();
   if (pep_ != nullptr) fi_close(&pep_->fid);

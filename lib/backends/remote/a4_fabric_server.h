@@ -17,9 +17,7 @@
 #include <rdma/fi_endpoint.h>
 
 #include <atomic>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
@@ -67,11 +65,8 @@ class A4FabricServer {
   std::string address_;
   std::atomic<bool> stopping_{false};
   std::thread listener_;
-  std::mutex mu_;
-  // guarded by mu_: live connections, for Shutdown
-  std::map<FabricConnection*, std::weak_ptr<FabricConnection>> conns_;
-  // The connections' progress threads, waited for by Shutdown.
-  std::shared_ptr<FabricThreads> threads_ = std::make_shared<FabricThreads>();
+  // Every accepted connection, broken and waited for by Shutdown.
+  std::shared_ptr<FabricConnectionGroup> conns_ = std::make_shared<FabricConnectionGroup>();
 };
 
 }  // namespace cfs::remote

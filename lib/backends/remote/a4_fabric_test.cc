@@ -139,9 +139,9 @@ TEST_F(A4FabricTest, AMalformedFrameBreaksOnlyItsConnection) {
   absl::StatusOr<std::shared_ptr<FabricConnection>> raw = ConnectRaw();
   ASSERT_TRUE(raw.ok()) << raw.status();
   std::promise<absl::Status> broken;
-  auto threads = std::make_shared<FabricThreads>();
+  auto group = std::make_shared<FabricConnectionGroup>();
   (*raw)->Start([](const a4::Header&, std::shared_ptr<std::string>) { return absl::OkStatus(); },
-                [&broken](const absl::Status& why) { broken.set_value(why); }, nullptr, threads);
+                [&broken](const absl::Status& why) { broken.set_value(why); }, nullptr, group);
   auto garbage = std::make_shared<const std::string>(a4::kHeaderSize, 'Z');
   ASSERT_TRUE((*raw)->Send(garbage, "", nullptr).ok());
   std::future<absl::Status> done = broken.get_future();
@@ -155,32 +155,32 @@ TEST_F(A4FabricTest, AMalformedFrameBreaksOnlyItsConnection) {
   absl::StatusOr<A4Reply> pong = CallAndWait(*good, ping);
   ASSERT_TRUE(pong.ok()) << pong.status();
   EXPECT_EQ(pong->response.verifier, node_->verifier());
-  EXPECT_TRUE(threads->WaitIdle(absl::Now() + absl::Seconds(10)));
+  EXPECT_TRUE(group->WaitIdle(absl::Now() + absl::Seconds(10)));
 }
 
-// The owner of a connection waits on its FabricThreads before it goes (and before the process
-// exits and libfabric tears its providers down): once the wait is over the thread is gone and,
-// when it held the last reference, the endpoint is closed.
+// The owner of a connection waits on its FabricConnectionGroup before it goes (and before the
+// process exits and libfabric tears its providers down): once the wait is over the thread is gone
+// and, when it held the last reference, the endpoint is closed.
 TEST_F(A4FabricTest, AProgressThreadCountsUntilItHasLetGoOfItsConnection) {
   absl::StatusOr<std::shared_ptr<FabricConnection>> raw = ConnectRaw();
   ASSERT_TRUE(raw.ok()) << raw.status();
   std::shared_ptr<FabricConnection> conn = std::move(*raw);
   std::weak_ptr<FabricConnection> weak = conn;
-  auto threads = std::make_shared<FabricThreads>();
+  auto group = std::make_shared<FabricConnectionGroup>();
   std::promise<bool> waited_on_itself;
   conn->Start([](const a4::Header&, std::shared_ptr<std::string>) { return absl::OkStatus(); },
               [&](const absl::Status&) {
                 // On the progress thread itself the wait is for the others: none.
-                waited_on_itself.set_value(threads->WaitIdle(absl::Now() + absl::Seconds(1)));
+                waited_on_itself.set_value(group->WaitIdle(absl::Now() + absl::Seconds(1)));
               },
-              nullptr, threads);
-  EXPECT_EQ(threads->running(), 1u);
-  EXPECT_FALSE(threads->WaitIdle(absl::Now() + absl::Milliseconds(50)));
+              nullptr, group);
+  EXPECT_EQ(group->running(), 1u);
+  EXPECT_FALSE(group->WaitIdle(absl::Now() + absl::Milliseconds(50)));
 
   conn->Break(absl::UnavailableError("test"));
   conn.reset();
-  ASSERT_TRUE(threads->WaitIdle(absl::Now() + absl::Seconds(10)));
-  EXPECT_EQ(threads->running(), 0u);
+  ASSERT_TRUE(group->WaitIdle(absl::Now() + absl::Seconds(10)));
+  EXPECT_EQ(group->running(), 0u);
   EXPECT_TRUE(weak.expired()) << "the thread left while still holding its connection";
   EXPECT_TRUE(waited_on_itself.get_future().get());
 }

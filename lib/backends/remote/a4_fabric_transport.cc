@@ -1,6 +1,5 @@
 #include "lib/backends/remote/a4_fabric_transport.h"
 
-#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -46,18 +45,11 @@ class FabricA4Channel : public A4Channel {
 }  // namespace
 
 FabricA4Transport::~FabricA4Transport() {
-  std::vector<std::weak_ptr<FabricConnection>> conns;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    conns.swap(conns_);
-  }
-  for (const std::weak_ptr<FabricConnection>& weak : conns) {
-    if (auto conn = weak.lock()) conn->Break(absl::UnavailableError("A4 transport closed"));
-  }
+  conns_->BreakAll(absl::UnavailableError("A4 transport closed"));
   // Each progress thread leaves within a tick of its Break. One that does not (a completion
   // callback that never returns) is left behind rather than hang the caller.
-  if (!threads_->WaitIdle(absl::Now() + absl::Seconds(5))) {
-    CFS_LOG(WARNING, "a4") << threads_->running()
+  if (!conns_->WaitIdle(absl::Now() + absl::Seconds(5))) {
+    CFS_LOG(WARNING, "a4") << conns_->running()
                            << " libfabric progress threads still running after 5 s";
   }
 }
@@ -115,15 +107,7 @@ absl::StatusOr<std::unique_ptr<A4Channel>> FabricA4Transport::Connect(const std:
         return absl::OkStatus();
       },
       [pending](const absl::Status& why) { pending->Break(why); },
-      [pending] { pending->ExpireOverdue(absl::Now()); }, threads_);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    conns_.erase(
-        std::remove_if(conns_.begin(), conns_.end(),
-                       [](const std::weak_ptr<FabricConnection>& c) { return c.expired(); }),
-        conns_.end());
-    conns_.push_back(*conn);
-  }
+      [pending] { pending->ExpireOverdue(absl::Now()); }, conns_);
   return std::unique_ptr<A4Channel>(new FabricA4Channel(std::move(*conn), std::move(pending)));
 }
 

@@ -17,7 +17,6 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <vector>
 
 #include "lib/backends/remote/a4_channel.h"
 #include "lib/backends/remote/fabric_connection.h"
@@ -44,10 +43,8 @@ class FabricA4Transport : public A4Transport {
   std::string used_;  // guarded by mu_: the provider of the last connection
   // guarded by mu_: open domains by provider/fabric/domain name, shared by their connections
   std::map<std::string, std::weak_ptr<FabricDomain>> domains_;
-  // guarded by mu_: every connection made, broken when the transport goes (expired ones are
-  // dropped as new ones are added)
-  std::vector<std::weak_ptr<FabricConnection>> conns_;
-  std::shared_ptr<FabricThreads> threads_ = std::make_shared<FabricThreads>();
+  // Every connection made, broken and waited for when the transport goes.
+  std::shared_ptr<FabricConnectionGroup> conns_ = std::make_shared<FabricConnectionGroup>();
 };
 
 }  // namespace cfs::remote

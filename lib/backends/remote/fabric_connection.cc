@@ -28,8 +28,8 @@ int MillisUntil(absl::Time deadline) {
   return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(left) + 1, 1 << 30));
 }
 
-// The FabricThreads the calling thread is counted in, if it is a progress thread.
-thread_local const FabricThreads* current_threads = nullptr;
+// The FabricConnectionGroup the calling thread is counted in, if it is a progress thread.
+thread_local const FabricConnectionGroup* current_group = nullptr;
 
 template <typename Fid>
 void CloseFid(Fid*& fid) {
@@ -39,12 +39,18 @@ void CloseFid(Fid*& fid) {
 
 }  // namespace
 
-void FabricThreads::Enter() {
+void FabricConnectionGroup::Enter(const std::shared_ptr<FabricConnection>& conn) {
   std::lock_guard<std::mutex> lock(mu_);
+  live_[conn.get()] = conn;
   ++running_;
 }
 
-void FabricThreads::Leave() {
+void FabricConnectionGroup::Leaving(const FabricConnection* conn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  live_.erase(conn);
+}
+
+void FabricConnectionGroup::Left() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     --running_;
@@ -52,13 +58,24 @@ void FabricThreads::Leave() {
   left_.notify_all();
 }
 
-size_t FabricThreads::running() const {
+void FabricConnectionGroup::BreakAll(const absl::Status& why) {
+  std::vector<std::shared_ptr<FabricConnection>> live;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [key, weak] : live_) {
+      if (auto conn = weak.lock()) live.push_back(std::move(conn));
+    }
+  }
+  for (const std::shared_ptr<FabricConnection>& conn : live) conn->Break(why);
+}
+
+size_t FabricConnectionGroup::running() const {
   std::lock_guard<std::mutex> lock(mu_);
   return running_;
 }
 
-bool FabricThreads::WaitIdle(absl::Time deadline) {
-  size_t self = current_threads == this ? 1 : 0;
+bool FabricConnectionGroup::WaitIdle(absl::Time deadline) {
+  size_t self = current_group == this ? 1 : 0;
   std::unique_lock<std::mutex> lock(mu_);
   while (running_ > self) {
     if (deadline == absl::InfiniteFuture()) {
@@ -234,17 +251,18 @@ FabricConnection::~FabricConnection() {
 }
 
 void FabricConnection::Start(FrameHandler on_frame, BrokenHandler on_broken, TickHandler on_tick,
-                             std::shared_ptr<FabricThreads> threads) {
+                             std::shared_ptr<FabricConnectionGroup> group) {
   on_frame_ = std::move(on_frame);
   on_broken_ = std::move(on_broken);
   on_tick_ = std::move(on_tick);
-  threads->Enter();
-  std::thread([self = shared_from_this(), threads = std::move(threads)]() mutable {
-    current_threads = threads.get();
+  group->Enter(shared_from_this());
+  std::thread([self = shared_from_this(), group = std::move(group)]() mutable {
+    current_group = group.get();
     self->ProgressLoop();
+    group->Leaving(self.get());
     self.reset();  // closes the endpoint when no one else holds the connection
-    current_threads = nullptr;
-    threads->Leave();
+    current_group = nullptr;
+    group->Left();
   }).detach();
 }
 

@@ -16,16 +16,17 @@
 //
 // Ownership: the progress thread holds the connection while it runs; the last holder closes
 // the endpoint and its queues. FabricDomain (fabric + domain) is shared by every connection
-// opened on it and outlives them. Every connection has its own event queue. The progress thread
-// is counted in the FabricThreads its owner passes to Start(), until it has dropped its hold; the
-// owner waits there before it goes away, so no thread is left inside libfabric when the process
-// exits and libfabric's own destructor tears its providers down.
+// opened on it and outlives them. Every connection has its own event queue. A connection joins
+// the FabricConnectionGroup its owner passes to Start() and counts there until its progress
+// thread has dropped its hold; the owner breaks the group and waits for it before it goes away,
+// so no thread is left inside libfabric when the process exits and libfabric's own destructor
+// tears its providers down.
 //
 // Example:
 //   auto domain = FabricDomain::Open(OpenFabric("tcp", "127.0.0.1", "7200", false));
 //   auto conn = FabricConnection::Connect(*domain, info, deadline);
-//   auto threads = std::make_shared<FabricThreads>();
-//   (*conn)->Start(on_frame, on_broken, /*on_tick=*/nullptr, threads);
+//   auto group = std::make_shared<FabricConnectionGroup>();
+//   (*conn)->Start(on_frame, on_broken, /*on_tick=*/nullptr, group);
 //   (*conn)->Send(head, data, keep_alive);
 
 #ifndef CFS_LIB_BACKENDS_REMOTE_FABRIC_CONNECTION_H_
@@ -38,6 +39,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -87,24 +89,32 @@ class FabricDomain {
   fid_domain* domain_ = nullptr;
 };
 
-// The progress threads of the connections one owner (a transport, a server) started: how many
-// are still running, and a wait for none. A thread counts until it has dropped its hold on its
-// connection, which closes the endpoint when that was the last one. Thread-safe.
-class FabricThreads {
+class FabricConnection;
+
+// The connections one owner (a transport, a server) started and their progress threads: a way
+// to break them all and a wait for their threads to be gone. A thread counts until it has
+// dropped its hold on its connection, which closes the endpoint when that was the last one.
+// Thread-safe.
+class FabricConnectionGroup {
  public:
-  // Waits until every thread counted here has left, or `deadline`; true when they all left.
-  // Called on one of these threads, it waits for the others.
+  // Breaks every connection whose progress thread is still running.
+  void BreakAll(const absl::Status& why);
+  // Waits until every progress thread counted here has left, or `deadline`; true when they all
+  // left. Called on one of these threads, it waits for the others.
   bool WaitIdle(absl::Time deadline);
   size_t running() const;
 
  private:
   friend class FabricConnection;
-  void Enter();
-  void Leave();
+  void Enter(const std::shared_ptr<FabricConnection>& conn);
+  void Leaving(const FabricConnection* conn);  // before the thread lets go of `conn`
+  void Left();                                 // after
 
   mutable std::mutex mu_;
   std::condition_variable left_;
   size_t running_ = 0;  // guarded by mu_
+  // guarded by mu_: the connections whose threads have not begun to leave
+  std::map<const FabricConnection*, std::weak_ptr<FabricConnection>> live_;
 };
 
 class FabricConnection : public std::enable_shared_from_this<FabricConnection> {
@@ -132,10 +142,11 @@ class FabricConnection : public std::enable_shared_from_this<FabricConnection> {
   // Runs on the progress thread at least every 100 ms (deadline checks).
   using TickHandler = std::function<void()>;
 
-  // Starts the progress thread, counted in `threads` until it is gone. `on_broken` also runs when
-  // the connection is already broken. `on_tick` may be empty.
+  // Starts the progress thread; the connection joins `group` until the thread is gone.
+  // `on_broken` also runs when the connection is already broken. `on_broken` and `on_tick` may
+  // be empty.
   void Start(FrameHandler on_frame, BrokenHandler on_broken, TickHandler on_tick,
-             std::shared_ptr<FabricThreads> threads);
+             std::shared_ptr<FabricConnectionGroup> group);
 
   // Sends one frame: `head` then `data`. `keep_alive` (may be null) is held until the provider
   // is done with both. Waits while the send queue is full. Error: kUnavailable (broken).
