@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "lib/protocols/s3/digests.h"
@@ -80,6 +81,31 @@ S3Or<KeyOwner> FindKey(const auth::UserStore& users, absl::string_view access_ke
 
 // ---- Signature V4 ----
 
+// SigV4 signs only the headers the client lists, so an x-amz-* header outside that list could
+// change what the request does (an unsigned x-amz-copy-source turns a presigned PUT into a copy
+// of any object the signer may read). AWS refuses such requests, and so do we. The one
+// exemption is x-amz-content-sha256 on a presigned URL: its value is the payload hash of the
+// canonical request, so it is covered by the signature either way.
+std::optional<S3Error> RefuseUnsignedAmzHeaders(const http::HttpRequest& r,
+                                                const std::vector<std::string>& signed_headers,
+                                                bool presigned) {
+  std::vector<std::string> missing;
+  for (const auto& [name, value] : r.headers) {
+    if (!absl::StartsWith(name, "x-amz-")) continue;
+    if (presigned && name == "x-amz-content-sha256") continue;
+    bool listed =
+        std::any_of(signed_headers.begin(), signed_headers.end(),
+                    [&](const std::string& h) { return absl::EqualsIgnoreCase(h, name); });
+    if (!listed && std::find(missing.begin(), missing.end(), name) == missing.end()) {
+      missing.push_back(name);
+    }
+  }
+  if (missing.empty()) return std::nullopt;
+  S3Error error = AccessDenied("There were headers present in the request which were not signed");
+  error.details.emplace_back("HeadersNotSigned", absl::StrJoin(missing, ", "));
+  return error;
+}
+
 S3Or<AuthResult> FinishV4(const AuthInput& input, const auth::UserStore& users,
                           const SigV4Credential& credential,
                           const std::vector<std::string>& signed_headers,
@@ -99,6 +125,11 @@ S3Or<AuthResult> FinishV4(const AuthInput& input, const auth::UserStore& users,
   std::string key = SigningKey(owner->secret, credential);
   std::string expected = SignatureHex(key, StringToSign(amz_date, credential.Scope(), *canonical));
   if (!SecureEquals(expected, signature)) return SignatureMismatch();
+  if (std::optional<S3Error> unsigned_headers =
+          RefuseUnsignedAmzHeaders(r, signed_headers, presigned);
+      unsigned_headers.has_value()) {
+    return *unsigned_headers;
+  }
 
   AuthResult result;
   result.identity = owner->identity;

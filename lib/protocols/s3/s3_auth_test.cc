@@ -120,6 +120,29 @@ TEST_F(S3AuthTest, PresignedExpiry) {
   EXPECT_EQ(Run(Presigned(now_, 700000), now_).error().code, "AuthorizationQueryParametersError");
 }
 
+TEST_F(S3AuthTest, UnsignedAmzHeadersAreRefused) {
+  http::HttpRequest copy = Presigned(now_, 60);
+  copy.headers.emplace_back("x-amz-copy-source", "bucket/other-key");
+  copy.headers.emplace_back("x-amz-meta-color", "red");
+  S3Or<AuthResult> refused = Run(copy, now_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "AccessDenied");
+  ASSERT_EQ(refused.error().details.size(), 1u);
+  EXPECT_EQ(refused.error().details[0].second, "x-amz-copy-source, x-amz-meta-color");
+  // The payload hash of a presigned URL is part of what was signed: it may come unlisted.
+  http::HttpRequest payload = Presigned(now_, 60);
+  payload.headers.emplace_back("x-amz-content-sha256", "UNSIGNED-PAYLOAD");
+  EXPECT_TRUE(Run(payload, now_).ok());
+  // Header authentication: an x-amz-* header added after signing is refused as well.
+  http::HttpRequest tagged = Signed(now_);
+  tagged.headers.emplace_back("x-amz-tagging", "a=b");
+  EXPECT_EQ(Run(tagged, now_).error().code, "AccessDenied");
+  // Other headers may go unsigned, as on AWS.
+  http::HttpRequest agent = Signed(now_);
+  agent.headers.emplace_back("user-agent", "curl");
+  EXPECT_TRUE(Run(agent, now_).ok());
+}
+
 TEST_F(S3AuthTest, UnknownKeysAnonymousAndV2) {
   http::HttpRequest r = Signed(now_);
   r.headers.back().second.replace(r.headers.back().second.find("AKIDALICE"), 9, "AKIDNOBODY");

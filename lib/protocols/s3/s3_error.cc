@@ -6,13 +6,16 @@
 namespace cfs::s3 {
 
 S3Error S3Error::Make(int status, absl::string_view code, absl::string_view message) {
-  return S3Error{status, std::string(code), std::string(message)};
+  return S3Error{status, std::string(code), std::string(message), {}};
 }
 
 std::string S3Error::ToXml(absl::string_view resource, absl::string_view request_id) const {
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>";
   out += "<Code>" + XmlEscape(code) + "</Code>";
   out += "<Message>" + XmlEscape(message) + "</Message>";
+  for (const auto& [name, value] : details) {
+    out += "<" + name + ">" + XmlEscape(value) + "</" + name + ">";
+  }
   out += "<Resource>" + XmlEscape(resource) + "</Resource>";
   out += "<RequestId>" + XmlEscape(request_id) + "</RequestId>";
   out += "</Error>";

@@ -4,6 +4,8 @@
 #define CFS_LIB_PROTOCOLS_S3_S3_ERROR_H_
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -14,6 +16,8 @@ struct S3Error {
   int http_status = 500;
   std::string code = "InternalError";
   std::string message;
+  // Further elements of the error document, in order (e.g. HeadersNotSigned).
+  std::vector<std::pair<std::string, std::string>> details;
 
   static S3Error Make(int status, absl::string_view code, absl::string_view message);
   // The error document; `resource` is the request path, `request_id` the request's id.
