@@ -45,6 +45,12 @@ struct Identity {
   static Identity Of(uint32_t uid, uint32_t gid, std::vector<uint32_t> groups = {});
 };
 
+// Names the gateway keeps for its own state (S3 staging and upload parts: ".cfs-s3"). No
+// protocol's client sees, looks up, creates, renames or removes an entry whose name starts
+// with this, in any directory (filters::ReservedNamesFilter); only calls whose context sets
+// `internal` reach them.
+inline constexpr char kReservedNamePrefix[] = ".cfs-";
+
 // Carried by every SPI call. Passed explicitly, never through a thread-local.
 struct RequestContext {
   Identity identity;
@@ -53,6 +59,9 @@ struct RequestContext {
   // Opaque tag of the handle the call is made through (an SMB open id; 0: none), so a
   // ChangeFeed listener can tell a handle's own I/O from everyone else's.
   uint64_t origin = 0;
+  // Set only by a frontend reaching its own state under a reserved name (kReservedNamePrefix),
+  // never for a request made on a client's behalf.
+  bool internal = false;
 
   bool Expired() const { return absl::Now() >= deadline; }
   static RequestContext WithTimeout(Identity identity, absl::Duration timeout);

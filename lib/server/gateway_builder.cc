@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "lib/backend/errors.h"
 #include "lib/backends/embedded/embedded_backend.h"
+#include "lib/backends/filters/reserved_names_filter.h"
 #include "lib/backends/remote/a4_fabric_transport.h"
 #include "lib/backends/remote/a4_socket_transport.h"
 #include "lib/backends/remote/a4_uring_transport.h"
@@ -170,6 +171,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> GatewayBuilder::Build() {
   auto feed = std::make_unique<filters::ChangeFeed>(std::move(backend));
   filters::ChangeFeed* change_feed = feed.get();
   backend = std::move(feed);
+  // Above everything a protocol reaches: no client sees the gateway's own state.
+  backend = std::make_unique<filters::ReservedNamesFilter>(std::move(backend));
   std::unique_ptr<Gateway> gateway(new Gateway(options_, std::move(backend), std::move(selected),
                                                std::move(exports), std::move(key)));
   gateway->attribute_cache_ = cache;
