@@ -567,13 +567,20 @@ class S3Test(unittest.TestCase):
                 (path, GATEWAY.ports["nfs"], GATEWAY.ports["mount"], uid, uid))
 
     def test_s3_object_read_over_nfs(self):
+        # alice's object is alice's file: her uid reads it over NFS, another uid does not.
+        alice = client(ALICE_KEY, ALICE_SECRET)
+        bucket = "alice-" + self.bucket[:40]
+        alice.create_bucket(Bucket=bucket)
         body = os.urandom(3 << 20)
-        self.s3.put_object(Bucket=self.bucket, Key="shared/file.bin", Body=body)
+        alice.put_object(Bucket=bucket, Key="shared/file.bin", Body=body)
         out = os.path.join(GATEWAY.work, "from-nfs.bin")
-        subprocess.run(["nfs-cp", self.nfs_url("%s/shared/file.bin" % self.bucket, 1000), out],
+        subprocess.run(["nfs-cp", self.nfs_url("%s/shared/file.bin" % bucket, 1000), out],
                        check=True, timeout=60)
         with open(out, "rb") as f:
             self.assertEqual(f.read(), body)
+        other = subprocess.run(["nfs-cp", self.nfs_url("%s/shared/file.bin" % bucket, 1001),
+                                out + ".other"], timeout=60, capture_output=True)
+        self.assertNotEqual(other.returncode, 0, "another uid read a private S3 object")
 
     def test_nfs_written_file_is_an_object(self):
         # alice (uid 1000) owns the bucket; NFS clients with uid 1000 write into it.

@@ -24,8 +24,12 @@ users { name: "alice" uid: 1000 gid: 1000 s3_keys { access_key_id: "%s" secret: 
 
 
 class Gateway:
-    def __init__(self, binary, data_dir=None):
+    """`config` is added to the config file (exports, more users); `protocols` are served."""
+
+    def __init__(self, binary, data_dir=None, config="", protocols="nfs,s3"):
         self.binary = binary
+        self.extra_config = config
+        self.protocols = protocols
         self.work = tempfile.mkdtemp(prefix="cfs-s3-", dir=os.environ.get("TEST_TMPDIR"))
         self.data_dir = data_dir or os.path.join(self.work, "data")
         self.proc = None
@@ -37,11 +41,11 @@ class Gateway:
         log = open(self.log_path, "w")
         config = os.path.join(self.work, "gateway.conf")
         with open(config, "w") as f:
-            f.write(CONFIG)
+            f.write(CONFIG + self.extra_config)
         self.proc = subprocess.Popen(
             [self.binary, "--config=" + config, "--data_dir=" + self.data_dir, "--bind_address=127.0.0.1",
              "--nfs_port=0", "--mount_port=0", "--s3_port=0", "--smb_port=0", "--portmapper_port=0", "--metrics_port=0", "--control_port=0",
-             "--protocols=nfs,s3", "--s3_base_domain=s3.test", "--s3_tls_port=0", "--tls_cert_file=" + TLS_CERT,
+             "--protocols=" + self.protocols, "--s3_base_domain=s3.test", "--s3_tls_port=0", "--tls_cert_file=" + TLS_CERT,
              "--tls_key_file=" + TLS_KEY], stderr=log, env=env)
         for _ in range(300):
             text = open(self.log_path).read()
@@ -52,9 +56,10 @@ class Gateway:
             time.sleep(0.1)
         else:
             raise RuntimeError("gateway did not start:\n" + open(self.log_path).read())
-        for name in ("nfs", "mount", "s3", "s3-https"):
+        for name in ("nfs", "mount", "s3", "s3-https", "smb"):
             m = re.search(name + r" listening on 127\.0\.0\.1:(\d+)", text)
-            self.ports[name] = int(m.group(1))
+            if m:
+                self.ports[name] = int(m.group(1))
         self.endpoint = "http://127.0.0.1:%d" % self.ports["s3"]
         self.tls_endpoint = "https://127.0.0.1:%d" % self.ports["s3-https"]
         return self

@@ -23,7 +23,7 @@ class ObjectStoreTest : public ::testing::Test {
     auto store = ObjectStore::Open(*backend_, "/");
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
-    ASSERT_TRUE(store_->CreateBucket(root_, "bucket").ok());
+    ASSERT_TRUE(store_->CreateBucket(root_, "bucket", "private").ok());
   }
   void TearDown() override { backend_->Shutdown(absl::Now() + absl::Seconds(10)).IgnoreError(); }
 
@@ -63,7 +63,8 @@ TEST(KeyToPathTest, Rules) {
   EXPECT_EQ(KeyToPath(std::string(1025, 'x'), false).error().code, "KeyTooLongError");
   EXPECT_FALSE(KeyToPath(std::string("a\0b", 3), false).ok());
   EXPECT_TRUE(IsValidBucketName("my.bucket-1"));
-  for (const char* bad : {"ab", "Upper", "-lead", "trail-", "a..b", ".cfs-s3", "under_score"}) {
+  for (const char* bad : {"ab", "Upper", "-lead", "trail-", "a..b", ".cfs-s3", "under_score",
+                          "192.168.5.123", "foo-.bar", "foo.-bar"}) {
     EXPECT_FALSE(IsValidBucketName(bad)) << bad;
   }
 }
@@ -152,9 +153,62 @@ TEST_F(ObjectStoreTest, PermissionsApply) {
       store_->Publish(alice, *std::move(staged), "bucket", "k", ObjectMeta());
   ASSERT_FALSE(published.ok());
   EXPECT_EQ(published.error().code, "AccessDenied");
-  EXPECT_EQ(store_->CreateBucket(alice, "alices").ok(), true);
-  EXPECT_EQ(store_->CreateBucket(root_, "alices").error().code, "BucketAlreadyExists");
-  EXPECT_EQ(store_->CreateBucket(alice, "alices").error().code, "BucketAlreadyOwnedByYou");
+  EXPECT_EQ(store_->CreateBucket(alice, "alices", "private").ok(), true);
+  EXPECT_EQ(store_->CreateBucket(root_, "alices", "private").error().code, "BucketAlreadyExists");
+  EXPECT_EQ(store_->CreateBucket(alice, "alices", "private").error().code,
+            "BucketAlreadyOwnedByYou");
+}
+
+TEST_F(ObjectStoreTest, BucketsAndObjectsAdmitOnlyTheirOwner) {
+  Identity alice = Identity::Of(1000, 1000);
+  Identity bob = Identity::Of(1001, 1001);
+  ASSERT_TRUE(store_->CreateBucket(alice, "private-one", "private").ok());
+  ASSERT_TRUE(store_->CreateBucket(alice, "public-one", "public-read").ok());
+  S3Or<BucketInfo> bucket = store_->HeadBucket(alice, "private-one");
+  ASSERT_TRUE(bucket.ok());
+  EXPECT_EQ(bucket->attributes.mode & 0777, 0700u);
+  EXPECT_EQ(ObjectMode(bucket->attributes), 0600u);
+  EXPECT_EQ(store_->HeadBucket(alice, "public-one")->attributes.mode & 0777, 0755u);
+  EXPECT_EQ(*store_->GetBucketAcl("public-one"), "public-read");
+  // An object made in the private bucket is alice's alone, and so are its prefixes.
+  S3Or<std::unique_ptr<StagedObject>> staged = store_->Stage(alice, 0600);
+  ASSERT_TRUE(staged.ok());
+  ASSERT_TRUE((*staged)->Append("secret").ok());
+  S3Or<ObjectInfo> put =
+      store_->Publish(alice, *std::move(staged), "private-one", "dir/obj", ObjectMeta());
+  ASSERT_TRUE(put.ok()) << put.error().message;
+  EXPECT_EQ(put->attributes.mode & 0777, 0600u);
+  EXPECT_EQ(put->attributes.uid, 1000u);
+  EXPECT_EQ(store_->Head(bob, "private-one", "dir/obj").error().code, "AccessDenied");
+  // ListBuckets lists the caller's own buckets only.
+  S3Or<std::vector<BucketInfo>> listed = store_->ListBuckets(alice);
+  ASSERT_TRUE(listed.ok());
+  std::vector<std::string> names;
+  for (const BucketInfo& b : *listed) names.push_back(b.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"private-one", "public-one"}));
+  EXPECT_TRUE(store_->ListBuckets(bob)->empty());
+  // Changing the canned ACL changes the mode, which every protocol enforces.
+  EXPECT_EQ(store_->SetBucketAcl(bob, "public-one", "private").error().code, "AccessDenied");
+  ASSERT_TRUE(store_->SetBucketAcl(alice, "public-one", "private").ok());
+  EXPECT_EQ(store_->HeadBucket(alice, "public-one")->attributes.mode & 0777, 0700u);
+  EXPECT_EQ(*store_->GetBucketAcl("public-one"), "private");
+}
+
+TEST_F(ObjectStoreTest, HeadNeedsReadPermission) {
+  Identity alice = Identity::Of(1000, 1000);
+  ASSERT_TRUE(store_->CreateBucket(alice, "shared", "public-read").ok());
+  S3Or<std::unique_ptr<StagedObject>> staged = store_->Stage(alice, 0600);
+  ASSERT_TRUE(staged.ok());
+  ASSERT_TRUE((*staged)->Append("not for others").ok());
+  ASSERT_TRUE(store_->Publish(alice, *std::move(staged), "shared", "k", ObjectMeta()).ok());
+  // The directory is searchable, the file is not readable: no size, no ETag, no metadata.
+  EXPECT_EQ(store_->Head(Identity::Of(1001, 1001), "shared", "k").error().code, "AccessDenied");
+  EXPECT_TRUE(store_->Head(alice, "shared", "k").ok());
+}
+
+TEST(KeyToPathTest, ReservedNamesAreNotKeys) {
+  EXPECT_EQ(KeyToPath("a/.cfs-s3/b", false).error().code, "InvalidArgument");
+  EXPECT_TRUE(KeyToPath("a/cfs-s3/b", false).ok());
 }
 
 }  // namespace

@@ -75,9 +75,23 @@ bool IsValidBucketName(absl::string_view name) {
     if (!(absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '.' || c == '-')) return false;
   }
   if (!absl::ascii_isalnum(name.front()) || !absl::ascii_isalnum(name.back())) return false;
-  if (absl::StrContains(name, "..")) return false;
+  // Each dot-separated label starts and ends with a letter or digit ("foo-.bar" and "foo.-bar"
+  // are not names; "foo..bar" has an empty label).
+  for (absl::string_view label : absl::StrSplit(name, '.')) {
+    if (label.empty() || label.front() == '-' || label.back() == '-') return false;
+  }
+  // Nor is anything formatted as an IPv4 address.
+  std::vector<absl::string_view> labels = absl::StrSplit(name, '.');
+  if (labels.size() == 4 && std::all_of(labels.begin(), labels.end(), [](absl::string_view l) {
+        return std::all_of(l.begin(), l.end(), absl::ascii_isdigit);
+      })) {
+    return false;
+  }
   return true;
 }
+
+uint32_t ObjectMode(const Attributes& bucket) { return bucket.mode & 0666; }
+uint32_t PrefixMode(const Attributes& bucket) { return bucket.mode & 0777; }
 
 S3Or<std::vector<std::string>> KeyToPath(absl::string_view key, bool allow_trailing_slash) {
   if (key.empty()) return InvalidArgument("The object key is empty");
@@ -102,6 +116,11 @@ S3Or<std::vector<std::string>> KeyToPath(absl::string_view key, bool allow_trail
     }
     if (segment == "." || segment == "..") {
       return InvalidArgument("Object keys cannot contain '.' or '..' segments on this gateway");
+    }
+    if (absl::StartsWith(segment, backend::kReservedNamePrefix)) {
+      return InvalidArgument(absl::StrCat("Key segments starting with ",
+                                          backend::kReservedNamePrefix,
+                                          " are reserved by this gateway"));
     }
     if (segment.size() > backend::kMaxNameLength) {
       return S3Error::Make(400, "KeyTooLongError",
@@ -151,8 +170,11 @@ backend::SyncBackend ObjectStore::Fs(const Identity& who) const {
 
 absl::StatusOr<std::unique_ptr<ObjectStore>> ObjectStore::Open(backend::Backend& backend,
                                                                absl::string_view root_path) {
-  backend::SyncBackend fs(backend,
-                          backend::RequestContext::WithTimeout(Identity::Root(), absl::Minutes(1)));
+  // The staging directories have a reserved name: only this context reaches them by name.
+  backend::RequestContext ctx =
+      backend::RequestContext::WithTimeout(Identity::Root(), absl::Minutes(1));
+  ctx.internal = true;
+  backend::SyncBackend fs(backend, ctx);
   absl::StatusOr<Attributes> root_dir = fs.ResolveDirectory(root_path);
   if (!root_dir.ok()) return root_dir.status();
   InodeNumber root = root_dir->inode;
@@ -193,11 +215,12 @@ S3Or<Attributes> ObjectStore::Walk(const Identity& who, InodeNumber dir,
   backend::SyncBackend fs = Fs(who);
   absl::StatusOr<Attributes> current = fs.GetAttr(dir);
   if (!current.ok()) return FromStatus(current.status(), NoSuchBucket());
+  uint32_t mode = PrefixMode(*current);
   for (const std::string& segment : segments) {
     if (current->type != FileType::kDirectory) return create ? KeyConflict() : NoSuchKey();
     absl::StatusOr<Attributes> next = fs.Lookup(current->inode, segment);
     if (!next.ok() && create && IsFsError(next.status(), FsError::kNoEntry)) {
-      absl::StatusOr<backend::EntryResult> made = fs.Mkdir(current->inode, segment, 0755);
+      absl::StatusOr<backend::EntryResult> made = fs.Mkdir(current->inode, segment, mode);
       next = made.ok() ? absl::StatusOr<Attributes>(made->attributes)
                        : fs.Lookup(current->inode, segment);  // made meanwhile
     }
@@ -220,7 +243,7 @@ ObjectMeta ObjectStore::CurrentMeta(const Identity& who, const Attributes& attri
   if (attributes.type == FileType::kRegular) {
     for (uint64_t offset = 0; offset < attributes.size; offset += kReadPiece) {
       absl::StatusOr<backend::ReadResult> piece = fs.Read(attributes.inode, offset, kReadPiece);
-      if (!piece.ok()) break;
+      if (!piece.ok()) return meta;  // unreadable: keep what was stored, never a made-up ETag
       md5.Update(piece->data);
       if (piece->eof || piece->data.empty()) break;
     }
@@ -243,7 +266,7 @@ S3Or<std::vector<BucketInfo>> ObjectStore::ListBuckets(const Identity& who) {
     for (const backend::DirEntry& e : page->entries) {
       cookie = e.cookie;
       if (e.type != FileType::kDirectory || !IsValidBucketName(e.name)) continue;
-      if (!e.attributes.has_value()) continue;
+      if (!e.attributes.has_value() || e.attributes->uid != who.uid) continue;
       out.push_back({e.name, *e.attributes});
     }
     verifier = page->cookie_verifier;
@@ -262,13 +285,24 @@ S3Or<BucketInfo> ObjectStore::HeadBucket(const Identity& who, absl::string_view 
   return BucketInfo{std::string(bucket), *a};
 }
 
-S3Or<Ok> ObjectStore::CreateBucket(const Identity& who, absl::string_view bucket) {
+S3Or<Ok> ObjectStore::CreateBucket(const Identity& who, absl::string_view bucket,
+                                   absl::string_view canned) {
   if (!IsValidBucketName(bucket)) {
     return S3Error::Make(400, "InvalidBucketName", "The specified bucket is not valid.");
   }
   backend::SyncBackend fs = Fs(who);
-  absl::StatusOr<backend::EntryResult> made = fs.Mkdir(root_, std::string(bucket), 0755);
-  if (made.ok()) return Ok{};
+  bool public_read = canned == "public-read";
+  absl::StatusOr<backend::EntryResult> made =
+      fs.Mkdir(root_, std::string(bucket), public_read ? 0755 : 0700);
+  if (made.ok()) {
+    if (!public_read) return Ok{};
+    absl::Status marked =
+        Fs(Identity::Root())
+            .SetXattr(made->attributes.inode, std::string(kAclXattr), std::string(canned))
+            .status();
+    if (!marked.ok()) return FromStatus(marked, NoSuchBucket());
+    return Ok{};
+  }
   if (IsFsError(made.status(), FsError::kExists)) {
     absl::StatusOr<Attributes> a = fs.Lookup(root_, std::string(bucket));
     if (a.ok() && a->uid == who.uid) {
@@ -303,6 +337,12 @@ S3Or<Ok> ObjectStore::SetBucketAcl(const Identity& who, absl::string_view bucket
   if (!who.IsRoot() && info->attributes.uid != who.uid) {
     return AccessDenied("Only the bucket's owner changes its ACL");
   }
+  // The mode is what every protocol enforces: private admits the owner only, public-read
+  // everyone to list (objects keep their own modes, as S3 objects keep their own ACLs).
+  backend::SetAttributes chmod;
+  chmod.mode = (info->attributes.mode & ~0777u) | (canned == "private" ? 0700u : 0755u);
+  absl::StatusOr<backend::AttrChange> changed = Fs(who).SetAttr(info->attributes.inode, chmod);
+  if (!changed.ok()) return FromStatus(changed.status(), NoSuchBucket());
   backend::SyncBackend fs = Fs(Identity::Root());
   absl::Status status =
       canned == "private"
@@ -334,6 +374,11 @@ S3Or<ObjectInfo> ObjectStore::Head(const Identity& who, absl::string_view bucket
     return ObjectInfo{std::string(key), attributes, meta};
   }
   if (a->type != FileType::kRegular) return NoSuchKey();
+  // Finding a file needs only search permission on its directories; an object's data, ETag
+  // and metadata are for those who may read it (HEAD included, as on S3).
+  absl::StatusOr<uint32_t> granted = Fs(who).Access(a->inode, backend::kAccessRead);
+  if (!granted.ok()) return FromStatus(granted.status(), NoSuchKey());
+  if ((*granted & backend::kAccessRead) == 0) return AccessDenied();
   return ObjectInfo{std::string(key), *a, CurrentMeta(who, *a)};
 }
 
@@ -344,9 +389,10 @@ S3Or<std::string> ObjectStore::Read(const Identity& who, InodeNumber inode, uint
   return std::move(r->data);
 }
 
-S3Or<std::unique_ptr<StagedObject>> ObjectStore::Stage(const Identity& who) {
+S3Or<std::unique_ptr<StagedObject>> ObjectStore::Stage(const Identity& who, uint32_t mode) {
   std::string name = RandomHex(16);
-  absl::StatusOr<backend::EntryResult> made = Fs(who).Create(tmp_, name);
+  absl::StatusOr<backend::EntryResult> made =
+      Fs(who).Create(tmp_, name, backend::CreateMode::kGuarded, 0, mode);
   if (!made.ok()) return FromStatus(made.status(), NoSuchBucket());
   return std::unique_ptr<StagedObject>(
       new StagedObject(this, who, tmp_, name, made->attributes.inode));
@@ -628,7 +674,8 @@ S3Or<std::string> ObjectStore::CreateUpload(const Identity& who, const UploadMet
   absl::StatusOr<backend::EntryResult> made = fs.Mkdir(uploads_, id, 0700);
   if (!made.ok()) return FromStatus(made.status(), NoSuchBucket());
   absl::StatusOr<backend::EntryResult> assembly =
-      fs.Create(made->attributes.inode, std::string(kAssembly));
+      fs.Create(made->attributes.inode, std::string(kAssembly), backend::CreateMode::kGuarded, 0,
+                meta.object_mode() != 0 ? meta.object_mode() : 0600);
   if (!assembly.ok()) {
     fs.Rmdir(uploads_, id).IgnoreError();
     return FromStatus(assembly.status(), NoSuchBucket());

@@ -62,6 +62,13 @@ struct ListRequest {
 
 // Checks bucket names as S3 does (3-63 of a-z 0-9 . -, starting and ending alphanumeric).
 bool IsValidBucketName(absl::string_view name);
+
+// The permission bits of what S3 creates in a bucket: objects get the bucket directory's bits
+// without execute, directories (key prefixes, folder objects) the bucket's bits. A bucket made
+// over S3 is 0700 (private) or 0755 (public-read), so its objects admit only their owner, or
+// everyone to read; a bucket a team shares over NFS (say 0770) gets objects its group reads.
+uint32_t ObjectMode(const backend::Attributes& bucket);
+uint32_t PrefixMode(const backend::Attributes& bucket);
 // Splits a key into path segments. Errors: S3 InvalidArgument/KeyTooLongError for keys that
 // cannot be a path (empty or "." / ".." segments, NUL, over 1024 bytes, segments over 255).
 S3Or<std::vector<std::string>> KeyToPath(absl::string_view key, bool allow_trailing_slash);
@@ -121,13 +128,18 @@ class ObjectStore {
                                                            absl::string_view root_path);
 
   // Buckets.
+  // The buckets `who` owns (S3's ListBuckets: others' buckets are not listed, even readable).
   S3Or<std::vector<BucketInfo>> ListBuckets(const backend::Identity& who);
   S3Or<BucketInfo> HeadBucket(const backend::Identity& who, absl::string_view bucket);
-  S3Or<Ok> CreateBucket(const backend::Identity& who, absl::string_view bucket);
+  // Makes a bucket owned by `who` with the canned ACL "private" (mode 0700) or "public-read"
+  // (0755, and anonymous reads allowed).
+  S3Or<Ok> CreateBucket(const backend::Identity& who, absl::string_view bucket,
+                        absl::string_view canned);
   S3Or<Ok> DeleteBucket(const backend::Identity& who, absl::string_view bucket);
   // Bucket canned ACL: "private" or "public-read" (anonymous GET/HEAD and listing, as the
   // anonymous user, so POSIX permissions still apply). Only the bucket's owner (or root)
-  // changes it.
+  // changes it; setting it also sets the bucket directory's mode (0700 or 0755), which every
+  // protocol enforces. GetBucketAcl says whether anonymous reads are allowed.
   S3Or<std::string> GetBucketAcl(absl::string_view bucket);
   S3Or<Ok> SetBucketAcl(const backend::Identity& who, absl::string_view bucket,
                         absl::string_view canned);
@@ -137,7 +149,8 @@ class ObjectStore {
                         absl::string_view key);
   S3Or<std::string> Read(const backend::Identity& who, backend::InodeNumber inode, uint64_t offset,
                          uint64_t count);
-  S3Or<std::unique_ptr<StagedObject>> Stage(const backend::Identity& who);
+  // A staging file owned by `who` with permission bits `mode` (what the object will have).
+  S3Or<std::unique_ptr<StagedObject>> Stage(const backend::Identity& who, uint32_t mode = 0600);
   // Commits `staged`, stores `meta` (etag, size and mtime are filled in) and renames it to
   // bucket/key, replacing an existing object. Returns the published object's info.
   S3Or<ObjectInfo> Publish(const backend::Identity& who, std::unique_ptr<StagedObject> staged,
@@ -154,6 +167,7 @@ class ObjectStore {
                         const ListRequest& request);
 
   // Multipart uploads.
+  // Starts an upload; its object will have meta.object_mode().
   S3Or<std::string> CreateUpload(const backend::Identity& who, const UploadMeta& meta);
   S3Or<UploadInfo> GetUpload(const backend::Identity& who, absl::string_view upload_id,
                              absl::string_view bucket, absl::string_view key);
@@ -183,7 +197,8 @@ class ObjectStore {
               backend::InodeNumber uploads);
   backend::SyncBackend Fs(const backend::Identity& who) const;
   S3Or<backend::InodeNumber> BucketInode(const backend::Identity& who, absl::string_view bucket);
-  // Walks `segments` below `dir`; with `create`, makes missing directories.
+  // Walks `segments` below `dir`; with `create`, makes missing directories (PrefixMode of
+  // `dir`, the bucket).
   S3Or<backend::Attributes> Walk(const backend::Identity& who, backend::InodeNumber dir,
                                  const std::vector<std::string>& segments, bool create);
   // The object's metadata, its ETag recomputed if the file changed since it was stored.

@@ -6,6 +6,18 @@
 
 namespace cfs::s3 {
 
+namespace {
+
+// S3 serves the buckets of the first export that has s3_buckets set.
+const auth::Export* FirstS3Export(const std::vector<auth::Export>& exports) {
+  for (const auth::Export& exp : exports) {
+    if (exp.s3_buckets) return &exp;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 S3Frontend::S3Frontend(http::HttpServerOptions server_options)
     : server_options_(std::move(server_options)) {
   server_options_.tcp.name = "s3";
@@ -14,13 +26,7 @@ S3Frontend::S3Frontend(http::HttpServerOptions server_options)
 S3Frontend::~S3Frontend() { Shutdown(absl::Now()).IgnoreError(); }
 
 absl::Status S3Frontend::Start(const gateway::FrontendContext& context) {
-  const auth::Export* s3_export = nullptr;
-  for (const auth::Export& exp : context.exports) {
-    if (exp.s3_buckets) {
-      s3_export = &exp;
-      break;
-    }
-  }
+  const auth::Export* s3_export = FirstS3Export(context.exports);
   if (s3_export == nullptr) {
     return absl::InvalidArgumentError("s3: no export has s3_buckets set; nothing to serve");
   }
@@ -32,7 +38,9 @@ absl::Status S3Frontend::Start(const gateway::FrontendContext& context) {
         absl::StrCat("s3: opening the S3 root ", s3_export->path, ": ", store.status().message()));
   }
   store_ = *std::move(store);
+  s3_path_ = s3_export->path;
   S3Options options;
+  options.s3_export = *s3_export;
   options.base_domain = context.options.s3_base_domain;
   options.region = context.options.s3_region;
   if (context.metrics != nullptr) {
@@ -71,6 +79,19 @@ absl::Status S3Frontend::Start(const gateway::FrontendContext& context) {
   }
   CFS_LOG(INFO, "s3") << "serving S3 on " << host_ << ":" << server_->port() << " (buckets in "
                       << s3_export->path << ")";
+  return absl::OkStatus();
+}
+
+absl::Status S3Frontend::UpdateExports(const std::vector<auth::Export>& exports) {
+  if (handler_ == nullptr) return absl::OkStatus();  // not started: Start takes them
+  const auth::Export* s3_export = FirstS3Export(exports);
+  if (s3_export == nullptr || s3_export->path != s3_path_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "s3: the S3 buckets are served from ", s3_path_,
+        " until a restart; keep an export with s3_buckets on that path first in the list"));
+  }
+  handler_->SetExport(*s3_export);
+  CFS_LOG(INFO, "s3") << "export rules updated (" << s3_export->name << ")";
   return absl::OkStatus();
 }
 

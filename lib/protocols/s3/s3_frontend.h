@@ -24,6 +24,9 @@ class S3Frontend : public gateway::Frontend {
   ~S3Frontend() override;
   std::string name() const override { return "s3"; }
   absl::Status Start(const gateway::FrontendContext& context) override;
+  // New client rules, read-only flags and squashing apply to the next request; the S3 root
+  // (the export's path) changes only at restart.
+  absl::Status UpdateExports(const std::vector<auth::Export>& exports) override;
   std::vector<gateway::BoundAddress> addresses() const override;
   absl::Status Shutdown(absl::Time deadline) override;
 
@@ -36,6 +39,7 @@ class S3Frontend : public gateway::Frontend {
   std::unique_ptr<http::HttpServer> tls_server_;  // HTTPS, when s3_tls_port is set
   observability::MetricsRegistry::Registration connections_;  // reads the servers
   std::string host_;
+  std::string s3_path_;  // the export path the buckets are served from
 };
 
 }  // namespace cfs::s3

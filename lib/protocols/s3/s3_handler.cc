@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "lib/common/logging.h"
@@ -37,7 +38,21 @@ std::string S3Handler::Call::Param(absl::string_view name) const {
 }
 
 S3Handler::S3Handler(S3Options options, const auth::UserStore& users, ObjectStore& store)
-    : options_(std::move(options)), users_(users), store_(store) {}
+    : options_(std::move(options)),
+      users_(users),
+      store_(store),
+      export_(std::make_shared<const auth::Export>(options_.s3_export)) {}
+
+void S3Handler::SetExport(auth::Export exp) {
+  auto next = std::make_shared<const auth::Export>(std::move(exp));
+  std::lock_guard<std::mutex> lock(export_mu_);
+  export_ = std::move(next);
+}
+
+std::shared_ptr<const auth::Export> S3Handler::CurrentExport() const {
+  std::lock_guard<std::mutex> lock(export_mu_);
+  return export_;
+}
 
 void S3Handler::Handle(http::HttpExchange& exchange) {
   Call call;
@@ -93,175 +108,167 @@ void S3Handler::Handle(http::HttpExchange& exchange) {
     return;
   }
   call.auth = *std::move(auth);
+  // One export policy for every protocol: the client's address, read-only, squashing.
+  absl::StatusOr<auth::ExportAccess> access =
+      auth::Authorize(*CurrentExport(), exchange.peer_address(), call.auth.identity);
+  if (!access.ok()) {
+    return SendError(call, AccessDenied("This client is not admitted to the export S3 serves"));
+  }
+  call.auth.identity = access->identity;
+  call.read_only = access->read_only;
+  S3Error refusal;
+  const Route* route = FindRoute(call, &refusal);
+  if (route == nullptr) return SendError(call, refusal);
+  call.op = std::string(route->op);
+  if (call.read_only && r.method != "GET" && r.method != "HEAD") {
+    return SendError(call, AccessDenied("The export S3 serves is read-only for this client"));
+  }
   if (call.auth.anonymous) {
-    S3Or<Ok> allowed = AllowAnonymous(call);
+    S3Or<Ok> allowed = AllowAnonymous(call, *route);
     if (!allowed.ok()) return SendError(call, allowed.error());
   }
-  Route(call);
+  route->run(*this, call);
   CFS_LOG_REQUEST(DEBUG, "s3", call.request_id)
       << r.method << " " << r.target << " by " << call.auth.access_key;
 }
 
-S3Or<Ok> S3Handler::AllowAnonymous(const Call& call) {
+namespace {
+
+// Query parameters that qualify an operation rather than select one. Every other parameter
+// is a sub-resource, and only the sub-resources of kRoutes are served.
+bool IsOrdinaryParameter(absl::string_view name) {
+  static constexpr absl::string_view kOrdinary[] = {"prefix",
+                                                    "delimiter",
+                                                    "marker",
+                                                    "max-keys",
+                                                    "encoding-type",
+                                                    "list-type",
+                                                    "continuation-token",
+                                                    "start-after",
+                                                    "fetch-owner",
+                                                    "key-marker",
+                                                    "upload-id-marker",
+                                                    "max-uploads",
+                                                    "max-parts",
+                                                    "part-number-marker",
+                                                    "partNumber",
+                                                    "versionId",
+                                                    "x-id",
+                                                    "AWSAccessKeyId",
+                                                    "Expires",
+                                                    "Signature"};
+  if (absl::StartsWithIgnoreCase(name, "x-amz-") || absl::StartsWith(name, "response-")) {
+    return true;
+  }
+  return std::find(std::begin(kOrdinary), std::end(kOrdinary), name) != std::end(kOrdinary);
+}
+
+}  // namespace
+
+const S3Handler::Route* S3Handler::FindRoute(const Call& call, S3Error* refusal) {
+  using T = Route::Target;
+  static const Route kRoutes[] = {
+      {T::kService, "GET", "", "ListBuckets", false,
+       [](S3Handler& h, Call& c) { h.ListBuckets(c); }},
+      {T::kBucket, "GET", "", "ListObjects", true,
+       [](S3Handler& h, Call& c) { h.ListObjects(c, c.Param("list-type") == "2"); }},
+      {T::kBucket, "HEAD", "", "HeadBucket", true, [](S3Handler& h, Call& c) { h.HeadBucket(c); }},
+      {T::kBucket, "PUT", "", "CreateBucket", false,
+       [](S3Handler& h, Call& c) { h.CreateBucket(c); }},
+      {T::kBucket, "DELETE", "", "DeleteBucket", false,
+       [](S3Handler& h, Call& c) { h.DeleteBucket(c); }},
+      {T::kBucket, "GET", "acl", "GetBucketAcl", false,
+       [](S3Handler& h, Call& c) { h.GetBucketAcl(c); }},
+      {T::kBucket, "PUT", "acl", "PutBucketAcl", false,
+       [](S3Handler& h, Call& c) { h.PutBucketAcl(c); }},
+      {T::kBucket, "GET", "location", "GetBucketLocation", false,
+       [](S3Handler& h, Call& c) { h.GetBucketLocation(c); }},
+      {T::kBucket, "GET", "versioning", "GetBucketVersioning", false,
+       [](S3Handler& h, Call& c) { h.GetBucketVersioning(c); }},
+      {T::kBucket, "GET", "uploads", "ListMultipartUploads", false,
+       [](S3Handler& h, Call& c) { h.ListMultipartUploads(c); }},
+      {T::kBucket, "POST", "delete", "DeleteObjects", false,
+       [](S3Handler& h, Call& c) { h.DeleteObjects(c); }},
+      {T::kObject, "GET", "", "GetObject", true,
+       [](S3Handler& h, Call& c) { h.GetObject(c, false); }},
+      {T::kObject, "HEAD", "", "HeadObject", true,
+       [](S3Handler& h, Call& c) { h.GetObject(c, true); }},
+      {T::kObject, "PUT", "", "PutObject", false,
+       [](S3Handler& h, Call& c) {
+         if (c.request().Header("x-amz-copy-source").has_value()) {
+           c.op = "CopyObject";
+           return h.CopyObject(c);
+         }
+         h.PutObject(c);
+       }},
+      {T::kObject, "DELETE", "", "DeleteObject", false,
+       [](S3Handler& h, Call& c) { h.DeleteObject(c); }},
+      {T::kObject, "GET", "tagging", "GetTagging", false,
+       [](S3Handler& h, Call& c) { h.GetTagging(c); }},
+      {T::kObject, "PUT", "tagging", "PutTagging", false,
+       [](S3Handler& h, Call& c) { h.PutTagging(c); }},
+      {T::kObject, "DELETE", "tagging", "DeleteTagging", false,
+       [](S3Handler& h, Call& c) { h.DeleteTagging(c); }},
+      {T::kObject, "POST", "uploads", "CreateMultipart", false,
+       [](S3Handler& h, Call& c) { h.CreateMultipart(c); }},
+      {T::kObject, "PUT", "uploadId", "UploadPart", false,
+       [](S3Handler& h, Call& c) { h.UploadPart(c); }},
+      {T::kObject, "POST", "uploadId", "CompleteMultipart", false,
+       [](S3Handler& h, Call& c) { h.CompleteMultipart(c); }},
+      {T::kObject, "DELETE", "uploadId", "AbortMultipart", false,
+       [](S3Handler& h, Call& c) { h.AbortMultipart(c); }},
+      {T::kObject, "GET", "uploadId", "ListParts", false,
+       [](S3Handler& h, Call& c) { h.ListParts(c); }},
+  };
+  T target = call.bucket.empty() ? T::kService : call.key.empty() ? T::kBucket : T::kObject;
+  std::vector<absl::string_view> subresources;
+  for (const auto& [name, value] : call.query) {
+    if (!IsOrdinaryParameter(name) &&
+        std::find(subresources.begin(), subresources.end(), name) == subresources.end()) {
+      subresources.push_back(name);
+    }
+  }
   const std::string& method = call.request().method;
-  bool reading = method == "GET" || method == "HEAD";
-  static constexpr absl::string_view kPrivate[] = {"acl",      "tagging",    "uploads", "uploadId",
-                                                   "location", "versioning", "policy"};
-  for (absl::string_view resource : kPrivate) reading = reading && !call.Has(resource);
-  if (!reading || call.bucket.empty()) {
+  if (subresources.size() > 1) {
+    *refusal = NotImplemented(absl::StrCat("The combination of sub-resources ?",
+                                           absl::StrJoin(subresources, "&"),
+                                           " is not supported by this gateway"));
+    return nullptr;
+  }
+  absl::string_view subresource = subresources.empty() ? "" : subresources[0];
+  for (const Route& route : kRoutes) {
+    if (route.target == target && route.subresource == subresource && route.method == method) {
+      return &route;
+    }
+  }
+  // S3 operations this gateway does not serve (PutBucketVersioning, POST object, ...) are
+  // NotImplemented; methods S3 has no use for are not allowed.
+  static constexpr absl::string_view kS3Methods[] = {"GET", "PUT", "POST", "DELETE", "HEAD"};
+  bool s3_method =
+      std::find(std::begin(kS3Methods), std::end(kS3Methods), method) != std::end(kS3Methods);
+  if (target == T::kService || !s3_method) {
+    *refusal = S3Error::Make(405, "MethodNotAllowed",
+                             "The specified method is not allowed against this resource.");
+  } else if (subresource.empty()) {
+    *refusal =
+        NotImplemented(absl::StrCat(method, " of ", target == T::kObject ? "an object" : "a bucket",
+                                    " is not supported by this gateway"));
+  } else {
+    *refusal = NotImplemented(
+        absl::StrCat(method, " of the ", target == T::kObject ? "object" : "bucket",
+                     " sub-resource ?", subresource, " is not supported by this gateway"));
+  }
+  return nullptr;
+}
+
+S3Or<Ok> S3Handler::AllowAnonymous(const Call& call, const Route& route) {
+  if (!route.anonymous_ok) {
     return AccessDenied("Anonymous requests may only read objects and list public buckets");
   }
   S3Or<std::string> acl = store_.GetBucketAcl(call.bucket);
   if (!acl.ok()) return acl.error();
   if (*acl != "public-read") return AccessDenied("The bucket is not public");
   return Ok{};
-}
-
-void S3Handler::Route(Call& call) {
-  const std::string& method = call.request().method;
-  if (call.bucket.empty()) {
-    if (method == "GET") {
-      call.op = "ListBuckets";
-      return ListBuckets(call);
-    }
-    return SendError(call, S3Error::Make(405, "MethodNotAllowed",
-                                         "The specified method is not allowed against this "
-                                         "resource."));
-  }
-  static constexpr absl::string_view kUnsupportedBucketResources[] = {"acl",
-                                                                      "policy",
-                                                                      "cors",
-                                                                      "lifecycle",
-                                                                      "website",
-                                                                      "logging",
-                                                                      "notification",
-                                                                      "replication",
-                                                                      "encryption",
-                                                                      "object-lock",
-                                                                      "requestPayment",
-                                                                      "accelerate",
-                                                                      "analytics",
-                                                                      "inventory",
-                                                                      "metrics",
-                                                                      "intelligent-tiering",
-                                                                      "ownershipControls",
-                                                                      "publicAccessBlock",
-                                                                      "versions",
-                                                                      "tagging"};
-  if (call.key.empty()) {
-    if (call.Has("acl") && method == "GET") {
-      call.op = "GetBucketAcl";
-      return GetBucketAcl(call);
-    }
-    if (call.Has("acl") && method == "PUT") {
-      call.op = "PutBucketAcl";
-      return PutBucketAcl(call);
-    }
-    if (call.Has("location") && method == "GET") {
-      call.op = "GetBucketLocation";
-      return GetBucketLocation(call);
-    }
-    if (call.Has("versioning") && method == "GET") {
-      call.op = "GetBucketVersioning";
-      return GetBucketVersioning(call);
-    }
-    if (call.Has("uploads") && method == "GET") {
-      call.op = "ListMultipartUploads";
-      return ListMultipartUploads(call);
-    }
-    if (call.Has("delete") && method == "POST") {
-      call.op = "DeleteObjects";
-      return DeleteObjects(call);
-    }
-    for (absl::string_view resource : kUnsupportedBucketResources) {
-      if (call.Has(resource)) {
-        return SendError(call, NotImplemented(absl::StrCat("The bucket sub-resource ?", resource,
-                                                           " is not supported by this gateway")));
-      }
-    }
-    if (method == "GET") {
-      call.op = "ListObjects";
-      return ListObjects(call, call.Param("list-type") == "2");
-    }
-    if (method == "PUT") {
-      call.op = "CreateBucket";
-      return CreateBucket(call);
-    }
-    if (method == "DELETE") {
-      call.op = "DeleteBucket";
-      return DeleteBucket(call);
-    }
-    if (method == "HEAD") {
-      call.op = "HeadBucket";
-      return HeadBucket(call);
-    }
-  } else {
-    if (call.Has("tagging")) {
-      if (method == "GET") {
-        call.op = "GetTagging";
-        return GetTagging(call);
-      }
-      if (method == "PUT") {
-        call.op = "PutTagging";
-        return PutTagging(call);
-      }
-      if (method == "DELETE") {
-        call.op = "DeleteTagging";
-        return DeleteTagging(call);
-      }
-    } else if (call.Has("acl") || call.Has("retention") || call.Has("legal-hold") ||
-               call.Has("torrent") || call.Has("restore") || call.Has("select")) {
-      return SendError(call,
-                       NotImplemented("This object sub-resource is not supported by this gateway"));
-    } else if (call.Has("uploads")) {
-      if (method == "POST") {
-        call.op = "CreateMultipart";
-        return CreateMultipart(call);
-      }
-    } else if (call.Has("uploadId")) {
-      if (method == "PUT") {
-        call.op = "UploadPart";
-        return UploadPart(call);
-      }
-      if (method == "POST") {
-        call.op = "CompleteMultipart";
-        return CompleteMultipart(call);
-      }
-      if (method == "DELETE") {
-        call.op = "AbortMultipart";
-        return AbortMultipart(call);
-      }
-      if (method == "GET") {
-        call.op = "ListParts";
-        return ListParts(call);
-      }
-    } else {
-      if (method == "PUT") {
-        if (call.request().Header("x-amz-copy-source").has_value()) {
-          call.op = "CopyObject";
-          return CopyObject(call);
-        }
-        {
-          call.op = "PutObject";
-          return PutObject(call);
-        }
-      }
-      if (method == "GET") {
-        call.op = "GetObject";
-        return GetObject(call, false);
-      }
-      if (method == "HEAD") {
-        call.op = "HeadObject";
-        return GetObject(call, true);
-      }
-      if (method == "DELETE") {
-        call.op = "DeleteObject";
-        return DeleteObject(call);
-      }
-    }
-  }
-  SendError(call, S3Error::Make(405, "MethodNotAllowed",
-                                "The specified method is not allowed against this resource."));
 }
 
 void S3Handler::SendError(Call& call, const S3Error& error) {
@@ -352,12 +359,8 @@ void S3Handler::CreateBucket(Call& call) {
     return SendError(call, NotImplemented("Bucket ACLs other than private and public-read are "
                                           "not supported"));
   }
-  S3Or<Ok> made = store_.CreateBucket(call.auth.identity, call.bucket);
+  S3Or<Ok> made = store_.CreateBucket(call.auth.identity, call.bucket, acl);
   if (!made.ok()) return SendError(call, made.error());
-  if (acl != "private") {
-    S3Or<Ok> set = store_.SetBucketAcl(call.auth.identity, call.bucket, acl);
-    if (!set.ok()) return SendError(call, set.error());
-  }
   http::HttpResponseHead head;
   head.Set("Location", "/" + call.bucket);
   SendEmpty(call, 200, head);
@@ -387,27 +390,74 @@ void S3Handler::GetBucketLocation(Call& call) {
   SendXml(call, 200, body);
 }
 
+namespace {
+
+std::string Grant(absl::string_view grantee_xml, absl::string_view permission) {
+  return absl::StrCat("<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" ",
+                      grantee_xml, "</Grantee><Permission>", permission, "</Permission></Grant>");
+}
+
+std::string UserGrantee(absl::string_view id, absl::string_view name) {
+  return absl::StrCat("xsi:type=\"CanonicalUser\"><ID>", XmlEscape(id), "</ID><DisplayName>",
+                      XmlEscape(name), "</DisplayName>");
+}
+
+std::string GroupGrantee(absl::string_view uri) {
+  return absl::StrCat("xsi:type=\"Group\"><URI>", uri, "</URI>");
+}
+
+// What a class of the bucket directory's mode bits lets its members do over S3: list (read
+// and search) and write (write and search).
+std::vector<absl::string_view> PermissionsOf(uint32_t bits) {
+  bool read = (bits & 5) == 5;
+  bool write = (bits & 3) == 3;
+  if (read && write) return {"READ", "WRITE"};
+  if (read) return {"READ"};
+  if (write) return {"WRITE"};
+  return {};
+}
+
+}  // namespace
+
+// The ACL is a view of the bucket directory's owner, group and mode, the one truth every
+// protocol enforces: the owner's bits for its owner, the group's for every user in that group,
+// the others' for all authenticated users (all users, anonymous too, when public-read).
 void S3Handler::GetBucketAcl(Call& call) {
   S3Or<BucketInfo> bucket = store_.HeadBucket(call.auth.identity, call.bucket);
   if (!bucket.ok()) return SendError(call, bucket.error());
   S3Or<std::string> acl = store_.GetBucketAcl(call.bucket);
   if (!acl.ok()) return SendError(call, acl.error());
-  std::string owner_id = std::to_string(bucket->attributes.uid);
-  std::string owner_name = OwnerName(bucket->attributes.uid);
-  std::string grant =
-      "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
-      "xsi:type=\"CanonicalUser\"><ID>" +
-      XmlEscape(owner_id) + "</ID><DisplayName>" + XmlEscape(owner_name) +
-      "</DisplayName></Grantee><Permission>FULL_CONTROL</Permission></Grant>";
-  if (*acl == "public-read") {
-    grant +=
-        "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
-        "xsi:type=\"Group\"><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI>"
-        "</Grantee><Permission>READ</Permission></Grant>";
+  const backend::Attributes& a = bucket->attributes;
+  std::string owner_id = std::to_string(a.uid);
+  std::string owner_name = OwnerName(a.uid);
+  std::string grants;
+  std::vector<absl::string_view> owner = PermissionsOf((a.mode >> 6) & 7);
+  if (owner.size() == 2) {
+    grants += Grant(UserGrantee(owner_id, owner_name), "FULL_CONTROL");
+  } else {
+    for (absl::string_view p : owner) grants += Grant(UserGrantee(owner_id, owner_name), p);
+    grants += Grant(UserGrantee(owner_id, owner_name), "READ_ACP");
+    grants += Grant(UserGrantee(owner_id, owner_name), "WRITE_ACP");
+  }
+  std::vector<absl::string_view> group = PermissionsOf((a.mode >> 3) & 7);
+  if (!group.empty()) {
+    for (const auth::User& user : users_.List()) {
+      if (user.uid == a.uid || !user.ToIdentity().InGroup(a.gid)) continue;
+      for (absl::string_view p : group) {
+        grants += Grant(UserGrantee(std::to_string(user.uid), user.name), p);
+      }
+    }
+  }
+  for (absl::string_view p : PermissionsOf(a.mode & 7)) {
+    bool everyone = p == "READ" && *acl == "public-read";
+    grants += Grant(GroupGrantee(everyone ? "http://acs.amazonaws.com/groups/global/AllUsers"
+                                          : "http://acs.amazonaws.com/groups/global/"
+                                            "AuthenticatedUsers"),
+                    p);
   }
   XmlWriter xml("AccessControlPolicy");
   xml.Open("Owner").Element("ID", owner_id).Element("DisplayName", owner_name).Close("Owner");
-  xml.Open("AccessControlList").Raw(grant).Close("AccessControlList");
+  xml.Open("AccessControlList").Raw(grants).Close("AccessControlList");
   SendXml(call, 200, xml.Finish());
 }
 
@@ -456,9 +506,9 @@ void S3Handler::ListObjects(Call& call, bool v2) {
     token = call.Param("continuation-token");
     start_after = call.Param("start-after");
     request.after = start_after;
-    if (call.Has("continuation-token")) {
+    if (!token.empty()) {  // an empty token asks for the first page, as on AWS
       std::string decoded;
-      if (token.empty() || !Base64Decode(token, &decoded)) {
+      if (!Base64Decode(token, &decoded)) {
         return SendError(call, InvalidArgument("The continuation token provided is incorrect"));
       }
       request.after = std::max(request.after, decoded);
@@ -467,12 +517,21 @@ void S3Handler::ListObjects(Call& call, bool v2) {
     marker = call.Param("marker");
     request.after = marker;
   }
-  S3Or<ListResult> result = store_.List(call.auth.identity, call.bucket, request);
-  if (!result.ok()) return SendError(call, result.error());
+  // max-keys=0 asks for nothing: the bucket is checked, and the answer is empty and complete.
+  S3Or<ListResult> result = ListResult{};
+  if (request.max_keys == 0) {
+    S3Or<BucketInfo> bucket = store_.HeadBucket(call.auth.identity, call.bucket);
+    if (!bucket.ok()) return SendError(call, bucket.error());
+  } else {
+    result = store_.List(call.auth.identity, call.bucket, request);
+    if (!result.ok()) return SendError(call, result.error());
+  }
   bool fetch_owner = !v2 || call.Param("fetch-owner") == "true";
 
   XmlWriter xml("ListBucketResult");
-  xml.Element("Name", call.bucket).Element("Prefix", enc(request.prefix));
+  // encoding-type=url encodes Prefix in ListObjectsV2 only (V1 encodes Delimiter, Marker,
+  // NextMarker and the keys), as AWS does and the SDKs decode.
+  xml.Element("Name", call.bucket).Element("Prefix", v2 ? enc(request.prefix) : request.prefix);
   if (v2) {
     if (call.Has("continuation-token")) xml.Element("ContinuationToken", token);
     if (call.Has("start-after")) xml.Element("StartAfter", enc(start_after));
@@ -522,7 +581,19 @@ void S3Handler::DeleteObjects(Call& call) {
   if (!bucket.ok()) return SendError(call, bucket.error());
   XmlWriter xml("DeleteResult");
   for (const DeleteRequest::Object& object : request->objects) {
-    S3Or<Ok> removed = store_.Delete(call.auth.identity, call.bucket, object.key);
+    DeleteConditions conditions;
+    conditions.etag = object.etag;
+    conditions.size = object.size;
+    S3Or<Ok> removed = Ok{};
+    if (object.last_modified_time.has_value()) {
+      absl::Time mtime;
+      std::string error;
+      if (!absl::ParseTime(absl::RFC3339_full, *object.last_modified_time, &mtime, &error)) {
+        removed = InvalidArgument("LastModifiedTime is not an ISO 8601 time");
+      }
+      conditions.mtime = absl::FromUnixSeconds(absl::ToUnixSeconds(mtime));
+    }
+    if (removed.ok()) removed = DeleteIf(call, object.key, conditions);
     if (removed.ok()) {
       if (!request->quiet) xml.Open("Deleted").Element("Key", object.key).Close("Deleted");
     } else {

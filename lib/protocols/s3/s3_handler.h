@@ -7,9 +7,13 @@
 #define CFS_LIB_PROTOCOLS_S3_S3_HANDLER_H_
 
 #include <map>
+#include <memory>
+#include <mutex>  // std::mutex: visible to ThreadSanitizer
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "lib/auth/export_policy.h"
 #include "lib/auth/user_store.h"
 #include "lib/observability/protocol_metrics.h"
 #include "lib/protocols/http/http_server.h"
@@ -20,6 +24,10 @@
 namespace cfs::s3 {
 
 struct S3Options {
+  // The export S3 serves: its client rules admit or refuse each request by address, its
+  // read-only flag refuses every request but GET and HEAD, and its squashing maps the access
+  // key's uid (root, or everyone) to the anonymous identity, as for NFS and SMB.
+  auth::Export s3_export;
   // Virtual-hosted-style addressing: requests to <bucket>.<base_domain> address <bucket>.
   // Empty: path style only.
   std::string base_domain;
@@ -36,6 +44,8 @@ class S3Handler : public http::HttpHandler {
  public:
   S3Handler(S3Options options, const auth::UserStore& users, ObjectStore& store);
   void Handle(http::HttpExchange& exchange) override;
+  // The gateway's exports changed: requests from now on are held to `exp`'s rules.
+  void SetExport(auth::Export exp);
 
   // One request's routing facts, shared by the operations.
   struct Call {
@@ -45,7 +55,8 @@ class S3Handler : public http::HttpHandler {
     std::string key;
     std::string bucket_from_host;
     std::vector<std::pair<std::string, std::string>> query;
-    AuthResult auth;
+    AuthResult auth;  // identity as the export's squashing left it
+    bool read_only = false;
     std::string op;          // the S3 operation routed to ("GetObject"), for metrics
     std::string error_code;  // the S3 error code answered ("NoSuchKey"), empty on success
     bool Has(absl::string_view name) const;
@@ -54,7 +65,21 @@ class S3Handler : public http::HttpHandler {
   };
 
  private:
-  void Route(Call& call);
+  // What may be asked of the service, a bucket or an object: method, sub-resource (empty:
+  // none) and the operation. A request that matches no row changes nothing: 501
+  // NotImplemented for a sub-resource this gateway does not serve, 405 for a method the target
+  // does not take.
+  struct Route {
+    enum class Target { kService, kBucket, kObject };
+    Target target;
+    absl::string_view method;
+    absl::string_view subresource;
+    absl::string_view op;
+    bool anonymous_ok;  // a public-read bucket serves it without credentials
+    void (*run)(S3Handler& handler, Call& call);
+  };
+  // The operation `call` asks for, or null with the error to answer in `*refusal`.
+  static const Route* FindRoute(const Call& call, S3Error* refusal);
   void SendError(Call& call, const S3Error& error);
   void SendXml(Call& call, int status, std::string body);
   void SendEmpty(Call& call, int status, http::HttpResponseHead head = {});
@@ -69,7 +94,7 @@ class S3Handler : public http::HttpHandler {
   void GetBucketAcl(Call& call);
   void PutBucketAcl(Call& call);
   // What an anonymous request may do: read objects and list buckets that are public-read.
-  S3Or<Ok> AllowAnonymous(const Call& call);
+  S3Or<Ok> AllowAnonymous(const Call& call, const Route& route);
   void GetBucketVersioning(Call& call);
   void ListObjects(Call& call, bool v2);
   void DeleteObjects(Call& call);
@@ -83,6 +108,15 @@ class S3Handler : public http::HttpHandler {
   void CopyObject(Call& call);
   void GetObject(Call& call, bool head);
   void DeleteObject(Call& call);
+  // Conditional deletes: what the object must be for a DeleteObject(s) to remove it.
+  struct DeleteConditions {
+    std::optional<std::string> etag;  // an If-Match list, "*" for any
+    std::optional<absl::Time> mtime;  // to the second
+    std::optional<uint64_t> size;
+  };
+  // Deletes `key` of the call's bucket when `conditions` hold (PreconditionFailed otherwise);
+  // a key that does not exist is deleted already, whatever the conditions.
+  S3Or<Ok> DeleteIf(const Call& call, const std::string& key, const DeleteConditions& conditions);
   void GetTagging(Call& call);
   void PutTagging(Call& call);
   void DeleteTagging(Call& call);
@@ -100,9 +134,13 @@ class S3Handler : public http::HttpHandler {
   // Object metadata from request headers (Content-Type..., x-amz-meta-*, x-amz-tagging).
   S3Or<ObjectMeta> MetaFromHeaders(const Call& call);
 
+  std::shared_ptr<const auth::Export> CurrentExport() const;
+
   S3Options options_;
   const auth::UserStore& users_;
   ObjectStore& store_;
+  mutable std::mutex export_mu_;
+  std::shared_ptr<const auth::Export> export_ ABSL_GUARDED_BY(export_mu_);
 };
 
 }  // namespace cfs::s3

@@ -37,6 +37,14 @@ constexpr std::pair<absl::string_view, absl::string_view> kContentHeaders[] = {
     {"expires", "Expires"},
 };
 
+// A tag set S3 refuses is InvalidTag; anything else wrong with the document is MalformedXML.
+S3Error TagError(const absl::Status& status) {
+  if (status.code() == absl::StatusCode::kOutOfRange) {
+    return S3Error::Make(400, "InvalidTag", status.message());
+  }
+  return MalformedXml(status.message());
+}
+
 S3Error PreconditionFailed() {
   return S3Error::Make(412, "PreconditionFailed",
                        "At least one of the pre-conditions you specified did not hold");
@@ -123,6 +131,28 @@ std::optional<ByteRange> ParseRange(absl::string_view header, uint64_t size, boo
     return std::nullopt;
   }
   return ByteRange{first, std::min(last, size - 1)};
+}
+
+// x-amz-copy-source-range: exactly "bytes=first-last" (no open ends, no lists), and within
+// the source, which a GET's Range is not held to.
+S3Or<ByteRange> ParseCopyRange(absl::string_view header, uint64_t size) {
+  S3Error malformed = InvalidArgument(
+      "The x-amz-copy-source-range value must be of the form bytes=first-last where first and "
+      "last are the zero-based offsets of the first and last bytes to copy");
+  auto number = [](absl::string_view text, uint64_t* out) {
+    return !text.empty() && std::all_of(text.begin(), text.end(), absl::ascii_isdigit) &&
+           absl::SimpleAtoi(text, out);
+  };
+  ByteRange range;
+  std::vector<absl::string_view> ends = absl::StrSplit(header, '-');
+  if (!absl::ConsumePrefix(&ends[0], "bytes=") || ends.size() != 2 ||
+      !number(ends[0], &range.first) || !number(ends[1], &range.last) || range.last < range.first) {
+    return malformed;
+  }
+  if (range.last >= size) {
+    return S3Error::Make(416, "InvalidRange", "The requested range is not satisfiable");
+  }
+  return range;
 }
 
 void AddObjectHeaders(http::HttpResponseHead* head, const ObjectInfo& object) {
@@ -240,13 +270,12 @@ S3Or<ObjectMeta> S3Handler::MetaFromHeaders(const Call& call) {
   std::optional<absl::string_view> tagging = call.request().Header("x-amz-tagging");
   if (tagging.has_value()) {
     std::vector<std::pair<std::string, std::string>> tags;
-    if (!http::ParseQuery(*tagging, &tags) || tags.size() > 10) {
+    if (!http::ParseQuery(*tagging, &tags)) {
       return InvalidArgument("The x-amz-tagging header is not a valid tag set");
     }
+    if (absl::Status count = ValidateTagCount(tags.size()); !count.ok()) return TagError(count);
     for (auto& [key, value] : tags) {
-      if (key.empty() || key.size() > 128 || value.size() > 256) {
-        return InvalidArgument("The TagKey or TagValue you have provided is invalid");
-      }
+      if (absl::Status valid = ValidateTag(key, value); !valid.ok()) return TagError(valid);
       (*meta.mutable_tags())[key] = value;
     }
   }
@@ -313,7 +342,8 @@ void S3Handler::PutObject(Call& call) {
     }
   }
   if (!room.ok()) return SendError(call, room.error());
-  S3Or<std::unique_ptr<StagedObject>> staged = store_.Stage(call.auth.identity);
+  S3Or<std::unique_ptr<StagedObject>> staged =
+      store_.Stage(call.auth.identity, ObjectMode(bucket->attributes));
   if (!staged.ok()) return SendError(call, staged.error());
   S3Or<std::map<std::string, std::string>> received = ReceiveInto(**body, **staged);
   if (!received.ok()) return SendError(call, received.error());
@@ -426,8 +456,48 @@ void S3Handler::GetObject(Call& call, bool head_only) {
   call.exchange->Finish().IgnoreError();
 }
 
+S3Or<Ok> S3Handler::DeleteIf(const Call& call, const std::string& key,
+                             const DeleteConditions& conditions) {
+  if (conditions.etag.has_value() || conditions.mtime.has_value() || conditions.size.has_value()) {
+    // Checked, then deleted: a change in between is not seen (S3 gives no stronger promise
+    // on a shared namespace either).
+    S3Or<ObjectInfo> object = store_.Head(call.auth.identity, call.bucket, key);
+    if (!object.ok()) {
+      if (object.error().code == "NoSuchKey") return Ok{};  // deleting nothing succeeds
+      return object.error();
+    }
+    if ((conditions.etag.has_value() && !EtagListMatches(*conditions.etag, object->meta.etag())) ||
+        (conditions.mtime.has_value() &&
+         *conditions.mtime != absl::FromUnixSeconds(object->attributes.mtime.seconds)) ||
+        (conditions.size.has_value() && *conditions.size != object->attributes.size)) {
+      return PreconditionFailed();
+    }
+  }
+  return store_.Delete(call.auth.identity, call.bucket, key);
+}
+
 void S3Handler::DeleteObject(Call& call) {
-  S3Or<Ok> removed = store_.Delete(call.auth.identity, call.bucket, call.key);
+  const http::HttpRequest& r = call.request();
+  DeleteConditions conditions;
+  if (std::optional<absl::string_view> etag = r.Header("if-match"); etag.has_value()) {
+    conditions.etag = std::string(*etag);
+  }
+  if (std::optional<absl::string_view> mtime = r.Header("x-amz-if-match-last-modified-time");
+      mtime.has_value()) {
+    std::optional<int64_t> seconds = http::ParseHttpDate(*mtime);
+    if (!seconds.has_value()) {
+      return SendError(call, InvalidArgument("x-amz-if-match-last-modified-time is not a date"));
+    }
+    conditions.mtime = absl::FromUnixSeconds(*seconds);
+  }
+  if (std::optional<absl::string_view> size = r.Header("x-amz-if-match-size"); size.has_value()) {
+    uint64_t value = 0;
+    if (!absl::SimpleAtoi(*size, &value)) {
+      return SendError(call, InvalidArgument("x-amz-if-match-size is not a number"));
+    }
+    conditions.size = value;
+  }
+  S3Or<Ok> removed = DeleteIf(call, call.key, conditions);
   if (!removed.ok()) return SendError(call, removed.error());
   SendEmpty(call, 204);
 }
@@ -477,7 +547,8 @@ void S3Handler::CopyObject(Call& call) {
     }
     S3Or<BucketInfo> bucket = store_.HeadBucket(call.auth.identity, call.bucket);
     if (!bucket.ok()) return SendError(call, bucket.error());
-    S3Or<std::unique_ptr<StagedObject>> staged = store_.Stage(call.auth.identity);
+    S3Or<std::unique_ptr<StagedObject>> staged =
+        store_.Stage(call.auth.identity, ObjectMode(bucket->attributes));
     if (!staged.ok()) return SendError(call, staged.error());
     S3Or<std::string> md5 = CopyInto(store_, call.auth.identity, source->attributes.inode, 0,
                                      source->attributes.size, **staged);
@@ -511,7 +582,7 @@ void S3Handler::PutTagging(Call& call) {
   S3Or<std::string> body = ReadSmallBody(call);
   if (!body.ok()) return SendError(call, body.error());
   absl::StatusOr<std::map<std::string, std::string>> tags = ParseTagging(*body);
-  if (!tags.ok()) return SendError(call, MalformedXml(tags.status().message()));
+  if (!tags.ok()) return SendError(call, TagError(tags.status()));
   S3Or<ObjectInfo> object = store_.Head(call.auth.identity, call.bucket, call.key);
   if (!object.ok()) return SendError(call, object.error());
   ObjectMeta meta = object->meta;
@@ -553,6 +624,7 @@ void S3Handler::CreateMultipart(Call& call) {
     return SendError(call, InvalidRequest("Unknown x-amz-checksum-algorithm"));
   }
   upload.set_checksum_algorithm(algorithm);
+  upload.set_object_mode(ObjectMode(bucket->attributes));
   S3Or<std::string> id = store_.CreateUpload(call.auth.identity, upload);
   if (!id.ok()) return SendError(call, id.error());
   XmlWriter xml("InitiateMultipartUploadResult");
@@ -585,12 +657,8 @@ void S3Handler::UploadPart(Call& call) {
     uint64_t first = 0, end = source->attributes.size;
     std::optional<absl::string_view> range = call.request().Header("x-amz-copy-source-range");
     if (range.has_value()) {
-      bool unsatisfiable = false;
-      std::optional<ByteRange> parsed = ParseRange(*range, source->attributes.size, &unsatisfiable);
-      if (!parsed.has_value() || unsatisfiable) {
-        return SendError(call, InvalidArgument("The x-amz-copy-source-range value must be of the "
-                                               "form bytes=first-last within the object"));
-      }
+      S3Or<ByteRange> parsed = ParseCopyRange(*range, source->attributes.size);
+      if (!parsed.ok()) return SendError(call, parsed.error());
       first = parsed->first;
       end = parsed->last + 1;
     }
@@ -696,7 +764,8 @@ void S3Handler::CompleteMultipart(Call& call) {
   // Otherwise the parts are copied into a new file. Long copies keep the client's connection
   // alive with the response head and whitespace, as S3 does; an error after this point is
   // reported inside the 200 body.
-  S3Or<std::unique_ptr<StagedObject>> staged = store_.Stage(call.auth.identity);
+  uint32_t mode = upload->meta.object_mode() != 0 ? upload->meta.object_mode() : 0600;
+  S3Or<std::unique_ptr<StagedObject>> staged = store_.Stage(call.auth.identity, mode);
   if (!staged.ok()) return SendError(call, staged.error());
   http::HttpResponseHead head;
   head.status = 200;

@@ -84,8 +84,11 @@ absl::StatusOr<pugi::xml_node> Load(pugi::xml_document& doc, absl::string_view x
   if (absl::StrContains(xml, "<!DOCTYPE") || absl::StrContains(xml, "<!ENTITY")) {
     return Malformed("DOCTYPE and entity declarations are not accepted");
   }
+  // Text that is only whitespace is data too (a key " ", a tag value " "), when it is all an
+  // element holds.
   pugi::xml_parse_result result =
-      doc.load_buffer(xml.data(), xml.size(), pugi::parse_default & ~pugi::parse_doctype);
+      doc.load_buffer(xml.data(), xml.size(),
+                      (pugi::parse_default | pugi::parse_ws_pcdata_single) & ~pugi::parse_doctype);
   if (!result) return Malformed(absl::StrCat("not well-formed XML: ", result.description()));
   pugi::xml_node node = doc.document_element();
   absl::string_view name = node.name();
@@ -106,6 +109,21 @@ std::string Text(const pugi::xml_node& node) { return node.text().get(); }
 
 }  // namespace
 
+absl::Status ValidateTag(absl::string_view key, absl::string_view value) {
+  if (key.empty() || key.size() > 128) {
+    return absl::OutOfRangeError("The TagKey you have provided is invalid (1 to 128 characters)");
+  }
+  if (value.size() > 256) {
+    return absl::OutOfRangeError("The TagValue you have provided is too long (256 characters)");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateTagCount(size_t count) {
+  if (count > 10) return absl::OutOfRangeError("Object tags cannot be greater than 10");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<DeleteRequest> ParseDeleteRequest(absl::string_view xml) {
   pugi::xml_document doc;
   absl::StatusOr<pugi::xml_node> root = Load(doc, xml, "Delete");
@@ -125,6 +143,14 @@ absl::StatusOr<DeleteRequest> ParseDeleteRequest(absl::string_view xml) {
           have_key = true;
         } else if (LocalName(field) == "VersionId") {
           object.version_id = Text(field);
+        } else if (LocalName(field) == "ETag") {
+          object.etag = Text(field);
+        } else if (LocalName(field) == "LastModifiedTime") {
+          object.last_modified_time = Text(field);
+        } else if (LocalName(field) == "Size") {
+          uint64_t size = 0;
+          if (!absl::SimpleAtoi(Text(field), &size)) return Malformed("Size must be a number");
+          object.size = size;
         }
       }
       if (!have_key) return Malformed("an Object without a Key");
@@ -183,13 +209,16 @@ absl::StatusOr<std::map<std::string, std::string>> ParseTagging(absl::string_vie
           value = Text(field);
         }
       }
-      if (!have_key || key.empty() || key.size() > 128 || value.size() > 256) {
-        return Malformed("a Tag needs a Key of 1-128 characters and a Value of up to 256");
+      if (!have_key) return Malformed("a Tag without a Key");
+      absl::Status valid = ValidateTag(key, value);
+      if (!valid.ok()) return valid;
+      if (!tags.emplace(key, value).second) {
+        return absl::OutOfRangeError("Cannot provide multiple Tags with the same key");
       }
-      if (!tags.emplace(key, value).second) return Malformed("duplicate tag key");
     }
   }
-  if (tags.size() > 10) return Malformed("at most 10 tags per object");
+  absl::Status count = ValidateTagCount(tags.size());
+  if (!count.ok()) return count;
   return tags;
 }
 

@@ -40,6 +40,10 @@ struct DeleteRequest {
   struct Object {
     std::string key;
     std::string version_id;
+    // Conditions the object must meet to be deleted (AWS's conditional deletes).
+    std::optional<std::string> etag;                // as sent, quotes kept
+    std::optional<std::string> last_modified_time;  // ISO 8601
+    std::optional<uint64_t> size;
   };
   std::vector<Object> objects;
   bool quiet = false;
@@ -52,7 +56,12 @@ struct CompletePart {
 // Errors: kInvalidArgument with a message (maps to MalformedXML).
 absl::StatusOr<DeleteRequest> ParseDeleteRequest(absl::string_view xml);
 absl::StatusOr<std::vector<CompletePart>> ParseCompleteMultipart(absl::string_view xml);
+// Errors: kInvalidArgument (MalformedXML), kOutOfRange for a tag set S3 refuses (InvalidTag).
 absl::StatusOr<std::map<std::string, std::string>> ParseTagging(absl::string_view xml);
+// S3's limits on a tag (key 1-128 characters, value up to 256) and on a set (10 per object).
+// Errors: kOutOfRange (InvalidTag).
+absl::Status ValidateTag(absl::string_view key, absl::string_view value);
+absl::Status ValidateTagCount(size_t count);
 // The LocationConstraint of a CreateBucketConfiguration (empty body: "").
 absl::StatusOr<std::string> ParseCreateBucketConfiguration(absl::string_view xml);
 

@@ -64,6 +64,36 @@ TEST(XmlParseTest, CompleteMultipartAndTagging) {
             "eu-1");
 }
 
+TEST(XmlParseTest, WhitespaceOnlyTextIsKept) {
+  absl::StatusOr<DeleteRequest> request = ParseDeleteRequest(
+      "<Delete>\n  <Object><Key> </Key><ETag>\"e1\"</ETag><Size>5</Size>"
+      "</Object>\n</Delete>");
+  ASSERT_TRUE(request.ok()) << request.status();
+  ASSERT_EQ(request->objects.size(), 1u);
+  EXPECT_EQ(request->objects[0].key, " ");
+  EXPECT_EQ(request->objects[0].etag.value_or(""), "\"e1\"");
+  EXPECT_EQ(request->objects[0].size.value_or(0), 5u);
+  EXPECT_FALSE(request->objects[0].last_modified_time.has_value());
+  absl::StatusOr<std::map<std::string, std::string>> tags =
+      ParseTagging("<Tagging><TagSet>\n<Tag><Key>k</Key><Value> </Value></Tag></TagSet></Tagging>");
+  ASSERT_TRUE(tags.ok()) << tags.status();
+  EXPECT_EQ(tags->at("k"), " ");
+}
+
+TEST(XmlParseTest, TagSetsS3RefusesAreOutOfRange) {
+  std::string eleven = "<Tagging><TagSet>";
+  for (int i = 0; i < 11; ++i) {
+    eleven += "<Tag><Key>k" + std::to_string(i) + "</Key><Value>v</Value></Tag>";
+  }
+  eleven += "</TagSet></Tagging>";
+  EXPECT_EQ(ParseTagging(eleven).status().code(), absl::StatusCode::kOutOfRange);
+  std::string long_key = "<Tagging><TagSet><Tag><Key>" + std::string(129, 'k') +
+                         "</Key><Value>v</Value></Tag></TagSet></Tagging>";
+  EXPECT_EQ(ParseTagging(long_key).status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(ParseTagging("<Tagging><TagSet><Tag>").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(S3ErrorTest, Document) {
   std::string xml = NoSuchKey().ToXml("/b/k<", "RID");
   EXPECT_NE(xml.find("<Code>NoSuchKey</Code>"), std::string::npos);
