@@ -42,7 +42,8 @@ class Gateway:
         self.dir = tempfile.mkdtemp(prefix="cfs-smb-impacket-")
         config = os.path.join(self.dir, "config.txtpb")
         with open(config, "w") as f:
-            f.write('users { name: "alice" uid: 1000 gid: 1000 smb_password: "Passw0rd!" }\n')
+            f.write('users { name: "alice" uid: 1000 gid: 1000 smb_password: "Passw0rd!" }\n'
+                    'users { name: "bob" uid: 1001 gid: 1001 smb_password: "Bobs-Passw0rd" }\n')
         self.start()
 
     def kill_and_restart(self):
@@ -342,6 +343,8 @@ DELETE = 0x00010000
 FILE_DELETE_CHILD = 0x00000040
 READ_CONTROL = 0x00020000
 WRITE_DAC = 0x00040000
+WRITE_OWNER = 0x00080000
+MAXIMUM_ALLOWED = 0x02000000
 OWNER_SECURITY_INFORMATION, DACL_SECURITY_INFORMATION = 0x1, 0x4
 OBJECT_INHERIT, CONTAINER_INHERIT, INHERITED = 0x01, 0x02, 0x10
 
@@ -473,6 +476,53 @@ class DaclTest(unittest.TestCase):
         conn.deleteFile("share", "acl_dir\\via_stream.txt")
         conn.deleteDirectory("share", "acl_dir")
         conn.logoff()
+
+
+class SecurityDescriptorOwnerTest(unittest.TestCase):
+    """Only a file's owner (or root) changes its security descriptor, as chmod over NFS: a
+    DACL granting everyone full control does not give WRITE_DAC or WRITE_OWNER away."""
+
+    def test_only_the_owner_changes_the_security_descriptor(self):
+        alice = connect(smb3structs.SMB2_DIALECT_30)
+        put(alice, "plain.txt", b"mode bits only")
+        put(alice, "owned.txt", b"alice's")
+        smb = alice.getSMBServer()
+        tid = alice.connectTree("share")
+        f = smb.create(tid, "owned.txt", READ_CONTROL | WRITE_DAC, smb3structs.FILE_SHARE_READ,
+                       0, smb3structs.FILE_OPEN, 0)
+        everyone_full = descriptor([(0, 0, 0x001F01FF, sid(22, 1, 1000)),
+                                    (0, 0, 0x001F01FF, sid(1, 0))])
+        smb.setInfo(tid, f, everyone_full, infoType=3, fileInfoClass=0,
+                    additionalInformation=DACL_SECURITY_INFORMATION)
+        smb.close(tid, f)
+        bob = connect(smb3structs.SMB2_DIALECT_30, "bob", "Bobs-Passw0rd")
+        bsmb = bob.getSMBServer()
+        btid = bob.connectTree("share")
+        share = smb3structs.FILE_SHARE_READ | smb3structs.FILE_SHARE_WRITE
+        for name in ("plain.txt", "owned.txt"):
+            for right in (WRITE_DAC, WRITE_OWNER):
+                with self.assertRaises(smb3.SessionError) as raised:
+                    bsmb.create(btid, name, right, share, 0, smb3structs.FILE_OPEN, 0)
+                self.assertEqual(raised.exception.get_error_code(), STATUS_ACCESS_DENIED,
+                                 (name, hex(right)))
+        # The most bob may have is without them, so storing a descriptor is refused too.
+        h = bsmb.create(btid, "owned.txt", MAXIMUM_ALLOWED, share, 0, smb3structs.FILE_OPEN, 0)
+        with self.assertRaises(smb3.SessionError) as raised:
+            bsmb.setInfo(btid, h, descriptor([]), infoType=3, fileInfoClass=0,
+                         additionalInformation=DACL_SECURITY_INFORMATION)
+        self.assertEqual(raised.exception.get_error_code(), STATUS_ACCESS_DENIED)
+        bsmb.close(btid, h)
+        bob.logoff()
+        # The owner is unaffected: her file reads, and she still changes its DACL.
+        self.assertEqual(get(alice, "owned.txt"), b"alice's")
+        f = smb.create(tid, "owned.txt", READ_CONTROL | WRITE_DAC, smb3structs.FILE_SHARE_READ,
+                       0, smb3structs.FILE_OPEN, 0)
+        smb.setInfo(tid, f, descriptor([(0, 0, 0x001F01FF, sid(22, 1, 1000))]), infoType=3,
+                    fileInfoClass=0, additionalInformation=DACL_SECURITY_INFORMATION)
+        smb.close(tid, f)
+        alice.deleteFile("share", "owned.txt")
+        alice.deleteFile("share", "plain.txt")
+        alice.logoff()
 
 
 class RqLs:

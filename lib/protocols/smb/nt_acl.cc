@@ -9,6 +9,7 @@ namespace {
 constexpr uint32_t kAllRights = 0x001F01FF;
 constexpr uint32_t kReadControl = 0x00020000;
 constexpr uint32_t kWriteDac = 0x00040000;
+constexpr uint32_t kWriteOwner = 0x00080000;
 constexpr uint16_t kDaclPresent = 0x0004;
 constexpr uint8_t kStoredVersion = 1;
 
@@ -190,7 +191,12 @@ uint32_t GrantedAccessWithDacl(const Dacl& dacl, const backend::Identity& who,
                                const backend::Attributes& file) {
   if (who.IsRoot()) return kAllRights;
   uint32_t granted = GrantedByDacl(dacl, TokenSids(who));
-  if (who.uid == file.uid) granted |= kReadControl | kWriteDac;
+  // The descriptor is the owner's to change, as chmod is: an ACE cannot give that away.
+  if (who.uid == file.uid) {
+    granted |= kReadControl | kWriteDac;
+  } else {
+    granted &= ~(kWriteDac | kWriteOwner);
+  }
   return granted;
 }
 

@@ -8,7 +8,9 @@
 //
 // Evaluation (MS-DTYP 2.5.3.2): ACEs in order, a deny ACE removes rights not granted yet, an
 // allow ACE grants rights not denied yet; INHERIT_ONLY ACEs are skipped; GENERIC_* bits map to
-// the file rights. The owner always holds READ_CONTROL and WRITE_DAC; root holds everything.
+// the file rights. The owner always holds READ_CONTROL and WRITE_DAC, and nobody else holds
+// WRITE_DAC or WRITE_OWNER, whatever an ACE says (changing the descriptor is chmod/chown, the
+// owner's alone, on every protocol); root holds everything.
 // Pure functions; the decoder is fuzzed (smb_info_fuzz).
 #ifndef CFS_LIB_PROTOCOLS_SMB_NT_ACL_H_
 #define CFS_LIB_PROTOCOLS_SMB_NT_ACL_H_
@@ -78,7 +80,7 @@ absl::StatusOr<Dacl> DecodeStoredDacl(absl::string_view value);
 uint32_t GrantedByDacl(const Dacl& dacl, const std::vector<std::string>& sids);
 
 // What a handle's caller gets on a file with `dacl`: GrantedByDacl plus the owner's implicit
-// READ_CONTROL | WRITE_DAC, or every right for root.
+// READ_CONTROL | WRITE_DAC (less WRITE_DAC and WRITE_OWNER for others), or every right for root.
 uint32_t GrantedAccessWithDacl(const Dacl& dacl, const backend::Identity& who,
                                const backend::Attributes& file);
 

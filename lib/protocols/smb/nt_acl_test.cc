@@ -101,6 +101,16 @@ TEST(NtAclTest, OwnerKeepsReadControlAndWriteDacRootEverything) {
   EXPECT_EQ(GrantedAccessWithDacl(empty, backend::Identity::Root(), OwnedBy(1000)), 0x001F01FFu);
 }
 
+TEST(NtAclTest, AnAceCannotGiveAwayTheDescriptor) {
+  Dacl everyone_full;
+  everyone_full.aces.push_back(Allow(EveryoneSid(), 0x001F01FF));
+  backend::Identity bob = backend::Identity::Of(1001, 1001);
+  uint32_t granted = GrantedAccessWithDacl(everyone_full, bob, OwnedBy(1000));
+  EXPECT_EQ(granted & (kWriteDac | 0x00080000), 0u);  // no WRITE_DAC, no WRITE_OWNER
+  EXPECT_EQ(granted, 0x001F01FFu & ~(kWriteDac | 0x00080000));
+  EXPECT_EQ(GrantedAccessWithDacl(everyone_full, bob, OwnedBy(1001)), 0x001F01FFu);
+}
+
 TEST(NtAclTest, DescriptorDaclAndStoredFormRoundTrip) {
   std::string acl = EncodeAcl({Allow(UserSid(7), kReadData)});
   std::string sd = {1, 0};

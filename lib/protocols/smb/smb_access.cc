@@ -99,6 +99,10 @@ uint32_t CheckOpenAccess(const backend::Identity& who, const backend::Attributes
   uint32_t needed = PosixBitsFor(directory ? *desired & ~access::kExecute : *desired);
   if ((auth::GrantedAccess(who, attrs, needed) & needed) != needed) return nt::kAccessDenied;
   if ((*desired & access::kDelete) && !(maximal & access::kDelete)) return nt::kAccessDenied;
+  // Changing the security descriptor is chmod/chown: the owner's (or root's) alone, whatever
+  // the mode bits (MaximalAccess) or a DACL (GrantedAccessWithDacl) say of other rights.
+  constexpr uint32_t kOwnerRights = access::kWriteDac | access::kWriteOwner;
+  if ((*desired & kOwnerRights & ~maximal) != 0) return nt::kAccessDenied;
   return nt::kSuccess;
 }
 

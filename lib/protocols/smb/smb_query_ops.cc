@@ -257,6 +257,10 @@ SmbResponse SmbConnection::SetInfo(SmbRequest& r) {
     if (open->tree->read_only) return SmbResponse{nt::kAccessDenied};
     absl::StatusOr<backend::Attributes> attrs = fs.GetAttr(open->inode);
     if (!attrs.ok()) return SmbResponse{NtStatusFor(attrs.status())};
+    // Checked again now: the file may have changed hands since the handle was opened.
+    if (!auth::IsOwnerOrRoot(open->tree->ctx.identity, *attrs)) {
+      return SmbResponse{nt::kAccessDenied};
+    }
     // Owner and group are the POSIX ids; the DACL is kept as given (nt_acl.h), and the mode
     // bits follow it where they can say the same.
     absl::StatusOr<SecurityChange> ids =
