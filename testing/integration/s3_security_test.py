@@ -240,6 +240,24 @@ class SharedGatewayTest(unittest.TestCase):
         status, _ = signed_request(self.gateway, "PATCH", "/%s/k" % self.bucket)
         self.assertEqual(status, 405)
 
+    # ---- 8: names SMB cannot carry ----
+
+    def test_keys_smb_cannot_name_are_left_out_of_smb_listings(self):
+        bobs = self.bucket[:50] + "-names"
+        self.bob.create_bucket(Bucket=bobs)
+        for key in ("dir/a\\b", "dir/x:y", "dir/what?", "dir/ok.txt"):
+            self.bob.put_object(Bucket=bobs, Key=key, Body=b"data")
+        out = smbclient(self.gateway, "bob", "Bobs-Passw0rd", "ls %s\\dir\\*" % bobs)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        self.assertIn("ok.txt", out.stdout)
+        self.assertNotIn("NT_STATUS", out.stdout + out.stderr)
+        for hidden in ("a\\b", "x:y", "what?"):
+            self.assertNotIn(hidden, out.stdout)
+        # They are still objects (and files over NFS).
+        keys = [o["Key"] for o in self.bob.list_objects_v2(Bucket=bobs)["Contents"]]
+        self.assertEqual(sorted(keys), ["dir/a\\b", "dir/ok.txt", "dir/what?", "dir/x:y"])
+        self.assertIn("x:y", nfs(self.gateway, "nfs-ls", bobs + "/dir", 1001).stdout)
+
     # ---- 9: HEAD needs read permission ----
 
     def test_head_needs_read_permission(self):

@@ -6,10 +6,28 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "lib/auth/nt_crypto.h"
 #include "lib/backend/errors.h"
 #include "lib/protocols/smb/ntstatus.h"
 
 namespace cfs::smb {
+
+namespace {
+
+// The characters Windows forbids in a name (MS-FSCC 2.1.5.2), NUL and '\\' included.
+bool ForbiddenInName(char c) {
+  unsigned char u = static_cast<unsigned char>(c);
+  return u < 0x20 || c == '\\' || c == '/' || c == '*' || c == '?' || c == '"' || c == '<' ||
+         c == '>' || c == '|' || c == ':';
+}
+
+}  // namespace
+
+bool IsSmbVisibleName(absl::string_view name) {
+  if (std::any_of(name.begin(), name.end(), ForbiddenInName)) return false;
+  std::string utf16;
+  return auth::Utf8ToUtf16Le(name, &utf16);
+}
 
 uint32_t ParseSmbPath(absl::string_view name, ParsedPath* out) {
   out->components.clear();
@@ -42,13 +60,7 @@ uint32_t ParseSmbPath(absl::string_view name, ParsedPath* out) {
     if (part == "..") return nt::kObjectPathSyntaxBad;
     if (part.empty() || part == ".") return nt::kObjectNameInvalid;
     if (part.size() > backend::kMaxNameLength) return nt::kObjectNameInvalid;
-    for (char c : part) {
-      unsigned char u = static_cast<unsigned char>(c);
-      if (u < 0x20 || c == '/' || c == '*' || c == '?' || c == '"' || c == '<' || c == '>' ||
-          c == '|' || c == ':') {
-        return nt::kObjectNameInvalid;
-      }
-    }
+    if (std::any_of(part.begin(), part.end(), ForbiddenInName)) return nt::kObjectNameInvalid;
     out->components.emplace_back(part);
   }
   out->normalized = absl::StrJoin(out->components, "\\");

@@ -12,6 +12,12 @@
 
 namespace cfs::smb {
 
+// Whether SMB shows an entry named `name` (as another protocol may have stored it): valid
+// UTF-8 without a character Windows forbids in names (\ / : * ? " < > | and control
+// characters). Listings leave the others out, so an S3 key "a\b" or an NFS file "x:y" never
+// breaks a client's listing; they stay reachable over NFS and S3 (docs/smb.md).
+bool IsSmbVisibleName(absl::string_view name);
+
 struct ParsedPath {
   std::vector<std::string> components;  // empty: the share root
   std::string normalized;               // components joined by '\'

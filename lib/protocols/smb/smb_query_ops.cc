@@ -82,7 +82,10 @@ SmbResponse SmbConnection::QueryDirectory(SmbRequest& r) {
         if (!page.ok()) return SmbResponse{NtStatusFor(page.status())};
         for (backend::DirEntry& e : page->entries) {
           cookie = e.cookie;
-          if (!MatchPattern(pattern, e.name) || !e.attributes.has_value()) continue;
+          if (!IsSmbVisibleName(e.name) || !MatchPattern(pattern, e.name) ||
+              !e.attributes.has_value()) {
+            continue;
+          }
           listing.emplace_back(std::move(e.name), *e.attributes);
         }
         verifier = page->cookie_verifier;
