@@ -30,6 +30,11 @@ bool MayAccess(const Identity& who, const Attributes& object, uint32_t requested
   return GrantedAccess(who, object, requested) == (requested & 07);
 }
 
+bool MayAccessData(const backend::Identity& who, const backend::Attributes& file,
+                   uint32_t requested, bool owner_override) {
+  return (owner_override && who.uid == file.uid) || MayAccess(who, file, requested);
+}
+
 bool MayRemoveEntry(const Identity& who, const Attributes& dir, const Attributes& victim) {
   if (!MayAccess(who, dir, backend::kAccessWrite | backend::kAccessExecute)) return false;
   if ((dir.mode & kModeSticky) == 0 || who.IsRoot()) return true;

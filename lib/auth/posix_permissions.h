@@ -28,6 +28,11 @@ uint32_t GrantedAccess(const backend::Identity& who, const backend::Attributes& 
 // True when every bit of `requested` is granted.
 bool MayAccess(const backend::Identity& who, const backend::Attributes& object, uint32_t requested);
 
+// MayAccess for reading or writing a file's data, where `owner_override` (RequestContext's)
+// lets the file's owner through whatever the mode bits say.
+bool MayAccessData(const backend::Identity& who, const backend::Attributes& file,
+                   uint32_t requested, bool owner_override);
+
 // True when `who` may remove or rename away `victim` from `dir`: write and search permission on
 // `dir`, and in a sticky directory also ownership of `dir` or `victim` (or root).
 bool MayRemoveEntry(const backend::Identity& who, const backend::Attributes& dir,

@@ -62,6 +62,10 @@ struct RequestContext {
   // Set only by a frontend reaching its own state under a reserved name (kReservedNamePrefix),
   // never for a request made on a client's behalf.
   bool internal = false;
+  // Read and Write let the file's owner move its data whatever the mode bits say: NFSv3 READ
+  // and WRITE set it, as knfsd and nfs-ganesha allow, because the client checked access when
+  // it opened the file and may go on writing a file its owner made read-only since.
+  bool owner_override = false;
 
   bool Expired() const { return absl::Now() >= deadline; }
   static RequestContext WithTimeout(Identity identity, absl::Duration timeout);
@@ -108,6 +112,12 @@ struct Attributes {
   Timestamp ctime;
   Timestamp birth_time;
   uint64_t change_id = 0;  // increases on every change of data or metadata (NFSv4 change)
+  uint32_t flags = 0;      // FileFlag bits: what protocols keep about a file beyond POSIX
+};
+
+// Bits of Attributes::flags. The backend stores them; protocols give them their meaning.
+enum FileFlag : uint32_t {
+  kFileFlagSparse = 1u << 0,  // marked sparse (SMB FSCTL_SET_SPARSE); every file may have holes
 };
 
 // Which attributes SetAttr changes. Unset fields stay as they are.
@@ -125,6 +135,13 @@ struct SetAttributes {
   // When set, SetAttr fails with FsError::kNotSync unless the file's ctime equals this
   // (NFSv3 sattrguard3).
   std::optional<Timestamp> guard_ctime;
+  // Explicit creation and change times (SMB clients set them; POSIX has no call for it). Like
+  // explicit atime and mtime, only the owner or root sets them; a given ctime replaces the
+  // one the change itself would set.
+  std::optional<Timestamp> birth_time;
+  std::optional<Timestamp> ctime;
+  // New FileFlag bits, replacing the old: the owner, root or a writer sets them.
+  std::optional<uint32_t> flags;
 };
 
 // Attributes of an object before and after a change (NFS weak cache consistency).

@@ -346,6 +346,57 @@ TEST_P(BackendConformanceTest, SetAttrTruncatesExtendsWithZerosAndChangesOwnersh
   EXPECT_THAT(fs().SetAttr(d, grow), FsErrorIs(FsError::kIsDirectory));
 }
 
+TEST_P(BackendConformanceTest, SetAttrSetsCreationAndChangeTimesAndFlags) {
+  InodeNumber f = NewFile(kRootInode, "f");
+  SetAttributes set;
+  set.birth_time = backend::Timestamp{900000000, 11};
+  set.ctime = backend::Timestamp{950000000, 13};
+  set.flags = backend::kFileFlagSparse;
+  auto changed = fs().SetAttr(f, set);
+  ASSERT_OK(changed);
+  EXPECT_EQ(changed->after.birth_time, (backend::Timestamp{900000000, 11}));
+  EXPECT_EQ(changed->after.ctime, (backend::Timestamp{950000000, 13}));
+  EXPECT_EQ(changed->after.flags, backend::kFileFlagSparse);
+  EXPECT_GT(changed->after.change_id, changed->before.change_id);
+  auto again = fs().GetAttr(f);
+  ASSERT_OK(again);
+  EXPECT_EQ(again->birth_time, (backend::Timestamp{900000000, 11}));
+  EXPECT_EQ(again->flags, backend::kFileFlagSparse);
+  // Times are the owner's to set; flags are also a writer's.
+  SetAttributes open_to_all;
+  open_to_all.mode = 0666;
+  ASSERT_OK(fs().SetAttr(f, open_to_all));
+  SetAttributes born;
+  born.birth_time = backend::Timestamp{1, 0};
+  EXPECT_THAT(as(1000, 100).SetAttr(f, born), FsErrorIs(FsError::kNotPermitted));
+  SetAttributes plain;
+  plain.flags = 0;
+  ASSERT_OK(as(1000, 100).SetAttr(f, plain));
+  EXPECT_EQ(fs().GetAttr(f)->flags, 0u);
+}
+
+TEST_P(BackendConformanceTest, OwnerOverrideLetsTheOwnerMoveDataWhateverTheMode) {
+  InodeNumber home = NewDir(kRootInode, "home", 0777);
+  auto made = as(1000, 100).Create(home, "locked", CreateMode::kGuarded, 0, 0644);
+  ASSERT_OK(made);
+  InodeNumber f = made->attributes.inode;
+  ASSERT_OK(as(1000, 100).Write(f, 0, "before chmod"));
+  SetAttributes chmod;
+  chmod.mode = 0;
+  ASSERT_OK(as(1000, 100).SetAttr(f, chmod));
+  EXPECT_THAT(as(1000, 100).Write(f, 0, "x"), FsErrorIs(FsError::kAccess));
+  EXPECT_THAT(as(1000, 100).Read(f, 0, 10), FsErrorIs(FsError::kAccess));
+  auto with_override = [this](uint32_t uid) {
+    RequestContext ctx{Identity::Of(uid, 100)};
+    ctx.owner_override = true;
+    return SyncBackend(*backend_, ctx);
+  };
+  EXPECT_OK(with_override(1000).Write(f, 0, "AFTER"));
+  EXPECT_EQ(with_override(1000).Read(f, 0, 100)->data, "AFTERe chmod");
+  EXPECT_THAT(with_override(2000).Write(f, 0, "x"), FsErrorIs(FsError::kAccess));
+  EXPECT_THAT(with_override(2000).Read(f, 0, 10), FsErrorIs(FsError::kAccess));
+}
+
 TEST_P(BackendConformanceTest, DirectoryRemovalRules) {
   InodeNumber d = NewDir(kRootInode, "d");
   NewFile(d, "f");

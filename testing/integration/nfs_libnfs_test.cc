@@ -342,6 +342,30 @@ TEST_F(NfsLibnfsTest, SubdirectoryExportsConfineTheClient) {
   EXPECT_EQ(nfs_stat64(c->get(), "/outside", &st), -ENOENT);
 }
 
+// The owner of a file it opened for writing keeps writing after chmod 000, as on knfsd and
+// nfs-ganesha (the client checked access at open; cthon04's "special" test does this); the
+// mode still keeps everyone else out.
+TEST_F(NfsLibnfsTest, TheOwnerWritesAndReadsAfterChmodToNothing) {
+  Start();
+  auto alice = Client("/export", 1000);
+  nfsfh* fh = nullptr;
+  ASSERT_EQ(nfs_creat(alice->get(), "/locked", 0644, &fh), 0) << nfs_get_error(alice->get());
+  ASSERT_EQ(nfs_pwrite(alice->get(), fh, 0, 6, "before"), 6);
+  ASSERT_EQ(nfs_chmod(alice->get(), "/locked", 0), 0) << nfs_get_error(alice->get());
+  EXPECT_EQ(nfs_pwrite(alice->get(), fh, 6, 6, " after"), 6) << nfs_get_error(alice->get());
+  ASSERT_EQ(nfs_fsync(alice->get(), fh), 0);
+  char buf[32] = {0};
+  EXPECT_EQ(nfs_pread(alice->get(), fh, 0, sizeof(buf), buf), 12) << nfs_get_error(alice->get());
+  EXPECT_EQ(std::string(buf, 12), "before after");
+  nfs_close(alice->get(), fh);
+  // Another uid is still refused: opening for reading or writing, and by a handle it looked up.
+  auto bob = Client("/export", 1001);
+  std::string out;
+  EXPECT_NE(bob->ReadFile("/locked", &out), 0);
+  nfsfh* bobs = nullptr;
+  EXPECT_NE(nfs_open(bob->get(), "/locked", O_WRONLY, &bobs), 0);
+}
+
 TEST_F(NfsLibnfsTest, RootIsSquashedByDefault) {
   Start();
   auto root = Client("/export", 0);

@@ -295,14 +295,14 @@ void EmbeddedBackend::Release(const RequestContext& ctx, InodeNumber inode,
 
 void EmbeddedBackend::Read(const RequestContext& ctx, InodeNumber inode, uint64_t offset,
                            uint64_t count, Callback<backend::ReadResult> done) {
-  auto queued = [this, who = ctx.identity, inode, offset, count] {
-    return store_->Read(who, inode, offset, count);
+  auto queued = [this, who = ctx.identity, override = ctx.owner_override, inode, offset, count] {
+    return store_->Read(who, inode, offset, count, false, override);
   };
   if (count > max_inline_read_bytes_) return Run(ctx, std::move(done), std::move(queued));
   RunCachedOrQueue(
       ctx, std::move(done),
       [this, &ctx, inode, offset, count] {
-        return store_->Read(ctx.identity, inode, offset, count, true);
+        return store_->Read(ctx.identity, inode, offset, count, true, ctx.owner_override);
       },
       std::move(queued));
 }
@@ -320,8 +320,9 @@ void EmbeddedBackend::WriteRetained(const RequestContext& ctx, InodeNumber inode
                                     backend::Stability stability,
                                     Callback<backend::WriteResult> done) {
   Run(ctx, std::move(done),
-      [this, who = ctx.identity, inode, offset, keep_alive = std::move(keep_alive), data,
-       stability] { return store_->Write(who, inode, offset, data, stability); });
+      [this, who = ctx.identity, override = ctx.owner_override, inode, offset,
+       keep_alive = std::move(keep_alive), data,
+       stability] { return store_->Write(who, inode, offset, data, stability, override); });
 }
 
 void EmbeddedBackend::Commit(const RequestContext& ctx, InodeNumber inode, uint64_t offset,

@@ -474,8 +474,9 @@ absl::StatusOr<AttrChange> EmbeddedStore::SetAttr(const Identity& who, InodeNumb
     return FsErrorStatus(FsError::kNotPermitted, "not permitted to change the owner or group");
   }
   using TimeHow = SetAttributes::TimeHow;
-  bool client_time =
-      attrs.atime_how == TimeHow::kClientTime || attrs.mtime_how == TimeHow::kClientTime;
+  bool client_time = attrs.atime_how == TimeHow::kClientTime ||
+                     attrs.mtime_how == TimeHow::kClientTime || attrs.birth_time.has_value() ||
+                     attrs.ctime.has_value();
   bool server_time =
       attrs.atime_how == TimeHow::kServerTime || attrs.mtime_how == TimeHow::kServerTime;
   if (client_time && !IsOwnerOrRoot(who, a)) {
@@ -483,6 +484,9 @@ absl::StatusOr<AttrChange> EmbeddedStore::SetAttr(const Identity& who, InodeNumb
   }
   if (server_time && !IsOwnerOrRoot(who, a) && !MayAccess(who, a, kAccessWrite)) {
     return FsErrorStatus(FsError::kAccess, "no write permission to touch the times");
+  }
+  if (attrs.flags.has_value() && !IsOwnerOrRoot(who, a) && !MayAccess(who, a, kAccessWrite)) {
+    return FsErrorStatus(FsError::kAccess, "no write permission to change the flags");
   }
 
   if (attrs.size.has_value() && *attrs.size != a.size) {
@@ -508,7 +512,9 @@ absl::StatusOr<AttrChange> EmbeddedStore::SetAttr(const Identity& who, InodeNumb
   if (attrs.atime_how == TimeHow::kClientTime) a.atime = attrs.atime;
   if (attrs.mtime_how == TimeHow::kServerTime) a.mtime = now;
   if (attrs.mtime_how == TimeHow::kClientTime) a.mtime = attrs.mtime;
-  a.ctime = now;
+  if (attrs.birth_time.has_value()) a.birth_time = *attrs.birth_time;
+  if (attrs.flags.has_value()) a.flags = *attrs.flags;
+  a.ctime = attrs.ctime.value_or(now);
   ++a.change_id;
   rocksdb::WriteBatch batch;
   Stage(batch, *record);
@@ -1078,12 +1084,14 @@ absl::StatusOr<Done> EmbeddedStore::ReleaseFile(InodeNumber inode, bool cache_on
 
 absl::StatusOr<backend::ReadResult> EmbeddedStore::Read(const Identity& who, InodeNumber inode,
                                                         uint64_t offset, uint64_t count,
-                                                        bool cache_only) {
+                                                        bool cache_only, bool owner_override) {
   absl::StatusOr<InodeRecord> record = Load(inode, cache_only);
   if (!record.ok()) return record.status();
   const Attributes& a = record->attrs;
   if (a.type != FileType::kRegular) return TypeError(a, "read");
-  if (!MayAccess(who, a, kAccessRead)) return FsErrorStatus(FsError::kAccess, "no read permission");
+  if (!auth::MayAccessData(who, a, kAccessRead, owner_override)) {
+    return FsErrorStatus(FsError::kAccess, "no read permission");
+  }
   backend::ReadResult result;
   if (offset < a.size) {
     uint64_t want = std::min(count, a.size - offset);
@@ -1098,12 +1106,13 @@ absl::StatusOr<backend::ReadResult> EmbeddedStore::Read(const Identity& who, Ino
 
 absl::StatusOr<backend::WriteResult> EmbeddedStore::Write(const Identity& who, InodeNumber inode,
                                                           uint64_t offset, absl::string_view data,
-                                                          backend::Stability stability) {
+                                                          backend::Stability stability,
+                                                          bool owner_override) {
   {
     absl::StatusOr<InodeRecord> record = Load(inode);
     if (!record.ok()) return record.status();
     if (record->attrs.type != FileType::kRegular) return TypeError(record->attrs, "write");
-    if (!MayAccess(who, record->attrs, kAccessWrite)) {
+    if (!auth::MayAccessData(who, record->attrs, kAccessWrite, owner_override)) {
       return FsErrorStatus(FsError::kAccess, "no write permission");
     }
   }

@@ -119,11 +119,14 @@ class EmbeddedStore {
   absl::StatusOr<backend::Done> OpenFile(InodeNumber inode, bool cache_only = false);
   absl::StatusOr<backend::Done> ReleaseFile(InodeNumber inode, bool cache_only = false);
 
+  // `owner_override`: RequestContext's (the owner reads and writes whatever the mode).
   absl::StatusOr<backend::ReadResult> Read(const Identity& who, InodeNumber inode, uint64_t offset,
-                                           uint64_t count, bool cache_only = false);
+                                           uint64_t count, bool cache_only = false,
+                                           bool owner_override = false);
   absl::StatusOr<backend::WriteResult> Write(const Identity& who, InodeNumber inode,
                                              uint64_t offset, absl::string_view data,
-                                             backend::Stability stability);
+                                             backend::Stability stability,
+                                             bool owner_override = false);
   absl::StatusOr<backend::CommitResult> Commit(const Identity& who, InodeNumber inode);
 
   // Group commit. Between BeginDeferredSync() and FinishDeferredSync() on one thread, changes

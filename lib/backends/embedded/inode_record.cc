@@ -5,7 +5,9 @@
 namespace cfs::embedded {
 namespace {
 
-constexpr uint8_t kInodeVersion = 1;
+// Version 2 appended Attributes::flags; version 1 records (no flags) still load.
+constexpr uint8_t kInodeVersion = 2;
+constexpr uint8_t kInodeVersionWithoutFlags = 1;
 
 void PutU64(uint64_t v, std::string* out) {
   for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -139,12 +141,16 @@ std::string EncodeInode(const InodeRecord& record) {
   PutBytes(record.symlink_target, &out);
   out.push_back(record.create_verifier.has_value() ? 1 : 0);
   PutU64(record.create_verifier.value_or(0), &out);
+  PutU32(a.flags, &out);
   return out;
 }
 
 absl::StatusOr<InodeRecord> DecodeInode(absl::string_view value) {
   Reader r(value);
-  if (r.U8() != kInodeVersion) return absl::DataLossError("inode record has an unknown version");
+  uint8_t version = r.U8();
+  if (version != kInodeVersion && version != kInodeVersionWithoutFlags) {
+    return absl::DataLossError("inode record has an unknown version");
+  }
   InodeRecord record;
   backend::Attributes& a = record.attrs;
   a.inode = r.U64();
@@ -170,6 +176,7 @@ absl::StatusOr<InodeRecord> DecodeInode(absl::string_view value) {
   bool has_verifier = r.U8() != 0;
   uint64_t verifier = r.U64();
   if (has_verifier) record.create_verifier = verifier;
+  if (version != kInodeVersionWithoutFlags) a.flags = r.U32();
   if (!r.ok() || !r.done()) return absl::DataLossError("inode record is truncated or too long");
   return record;
 }

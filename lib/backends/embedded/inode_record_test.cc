@@ -19,6 +19,7 @@ TEST(InodeRecordTest, RoundTripsEveryField) {
   r.attrs.rdev_minor = 1;
   r.attrs.mtime = {1700000000, 123456789};
   r.attrs.change_id = 99;
+  r.attrs.flags = backend::kFileFlagSparse;
   r.parent = 1;
   r.next_cookie = 17;
   r.symlink_target = "../target";
@@ -34,6 +35,22 @@ TEST(InodeRecordTest, RoundTripsEveryField) {
   EXPECT_EQ(back->next_cookie, 17u);
   EXPECT_EQ(back->symlink_target, "../target");
   EXPECT_EQ(back->create_verifier, 0xdeadbeefu);
+  EXPECT_EQ(back->attrs.flags, backend::kFileFlagSparse);
+}
+
+TEST(InodeRecordTest, VersionOneRecordsLoadWithoutFlags) {
+  InodeRecord r;
+  r.attrs.inode = 5;
+  r.attrs.flags = backend::kFileFlagSparse;
+  std::string v1 = EncodeInode(r);
+  v1[0] = 1;                 // the version before flags
+  v1.resize(v1.size() - 4);  // ... which had none
+  absl::StatusOr<InodeRecord> back = DecodeInode(v1);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->attrs.inode, 5u);
+  EXPECT_EQ(back->attrs.flags, 0u);
+  v1[0] = 3;
+  EXPECT_EQ(DecodeInode(v1).status().code(), absl::StatusCode::kDataLoss);
 }
 
 TEST(InodeRecordTest, RejectsTruncatedAndTrailingBytes) {

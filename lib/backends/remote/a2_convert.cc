@@ -74,6 +74,7 @@ pb::Attributes ToProto(const backend::Attributes& a) {
   *out.mutable_ctime() = ToProto(a.ctime);
   *out.mutable_birth_time() = ToProto(a.birth_time);
   out.set_change_id(a.change_id);
+  out.set_flags(a.flags);
   return out;
 }
 
@@ -97,6 +98,7 @@ backend::Attributes FromProto(const pb::Attributes& a) {
   out.ctime = FromProto(a.ctime());
   out.birth_time = FromProto(a.birth_time());
   out.change_id = a.change_id();
+  out.flags = a.flags();
   return out;
 }
 
@@ -111,6 +113,9 @@ pb::SetAttributes ToProto(const backend::SetAttributes& s) {
   out.set_mtime_how(static_cast<uint32_t>(s.mtime_how));
   *out.mutable_mtime() = ToProto(s.mtime);
   if (s.guard_ctime) *out.mutable_guard_ctime() = ToProto(*s.guard_ctime);
+  if (s.birth_time) *out.mutable_birth_time() = ToProto(*s.birth_time);
+  if (s.ctime) *out.mutable_ctime() = ToProto(*s.ctime);
+  if (s.flags) out.set_flags(*s.flags);
   return out;
 }
 
@@ -127,6 +132,9 @@ backend::SetAttributes FromProto(const pb::SetAttributes& s) {
   out.mtime_how = how(s.mtime_how());
   out.mtime = FromProto(s.mtime());
   if (s.has_guard_ctime()) out.guard_ctime = FromProto(s.guard_ctime());
+  if (s.has_birth_time()) out.birth_time = FromProto(s.birth_time());
+  if (s.has_ctime()) out.ctime = FromProto(s.ctime());
+  if (s.has_flags()) out.flags = s.flags();
   return out;
 }
 

@@ -942,7 +942,7 @@ void RemoteBackend::Read(const RequestContext& ctx, InodeNumber inode, uint64_t 
     const backend::Attributes& attrs = *state->attrs;
     absl::Status invalid;
     if (!ValidForData(attrs, &invalid)) return std::move(state->done)(invalid);
-    if (!auth::MayAccess(ctx.identity, attrs, backend::kAccessRead)) {
+    if (!auth::MayAccessData(ctx.identity, attrs, backend::kAccessRead, ctx.owner_override)) {
       return std::move(state->done)(
           backend::FsErrorStatus(backend::FsError::kAccess, "no read permission"));
     }
@@ -1005,23 +1005,23 @@ void RemoteBackend::WriteRetained(const RequestContext& ctx, InodeNumber inode, 
                                   std::shared_ptr<const void> keep_alive, absl::string_view data,
                                   backend::Stability stability,
                                   Callback<backend::WriteResult> done) {
-  GetAttr(ctx, inode,
-          [this, ctx, inode, offset, keep_alive = std::move(keep_alive), data, stability,
-           done = std::move(done)](absl::StatusOr<backend::Attributes> attrs) mutable {
-            if (!attrs.ok()) return std::move(done)(attrs.status());
-            absl::Status invalid;
-            if (!ValidForData(*attrs, &invalid)) return std::move(done)(invalid);
-            if (!auth::MayAccess(ctx.identity, *attrs, backend::kAccessWrite)) {
-              return std::move(done)(
-                  backend::FsErrorStatus(backend::FsError::kAccess, "no write permission"));
-            }
-            if (offset + data.size() < offset) {
-              return std::move(done)(
-                  backend::FsErrorStatus(backend::FsError::kTooBig, "offset overflows"));
-            }
-            WritePieces(ctx, inode, offset, std::move(keep_alive), data, stability,
-                        std::move(done));
-          });
+  GetAttr(
+      ctx, inode,
+      [this, ctx, inode, offset, keep_alive = std::move(keep_alive), data, stability,
+       done = std::move(done)](absl::StatusOr<backend::Attributes> attrs) mutable {
+        if (!attrs.ok()) return std::move(done)(attrs.status());
+        absl::Status invalid;
+        if (!ValidForData(*attrs, &invalid)) return std::move(done)(invalid);
+        if (!auth::MayAccessData(ctx.identity, *attrs, backend::kAccessWrite, ctx.owner_override)) {
+          return std::move(done)(
+              backend::FsErrorStatus(backend::FsError::kAccess, "no write permission"));
+        }
+        if (offset + data.size() < offset) {
+          return std::move(done)(
+              backend::FsErrorStatus(backend::FsError::kTooBig, "offset overflows"));
+        }
+        WritePieces(ctx, inode, offset, std::move(keep_alive), data, stability, std::move(done));
+      });
 }
 
 void RemoteBackend::WritePieces(const RequestContext& ctx, InodeNumber inode, uint64_t offset,

@@ -131,6 +131,7 @@ uint32_t FileAttributesOf(const backend::Attributes& attrs) {
   if (attrs.type == backend::FileType::kDirectory) return kAttrDirectory;
   uint32_t out = kAttrArchive;
   if ((attrs.mode & 0222) == 0) out |= kAttrReadonly;
+  if (attrs.flags & backend::kFileFlagSparse) out |= kAttrSparse;
   return out;
 }
 
@@ -426,6 +427,7 @@ absl::StatusOr<BasicInfoChange> DecodeBasicInfo(absl::string_view b) {
     if (v == 0 || v == ~uint64_t{0} || v == ~uint64_t{0} - 1) return std::nullopt;
     return FromFiletime(v);
   };
+  out.birth_time = time_at(0);
   out.atime = time_at(8);
   out.mtime = time_at(16);
   out.ctime = time_at(24);

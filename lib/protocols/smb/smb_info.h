@@ -66,6 +66,7 @@ inline constexpr uint32_t kAttrReadonly = 0x01;
 inline constexpr uint32_t kAttrHidden = 0x02;
 inline constexpr uint32_t kAttrDirectory = 0x10;
 inline constexpr uint32_t kAttrArchive = 0x20;
+inline constexpr uint32_t kAttrSparse = 0x200;
 inline constexpr uint32_t kAttrNormal = 0x80;
 
 // FILETIME: 100 ns ticks since 1601-01-01.
@@ -120,7 +121,8 @@ struct BasicInfoChange {
   std::optional<backend::Timestamp> atime;
   std::optional<backend::Timestamp> mtime;
   std::optional<backend::Timestamp> ctime;
-  uint32_t attributes = 0;  // 0: unchanged
+  std::optional<backend::Timestamp> birth_time;  // CreationTime
+  uint32_t attributes = 0;                       // 0: unchanged
 };
 // Errors: kInvalidArgument (short: STATUS_INFO_LENGTH_MISMATCH).
 absl::StatusOr<BasicInfoChange> DecodeBasicInfo(absl::string_view buffer);

@@ -111,11 +111,14 @@ SmbResponse SmbConnection::Ioctl(SmbRequest& r) {
   backend::SyncBackend fs(server_.backend(), open->tree->ctx);
   switch (req->ctl_code) {
     case kFsctlSrvRequestResumeKey: {
+      // SRV_REQUEST_RESUME_KEY response (MS-SMB2 2.2.32.3): a 24-byte key, ContextLength and
+      // a 4-byte Context that is reserved (zero); 32 bytes, as Windows and Samba answer.
       std::string out;
       Put64(&out, open->id);
       Put64(&out, open->id);
       out.append(8, '\0');
       Put32(&out, 0);  // ContextLength
+      Put32(&out, 0);  // Context
       return reply(out);
     }
     case kFsctlSrvCopyChunk:
@@ -212,9 +215,28 @@ SmbResponse SmbConnection::Ioctl(SmbRequest& r) {
       out.resize(64, '\0');
       return reply(out);
     }
-    case kFsctlSetSparse:
-      // Every file of the store is sparse already: holes take no space.
+    case kFsctlSetSparse: {
+      // Every file of the store may have holes; the mark is what clients see as
+      // FILE_ATTRIBUTE_SPARSE_FILE (MS-FSA 2.1.5.10.32: no input buffer means set).
+      if (open->directory) return SmbResponse{nt::kInvalidParameter};
+      if (!(open->granted_access &
+            (access::kWriteData | access::kAppendData | access::kWriteAttributes))) {
+        return SmbResponse{nt::kAccessDenied};
+      }
+      if (open->tree->read_only) return SmbResponse{nt::kAccessDenied};
+      bool sparse = req->input.empty() || req->input[0] != 0;
+      absl::StatusOr<backend::Attributes> attrs = fs.GetAttr(open->inode);
+      if (!attrs.ok()) return SmbResponse{NtStatusFor(attrs.status())};
+      uint32_t flags = sparse ? attrs->flags | backend::kFileFlagSparse
+                              : attrs->flags & ~backend::kFileFlagSparse;
+      if (flags != attrs->flags) {
+        backend::SetAttributes set;
+        set.flags = flags;
+        absl::StatusOr<backend::AttrChange> changed = fs.SetAttr(open->inode, set);
+        if (!changed.ok()) return SmbResponse{NtStatusFor(changed.status())};
+      }
       return reply("");
+    }
     case kFsctlGetReparsePoint:
       return SmbResponse{kStatusNotAReparsePoint};
     default:

@@ -318,6 +318,14 @@ SmbResponse SmbConnection::SetInfo(SmbRequest& r) {
         set.mtime = *change->mtime;
         any = true;
       }
+      if (change->birth_time) {
+        set.birth_time = change->birth_time;
+        any = true;
+      }
+      if (change->ctime) {
+        set.ctime = change->ctime;
+        any = true;
+      }
       if (change->attributes != 0 && !open->directory) {
         absl::StatusOr<backend::Attributes> attrs = fs.GetAttr(open->inode);
         if (!attrs.ok()) return SmbResponse{NtStatusFor(attrs.status())};
