@@ -4,8 +4,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <deque>
+#include <map>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -20,13 +24,27 @@ constexpr size_t kMaxIov = 32;
 
 }  // namespace
 
+// What the transport's threads and connections use. The threads hold it, so it lives until
+// the last of them is done, even when the transport is destroyed on one of them.
+struct UringA4Transport::Core {
+  Core() : loop(net::EventLoop::Options{}) {}
+  net::EventLoop loop;
+  std::atomic<bool> stopping{false};
+  std::mutex mu;
+  std::map<uint64_t, std::weak_ptr<Conn>> conns;  // guarded by mu: for the deadline reaper
+  uint64_t next_conn = 1;                         // guarded by mu
+};
+
 // One connection. The pending-call table (A4PendingCalls) is shared with caller threads; the rest
 // is loop-affine. The object stays alive (self_) while the ring holds operations on it.
 class UringA4Transport::Conn : public net::CompletionHandler,
                                public std::enable_shared_from_this<Conn> {
  public:
-  Conn(net::EventLoop& loop, int fd, size_t zero_copy_threshold)
-      : loop_(loop), fd_(fd), zero_copy_threshold_(zero_copy_threshold) {}
+  Conn(std::shared_ptr<Core> core, int fd, size_t zero_copy_threshold)
+      : core_(std::move(core)),
+        loop_(core_->loop),
+        fd_(fd),
+        zero_copy_threshold_(zero_copy_threshold) {}
   ~Conn() override { ::close(fd_); }
 
   // Loop thread: starts receiving.
@@ -235,6 +253,7 @@ class UringA4Transport::Conn : public net::CompletionHandler,
     TrySend();
   }
 
+  const std::shared_ptr<Core> core_;  // keeps the loop alive while the connection is
   net::EventLoop& loop_;
   const int fd_;
   const size_t zero_copy_threshold_;
@@ -275,61 +294,77 @@ class UringChannel : public A4Channel {
 
 }  // namespace
 
+namespace {
+
+// Fails the calls of every connection past their deadline, every 50 ms, until stopped.
+void ReapOverdue(const std::shared_ptr<UringA4Transport::Core>& core) {
+  while (!core->stopping) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::vector<std::shared_ptr<UringA4Transport::Conn>> live;
+    {
+      std::lock_guard<std::mutex> lock(core->mu);
+      for (auto it = core->conns.begin(); it != core->conns.end();) {
+        if (std::shared_ptr<UringA4Transport::Conn> conn = it->second.lock()) {
+          live.push_back(std::move(conn));
+          ++it;
+        } else {
+          it = core->conns.erase(it);
+        }
+      }
+    }
+    absl::Time now = absl::Now();
+    for (const auto& conn : live) conn->ExpireOverdue(now);
+  }
+}
+
+// A thread cannot join itself (std::system_error "Resource deadlock avoided"): the one the
+// destructor runs on is left to end by itself.
+void JoinUnlessSelf(std::thread& thread) {
+  if (!thread.joinable()) return;
+  if (thread.get_id() == std::this_thread::get_id()) {
+    thread.detach();
+  } else {
+    thread.join();
+  }
+}
+
+}  // namespace
+
 // Each connection keeps at most one receive and one send in the ring, so the default (small)
 // ring serves hundreds of connections.
 UringA4Transport::UringA4Transport(Options options)
-    : options_(options), loop_(net::EventLoop::Options{}) {
-  loop_thread_ = std::thread([this] { loop_.Run(); });
-  reaper_ = std::thread([this] { ReapOverdue(); });
+    : options_(options), core_(std::make_shared<Core>()) {
+  loop_thread_ = std::thread([core = core_] { core->loop.Run(); });
+  reaper_ = std::thread([core = core_] { ReapOverdue(core); });
 }
 
 UringA4Transport::~UringA4Transport() {
-  stopping_ = true;
-  reaper_.join();
+  core_->stopping = true;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto& [id, weak] : conns_) {
+    std::lock_guard<std::mutex> lock(core_->mu);
+    for (auto& [id, weak] : core_->conns) {
       if (std::shared_ptr<Conn> conn = weak.lock()) {
         conn->Close(absl::UnavailableError("A4 transport stopped"));
       }
     }
   }
-  loop_.Stop();
-  loop_thread_.join();
-}
-
-void UringA4Transport::ReapOverdue() {
-  while (!stopping_) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    std::vector<std::shared_ptr<Conn>> live;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (auto it = conns_.begin(); it != conns_.end();) {
-        if (std::shared_ptr<Conn> conn = it->second.lock()) {
-          live.push_back(std::move(conn));
-          ++it;
-        } else {
-          it = conns_.erase(it);
-        }
-      }
-    }
-    absl::Time now = absl::Now();
-    for (const std::shared_ptr<Conn>& conn : live) conn->ExpireOverdue(now);
-  }
+  JoinUnlessSelf(reaper_);
+  core_->loop.Stop();
+  JoinUnlessSelf(loop_thread_);
 }
 
 absl::StatusOr<std::unique_ptr<A4Channel>> UringA4Transport::Connect(const std::string& address,
                                                                      absl::Time deadline) {
-  if (!loop_.status().ok()) return loop_.status();
+  if (!core_->loop.status().ok()) return core_->loop.status();
   absl::StatusOr<int> fd = ConnectTcp(address, deadline);
   if (!fd.ok()) return fd.status();
-  auto conn = std::make_shared<Conn>(loop_, *fd, options_.zero_copy_threshold);
+  auto conn = std::make_shared<Conn>(core_, *fd, options_.zero_copy_threshold);
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    conns_[next_conn_++] = conn;
+    std::lock_guard<std::mutex> lock(core_->mu);
+    core_->conns[core_->next_conn++] = conn;
   }
   std::weak_ptr<Conn> weak = conn;
-  loop_.Post([weak] {
+  core_->loop.Post([weak] {
     if (std::shared_ptr<Conn> c = weak.lock()) c->Begin();
   });
   return std::unique_ptr<A4Channel>(new UringChannel(std::move(conn)));

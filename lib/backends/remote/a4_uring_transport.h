@@ -12,11 +12,8 @@
 #ifndef CFS_LIB_BACKENDS_REMOTE_A4_URING_TRANSPORT_H_
 #define CFS_LIB_BACKENDS_REMOTE_A4_URING_TRANSPORT_H_
 
-#include <atomic>
 #include <cstddef>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
@@ -35,25 +32,24 @@ class UringA4Transport : public A4Transport {
   };
 
   explicit UringA4Transport(Options options);
-  ~UringA4Transport() override;  // closes every connection and stops the loop
+  // Closes every connection and stops the loop. May run on the transport's own loop or reaper
+  // thread (a completion that drops the last reference to what owns the transport): that
+  // thread is then left to finish on its own, and what it uses (Core) lives until it has.
+  ~UringA4Transport() override;
 
   std::string Name() const override { return "tcp-uring"; }
   absl::StatusOr<std::unique_ptr<A4Channel>> Connect(const std::string& address,
                                                      absl::Time deadline) override;
 
   class Conn;
+  struct Core;
 
  private:
-  void ReapOverdue();
-
   const Options options_;
-  net::EventLoop loop_;
+  // The loop and the connections, shared with the two threads and every connection.
+  std::shared_ptr<Core> core_;
   std::thread loop_thread_;
-  std::thread reaper_;
-  std::atomic<bool> stopping_{false};
-  std::mutex mu_;
-  std::map<uint64_t, std::weak_ptr<Conn>> conns_;  // guarded by mu_: for the deadline reaper
-  uint64_t next_conn_ = 1;                         // guarded by mu_
+  std::thread reaper_;  // fails calls past their deadline
 };
 
 }  // namespace cfs::remote
