@@ -30,6 +30,8 @@ ABSL_FLAG(std::string, remote_metadata, "",
 ABSL_FLAG(std::string, a4_transport, "tcp-uring",
           "Remote backend data transport: tcp-uring, socket, libfabric (auto-detected provider) "
           "or libfabric:<provider> (libfabric:tcp, libfabric:sockets)");
+ABSL_FLAG(int, max_connections_per_client, 4096,
+          "Connections one client address may hold on each listener (more are refused)");
 ABSL_FLAG(int, backend_timeout_ms, 5000,
           "Remote backend: the longest one backend call may take before it fails");
 ABSL_FLAG(int, breaker_open_seconds, 30,
@@ -123,6 +125,9 @@ int main(int argc, char** argv) {
     options.remote_metadata_address = absl::GetFlag(FLAGS_remote_metadata);
   }
   if (Specified("a4_transport")) options.a4_transport = absl::GetFlag(FLAGS_a4_transport);
+  if (Specified("max_connections_per_client")) {
+    options.max_connections_per_client = absl::GetFlag(FLAGS_max_connections_per_client);
+  }
   if (Specified("backend_timeout_ms")) {
     options.backend_operation_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_backend_timeout_ms));
   }

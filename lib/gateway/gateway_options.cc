@@ -152,6 +152,11 @@ absl::Status ValidateGatewayOptions(const GatewayOptions& options,
     return absl::InvalidArgumentError(absl::StrCat("backend_threads is ", options.backend_threads,
                                                    "; it must be between 1 and 1024"));
   }
+  if (options.max_connections_per_client < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("max_connections_per_client is ",
+                                                   options.max_connections_per_client,
+                                                   "; it must be at least 1"));
+  }
   if (options.attribute_cache_entries < 0) {
     return absl::InvalidArgumentError(absl::StrCat("attribute_cache_entries is ",
                                                    options.attribute_cache_entries,

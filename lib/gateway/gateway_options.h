@@ -96,6 +96,9 @@ struct GatewayOptions {
   int backend_threads = 8;
   // Entries of the server-side attribute cache in front of the backend; 0 turns it off.
   int attribute_cache_entries = 65536;
+  // Connections one client address may hold on each listener (NFS, MOUNT, S3, SMB); more are
+  // refused as they arrive, so one client cannot take every connection slot.
+  int max_connections_per_client = 4096;
 };
 
 // Checks a list of exports: each one's fields, and ids, NFS paths and SMB share names unique.

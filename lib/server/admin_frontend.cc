@@ -32,7 +32,7 @@ absl::Status AdminFrontend::Shutdown(absl::Time deadline) {
   return absl::OkStatus();
 }
 
-void AdminFrontend::Handle(http::HttpExchange& exchange) {
+void AdminFrontend::Handle(http::HttpExchange exchange) {
   const http::HttpRequest& request = exchange.request();
   absl::string_view path = request.RawPath();
   http::HttpResponseHead head;

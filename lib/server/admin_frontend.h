@@ -41,7 +41,7 @@ class AdminFrontend : public gateway::Frontend, public http::HttpHandler {
   absl::Status Shutdown(absl::Time deadline) override;
 
   // http::HttpHandler: answers one admin request.
-  void Handle(http::HttpExchange& exchange) override;
+  void Handle(http::HttpExchange exchange) override;
 
  private:
   gateway::Gateway* gateway_ = nullptr;

@@ -110,6 +110,9 @@ absl::Status ParseConfigText(const std::string& text, gateway::GatewayOptions* o
   if (!config.tls_key_file().empty()) options->tls_key_file = config.tls_key_file();
   if (config.smb_signing_required()) options->smb_signing_required = true;
   if (config.smb_encryption_required()) options->smb_encryption_required = true;
+  if (config.has_max_connections_per_client()) {
+    options->max_connections_per_client = config.max_connections_per_client();
+  }
   if (config.has_attribute_cache_entries()) {
     options->attribute_cache_entries = config.attribute_cache_entries();
   }

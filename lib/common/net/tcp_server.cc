@@ -71,17 +71,22 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
   }
   void StartTimer() { ArmTimer(); }
 
-  void Adopt(int fd) {
+  void Adopt(int fd, std::string peer_address, int peer_port) {
     auto conn = std::make_unique<Conn>(this, fd, server_->next_id_.fetch_add(1));
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     ConnectionInfo info;
     info.ref = ConnectionRef(shared_from_this(), conn->id);
-    ParsePeer(fd, &info.peer_address, &info.peer_port);
+    info.peer_address = peer_address;
+    info.peer_port = peer_port;
+    conn->peer_address = std::move(peer_address);
     Conn* raw = conn.get();
     info.start_request = [raw] { ++raw->in_flight; };
     size_t limit = options_.max_in_flight;
-    info.can_start_request = [raw, limit] { return raw->in_flight < limit; };
+    size_t output_limit = options_.max_output_bytes;
+    info.can_start_request = [raw, limit, output_limit] {
+      return raw->in_flight < limit && raw->output_bytes < output_limit;
+    };
     conn->handler = server_->factory_(info);
     conn->last_activity = NowNanos();
     conns_[conn->id] = std::move(conn);
@@ -99,12 +104,14 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
     bool freed_slot = completes_request && conn->in_flight > 0;
     if (freed_slot) --conn->in_flight;
     if (conn->closing) return;
+    int64_t now = NowNanos();
+    if (conn->output.empty()) conn->last_send_progress = now;  // the send clock starts
     for (std::string& bytes : parts) {
       if (bytes.empty()) continue;
       conn->output_bytes += bytes.size();
       conn->output.push_back(std::move(bytes));
     }
-    conn->last_activity = NowNanos();
+    conn->last_activity = now;
     TrySend(conn);
     if (freed_slot && !in_handler_) {
       ProcessInput(conn);  // requests that waited for a slot
@@ -199,7 +206,10 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
     };
     std::vector<OutputWaiter> output_waiters;
     bool close_when_sent = false;
-    bool peer_closed = false;  // the peer sent FIN: nothing more will arrive
+    bool peer_closed = false;        // the peer sent FIN: nothing more will arrive
+    bool input_deferred = false;     // input waits for the queued replies to drain
+    int64_t last_send_progress = 0;  // the last time queued replies moved (or started)
+    std::string peer_address;
   };
 
   void ArmAccept() {
@@ -212,16 +222,21 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
   void OnAccept(const io_uring_cqe& cqe) {
     if (cqe.res >= 0) {
       int fd = cqe.res;
-      if (server_->connections_.load() >= options_.max_connections) {
-        close(fd);  // over the limit: refuse at once
+      std::string peer;
+      int port = 0;
+      ParsePeer(fd, &peer, &port);
+      if (server_->connections_.load() >= options_.max_connections || !server_->AdmitClient(peer)) {
+        close(fd);  // over a limit: refuse at once
       } else {
         server_->connections_.fetch_add(1);
         size_t index = server_->next_loop_.fetch_add(1) % server_->loops_.size();
         LoopState* target = server_->loops_[index].get();
         if (target == this) {
-          Adopt(fd);
+          Adopt(fd, std::move(peer), port);
         } else {
-          target->loop.Post([target, fd] { target->Adopt(fd); });
+          target->loop.Post([target, fd, peer = std::move(peer), port]() mutable {
+            target->Adopt(fd, std::move(peer), port);
+          });
         }
       }
     } else if (cqe.res != -EINVAL && cqe.res != -ECANCELED && cqe.res != -EBADF) {
@@ -241,12 +256,32 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
   void OnTimer() {
     int64_t now = NowNanos();
     int64_t idle_limit = absl::ToInt64Nanoseconds(options_.idle_timeout);
+    int64_t send_limit = absl::ToInt64Nanoseconds(options_.send_timeout);
     std::vector<Conn*> expired;
+    std::vector<uint64_t> ticking;
     for (auto& [id, conn] : conns_) {
+      if (conn->closing) continue;
       bool quiet = conn->in_flight == 0 && conn->output.empty();
-      if (quiet && now - conn->last_activity > idle_limit) expired.push_back(conn.get());
+      bool stuck = !conn->output.empty() && now - conn->last_send_progress > send_limit;
+      if ((quiet && now - conn->last_activity > idle_limit) || stuck) {
+        if (stuck) {
+          CFS_LOG(DEBUG, options_.name) << "closing connection " << id << ": the client read "
+                                        << "none of " << conn->output_bytes << " queued bytes";
+        }
+        expired.push_back(conn.get());
+      } else {
+        ticking.push_back(id);
+      }
     }
     for (Conn* conn : expired) Close(conn);
+    absl::Time wall = absl::Now();
+    for (uint64_t id : ticking) {
+      auto it = conns_.find(id);
+      if (it == conns_.end() || it->second->closing) continue;
+      in_handler_ = true;
+      it->second->handler->OnTick(wall);
+      in_handler_ = false;
+    }
     if (!stopped_) ArmTimer();
   }
 
@@ -352,6 +387,11 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
       MaybeArmRecv(conn);
       return;
     }
+    if (conn->output_bytes >= options_.max_output_bytes) {
+      conn->input_deferred = true;  // FinishSent goes on once the client has read some
+      return;
+    }
+    conn->input_deferred = false;
     in_handler_ = true;  // a reply sent from inside OnData must not re-enter it
     absl::StatusOr<size_t> consumed = conn->handler->OnData(conn->input);
     in_handler_ = false;
@@ -362,6 +402,10 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
       return;
     }
     conn->input.erase(0, *consumed);
+    // Input left over while the replies are piled up: FinishSent goes on once they drain.
+    if (!conn->input.empty() && conn->output_bytes >= options_.max_output_bytes) {
+      conn->input_deferred = true;
+    }
     MaybeArmRecv(conn);
   }
 
@@ -381,6 +425,7 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
       return;
     }
     conn->sent_unreleased += static_cast<size_t>(cqe.res);
+    if (cqe.res > 0) conn->last_send_progress = NowNanos();
     if (notification_follows) return;  // wait before touching the buffers again
     conn->sending = false;
     FinishSent(conn);
@@ -409,6 +454,10 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
       return;
     }
     TrySend(conn);
+    if (conn->input_deferred && conn->output_bytes < options_.max_output_bytes) {
+      ProcessInput(conn, /*even_if_empty=*/true);
+      if (conns_.count(conn->id) == 0 || conn->closing) return;
+    }
     MaybeArmRecv(conn);
     MaybeFinishDrain(conn);
   }
@@ -439,6 +488,7 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
 
   void Free(Conn* conn) {
     close(conn->fd);
+    server_->ReleaseClient(conn->peer_address);
     conns_.erase(conn->id);  // destroys conn
     server_->connections_.fetch_sub(1);
   }
@@ -513,6 +563,30 @@ void ConnectionRef::Resume() const {
   LoopState* state = loop_.get();
   uint64_t id = id_;
   state->loop.Post([state, id] { state->Resume(id); });
+}
+
+bool TcpServer::AdmitClient(const std::string& address) {
+  std::lock_guard<std::mutex> lock(clients_mu_);
+  size_t& open = clients_[address];
+  if (open >= options_.max_connections_per_client) {
+    // Logged at the 1st, 2nd, 4th, 8th... refusal, so a flood does not flood the log too.
+    uint64_t refused = ++refused_clients_;
+    if ((refused & (refused - 1)) == 0) {
+      CFS_LOG(WARNING, options_.name)
+          << "refusing a connection from " << address << ": it holds " << open
+          << " (max_connections_per_client); " << refused_clients_ << " refused so far";
+    }
+    if (open == 0) clients_.erase(address);
+    return false;
+  }
+  ++open;
+  return true;
+}
+
+void TcpServer::ReleaseClient(const std::string& address) {
+  std::lock_guard<std::mutex> lock(clients_mu_);
+  auto it = clients_.find(address);
+  if (it != clients_.end() && --it->second == 0) clients_.erase(it);
 }
 
 TcpServer::TcpServer(TcpServerOptions options, HandlerFactory factory)

@@ -7,7 +7,11 @@
 // max_in_flight requests per connection (reading pauses, it does not fail), at most
 // max_input_bytes unconsumed (the connection is closed: a request that large is refused by the
 // protocol before), at most max_output_bytes queued replies (reading pauses). Idle connections
-// (no request in flight, nothing to send) close after idle_timeout. Shutdown() stops accepting,
+// (no request in flight, nothing to send) close after idle_timeout; a connection whose queued
+// replies make no progress closes after send_timeout; no client address holds more than
+// max_connections_per_client. While a connection's queued replies are over max_output_bytes,
+// none of its input is handed to the protocol either, so a client that sends requests without
+// reading the answers gets no more answers queued. Shutdown() stops accepting,
 // lets requests in flight finish until the deadline, then closes everything.
 // Thread-safe (Start/Shutdown from any one thread).
 //
@@ -22,7 +26,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -83,6 +89,8 @@ class ConnectionHandler {
   // The peer stopped sending (FIN). Requests in flight are still answered; the connection
   // closes once none is left and every reply is sent.
   virtual void OnPeerClosed() {}
+  // Called about once a second, for protocol timeouts (a request head that never ends...).
+  virtual void OnTick(absl::Time now) {}
 };
 
 struct ConnectionInfo {
@@ -91,8 +99,9 @@ struct ConnectionInfo {
   int peer_port = 0;
   // Counts one request in flight (call from OnData); Send(..., true) finishes it.
   std::function<void()> start_request;
-  // False once max_in_flight requests are in flight: OnData should stop consuming there; it is
-  // called again with the rest when a reply frees a slot.
+  // False once max_in_flight requests are in flight, or max_output_bytes of replies wait to be
+  // sent: OnData should stop consuming there; it is called again with the rest when a reply
+  // frees a slot or the client has read the replies down.
   std::function<bool()> can_start_request;
 };
 
@@ -100,10 +109,15 @@ struct TcpServerOptions {
   int loops = 0;  // event loop threads; 0: one per two cores (measured: fewer threads than
                   // cores leaves room for the backend pool and cuts hand-off latency)
   size_t max_connections = 16384;
+  // Connections one client address may hold at once; more are refused when they arrive.
+  size_t max_connections_per_client = 4096;
   size_t max_in_flight = 64;
   size_t max_input_bytes = 4 << 20;
   size_t max_output_bytes = 16 << 20;
   absl::Duration idle_timeout = absl::Minutes(5);
+  // A connection with replies queued that accepts none of their bytes for this long is closed:
+  // a client that stopped reading holds its buffers only so long.
+  absl::Duration send_timeout = absl::Seconds(60);
   // Sends of this many bytes or more use zero-copy sendmsg. Off by default: measured on
   // loopback it costs more than it saves (the kernel copies zero-copy buffers for local
   // receivers); set it (e.g. 64 KiB) for real NICs.
@@ -135,6 +149,10 @@ class TcpServer {
 
  private:
   friend class LoopState;
+  // Counts a connection of `address` unless it holds max_connections_per_client already.
+  bool AdmitClient(const std::string& address);
+  void ReleaseClient(const std::string& address);
+
   TcpServerOptions options_;
   HandlerFactory factory_;
   std::string host_;
@@ -143,6 +161,10 @@ class TcpServer {
   std::vector<std::shared_ptr<LoopState>> loops_;
   std::vector<std::thread> threads_;
   std::atomic<size_t> connections_{0};
+  // Open connections per client address, for max_connections_per_client.
+  std::mutex clients_mu_;
+  std::map<std::string, size_t> clients_;  // guarded by clients_mu_
+  uint64_t refused_clients_ = 0;           // guarded by clients_mu_
   std::atomic<uint64_t> next_id_{1};
   std::atomic<size_t> next_loop_{0};
   bool running_ = false;

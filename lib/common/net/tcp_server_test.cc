@@ -40,6 +40,7 @@ class EchoHandler : public ConnectionHandler {
       info_.start_request();
       ConnectionRef ref = info_.ref;
       if (line.rfind("big", 0) == 0) {
+        ++big_started;
         std::string reply(1 << 20, 'z');
         reply.back() = '\n';
         pool_->Submit([ref, reply] { ref.Send(reply); });
@@ -60,12 +61,16 @@ class EchoHandler : public ConnectionHandler {
     return consumed;
   }
 
+  static std::atomic<int> big_started;  // "big" requests started, by every connection
+
  private:
   ConnectionInfo info_;
   ThreadPool* pool_;
   std::atomic<int>* in_handler_;
   std::atomic<int>* max_held_;
 };
+
+std::atomic<int> EchoHandler::big_started{0};
 
 class TcpServerTest : public ::testing::Test {
  protected:
@@ -97,12 +102,14 @@ class TcpServerTest : public ::testing::Test {
   static std::string ReadLines(int fd, int lines) {
     std::string out;
     char buf[65536];
+    int seen = 0;  // counted as they arrive: replies may be many MiB
     absl::Time give_up = absl::Now() + absl::Seconds(10);
-    while (std::count(out.begin(), out.end(), '\n') < lines && absl::Now() < give_up) {
+    while (seen < lines && absl::Now() < give_up) {
       pollfd p{fd, POLLIN, 0};
       if (poll(&p, 1, 100) <= 0) continue;
       ssize_t n = recv(fd, buf, sizeof(buf), 0);
       if (n <= 0) break;
+      seen += static_cast<int>(std::count(buf, buf + n, '\n'));
       out.append(buf, n);
     }
     return out;
@@ -231,6 +238,75 @@ TEST_F(TcpServerTest, MaxConnectionsRefusesTheExtraOnes) {
   close(c);
 }
 
+TEST_F(TcpServerTest, MaxConnectionsPerClientRefusesTheExtraOnes) {
+  TcpServerOptions options;
+  options.max_connections_per_client = 2;
+  StartServer(options);
+  int a = Connect();
+  int b = Connect();
+  SendAll(a, "x\n");
+  SendAll(b, "y\n");
+  EXPECT_EQ(ReadLines(a, 1), "echo:x\n");
+  EXPECT_EQ(ReadLines(b, 1), "echo:y\n");
+  int c = Connect();
+  EXPECT_TRUE(ClosedByPeer(c));
+  close(c);
+  close(a);  // its place is free again once the server has seen it go
+  absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (server_->connection_count() > 1 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  int d = Connect();
+  SendAll(d, "z\n");
+  EXPECT_EQ(ReadLines(d, 1), "echo:z\n");
+  close(b);
+  close(d);
+}
+
+// A client that stops reading keeps its replies queued only for send_timeout.
+TEST_F(TcpServerTest, AClientThatReadsNothingIsClosedAfterTheSendTimeout) {
+  TcpServerOptions options;
+  options.send_timeout = absl::Seconds(1);
+  StartServer(options);
+  int fd = Connect();
+  int small = 4096;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  absl::Time give_up = absl::Now() + absl::Seconds(15);
+  while (server_->connection_count() == 0 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_EQ(server_->connection_count(), 1u);
+  SendAll(fd, "big\nbig\nbig\nbig\n");
+  while (server_->connection_count() > 0 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(server_->connection_count(), 0u) << "the stalled connection was kept";
+  close(fd);
+}
+
+// Requests that arrive while the replies to earlier ones are unread wait: a client that sends
+// without reading gets a bounded amount queued, not one reply per request it sent.
+TEST_F(TcpServerTest, RequestsWaitWhileRepliesAreUnread) {
+  TcpServerOptions options;
+  options.max_in_flight = 2;
+  options.max_output_bytes = 2 << 20;
+  StartServer(options);
+  EchoHandler::big_started = 0;
+  int fd = Connect();
+  std::string many;
+  for (int i = 0; i < 40; ++i) many += "big\n";
+  SendAll(fd, many);
+  absl::SleepFor(absl::Seconds(1));
+  // The kernel's socket buffers take some MiB on loopback; past them, what the server queues
+  // stops at max_output_bytes (it made all 40 before).
+  EXPECT_LE(EchoHandler::big_started.load(), 20) << "replies kept being made for an idle reader";
+  // Reading lets the rest go on.
+  std::string replies = ReadLines(fd, 40);
+  EXPECT_EQ(std::count(replies.begin(), replies.end(), '\n'), 40);
+  EXPECT_EQ(EchoHandler::big_started.load(), 40);
+  close(fd);
+}
+
 TEST_F(TcpServerTest, ShutdownDrainsRequestsInFlight) {
   StartServer({});
   int fd = Connect();
@@ -258,7 +334,9 @@ TEST_F(TcpServerTest, TenThousandIdleConnectionsAtBoundedMemory) {
   limit.rlim_cur = std::min<rlim_t>(limit.rlim_max, kConnections + 200);
   setrlimit(RLIMIT_NOFILE, &limit);
   if (limit.rlim_cur < kConnections + 200) GTEST_SKIP() << "needs 10,200 file descriptors";
-  StartServer({});
+  TcpServerOptions options;
+  options.max_connections_per_client = 2 * kConnections;  // every client here is 127.0.0.1
+  StartServer(options);
   size_t before = ResidentBytes();
   // The clients live in a child process, so this process holds only the server's ends.
   int ready[2];

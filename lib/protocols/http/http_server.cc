@@ -1,7 +1,6 @@
 #include "lib/protocols/http/http_server.h"
 
 #include <atomic>
-#include <condition_variable>
 #include <deque>
 #include <mutex>  // std::mutex: visible to ThreadSanitizer (Debian's Abseil is not instrumented)
 #include <utility>
@@ -23,10 +22,9 @@ struct ExchangeState {
   std::shared_ptr<Transport> transport;
   size_t max_body_buffer = 0;
   size_t max_output_buffer = 0;
-  absl::Duration body_timeout;
+  ThreadPool* workers = nullptr;  // where continuations run
 
   std::mutex mu;
-  std::condition_variable cv;
   std::deque<std::string> body;  // received, not yet read by the handler
   size_t body_bytes = 0;
   uint64_t body_bytes_read = 0;  // handed to the handler (metrics)
@@ -40,11 +38,27 @@ struct ExchangeState {
   bool response_chunked = false;
   bool response_finished = false;
   bool keep_alive = true;
-  bool discard_body = false;   // answered before the body ended: the rest is dropped
-  bool body_aborted = false;   // the peer stopped sending before the body ended
-  uint64_t output_waits = 0;   // bumped by each WhenOutputBelow callback
-  size_t sent_since_wait = 0;  // response bytes queued since SendBody last waited
-  std::shared_ptr<std::atomic<bool>> server_stopped;
+  bool discard_body = false;    // answered before the body ended: the rest is dropped
+  bool body_aborted = false;    // the peer stopped sending before the body ended
+  bool body_timed_out = false;  // the peer sent nothing while the handler waited
+  size_t sent_since_wait = 0;   // response bytes queued since SendBody last asked to pause
+  // The handler's continuation while it waits for body bytes (ReadBody), and since when.
+  std::function<void()> body_waiter;
+  absl::Time waiting_since;
+
+  // Hands the body waiter to a worker when what it waits for is there (caller holds mu).
+  void WakeBodyWaiterLocked() {
+    if (!body_waiter) return;
+    bool ready = body_bytes >= kWakeBytes || body_done || closed || body_aborted ||
+                 body_timed_out || body_bytes >= max_body_buffer / 2;
+    if (!ready) return;
+    workers->Submit(std::move(body_waiter));
+    body_waiter = nullptr;
+  }
+
+  // A handler waiting for body bytes is woken once this many have arrived (or the body ended),
+  // not for every byte a slow client dribbles.
+  static constexpr size_t kWakeBytes = 64 << 10;
 };
 
 namespace {
@@ -65,14 +79,12 @@ std::string ErrorResponse(int status, absl::string_view message) {
 class HttpConnection : public net::ConnectionHandler {
  public:
   HttpConnection(const net::ConnectionInfo& info, const HttpServerOptions& options,
-                 HttpHandler* handler, ThreadPool* workers,
-                 std::shared_ptr<std::atomic<bool>> server_stopped,
-                 std::shared_ptr<Transport> transport, bool secure)
+                 HttpHandler* handler, ThreadPool* workers, std::shared_ptr<Transport> transport,
+                 bool secure)
       : info_(info),
         options_(options),
         handler_(handler),
         workers_(workers),
-        server_stopped_(std::move(server_stopped)),
         transport_(std::move(transport)),
         secure_(secure),
         parser_(options.limits) {}
@@ -81,14 +93,31 @@ class HttpConnection : public net::ConnectionHandler {
     if (current_ == nullptr) return;
     std::lock_guard<std::mutex> lock(current_->mu);
     current_->closed = true;
-    current_->cv.notify_all();
+    current_->WakeBodyWaiterLocked();
   }
 
   void OnPeerClosed() override {
     if (current_ == nullptr) return;
     std::lock_guard<std::mutex> lock(current_->mu);
     if (!current_->body_done) current_->body_aborted = true;
-    current_->cv.notify_all();
+    current_->WakeBodyWaiterLocked();
+  }
+
+  // Once a second: a request head that takes too long gets 408 and the connection closes (a
+  // slowloris client); a body the handler waits for that makes no progress fails.
+  void OnTick(absl::Time now) override {
+    if (closing_) return;
+    if (head_started_ != absl::InfinitePast() && now - head_started_ > options_.header_timeout) {
+      RefuseRequest(408, "Request Timeout: the request head did not arrive in time");
+      return;
+    }
+    if (current_ == nullptr) return;
+    std::lock_guard<std::mutex> lock(current_->mu);
+    if (current_->body_waiter && !current_->body_done &&
+        now - std::max(current_->waiting_since, last_body_at_) > options_.body_timeout) {
+      current_->body_timed_out = true;
+      current_->WakeBodyWaiterLocked();
+    }
   }
 
   bool WantsInput() const override {
@@ -112,6 +141,9 @@ class HttpConnection : public net::ConnectionHandler {
         }
       }
       if (current_ != nullptr && !parser_.in_body()) current_.reset();
+      if (current_ == nullptr && consumed < input.size() && head_started_ == absl::InfinitePast()) {
+        head_started_ = absl::Now();  // the first byte of a request head
+      }
       HttpRequestParser::Step step = parser_.Next(input.substr(consumed));
       consumed += step.consumed;
       switch (step.event) {
@@ -130,7 +162,7 @@ class HttpConnection : public net::ConnectionHandler {
         case HttpRequestParser::Event::kComplete: {
           std::lock_guard<std::mutex> lock(current_->mu);
           current_->body_done = true;
-          current_->cv.notify_all();
+          current_->WakeBodyWaiterLocked();
           break;
         }
       }
@@ -146,7 +178,7 @@ class HttpConnection : public net::ConnectionHandler {
     if (current_ != nullptr) {
       std::lock_guard<std::mutex> lock(current_->mu);
       if (!current_->body_done) current_->closed = true;  // its body will never end
-      current_->cv.notify_all();
+      current_->WakeBodyWaiterLocked();
     }
     // A request in progress is answered by its handler first; the refusal follows it.
     transport_->Send({ErrorResponse(status, message)}, /*completes_request=*/false);
@@ -161,16 +193,13 @@ class HttpConnection : public net::ConnectionHandler {
     state->secure = secure_;
     state->max_body_buffer = options_.max_body_buffer;
     state->max_output_buffer = options_.max_output_buffer;
-    state->body_timeout = options_.body_timeout;
+    state->workers = workers_;
     state->keep_alive = state->request.keep_alive;
-    state->server_stopped = server_stopped_;
+    head_started_ = absl::InfinitePast();
     current_ = state;
     info_.start_request();
     HttpHandler* handler = handler_;
-    workers_->Submit([state, handler] {
-      HttpExchange exchange(state);
-      handler->Handle(exchange);
-    });
+    workers_->Submit([state, handler] { handler->Handle(HttpExchange(state)); });
   }
 
   // Queues body bytes for the handler (or drops them once it answered). False: closed.
@@ -189,7 +218,8 @@ class HttpConnection : public net::ConnectionHandler {
     }
     for (absl::string_view piece : pieces) current_->body.emplace_back(piece.data(), piece.size());
     current_->body_bytes += size;
-    current_->cv.notify_all();
+    if (size > 0) last_body_at_ = absl::Now();
+    current_->WakeBodyWaiterLocked();
     return true;
   }
 
@@ -197,28 +227,39 @@ class HttpConnection : public net::ConnectionHandler {
   const HttpServerOptions& options_;
   HttpHandler* handler_;
   ThreadPool* workers_;
-  std::shared_ptr<std::atomic<bool>> server_stopped_;
   std::shared_ptr<Transport> transport_;
   bool secure_;
   HttpRequestParser parser_;
   std::shared_ptr<ExchangeState> current_;
   size_t discarded_ = 0;
   bool closing_ = false;
+  absl::Time head_started_ = absl::InfinitePast();  // a request head is arriving since
+  absl::Time last_body_at_ = absl::InfinitePast();  // the last request body bytes arrived
 };
 
 }  // namespace
 
-HttpExchange::HttpExchange(std::shared_ptr<ExchangeState> state) : state_(std::move(state)) {}
-
-HttpExchange::~HttpExchange() {
-  if (!response_started()) {
-    HttpResponseHead head;
-    head.status = 500;
-    Respond(head, "the request was not answered\n").IgnoreError();
-  } else {
-    Finish().IgnoreError();
+// Answers (500) or finishes the exchange when the handler's last copy of it goes.
+struct HttpExchange::Guard {
+  explicit Guard(std::shared_ptr<ExchangeState> state) : state(std::move(state)) {}
+  ~Guard() {
+    HttpExchange exchange(state, nullptr);
+    if (!exchange.response_started()) {
+      HttpResponseHead head;
+      head.status = 500;
+      exchange.Respond(head, "the request was not answered\n").IgnoreError();
+    } else {
+      exchange.Finish().IgnoreError();
+    }
   }
-}
+  std::shared_ptr<ExchangeState> state;
+};
+
+HttpExchange::HttpExchange(std::shared_ptr<ExchangeState> state)
+    : state_(state), guard_(std::make_shared<Guard>(std::move(state))) {}
+
+HttpExchange::HttpExchange(std::shared_ptr<ExchangeState> state, std::nullptr_t)
+    : state_(std::move(state)) {}
 
 const HttpRequest& HttpExchange::request() const { return state_->request; }
 const std::string& HttpExchange::peer_address() const { return state_->peer_address; }
@@ -244,26 +285,35 @@ bool HttpExchange::body_consumed() const {
   return state_->body_read_to_end || !state_->request.HasBody();
 }
 
-absl::StatusOr<std::string> HttpExchange::ReadBody(size_t max_bytes) {
+std::optional<absl::StatusOr<std::string>> HttpExchange::ReadBody(size_t max_bytes,
+                                                                  std::function<void()> resume) {
   ExchangeState& s = *state_;
-  std::unique_lock<std::mutex> lock(s.mu);
+  std::lock_guard<std::mutex> lock(s.mu);
   if (s.request.expect_continue && !s.continue_sent && !s.response_started) {
     s.continue_sent = true;
     s.transport->Send({"HTTP/1.1 100 Continue\r\n\r\n"}, /*completes_request=*/false);
   }
-  absl::Time give_up = absl::Now() + s.body_timeout;
-  bool ready = false;
-  while (!(ready = !s.body.empty() || s.body_done || s.closed || s.body_aborted) &&
-         absl::Now() < give_up && !s.server_stopped->load()) {
-    s.cv.wait_for(lock, std::chrono::milliseconds(200));
-  }
-  if (!ready) return absl::DeadlineExceededError("the client stopped sending the request body");
   if (s.body.empty()) {
     if (s.body_done) {
       s.body_read_to_end = true;
-      return std::string();
+      return absl::StatusOr<std::string>(std::string());
     }
-    return absl::DataLossError("the connection closed before the request body ended");
+    if (s.body_timed_out) {
+      return absl::StatusOr<std::string>(
+          absl::DeadlineExceededError("the client stopped sending the request body"));
+    }
+    if (s.closed || s.body_aborted) {
+      return absl::StatusOr<std::string>(
+          absl::DataLossError("the connection closed before the request body ended"));
+    }
+    // Nothing yet: the loop hands `resume` to a worker when there is (no thread waits).
+    s.body_waiter = std::move(resume);
+    s.waiting_since = absl::Now();
+    if (s.reading_paused) {
+      s.reading_paused = false;
+      s.transport->Resume();
+    }
+    return std::nullopt;
   }
   std::string out;
   if (s.body.front().size() <= max_bytes) {
@@ -284,7 +334,7 @@ absl::StatusOr<std::string> HttpExchange::ReadBody(size_t max_bytes) {
     s.reading_paused = false;
     s.transport->Resume();
   }
-  return out;
+  return absl::StatusOr<std::string>(std::move(out));
 }
 
 absl::Status HttpExchange::SendHead(const HttpResponseHead& head) {
@@ -308,23 +358,23 @@ absl::Status HttpExchange::SendHead(const HttpResponseHead& head) {
   return absl::OkStatus();
 }
 
-absl::Status HttpExchange::SendBody(std::string data) {
+absl::StatusOr<bool> HttpExchange::SendBody(std::string data, std::function<void()> resume) {
   ExchangeState& s = *state_;
-  if (data.empty()) return absl::OkStatus();
-  uint64_t wait_id;
-  bool wait;
+  if (data.empty()) return false;
+  bool pause = false;
   {
     std::lock_guard<std::mutex> lock(s.mu);
     if (!s.response_started) return absl::FailedPreconditionError("SendHead first");
     if (s.closed) return absl::UnavailableError("connection closed");
-    if (s.request.method == "HEAD") return absl::OkStatus();
+    if (s.request.method == "HEAD") return false;
     s.body_bytes_sent += data.size();
-    wait_id = s.output_waits;
     // Looking at the queue costs a trip to the loop: do it once per half bound sent, so at
     // most 1.5x the bound is ever queued.
     s.sent_since_wait += data.size();
-    wait = s.sent_since_wait >= s.max_output_buffer / 2;
-    if (wait) s.sent_since_wait = 0;
+    if (resume && s.sent_since_wait >= s.max_output_buffer / 2) {
+      s.sent_since_wait = 0;
+      pause = true;
+    }
   }
   std::vector<std::string> parts;
   if (s.response_chunked) {
@@ -335,21 +385,14 @@ absl::Status HttpExchange::SendBody(std::string data) {
     parts.push_back(std::move(data));
   }
   s.transport->Send(std::move(parts), /*completes_request=*/false);
-  if (!wait) return absl::OkStatus();
-  std::shared_ptr<ExchangeState> keep = state_;
-  s.transport->WhenOutputBelow(s.max_output_buffer, [keep] {
-    std::lock_guard<std::mutex> lock(keep->mu);
-    ++keep->output_waits;
-    keep->cv.notify_all();
-  });
-  std::unique_lock<std::mutex> lock(s.mu);
-  // The server's shutdown may stop the loop before it runs the callback: look at that now
-  // and then, so a worker never waits for a loop that is gone.
-  while (s.output_waits == wait_id && !s.closed && !s.server_stopped->load()) {
-    s.cv.wait_for(lock, std::chrono::milliseconds(200));
-  }
-  if (s.closed || s.output_waits == wait_id) return absl::UnavailableError("connection closed");
-  return absl::OkStatus();
+  if (!pause) return false;
+  // The loop runs this once the client has read the queue down (or the connection closed):
+  // the continuation goes to a worker, no thread waits meanwhile.
+  ThreadPool* workers = s.workers;
+  s.transport->WhenOutputBelow(
+      s.max_output_buffer,
+      [workers, resume = std::move(resume)]() mutable { workers->Submit(std::move(resume)); });
+  return true;
 }
 
 absl::Status HttpExchange::Finish() {
@@ -361,6 +404,7 @@ absl::Status HttpExchange::Finish() {
     if (!s.response_started) return absl::FailedPreconditionError("SendHead first");
     if (s.response_finished) return absl::OkStatus();
     s.response_finished = true;
+    if (s.closed) return absl::UnavailableError("connection closed");
     if (s.response_chunked) tail = "0\r\n\r\n";
     if (!s.body_done) s.discard_body = true;
     s.body.clear();
@@ -395,8 +439,8 @@ absl::Status HttpExchange::Respond(HttpResponseHead head, std::string body) {
   head.content_length = body.size();
   absl::Status status = SendHead(head);
   if (!status.ok()) return status;
-  status = SendBody(std::move(body));
-  if (!status.ok()) return status;
+  absl::StatusOr<bool> sent = SendBody(std::move(body));
+  if (!sent.ok()) return sent.status();
   return Finish();
 }
 
@@ -407,12 +451,12 @@ HttpServer::HttpServer(HttpServerOptions options, HttpHandler* handler)
       tcp_(options_.tcp, [this](const net::ConnectionInfo& info) {
         if (options_.tls == nullptr) {
           return std::unique_ptr<net::ConnectionHandler>(
-              std::make_unique<HttpConnection>(info, options_, handler_, &workers_, stopped_,
+              std::make_unique<HttpConnection>(info, options_, handler_, &workers_,
                                                std::make_shared<PlainTransport>(info.ref), false));
         }
         auto session = std::make_shared<TlsSession>(options_.tls, info.ref);
-        auto inner = std::make_unique<HttpConnection>(info, options_, handler_, &workers_, stopped_,
-                                                      session, true);
+        auto inner =
+            std::make_unique<HttpConnection>(info, options_, handler_, &workers_, session, true);
         return std::unique_ptr<net::ConnectionHandler>(
             std::make_unique<TlsConnection>(session, std::move(inner)));
       }) {}
@@ -423,7 +467,6 @@ absl::Status HttpServer::Start(const std::string& host, int port) { return tcp_.
 
 void HttpServer::Shutdown(absl::Time deadline) {
   tcp_.Shutdown(deadline);
-  stopped_->store(true);
   workers_.Shutdown();
 }
 

@@ -2,10 +2,16 @@
 // the metrics and health endpoints).
 //
 // Parsing and framing run on the network loops; each request is handed to an HttpHandler on a
-// worker pool, which reads the body and writes the response through an HttpExchange in
-// blocking style. Bodies stream both ways with bounded memory: at most `max_body_buffer` bytes
-// of a request body wait for the handler (reading the socket pauses beyond that) and a
-// response writer blocks while more than `max_output_buffer` bytes wait to be sent.
+// worker pool. A worker never waits for a client: when the request body has no bytes yet, or
+// the response has filled the connection's output bound, the handler asks to be resumed
+// (ReadBody's and SendBody's `resume`) and returns; the loop hands the continuation back to a
+// worker once bytes arrived or the client read. So a slow or stalled client costs its own
+// connection's buffers, never a thread: at most `max_body_buffer` bytes of a request body wait
+// for the handler (reading the socket pauses beyond that) and about `max_output_buffer` of a
+// response wait to be sent.
+// Timeouts: a request's head must arrive within `header_timeout`, a body the handler waits for
+// must make progress within `body_timeout` (the handler gets kDeadlineExceeded), and the
+// TcpServer closes a connection that accepts no reply bytes for its `send_timeout`.
 // Keep-alive and pipelining: requests of one connection are handled one after another and
 // answered in order. Malformed requests get a 4xx/5xx answer and the connection is closed.
 //
@@ -15,7 +21,9 @@
 #define CFS_LIB_PROTOCOLS_HTTP_HTTP_SERVER_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -31,22 +39,24 @@ namespace cfs::http {
 struct ExchangeState;
 class TlsContext;
 
-// One request and its response, as the handler sees it. Used from one worker thread.
+// One request and its response, as the handler sees it: a cheap, copyable handle. A handler
+// that continues after Handle() returns keeps a copy; when the last copy goes, an unanswered
+// request gets a 500 and an unfinished response is finished. Used from one thread at a time.
 class HttpExchange {
  public:
   explicit HttpExchange(std::shared_ptr<ExchangeState> state);
-  ~HttpExchange();
-  HttpExchange(const HttpExchange&) = delete;
-  HttpExchange& operator=(const HttpExchange&) = delete;
 
   const HttpRequest& request() const;
   const std::string& peer_address() const;
   bool secure() const;
 
-  // The next bytes of the request body (at most `max_bytes`); an empty string at the end.
-  // Sends "100 Continue" first when the client waits for it. Errors: kDataLoss when the
-  // connection closed before the body ended, kDeadlineExceeded when the client stalls.
-  absl::StatusOr<std::string> ReadBody(size_t max_bytes = 1 << 20);
+  // The next bytes of the request body (at most `max_bytes`): "" at the end of the body.
+  // When none have arrived yet it returns nullopt, and `resume` runs later on a worker once
+  // bytes (or the end, or an error) are there: call again from it. Sends "100 Continue" first
+  // when the client waits for it. Errors: kDataLoss when the connection closed before the body
+  // ended, kDeadlineExceeded when the client sent nothing for the body timeout.
+  std::optional<absl::StatusOr<std::string>> ReadBody(size_t max_bytes,
+                                                      std::function<void()> resume);
   // True once the whole body was read with ReadBody (or there was none).
   bool body_consumed() const;
   // Request body bytes handed out by ReadBody and response body bytes sent so far (metrics).
@@ -56,9 +66,13 @@ class HttpExchange {
   // Starts the response. Without head.content_length the body is sent chunked.
   // Errors: kFailedPrecondition (already started), kUnavailable (connection closed).
   absl::Status SendHead(const HttpResponseHead& head);
-  // Sends the next body bytes; blocks while the connection's output queue is over its bound.
-  absl::Status SendBody(std::string data);
-  // Ends the response. Called by the server if the handler did not.
+  // Queues the next body bytes; never waits. A caller streaming a large body passes `resume`:
+  // when the connection's queued output may be over its bound, SendBody returns true and
+  // `resume` runs on a worker once the client has read it down (or the connection closed);
+  // the caller then produces nothing more until resumed. Errors: kFailedPrecondition,
+  // kUnavailable (connection closed).
+  absl::StatusOr<bool> SendBody(std::string data, std::function<void()> resume = nullptr);
+  // Ends the response. Done when the last copy of the exchange goes, if the handler did not.
   absl::Status Finish();
   // Ends a response that cannot be completed (its body failed after the head went out): the
   // connection closes, so the client sees a short body rather than a complete one.
@@ -68,14 +82,18 @@ class HttpExchange {
   bool response_started() const;
 
  private:
+  struct Guard;
+  HttpExchange(std::shared_ptr<ExchangeState> state, std::nullptr_t);  // without a guard
   std::shared_ptr<ExchangeState> state_;
+  std::shared_ptr<Guard> guard_;  // answers or finishes when the last copy goes
 };
 
 class HttpHandler {
  public:
   virtual ~HttpHandler() = default;
-  // Runs on a worker thread; must answer through `exchange` (an unanswered exchange gets 500).
-  virtual void Handle(HttpExchange& exchange) = 0;
+  // Runs on a worker thread; answers through `exchange`, now or from a continuation that
+  // keeps a copy of it (an exchange dropped unanswered gets 500).
+  virtual void Handle(HttpExchange exchange) = 0;
 };
 
 struct HttpServerOptions {
@@ -83,8 +101,9 @@ struct HttpServerOptions {
   HttpLimits limits;
   int workers = 32;                    // threads that run handlers
   size_t max_body_buffer = 8 << 20;    // request body bytes buffered ahead of the handler
-  size_t max_output_buffer = 4 << 20;  // response bytes queued before SendBody blocks
-  absl::Duration body_timeout = absl::Minutes(2);  // a stalled upload fails after this
+  size_t max_output_buffer = 4 << 20;  // response bytes queued before SendBody asks to pause
+  absl::Duration header_timeout = absl::Seconds(30);  // a request's head arrives within this
+  absl::Duration body_timeout = absl::Seconds(60);    // a stalled upload fails after this
   // HTTPS when set: every connection is TLS with this certificate (see tls.h).
   std::shared_ptr<TlsContext> tls;
 };
@@ -101,7 +120,6 @@ class HttpServer {
  private:
   HttpServerOptions options_;
   HttpHandler* handler_;
-  std::shared_ptr<std::atomic<bool>> stopped_ = std::make_shared<std::atomic<bool>>(false);
   ThreadPool workers_;
   net::TcpServer tcp_;
 };

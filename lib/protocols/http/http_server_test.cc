@@ -14,34 +14,62 @@
 namespace cfs::http {
 namespace {
 
+// Streams `left` bytes, pausing (and returning) whenever the connection asks it to.
+struct BigBody : std::enable_shared_from_this<BigBody> {
+  explicit BigBody(HttpExchange exchange, uint64_t left)
+      : exchange(std::move(exchange)), left(left) {}
+  void Step() {
+    std::string block(1 << 20, 'z');
+    while (left > 0) {
+      size_t len = std::min<uint64_t>(block.size(), left);
+      left -= len;
+      std::shared_ptr<BigBody> self = shared_from_this();
+      absl::StatusOr<bool> paused =
+          exchange.SendBody(block.substr(0, len), [self] { self->Step(); });
+      if (!paused.ok()) return;
+      if (*paused) return;
+    }
+    exchange.Finish().IgnoreError();
+  }
+  HttpExchange exchange;
+  uint64_t left;
+};
+
+// Reads the whole body, resuming itself as it arrives; answers its size and a sum.
+struct Echo : std::enable_shared_from_this<Echo> {
+  explicit Echo(HttpExchange exchange) : exchange(std::move(exchange)) {}
+  void Step() {
+    std::shared_ptr<Echo> self = shared_from_this();
+    while (true) {
+      std::optional<absl::StatusOr<std::string>> piece =
+          exchange.ReadBody(1 << 20, [self] { self->Step(); });
+      if (!piece.has_value()) return;  // resumed when more has arrived
+      if (!piece->ok()) return;
+      if ((*piece)->empty()) break;
+      size += (*piece)->size();
+      for (unsigned char c : **piece) sum += c;
+    }
+    exchange.Respond(HttpResponseHead(), absl::StrCat(size, " ", sum)).IgnoreError();
+  }
+  HttpExchange exchange;
+  uint64_t size = 0;
+  uint64_t sum = 0;
+};
+
 // Test handler: GET /big?n=N streams N bytes; PUT /echo answers the body's size and a sum;
 // PUT /refuse answers 403 without reading the body; anything else answers the target.
 class TestHandler : public HttpHandler {
  public:
-  void Handle(HttpExchange& exchange) override {
+  void Handle(HttpExchange exchange) override {
     const HttpRequest& r = exchange.request();
     HttpResponseHead head;
     if (r.RawPath() == "/big") {
       uint64_t n = 0;
       ASSERT_TRUE(absl::SimpleAtoi(r.RawQuery().substr(2), &n));
       ASSERT_TRUE(exchange.SendHead(head).ok());  // chunked
-      std::string block(1 << 20, 'z');
-      for (uint64_t sent = 0; sent < n; sent += block.size()) {
-        size_t len = std::min<uint64_t>(block.size(), n - sent);
-        if (!exchange.SendBody(block.substr(0, len)).ok()) return;
-      }
-      exchange.Finish().IgnoreError();
+      std::make_shared<BigBody>(exchange, n)->Step();
     } else if (r.RawPath() == "/echo") {
-      uint64_t size = 0;
-      uint64_t sum = 0;
-      while (true) {
-        absl::StatusOr<std::string> piece = exchange.ReadBody();
-        if (!piece.ok()) return;
-        if (piece->empty()) break;
-        size += piece->size();
-        for (unsigned char c : *piece) sum += c;
-      }
-      exchange.Respond(head, absl::StrCat(size, " ", sum)).IgnoreError();
+      std::make_shared<Echo>(exchange)->Step();
     } else if (r.RawPath() == "/refuse") {
       head.status = 403;
       exchange.Respond(head, "no").IgnoreError();
@@ -53,8 +81,9 @@ class TestHandler : public HttpHandler {
 
 class HttpServerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    HttpServerOptions options;
+  void SetUp() override { Restart(HttpServerOptions()); }
+  void Restart(HttpServerOptions options) {
+    if (server_ != nullptr) server_->Shutdown(absl::Now() + absl::Seconds(5));
     options.tcp.loops = 1;
     options.workers = 4;
     server_ = std::make_unique<HttpServer>(options, &handler_);
@@ -235,6 +264,67 @@ TEST_F(HttpServerTest, MalformedRequestsGetAnErrorAndOthersAreServed) {
   SendAll(good, "GET /still HTTP/1.1\r\n\r\n");
   EXPECT_EQ(ReadResponse(good, &pending), "200 /still");
   close(good);
+}
+
+}  // namespace
+}  // namespace cfs::http
+
+namespace cfs::http {
+namespace {
+
+// A request head that dribbles in never ends: 408 and the connection closes.
+TEST_F(HttpServerTest, ARequestHeadMustArriveInTime) {
+  HttpServerOptions options;
+  options.header_timeout = absl::Seconds(1);
+  Restart(options);
+  int fd = Connect();
+  SendAll(fd, "GET /slow HTTP/1.1\r\nHost: x\r\n");
+  std::string pending;
+  EXPECT_EQ(ReadResponse(fd, &pending),
+            "408 Request Timeout: the request head did not arrive in time\n");
+  EXPECT_TRUE(PeerClosed(fd));
+  close(fd);
+}
+
+// A body the handler waits for that makes no progress fails it (the handler answers nothing,
+// so the client gets 500) and frees the connection.
+TEST_F(HttpServerTest, AStalledBodyFailsAfterTheBodyTimeout) {
+  HttpServerOptions options;
+  options.body_timeout = absl::Seconds(1);
+  Restart(options);
+  int fd = Connect();
+  SendAll(fd, "PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly ten b");
+  std::string pending;
+  std::string answer = ReadResponse(fd, &pending);
+  EXPECT_EQ(answer.substr(0, 3), "500") << answer;
+  close(fd);
+}
+
+// No number of stalled readers or slow writers holds the workers (4 here): every one of them
+// costs only its own connection's buffers, and other requests are answered meanwhile.
+TEST_F(HttpServerTest, StalledReadersAndSlowWritersHoldNoWorker) {
+  std::vector<int> stalled;
+  for (int i = 0; i < 16; ++i) {
+    int fd = Connect();
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    SendAll(fd, "GET /big?n=67108864 HTTP/1.1\r\nHost: x\r\n\r\n");  // never read
+    stalled.push_back(fd);
+  }
+  for (int i = 0; i < 16; ++i) {
+    int fd = Connect();
+    SendAll(fd, "PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nx");
+    stalled.push_back(fd);
+  }
+  absl::SleepFor(absl::Milliseconds(500));
+  for (int round = 0; round < 5; ++round) {
+    int fd = Connect();
+    SendAll(fd, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::string pending;
+    EXPECT_EQ(ReadResponse(fd, &pending), "200 /hello");  // within SO_RCVTIMEO (10 s)
+    close(fd);
+  }
+  for (int fd : stalled) close(fd);
 }
 
 }  // namespace

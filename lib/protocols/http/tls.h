@@ -61,6 +61,8 @@ class TlsConnection : public net::ConnectionHandler {
   TlsConnection(std::shared_ptr<TlsSession> session, std::unique_ptr<net::ConnectionHandler> inner);
   absl::StatusOr<size_t> OnData(absl::string_view input) override;
   bool WantsInput() const override;
+  void OnPeerClosed() override { inner_->OnPeerClosed(); }
+  void OnTick(absl::Time now) override { inner_->OnTick(now); }
 
  private:
   std::shared_ptr<TlsSession> session_;

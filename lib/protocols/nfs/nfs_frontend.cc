@@ -27,11 +27,14 @@ absl::Status NfsFrontend::Start(const gateway::FrontendContext& context) {
   }
   net::TcpServerOptions nfs_options = server_options_;
   nfs_options.name = "nfs";
+  nfs_options.max_connections_per_client =
+      static_cast<size_t>(context.options.max_connections_per_client);
   nfs_server_ = std::make_unique<net::TcpServer>(nfs_options, dispatcher_->HandlerFactory());
   s = nfs_server_->Start(context.options.bind_address, context.options.nfs_port);
   if (!s.ok()) return s;
   net::TcpServerOptions mount_options = server_options_;
   mount_options.name = "mount";
+  mount_options.max_connections_per_client = nfs_options.max_connections_per_client;
   mount_options.loops = 1;
   mount_server_ = std::make_unique<net::TcpServer>(mount_options, dispatcher_->HandlerFactory());
   s = mount_server_->Start(context.options.bind_address, context.options.mount_port);

@@ -15,6 +15,11 @@ S3Error Incomplete() {
                        "You did not provide the number of bytes specified by the "
                        "Content-Length HTTP header.");
 }
+S3Error RequestTimeout() {
+  return S3Error::Make(400, "RequestTimeout",
+                       "Your socket connection to the server was not read from or written to "
+                       "within the timeout period.");
+}
 S3Error TooLarge() {
   return S3Error::Make(400, "EntityTooLarge",
                        "Your proposed upload exceeds the maximum allowed size");
@@ -30,10 +35,10 @@ std::optional<DigestKind> ChecksumKind(absl::string_view algorithm) {
   return std::nullopt;
 }
 
-RequestBody::RequestBody(http::HttpExchange& exchange, const AuthResult& auth, uint64_t max_size)
-    : exchange_(exchange), auth_(auth), max_size_(max_size) {}
+RequestBody::RequestBody(http::HttpExchange exchange, const AuthResult& auth, uint64_t max_size)
+    : exchange_(std::move(exchange)), auth_(auth), max_size_(max_size) {}
 
-S3Or<std::unique_ptr<RequestBody>> RequestBody::Start(http::HttpExchange& exchange,
+S3Or<std::unique_ptr<RequestBody>> RequestBody::Start(http::HttpExchange exchange,
                                                       const AuthResult& auth, uint64_t max_size) {
   const http::HttpRequest& r = exchange.request();
   std::unique_ptr<RequestBody> body(new RequestBody(exchange, auth, max_size));
@@ -99,38 +104,81 @@ std::optional<uint64_t> RequestBody::expected_size() const {
   return r.content_length.value_or(0);
 }
 
-S3Or<std::string> RequestBody::Next() {
+std::optional<S3Or<std::string>> RequestBody::Next(std::function<void()> resume) {
   while (!ended_) {
-    absl::StatusOr<std::string> raw = exchange_.ReadBody(1 << 20);
-    if (!raw.ok()) return Incomplete();
+    std::optional<absl::StatusOr<std::string>> ready = exchange_.ReadBody(1 << 20, resume);
+    if (!ready.has_value()) return std::nullopt;  // `resume` runs when more has arrived
+    absl::StatusOr<std::string>& raw = *ready;
+    if (raw.status().code() == absl::StatusCode::kDeadlineExceeded)
+      return S3Or<std::string>(RequestTimeout());
+    if (!raw.ok()) return S3Or<std::string>(Incomplete());
     std::string payload;
     if (raw->empty()) {
       ended_ = true;
-      if (chunked_.has_value() && !chunked_->done()) return Incomplete();
+      if (chunked_.has_value() && !chunked_->done()) return S3Or<std::string>(Incomplete());
     } else if (chunked_.has_value()) {
       absl::Status status = chunked_->Feed(*raw, &payload);
       if (status.code() == absl::StatusCode::kPermissionDenied) {
-        return S3Error::Make(403, "SignatureDoesNotMatch", status.message());
+        return S3Or<std::string>(S3Error::Make(403, "SignatureDoesNotMatch", status.message()));
       }
-      if (!status.ok()) return InvalidArgument(status.message());
+      if (!status.ok()) return S3Or<std::string>(InvalidArgument(status.message()));
     } else {
       payload = *std::move(raw);
     }
     if (payload.empty()) continue;
     size_ += payload.size();
     if (size_ > max_size_ || (decoded_length_.has_value() && size_ > *decoded_length_)) {
-      return TooLarge();
+      return S3Or<std::string>(TooLarge());
     }
     md5_.Update(payload);
     if (sha256_.has_value()) sha256_->Update(payload);
     for (auto& [name, digest] : checksums_) digest.Update(payload);
-    return payload;
+    return S3Or<std::string>(std::move(payload));
   }
   if (md5_raw_.empty()) {
     md5_raw_ = md5_.Final();
     md5_hex_ = HexEncode(md5_raw_);
   }
-  return std::string();
+  return S3Or<std::string>(std::string());
+}
+
+namespace {
+
+// One Drain: steps through the body on whichever worker has it, and stops (holding no
+// thread) whenever the client has sent nothing more yet.
+struct Drainer : std::enable_shared_from_this<Drainer> {
+  std::shared_ptr<RequestBody> body;
+  std::function<S3Or<Ok>(const std::string&)> sink;
+  absl::AnyInvocable<void(S3Or<RequestBody::Checksums>) &&> done;
+
+  void Step() {
+    std::shared_ptr<Drainer> self = shared_from_this();
+    while (true) {
+      std::optional<S3Or<std::string>> piece = body->Next([self] { self->Step(); });
+      if (!piece.has_value()) return;
+      if (!piece->ok()) return std::move(done)(piece->error());
+      if ((*piece)->empty()) {
+        RequestBody::Checksums checksums;
+        S3Or<Ok> verified = body->Verify(&checksums);
+        if (!verified.ok()) return std::move(done)(verified.error());
+        return std::move(done)(std::move(checksums));
+      }
+      S3Or<Ok> taken = sink(**piece);
+      if (!taken.ok()) return std::move(done)(taken.error());
+    }
+  }
+};
+
+}  // namespace
+
+void RequestBody::Drain(std::shared_ptr<RequestBody> body,
+                        std::function<S3Or<Ok>(const std::string& piece)> sink,
+                        absl::AnyInvocable<void(S3Or<Checksums>) &&> done) {
+  auto drainer = std::make_shared<Drainer>();
+  drainer->body = std::move(body);
+  drainer->sink = std::move(sink);
+  drainer->done = std::move(done);
+  drainer->Step();
 }
 
 S3Or<Ok> RequestBody::Verify(std::map<std::string, std::string>* checksums) {

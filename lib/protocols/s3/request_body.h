@@ -5,10 +5,13 @@
 #ifndef CFS_LIB_PROTOCOLS_S3_REQUEST_BODY_H_
 #define CFS_LIB_PROTOCOLS_S3_REQUEST_BODY_H_
 
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "absl/functional/any_invocable.h"
 #include "lib/protocols/http/http_server.h"
 #include "lib/protocols/s3/aws_chunked.h"
 #include "lib/protocols/s3/digests.h"
@@ -20,13 +23,25 @@ namespace cfs::s3 {
 class RequestBody {
  public:
   // Checks the framing headers (Content-MD5 form, x-amz-decoded-content-length, checksum
-  // algorithm names, size limit) before any byte is read.
-  static S3Or<std::unique_ptr<RequestBody>> Start(http::HttpExchange& exchange,
+  // algorithm names, size limit) before any byte is read. `auth` is borrowed: it must outlive
+  // the body (it lives in the request's call).
+  static S3Or<std::unique_ptr<RequestBody>> Start(http::HttpExchange exchange,
                                                   const AuthResult& auth, uint64_t max_size);
 
-  // The next payload bytes; "" at the end. Errors: IncompleteBody, SignatureDoesNotMatch,
-  // EntityTooLarge, malformed aws-chunked framing.
-  S3Or<std::string> Next();
+  // The next payload bytes; "" at the end. nullopt when the client has sent nothing more yet:
+  // `resume` then runs on a worker once it has (call Next again from there). Errors:
+  // IncompleteBody, RequestTimeout, SignatureDoesNotMatch, EntityTooLarge, malformed
+  // aws-chunked framing.
+  std::optional<S3Or<std::string>> Next(std::function<void()> resume);
+
+  using Checksums = std::map<std::string, std::string>;
+  // Reads the whole body, handing each piece to `sink` as it arrives, then verifies it. No
+  // thread waits for a slow client: Drain returns at once, and `done` runs (on whichever
+  // worker read the end) with the checksums verified, or the first error of the body or the
+  // sink.
+  static void Drain(std::shared_ptr<RequestBody> body,
+                    std::function<S3Or<Ok>(const std::string& piece)> sink,
+                    absl::AnyInvocable<void(S3Or<Checksums>) &&> done);
   // After the end: checks Content-MD5, the SigV4 payload hash, x-amz-checksum-* and the decoded
   // length. The checksums verified are put in `checksums` (algorithm -> base64).
   S3Or<Ok> Verify(std::map<std::string, std::string>* checksums);
@@ -39,8 +54,8 @@ class RequestBody {
   const std::string& md5_raw() const { return md5_raw_; }
 
  private:
-  RequestBody(http::HttpExchange& exchange, const AuthResult& auth, uint64_t max_size);
-  http::HttpExchange& exchange_;
+  RequestBody(http::HttpExchange exchange, const AuthResult& auth, uint64_t max_size);
+  http::HttpExchange exchange_;
   const AuthResult& auth_;
   uint64_t max_size_;
   std::optional<AwsChunkedDecoder> chunked_;

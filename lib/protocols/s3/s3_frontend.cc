@@ -49,6 +49,8 @@ absl::Status S3Frontend::Start(const gateway::FrontendContext& context) {
   }
   options.quotas = context.quotas;
   handler_ = std::make_unique<S3Handler>(options, context.users, *store_);
+  server_options_.tcp.max_connections_per_client =
+      static_cast<size_t>(context.options.max_connections_per_client);
   server_ = std::make_unique<http::HttpServer>(server_options_, handler_.get());
   host_ = context.options.bind_address;
   absl::Status started = server_->Start(host_, context.options.s3_port);

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -54,21 +53,23 @@ std::shared_ptr<const auth::Export> S3Handler::CurrentExport() const {
   return export_;
 }
 
-void S3Handler::Handle(http::HttpExchange& exchange) {
-  Call call;
-  call.exchange = &exchange;
+S3Handler::Call::Call(S3Handler* handler, http::HttpExchange exchange)
+    : handler(handler), arrived(absl::Now()), held(std::move(exchange)) {}
+
+S3Handler::Call::~Call() {
+  if (handler->options_.metrics == nullptr) return;
+  handler->options_.metrics->Record(op.empty() ? "Unrouted" : op, error_code, absl::Now() - arrived,
+                                    exchange->body_bytes_read(), exchange->body_bytes_sent());
+}
+
+void S3Handler::Handle(http::HttpExchange exchange) {
+  auto held = std::make_shared<Call>(this, std::move(exchange));
+  Call& call = *held;
   unsigned char id[8];
   RAND_bytes(id, sizeof(id));
   call.request_id = absl::AsciiStrToUpper(
       HexEncode(absl::string_view(reinterpret_cast<const char*>(id), sizeof(id))));
-  const http::HttpRequest& r = exchange.request();
-  absl::Time arrived = absl::Now();
-  auto record = absl::MakeCleanup([this, &call, &exchange, arrived] {
-    if (options_.metrics == nullptr) return;
-    options_.metrics->Record(call.op.empty() ? "Unrouted" : call.op, call.error_code,
-                             absl::Now() - arrived, exchange.body_bytes_read(),
-                             exchange.body_bytes_sent());
-  });
+  const http::HttpRequest& r = call.request();
 
   if (!http::ParseQuery(r.RawQuery(), &call.query)) {
     SendError(call, InvalidArgument("Bad percent-escape in the query string"));
@@ -110,7 +111,7 @@ void S3Handler::Handle(http::HttpExchange& exchange) {
   call.auth = *std::move(auth);
   // One export policy for every protocol: the client's address, read-only, squashing.
   absl::StatusOr<auth::ExportAccess> access =
-      auth::Authorize(*CurrentExport(), exchange.peer_address(), call.auth.identity);
+      auth::Authorize(*CurrentExport(), call.exchange->peer_address(), call.auth.identity);
   if (!access.ok()) {
     return SendError(call, AccessDenied("This client is not admitted to the export S3 serves"));
   }
@@ -305,21 +306,23 @@ std::string S3Handler::OwnerName(uint32_t uid) const {
   return user.has_value() ? user->name : absl::StrCat("uid-", uid);
 }
 
-S3Or<std::string> S3Handler::ReadSmallBody(Call& call) {
+void S3Handler::ReadSmallBody(Call& call,
+                              absl::AnyInvocable<void(Call&, S3Or<std::string>) &&> then) {
   S3Or<std::unique_ptr<RequestBody>> body =
       RequestBody::Start(*call.exchange, call.auth, kMaxXmlBody);
-  if (!body.ok()) return body.error();
-  std::string out;
-  while (true) {
-    S3Or<std::string> piece = (*body)->Next();
-    if (!piece.ok()) return piece.error();
-    if (piece->empty()) break;
-    out += *piece;
-  }
-  std::map<std::string, std::string> checksums;
-  S3Or<Ok> verified = (*body)->Verify(&checksums);
-  if (!verified.ok()) return verified.error();
-  return out;
+  if (!body.ok()) return std::move(then)(call, body.error());
+  auto text = std::make_shared<std::string>();
+  RequestBody::Drain(
+      std::shared_ptr<RequestBody>(*std::move(body)),
+      [text](const std::string& piece) -> S3Or<Ok> {
+        *text += piece;
+        return Ok{};
+      },
+      [held = call.shared_from_this(), text,
+       then = std::move(then)](S3Or<RequestBody::Checksums> verified) mutable {
+        if (!verified.ok()) return std::move(then)(*held, verified.error());
+        std::move(then)(*held, std::move(*text));
+      });
 }
 
 // ---- Service and buckets ----
@@ -346,7 +349,10 @@ void S3Handler::ListBuckets(Call& call) {
 }
 
 void S3Handler::CreateBucket(Call& call) {
-  S3Or<std::string> body = ReadSmallBody(call);
+  ReadSmallBody(call, [this](Call& call, S3Or<std::string> body) { CreateBucket(call, body); });
+}
+
+void S3Handler::CreateBucket(Call& call, const S3Or<std::string>& body) {
   if (!body.ok()) return SendError(call, body.error());
   absl::StatusOr<std::string> location = ParseCreateBucketConfiguration(*body);
   if (!location.ok()) return SendError(call, MalformedXml(location.status().message()));
@@ -462,7 +468,10 @@ void S3Handler::GetBucketAcl(Call& call) {
 }
 
 void S3Handler::PutBucketAcl(Call& call) {
-  S3Or<std::string> body = ReadSmallBody(call);
+  ReadSmallBody(call, [this](Call& call, S3Or<std::string> body) { PutBucketAcl(call, body); });
+}
+
+void S3Handler::PutBucketAcl(Call& call, const S3Or<std::string>& body) {
   if (!body.ok()) return SendError(call, body.error());
   std::optional<absl::string_view> canned = call.request().Header("x-amz-acl");
   if (!canned.has_value() || !absl::StripAsciiWhitespace(*body).empty() ||
@@ -573,7 +582,10 @@ void S3Handler::ListObjects(Call& call, bool v2) {
 }
 
 void S3Handler::DeleteObjects(Call& call) {
-  S3Or<std::string> body = ReadSmallBody(call);
+  ReadSmallBody(call, [this](Call& call, S3Or<std::string> body) { DeleteObjects(call, body); });
+}
+
+void S3Handler::DeleteObjects(Call& call, const S3Or<std::string>& body) {
   if (!body.ok()) return SendError(call, body.error());
   absl::StatusOr<DeleteRequest> request = ParseDeleteRequest(*body);
   if (!request.ok()) return SendError(call, MalformedXml(request.status().message()));

@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/time/time.h"
 #include "lib/auth/export_policy.h"
 #include "lib/auth/user_store.h"
 #include "lib/observability/protocol_metrics.h"
@@ -43,13 +45,23 @@ struct S3Options {
 class S3Handler : public http::HttpHandler {
  public:
   S3Handler(S3Options options, const auth::UserStore& users, ObjectStore& store);
-  void Handle(http::HttpExchange& exchange) override;
+  void Handle(http::HttpExchange exchange) override;
   // The gateway's exports changed: requests from now on are held to `exp`'s rules.
   void SetExport(auth::Export exp);
 
-  // One request's routing facts, shared by the operations.
-  struct Call {
-    http::HttpExchange* exchange = nullptr;
+  // One request's routing facts, shared by the operations. Held by shared_ptr: an operation
+  // that waits for the client (a request body, a slow reader) continues from a callback that
+  // holds it (shared_from_this), so no thread waits. Records the request's metrics when the
+  // last holder lets go.
+  struct Call : std::enable_shared_from_this<Call> {
+    Call(S3Handler* handler, http::HttpExchange exchange);
+    ~Call();
+    Call(const Call&) = delete;
+    Call& operator=(const Call&) = delete;
+    S3Handler* const handler;
+    const absl::Time arrived;
+    http::HttpExchange held;
+    http::HttpExchange* const exchange = &held;
     std::string request_id;
     std::string bucket;
     std::string key;
@@ -88,16 +100,19 @@ class S3Handler : public http::HttpHandler {
   // Service and buckets.
   void ListBuckets(Call& call);
   void CreateBucket(Call& call);
+  void CreateBucket(Call& call, const S3Or<std::string>& body);  // once the body is in
   void DeleteBucket(Call& call);
   void HeadBucket(Call& call);
   void GetBucketLocation(Call& call);
   void GetBucketAcl(Call& call);
   void PutBucketAcl(Call& call);
+  void PutBucketAcl(Call& call, const S3Or<std::string>& body);  // once the body is in
   // What an anonymous request may do: read objects and list buckets that are public-read.
   S3Or<Ok> AllowAnonymous(const Call& call, const Route& route);
   void GetBucketVersioning(Call& call);
   void ListObjects(Call& call, bool v2);
   void DeleteObjects(Call& call);
+  void DeleteObjects(Call& call, const S3Or<std::string>& body);  // once the body is in
 
   // Objects.
   void PutObject(Call& call);
@@ -107,6 +122,17 @@ class S3Handler : public http::HttpHandler {
                       std::optional<uint64_t> bytes, uint64_t objects);
   void CopyObject(Call& call);
   void GetObject(Call& call, bool head);
+  // A GET's body going out: reads the next piece and sends it until the client has a bound's
+  // worth queued, then returns (no thread waits for a slow reader) and goes on when resumed.
+  struct BodyStream : std::enable_shared_from_this<BodyStream> {
+    void Step();
+    std::shared_ptr<Call> call;
+    ObjectStore* store = nullptr;
+    backend::InodeNumber inode = 0;
+    uint64_t offset = 0;
+    uint64_t end = 0;
+    std::optional<S3Or<std::string>> first;  // read before the head went out
+  };
   void DeleteObject(Call& call);
   // Conditional deletes: what the object must be for a DeleteObject(s) to remove it.
   struct DeleteConditions {
@@ -119,18 +145,21 @@ class S3Handler : public http::HttpHandler {
   S3Or<Ok> DeleteIf(const Call& call, const std::string& key, const DeleteConditions& conditions);
   void GetTagging(Call& call);
   void PutTagging(Call& call);
+  void PutTagging(Call& call, const S3Or<std::string>& body);  // once the body is in
   void DeleteTagging(Call& call);
 
   // Multipart.
   void CreateMultipart(Call& call);
   void UploadPart(Call& call);
   void CompleteMultipart(Call& call);
+  void CompleteMultipart(Call& call, const S3Or<std::string>& body);  // once the body is in
   void AbortMultipart(Call& call);
   void ListParts(Call& call);
   void ListMultipartUploads(Call& call);
 
-  // Reads a whole small body (XML) after authentication. Errors as S3 errors.
-  S3Or<std::string> ReadSmallBody(Call& call);
+  // Reads a whole small body (XML) after authentication, holding no thread while the client
+  // sends it, then runs `then` with it (or the S3 error) on a worker, `call` kept alive.
+  void ReadSmallBody(Call& call, absl::AnyInvocable<void(Call&, S3Or<std::string>) &&> then);
   // Object metadata from request headers (Content-Type..., x-amz-meta-*, x-amz-tagging).
   S3Or<ObjectMeta> MetaFromHeaders(const Call& call);
 

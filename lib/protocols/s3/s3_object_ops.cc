@@ -215,19 +215,16 @@ S3Or<std::string> CopyInto(ObjectStore& store, const backend::Identity& who,
   return HexEncode(md5.Final());
 }
 
-// Reads the whole request body into `staged` and verifies it; returns the checksums checked.
-S3Or<std::map<std::string, std::string>> ReceiveInto(RequestBody& body, StagedObject& staged) {
-  while (true) {
-    S3Or<std::string> piece = body.Next();
-    if (!piece.ok()) return piece.error();
-    if (piece->empty()) break;
-    S3Or<Ok> appended = staged.Append(*piece);
-    if (!appended.ok()) return appended.error();
-  }
-  std::map<std::string, std::string> checksums;
-  S3Or<Ok> verified = body.Verify(&checksums);
-  if (!verified.ok()) return verified.error();
-  return checksums;
+// Reads the request body into `staged` and verifies it, holding no thread while the client is
+// slow; `then` gets the checksums checked (or the error) on a worker, with `staged` still
+// there to publish.
+void ReceiveInto(std::shared_ptr<RequestBody> body,
+                 std::shared_ptr<std::unique_ptr<StagedObject>> staged,
+                 absl::AnyInvocable<void(S3Or<RequestBody::Checksums>) &&> then) {
+  StagedObject* target = staged->get();
+  RequestBody::Drain(
+      std::move(body), [target](const std::string& piece) { return target->Append(piece); },
+      std::move(then));
 }
 
 }  // namespace
@@ -318,16 +315,23 @@ void S3Handler::PutObject(Call& call) {
   if (!body.ok()) return SendError(call, body.error());
 
   if (call.key.back() == '/') {  // a folder object: no data
-    S3Or<std::string> piece = (*body)->Next();
-    if (!piece.ok()) return SendError(call, piece.error());
-    if (!piece->empty()) {
-      return SendError(call, InvalidArgument("A key ending in '/' is a folder and holds no data"));
-    }
-    S3Or<ObjectInfo> folder = store_.PutFolder(call.auth.identity, call.bucket, call.key, *meta);
-    if (!folder.ok()) return SendError(call, folder.error());
-    http::HttpResponseHead head;
-    head.Set("ETag", Quoted(folder->meta.etag()));
-    return SendEmpty(call, 200, head);
+    RequestBody::Drain(
+        std::shared_ptr<RequestBody>(*std::move(body)),
+        [](const std::string& piece) -> S3Or<Ok> {
+          return InvalidArgument("A key ending in '/' is a folder and holds no data");
+        },
+        [this, held = call.shared_from_this(),
+         meta = *std::move(meta)](S3Or<RequestBody::Checksums> received) {
+          Call& call = *held;
+          if (!received.ok()) return SendError(call, received.error());
+          S3Or<ObjectInfo> folder =
+              store_.PutFolder(call.auth.identity, call.bucket, call.key, meta);
+          if (!folder.ok()) return SendError(call, folder.error());
+          http::HttpResponseHead head;
+          head.Set("ETag", Quoted(folder->meta.etag()));
+          SendEmpty(call, 200, head);
+        });
+    return;
   }
 
   // Bytes only: an overwrite adds no object, and the rename into the bucket checks files exactly.
@@ -345,18 +349,28 @@ void S3Handler::PutObject(Call& call) {
   S3Or<std::unique_ptr<StagedObject>> staged =
       store_.Stage(call.auth.identity, ObjectMode(bucket->attributes));
   if (!staged.ok()) return SendError(call, staged.error());
-  S3Or<std::map<std::string, std::string>> received = ReceiveInto(**body, **staged);
-  if (!received.ok()) return SendError(call, received.error());
-  const std::map<std::string, std::string>& checksums = *received;
-  meta->set_etag((*body)->md5_hex());
-  for (const auto& [algorithm, value] : checksums) (*meta->mutable_checksums())[algorithm] = value;
-  S3Or<ObjectInfo> published =
-      store_.Publish(call.auth.identity, *std::move(staged), call.bucket, call.key, *meta);
-  if (!published.ok()) return SendError(call, published.error());
-  http::HttpResponseHead head;
-  head.Set("ETag", Quoted(published->meta.etag()));
-  for (const auto& [algorithm, value] : checksums) head.Set("x-amz-checksum-" + algorithm, value);
-  SendEmpty(call, 200, head);
+  auto shared_body = std::shared_ptr<RequestBody>(*std::move(body));
+  auto held_staged = std::make_shared<std::unique_ptr<StagedObject>>(*std::move(staged));
+  ReceiveInto(shared_body, held_staged,
+              [this, held = call.shared_from_this(), shared_body, held_staged,
+               meta = *std::move(meta)](S3Or<RequestBody::Checksums> received) mutable {
+                Call& call = *held;
+                if (!received.ok()) return SendError(call, received.error());
+                const RequestBody::Checksums& checksums = *received;
+                meta.set_etag(shared_body->md5_hex());
+                for (const auto& [algorithm, value] : checksums) {
+                  (*meta.mutable_checksums())[algorithm] = value;
+                }
+                S3Or<ObjectInfo> published = store_.Publish(
+                    call.auth.identity, std::move(*held_staged), call.bucket, call.key, meta);
+                if (!published.ok()) return SendError(call, published.error());
+                http::HttpResponseHead head;
+                head.Set("ETag", Quoted(published->meta.etag()));
+                for (const auto& [algorithm, value] : checksums) {
+                  head.Set("x-amz-checksum-" + algorithm, value);
+                }
+                SendEmpty(call, 200, head);
+              });
 }
 
 void S3Handler::GetObject(Call& call, bool head_only) {
@@ -437,23 +451,37 @@ void S3Handler::GetObject(Call& call, bool head_only) {
     call.exchange->Finish().IgnoreError();
     return;
   }
+  auto stream = std::make_shared<BodyStream>();
+  stream->call = call.shared_from_this();
+  stream->store = &store_;
+  stream->inode = object->attributes.inode;
+  stream->offset = offset;
+  stream->end = end;
+  stream->first = std::move(piece);
+  stream->Step();
+}
+
+void S3Handler::BodyStream::Step() {
+  Call& c = *call;
   while (offset < end) {
-    S3Or<std::string> data = piece.has_value()
-                                 ? *std::move(piece)
-                                 : store_.Read(call.auth.identity, object->attributes.inode, offset,
-                                               std::min(kReadPiece, end - offset));
-    piece.reset();
+    S3Or<std::string> data = first.has_value() ? *std::move(first)
+                                               : store->Read(c.auth.identity, inode, offset,
+                                                             std::min(kReadPiece, end - offset));
+    first.reset();
     if (!data.ok() || data->empty()) {
-      CFS_LOG_REQUEST(DEBUG, "s3", call.request_id)
-          << "read of " << call.key << " failed at " << offset
+      CFS_LOG_REQUEST(DEBUG, "s3", c.request_id)
+          << "read of " << c.key << " failed at " << offset
           << (data.ok() ? ": no data" : ": " + data.error().message);
       // The head is out: the only honest signal left is to cut the connection short.
-      return call.exchange->Abort();
+      return c.exchange->Abort();
     }
     offset += data->size();
-    if (!call.exchange->SendBody(*std::move(data)).ok()) return call.exchange->Abort();
+    std::shared_ptr<BodyStream> self = shared_from_this();
+    absl::StatusOr<bool> paused = c.exchange->SendBody(*std::move(data), [self] { self->Step(); });
+    if (!paused.ok()) return c.exchange->Abort();
+    if (*paused) return;  // the client has a bound's worth to read: resumed once it has
   }
-  call.exchange->Finish().IgnoreError();
+  c.exchange->Finish().IgnoreError();
 }
 
 S3Or<Ok> S3Handler::DeleteIf(const Call& call, const std::string& key,
@@ -579,7 +607,10 @@ void S3Handler::GetTagging(Call& call) {
 }
 
 void S3Handler::PutTagging(Call& call) {
-  S3Or<std::string> body = ReadSmallBody(call);
+  ReadSmallBody(call, [this](Call& call, S3Or<std::string> body) { PutTagging(call, body); });
+}
+
+void S3Handler::PutTagging(Call& call, const S3Or<std::string>& body) {
   if (!body.ok()) return SendError(call, body.error());
   absl::StatusOr<std::map<std::string, std::string>> tags = ParseTagging(*body);
   if (!tags.ok()) return SendError(call, TagError(tags.status()));
@@ -687,25 +718,40 @@ void S3Handler::UploadPart(Call& call) {
   S3Or<std::unique_ptr<StagedObject>> staged =
       store_.StagePart(call.auth.identity, *upload, part_number, (*body)->expected_size());
   if (!staged.ok()) return SendError(call, staged.error());
-  S3Or<std::map<std::string, std::string>> received = ReceiveInto(**body, **staged);
-  if (!received.ok()) return SendError(call, received.error());
-  const std::map<std::string, std::string>& checksums = *received;
-  part.set_etag((*body)->md5_hex());
-  for (const auto& [algorithm, value] : checksums) (*part.mutable_checksums())[algorithm] = value;
-  S3Or<PartInfo> published =
-      store_.PublishPart(call.auth.identity, *std::move(staged), *upload, part_number, part);
-  if (!published.ok()) return SendError(call, published.error());
-  http::HttpResponseHead head;
-  head.Set("ETag", Quoted(part.etag()));
-  for (const auto& [algorithm, value] : checksums) head.Set("x-amz-checksum-" + algorithm, value);
-  SendEmpty(call, 200, head);
+  auto shared_body = std::shared_ptr<RequestBody>(*std::move(body));
+  auto held_staged = std::make_shared<std::unique_ptr<StagedObject>>(*std::move(staged));
+  ReceiveInto(
+      shared_body, held_staged,
+      [this, held = call.shared_from_this(), shared_body, held_staged, upload = *std::move(upload),
+       part_number, part = std::move(part)](S3Or<RequestBody::Checksums> received) mutable {
+        Call& call = *held;
+        if (!received.ok()) return SendError(call, received.error());
+        const RequestBody::Checksums& checksums = *received;
+        part.set_etag(shared_body->md5_hex());
+        for (const auto& [algorithm, value] : checksums) {
+          (*part.mutable_checksums())[algorithm] = value;
+        }
+        S3Or<PartInfo> published = store_.PublishPart(call.auth.identity, std::move(*held_staged),
+                                                      upload, part_number, part);
+        if (!published.ok()) return SendError(call, published.error());
+        http::HttpResponseHead head;
+        head.Set("ETag", Quoted(part.etag()));
+        for (const auto& [algorithm, value] : checksums) {
+          head.Set("x-amz-checksum-" + algorithm, value);
+        }
+        SendEmpty(call, 200, head);
+      });
 }
 
 void S3Handler::CompleteMultipart(Call& call) {
+  ReadSmallBody(call,
+                [this](Call& call, S3Or<std::string> body) { CompleteMultipart(call, body); });
+}
+
+void S3Handler::CompleteMultipart(Call& call, const S3Or<std::string>& body) {
   S3Or<UploadInfo> upload =
       store_.GetUpload(call.auth.identity, call.Param("uploadId"), call.bucket, call.key);
   if (!upload.ok()) return SendError(call, upload.error());
-  S3Or<std::string> body = ReadSmallBody(call);
   if (!body.ok()) return SendError(call, body.error());
   absl::StatusOr<std::vector<CompletePart>> wanted = ParseCompleteMultipart(*body);
   if (!wanted.ok()) return SendError(call, MalformedXml(wanted.status().message()));

@@ -62,6 +62,7 @@ absl::Status SmbFrontend::Start(const gateway::FrontendContext& context) {
   tcp.max_in_flight = 256;  // requests per connection before reading pauses
   tcp.max_input_bytes = config.max_io + (1 << 20);
   tcp.max_output_bytes = 4 * size_t{config.max_io};
+  tcp.max_connections_per_client = static_cast<size_t>(context.options.max_connections_per_client);
   SmbServer* server = server_.get();
   listener_ = std::make_unique<net::TcpServer>(tcp, [server](const net::ConnectionInfo& info) {
     return std::make_unique<SmbConnectionHandler>(*server, info);
