@@ -15,6 +15,7 @@
 
 #include "lib/backends/remote/a4_pending_calls.h"
 #include "lib/backends/remote/a4_socket_transport.h"
+#include "lib/common/logging.h"
 
 namespace cfs::remote {
 namespace {
@@ -28,8 +29,16 @@ constexpr size_t kMaxIov = 32;
 // the last of them is done, even when the transport is destroyed on one of them.
 struct UringA4Transport::Core {
   Core() : loop(net::EventLoop::Options{}) {}
+  // Loop thread: a connection let go of itself; the last one stops a stopping loop, so no
+  // connection is left with operations in a ring that no longer runs.
+  void Released() {
+    if (--holding == 0 && stopping) loop.Stop();
+  }
+
   net::EventLoop loop;
   std::atomic<bool> stopping{false};
+  std::atomic<bool> stopped{false};  // Run() has returned
+  int holding = 0;  // loop-affine: connections holding themselves for the ring's operations
   std::mutex mu;
   std::map<uint64_t, std::weak_ptr<Conn>> conns;  // guarded by mu: for the deadline reaper
   uint64_t next_conn = 1;                         // guarded by mu
@@ -47,9 +56,11 @@ class UringA4Transport::Conn : public net::CompletionHandler,
         zero_copy_threshold_(zero_copy_threshold) {}
   ~Conn() override { ::close(fd_); }
 
-  // Loop thread: starts receiving.
+  // Loop thread: starts receiving (not once the transport is stopping).
   void Begin() {
+    if (core_->stopping) return;
     self_ = shared_from_this();
+    ++core_->holding;
     ArmRecv();
   }
 
@@ -95,7 +106,7 @@ class UringA4Transport::Conn : public net::CompletionHandler,
     } else {
       OnSend(cqe);
     }
-    if (closing_ && ops_ == 0) self_.reset();
+    if (closing_ && ops_ == 0) ReleaseSelf();
   }
 
  private:
@@ -111,7 +122,14 @@ class UringA4Transport::Conn : public net::CompletionHandler,
     if (closing_) return;
     closing_ = true;
     ::shutdown(fd_, SHUT_RDWR);  // completes the armed receive
-    if (ops_ == 0) self_.reset();
+    if (ops_ == 0) ReleaseSelf();
+  }
+
+  // Loop thread: the ring holds nothing of this connection any more.
+  void ReleaseSelf() {
+    if (self_ == nullptr) return;
+    std::shared_ptr<Conn> last = std::move(self_);  // may be the last reference
+    core_->Released();
   }
 
   void ArmRecv() {
@@ -334,7 +352,10 @@ void JoinUnlessSelf(std::thread& thread) {
 // ring serves hundreds of connections.
 UringA4Transport::UringA4Transport(Options options)
     : options_(options), core_(std::make_shared<Core>()) {
-  loop_thread_ = std::thread([core = core_] { core->loop.Run(); });
+  loop_thread_ = std::thread([core = core_] {
+    core->loop.Run();
+    core->stopped = true;
+  });
   reaper_ = std::thread([core = core_] { ReapOverdue(core); });
 }
 
@@ -349,8 +370,23 @@ UringA4Transport::~UringA4Transport() {
     }
   }
   JoinUnlessSelf(reaper_);
-  core_->loop.Stop();
-  JoinUnlessSelf(loop_thread_);
+  // The loop stops once every connection has let go (their sockets are shut down, so their
+  // operations complete at once), or now when none holds on.
+  std::shared_ptr<Core> core = core_;
+  core->loop.Post([core] {
+    if (core->holding == 0) core->loop.Stop();
+  });
+  if (loop_thread_.get_id() == std::this_thread::get_id()) {
+    loop_thread_.detach();  // this thread ends when the loop stops, after this callback
+    return;
+  }
+  absl::Time give_up = absl::Now() + absl::Seconds(5);
+  while (!core->stopped && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(2));
+  if (!core->stopped) {
+    CFS_LOG(WARNING, "a4") << "io_uring transport: connections still busy after 5 s; stopping";
+    core->loop.Stop();
+  }
+  loop_thread_.join();
 }
 
 absl::StatusOr<std::unique_ptr<A4Channel>> UringA4Transport::Connect(const std::string& address,
