@@ -20,24 +20,13 @@ from botocore.config import Config
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from s3_gateway import (ADMIN_KEY, ADMIN_SECRET, ALICE_KEY, ALICE_SECRET, TLS_CERT,  # noqa: E402
-                        Gateway)
+                        Gateway, code_of, s3_client, status_of)
 
 GATEWAY = None
 
 
 def client(key=ADMIN_KEY, secret=ADMIN_SECRET, **config):
-    return boto3.client(
-        "s3", endpoint_url=GATEWAY.endpoint, aws_access_key_id=key, aws_secret_access_key=secret,
-        region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, **config))
-
-
-def code_of(error):
-    return error.response["Error"]["Code"]
-
-
-def status_of(error):
-    return error.response["ResponseMetadata"]["HTTPStatusCode"]
+    return s3_client(GATEWAY, key, secret, **config)
 
 
 class S3Test(unittest.TestCase):

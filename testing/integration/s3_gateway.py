@@ -48,14 +48,14 @@ class Gateway:
              "--protocols=" + self.protocols, "--s3_base_domain=s3.test", "--s3_tls_port=0", "--tls_cert_file=" + TLS_CERT,
              "--tls_key_file=" + TLS_KEY], stderr=log, env=env)
         for _ in range(300):
-            text = open(self.log_path).read()
+            text = self.log()
             if "ready;" in text:
                 break
             if self.proc.poll() is not None:
                 raise RuntimeError("gateway exited:\n" + text)
             time.sleep(0.1)
         else:
-            raise RuntimeError("gateway did not start:\n" + open(self.log_path).read())
+            raise RuntimeError("gateway did not start:\n" + self.log())
         for name in ("nfs", "mount", "s3", "s3-https", "smb"):
             m = re.search(name + r" listening on 127\.0\.0\.1:(\d+)", text)
             if m:
@@ -71,4 +71,24 @@ class Gateway:
             self.proc = None
 
     def log(self):
-        return open(self.log_path).read()
+        with open(self.log_path) as f:
+            return f.read()
+
+
+def s3_client(gateway, key, secret, **config):
+    """A boto3 S3 client for `gateway` (path style, no retries); `config` adds botocore
+    Config fields (signature_version, read_timeout...)."""
+    import boto3
+    from botocore.config import Config
+    return boto3.client(
+        "s3", endpoint_url=gateway.endpoint, aws_access_key_id=key, aws_secret_access_key=secret,
+        region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, **config))
+
+
+def code_of(error):
+    return error.response["Error"]["Code"]
+
+
+def status_of(error):
+    return error.response["ResponseMetadata"]["HTTPStatusCode"]

@@ -21,15 +21,15 @@ import time
 import unittest
 import urllib.parse
 
-import boto3
 import botocore
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config
 from botocore.credentials import Credentials
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from s3_gateway import ADMIN_KEY, ADMIN_SECRET, ALICE_KEY, ALICE_SECRET, Gateway  # noqa: E402
+from s3_gateway import (ADMIN_KEY, ADMIN_SECRET, ALICE_KEY, ALICE_SECRET, Gateway,  # noqa: E402
+                        code_of, status_of)
+from s3_gateway import s3_client as client  # noqa: E402
 
 BINARY = None
 BOB_KEY, BOB_SECRET = "bob", "bob-secret-789"
@@ -39,20 +39,6 @@ users { name: "bob" uid: 1001 gid: 1001 smb_password: "Bobs-Passw0rd"
 users { name: "carol" uid: 1002 gid: 1002 smb_password: "Carols-Passw0rd" }
 """ % (BOB_KEY, BOB_SECRET)
 
-
-def client(gateway, key, secret, **config):
-    return boto3.client(
-        "s3", endpoint_url=gateway.endpoint, aws_access_key_id=key, aws_secret_access_key=secret,
-        region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, **config))
-
-
-def code_of(error):
-    return error.response["Error"]["Code"]
-
-
-def status_of(error):
-    return error.response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def signed_request(gateway, method, target, body=b"", key=ALICE_KEY, secret=ALICE_SECRET):

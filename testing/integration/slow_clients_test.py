@@ -24,25 +24,20 @@ import time
 import unittest
 import urllib.parse
 
-import boto3
-from botocore.config import Config
 from impacket import smb3structs
 from impacket.smbconnection import SMBConnection
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from s3_gateway import ALICE_KEY, ALICE_SECRET, Gateway  # noqa: E402
+from s3_gateway import ALICE_KEY, ALICE_SECRET, Gateway, s3_client  # noqa: E402
 
 BINARY = None
 HELD = 200  # stalled readers, and as many slow writers, per protocol
 USERS = 'users { name: "carol" uid: 1002 gid: 1002 smb_password: "Carols-Passw0rd" }\n'
 
 
-def s3_client(gateway, **config):
-    return boto3.client(
-        "s3", endpoint_url=gateway.endpoint, aws_access_key_id=ALICE_KEY,
-        aws_secret_access_key=ALICE_SECRET, region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1},
-                      connect_timeout=20, read_timeout=20, **config))
+def alice(gateway, **config):
+    return s3_client(gateway, ALICE_KEY, ALICE_SECRET, connect_timeout=20, read_timeout=20,
+                     **config)
 
 
 class Dribbler:
@@ -81,7 +76,7 @@ class SlowClientsTest(unittest.TestCase):
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
         cls.gateway = Gateway(BINARY, config=USERS, protocols="s3,smb").start()
-        cls.s3 = s3_client(cls.gateway)
+        cls.s3 = alice(cls.gateway)
         cls.s3.create_bucket(Bucket="public", ACL="public-read")
         cls.big = os.urandom(24 << 20)
         cls.s3.put_object(Bucket="public", Key="big", Body=cls.big)
@@ -105,7 +100,7 @@ class SlowClientsTest(unittest.TestCase):
         return socks
 
     def slow_s3_writers(self, dribbler):
-        presigner = s3_client(self.gateway, signature_version="s3v4")
+        presigner = alice(self.gateway, signature_version="s3v4")
         socks = []
         for i in range(HELD):
             url = presigner.generate_presigned_url(

@@ -115,6 +115,15 @@ class TcpServerTest : public ::testing::Test {
     return out;
   }
 
+  // Waits up to `limit` for the server to count `want` open connections; true when it does.
+  bool WaitForConnections(size_t want, absl::Duration limit = absl::Seconds(15)) {
+    absl::Time give_up = absl::Now() + limit;
+    while (server_->connection_count() != want && absl::Now() < give_up) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    return server_->connection_count() == want;
+  }
+
   // True when the peer closed within 10 s.
   static bool ClosedByPeer(int fd) {
     char buf[4096];
@@ -252,10 +261,7 @@ TEST_F(TcpServerTest, MaxConnectionsPerClientRefusesTheExtraOnes) {
   EXPECT_TRUE(ClosedByPeer(c));
   close(c);
   close(a);  // its place is free again once the server has seen it go
-  absl::Time give_up = absl::Now() + absl::Seconds(10);
-  while (server_->connection_count() > 1 && absl::Now() < give_up) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
+  ASSERT_TRUE(WaitForConnections(1));
   int d = Connect();
   SendAll(d, "z\n");
   EXPECT_EQ(ReadLines(d, 1), "echo:z\n");
@@ -271,16 +277,9 @@ TEST_F(TcpServerTest, AClientThatReadsNothingIsClosedAfterTheSendTimeout) {
   int fd = Connect();
   int small = 4096;
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-  absl::Time give_up = absl::Now() + absl::Seconds(15);
-  while (server_->connection_count() == 0 && absl::Now() < give_up) {
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  ASSERT_EQ(server_->connection_count(), 1u);
+  ASSERT_TRUE(WaitForConnections(1));
   SendAll(fd, "big\nbig\nbig\nbig\n");
-  while (server_->connection_count() > 0 && absl::Now() < give_up) {
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  EXPECT_EQ(server_->connection_count(), 0u) << "the stalled connection was kept";
+  EXPECT_TRUE(WaitForConnections(0)) << "the stalled connection was kept";
   close(fd);
 }
 

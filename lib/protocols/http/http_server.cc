@@ -309,10 +309,6 @@ std::optional<absl::StatusOr<std::string>> HttpExchange::ReadBody(size_t max_byt
     // Nothing yet: the loop hands `resume` to a worker when there is (no thread waits).
     s.body_waiter = std::move(resume);
     s.waiting_since = absl::Now();
-    if (s.reading_paused) {
-      s.reading_paused = false;
-      s.transport->Resume();
-    }
     return std::nullopt;
   }
   std::string out;
