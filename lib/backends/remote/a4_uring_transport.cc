@@ -371,10 +371,13 @@ UringA4Transport::~UringA4Transport() {
   }
   JoinUnlessSelf(reaper_);
   // The loop stops once every connection has let go (their sockets are shut down, so their
-  // operations complete at once), or now when none holds on.
+  // operations complete at once), or now when none holds on. The task holds the core by a raw
+  // pointer: the loop thread holds it while tasks run, and a task left unrun in a stopped loop
+  // must not keep the core (and its loop) alive in a cycle.
   std::shared_ptr<Core> core = core_;
-  core->loop.Post([core] {
-    if (core->holding == 0) core->loop.Stop();
+  Core* raw = core.get();
+  core->loop.Post([raw] {
+    if (raw->holding == 0) raw->loop.Stop();
   });
   if (loop_thread_.get_id() == std::this_thread::get_id()) {
     loop_thread_.detach();  // this thread ends when the loop stops, after this callback
