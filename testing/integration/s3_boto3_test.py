@@ -175,6 +175,29 @@ class S3Test(unittest.TestCase):
         self.assertEqual(listing["KeyCount"], 0, listing)
         self.s3.delete_object(Bucket=self.bucket, Key="never/was")  # 204 for missing keys
 
+    def test_object_versions_of_a_bucket_never_versioned(self):
+        for key in ("v/1", "v/2", "w"):
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=b"x")
+        got, marker = [], None
+        while True:
+            args = {"Bucket": self.bucket, "MaxKeys": 2}
+            if marker:
+                args["KeyMarker"] = marker
+            page = self.s3.list_object_versions(**args)
+            for version in page.get("Versions", []):
+                self.assertEqual(version["VersionId"], "null")
+                self.assertTrue(version["IsLatest"])
+                got.append(version["Key"])
+            if not page["IsTruncated"]:
+                break
+            marker = page["NextKeyMarker"]
+        self.assertEqual(got, ["v/1", "v/2", "w"])
+        page = self.s3.list_object_versions(Bucket=self.bucket, Delimiter="/")
+        self.assertEqual([p["Prefix"] for p in page["CommonPrefixes"]], ["v/"])
+        self.s3.delete_object(Bucket=self.bucket, Key="w", VersionId="null")
+        self.assertNotIn("w", [v["Key"] for v in
+                               self.s3.list_object_versions(Bucket=self.bucket)["Versions"]])
+
     def test_listing_order_prefix_delimiter_and_pages(self):
         keys = ["a!", "a-b", "a/b", "a/c/d", "a0", "b/x", "b/y/z", "c", "é", "a/b0"]
         for key in keys:

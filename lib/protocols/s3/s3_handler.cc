@@ -149,6 +149,7 @@ bool IsOrdinaryParameter(absl::string_view name) {
                                                     "fetch-owner",
                                                     "key-marker",
                                                     "upload-id-marker",
+                                                    "version-id-marker",
                                                     "max-uploads",
                                                     "max-parts",
                                                     "part-number-marker",
@@ -186,6 +187,8 @@ const S3Handler::Route* S3Handler::FindRoute(const Call& call, S3Error* refusal)
        [](S3Handler& h, Call& c) { h.GetBucketLocation(c); }},
       {T::kBucket, "GET", "versioning", "GetBucketVersioning", false,
        [](S3Handler& h, Call& c) { h.GetBucketVersioning(c); }},
+      {T::kBucket, "GET", "versions", "ListObjectVersions", false,
+       [](S3Handler& h, Call& c) { h.ListObjectVersions(c); }},
       {T::kBucket, "GET", "uploads", "ListMultipartUploads", false,
        [](S3Handler& h, Call& c) { h.ListMultipartUploads(c); }},
       {T::kBucket, "POST", "delete", "DeleteObjects", false,
@@ -574,6 +577,68 @@ void S3Handler::ListObjects(Call& call, bool v2) {
           .Close("Owner");
     }
     xml.Close("Contents");
+  }
+  for (const std::string& prefix : result->common_prefixes) {
+    xml.Open("CommonPrefixes").Element("Prefix", enc(prefix)).Close("CommonPrefixes");
+  }
+  SendXml(call, 200, xml.Finish());
+}
+
+void S3Handler::ListObjectVersions(Call& call) {
+  ListRequest request;
+  request.prefix = call.Param("prefix");
+  request.delimiter = call.Param("delimiter");
+  request.after = call.Param("key-marker");
+  std::string max_keys_text = call.Param("max-keys");
+  if (!max_keys_text.empty()) {
+    int64_t max_keys = 0;
+    if (!absl::SimpleAtoi(max_keys_text, &max_keys) || max_keys < 0) {
+      return SendError(call, InvalidArgument("max-keys must be a non-negative integer"));
+    }
+    request.max_keys = static_cast<size_t>(std::min<int64_t>(max_keys, 1000));
+  }
+  std::string encoding = call.Param("encoding-type");
+  if (!encoding.empty() && encoding != "url") {
+    return SendError(call, InvalidArgument("Invalid Encoding Method specified in Request"));
+  }
+  bool url = encoding == "url";
+  auto enc = [url](const std::string& text) {
+    return url ? AwsUriEncode(text, /*keep_slash=*/true) : text;
+  };
+  S3Or<ListResult> result = ListResult{};
+  if (request.max_keys == 0) {
+    S3Or<BucketInfo> bucket = store_.HeadBucket(call.auth.identity, call.bucket);
+    if (!bucket.ok()) return SendError(call, bucket.error());
+  } else {
+    result = store_.List(call.auth.identity, call.bucket, request);
+    if (!result.ok()) return SendError(call, result.error());
+  }
+  XmlWriter xml("ListVersionsResult");
+  xml.Element("Name", call.bucket)
+      .Element("Prefix", enc(request.prefix))
+      .Element("KeyMarker", enc(request.after))
+      .Element("VersionIdMarker", call.Param("version-id-marker"))
+      .Element("MaxKeys", std::to_string(request.max_keys));
+  if (!request.delimiter.empty()) xml.Element("Delimiter", enc(request.delimiter));
+  if (url) xml.Element("EncodingType", "url");
+  xml.Element("IsTruncated", result->truncated ? "true" : "false");
+  if (result->truncated) {
+    xml.Element("NextKeyMarker", enc(result->next_marker)).Element("NextVersionIdMarker", "null");
+  }
+  for (const ObjectInfo& object : result->objects) {
+    xml.Open("Version")
+        .Element("Key", enc(object.key))
+        .Element("VersionId", "null")
+        .Element("IsLatest", "true")
+        .Element("LastModified", Iso8601(object.attributes.mtime))
+        .Element("ETag", Quoted(object.meta.etag()))
+        .Element("Size", std::to_string(object.attributes.size))
+        .Element("StorageClass", "STANDARD")
+        .Open("Owner")
+        .Element("ID", std::to_string(object.attributes.uid))
+        .Element("DisplayName", OwnerName(object.attributes.uid))
+        .Close("Owner")
+        .Close("Version");
   }
   for (const std::string& prefix : result->common_prefixes) {
     xml.Open("CommonPrefixes").Element("Prefix", enc(prefix)).Close("CommonPrefixes");

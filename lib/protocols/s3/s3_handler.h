@@ -111,6 +111,8 @@ class S3Handler : public http::HttpHandler {
   S3Or<Ok> AllowAnonymous(const Call& call, const Route& route);
   void GetBucketVersioning(Call& call);
   void ListObjects(Call& call, bool v2);
+  // Versioning is never enabled, so every object is its one version, "null" (as on AWS).
+  void ListObjectVersions(Call& call);
   void DeleteObjects(Call& call);
   void DeleteObjects(Call& call, const S3Or<std::string>& body);  // once the body is in
 
