@@ -493,23 +493,40 @@ void S3Handler::GetBucketVersioning(Call& call) {
   SendXml(call, 200, XmlWriter("VersioningConfiguration").Finish());  // never enabled
 }
 
-void S3Handler::ListObjects(Call& call, bool v2) {
-  ListRequest request;
-  request.prefix = call.Param("prefix");
-  request.delimiter = call.Param("delimiter");
+S3Or<Ok> S3Handler::ParseListParameters(const Call& call, ListRequest* request, bool* url) {
+  request->prefix = call.Param("prefix");
+  request->delimiter = call.Param("delimiter");
   std::string max_keys_text = call.Param("max-keys");
   if (!max_keys_text.empty()) {
     int64_t max_keys = 0;
     if (!absl::SimpleAtoi(max_keys_text, &max_keys) || max_keys < 0) {
-      return SendError(call, InvalidArgument("max-keys must be a non-negative integer"));
+      return InvalidArgument("max-keys must be a non-negative integer");
     }
-    request.max_keys = static_cast<size_t>(std::min<int64_t>(max_keys, 1000));
+    request->max_keys = static_cast<size_t>(std::min<int64_t>(max_keys, 1000));
   }
   std::string encoding = call.Param("encoding-type");
   if (!encoding.empty() && encoding != "url") {
-    return SendError(call, InvalidArgument("Invalid Encoding Method specified in Request"));
+    return InvalidArgument("Invalid Encoding Method specified in Request");
   }
-  bool url = encoding == "url";
+  *url = encoding == "url";
+  return Ok{};
+}
+
+S3Or<ListResult> S3Handler::ListPage(const Call& call, const ListRequest& request) {
+  // max-keys=0 asks for nothing: the bucket is checked, and the answer is empty and complete.
+  if (request.max_keys == 0) {
+    S3Or<BucketInfo> bucket = store_.HeadBucket(call.auth.identity, call.bucket);
+    if (!bucket.ok()) return bucket.error();
+    return ListResult{};
+  }
+  return store_.List(call.auth.identity, call.bucket, request);
+}
+
+void S3Handler::ListObjects(Call& call, bool v2) {
+  ListRequest request;
+  bool url = false;
+  S3Or<Ok> parsed = ParseListParameters(call, &request, &url);
+  if (!parsed.ok()) return SendError(call, parsed.error());
   auto enc = [url](const std::string& text) {
     return url ? AwsUriEncode(text, /*keep_slash=*/true) : text;
   };
@@ -529,15 +546,8 @@ void S3Handler::ListObjects(Call& call, bool v2) {
     marker = call.Param("marker");
     request.after = marker;
   }
-  // max-keys=0 asks for nothing: the bucket is checked, and the answer is empty and complete.
-  S3Or<ListResult> result = ListResult{};
-  if (request.max_keys == 0) {
-    S3Or<BucketInfo> bucket = store_.HeadBucket(call.auth.identity, call.bucket);
-    if (!bucket.ok()) return SendError(call, bucket.error());
-  } else {
-    result = store_.List(call.auth.identity, call.bucket, request);
-    if (!result.ok()) return SendError(call, result.error());
-  }
+  S3Or<ListResult> result = ListPage(call, request);
+  if (!result.ok()) return SendError(call, result.error());
   bool fetch_owner = !v2 || call.Param("fetch-owner") == "true";
 
   XmlWriter xml("ListBucketResult");
@@ -586,33 +596,15 @@ void S3Handler::ListObjects(Call& call, bool v2) {
 
 void S3Handler::ListObjectVersions(Call& call) {
   ListRequest request;
-  request.prefix = call.Param("prefix");
-  request.delimiter = call.Param("delimiter");
+  bool url = false;
+  S3Or<Ok> parsed = ParseListParameters(call, &request, &url);
+  if (!parsed.ok()) return SendError(call, parsed.error());
   request.after = call.Param("key-marker");
-  std::string max_keys_text = call.Param("max-keys");
-  if (!max_keys_text.empty()) {
-    int64_t max_keys = 0;
-    if (!absl::SimpleAtoi(max_keys_text, &max_keys) || max_keys < 0) {
-      return SendError(call, InvalidArgument("max-keys must be a non-negative integer"));
-    }
-    request.max_keys = static_cast<size_t>(std::min<int64_t>(max_keys, 1000));
-  }
-  std::string encoding = call.Param("encoding-type");
-  if (!encoding.empty() && encoding != "url") {
-    return SendError(call, InvalidArgument("Invalid Encoding Method specified in Request"));
-  }
-  bool url = encoding == "url";
   auto enc = [url](const std::string& text) {
     return url ? AwsUriEncode(text, /*keep_slash=*/true) : text;
   };
-  S3Or<ListResult> result = ListResult{};
-  if (request.max_keys == 0) {
-    S3Or<BucketInfo> bucket = store_.HeadBucket(call.auth.identity, call.bucket);
-    if (!bucket.ok()) return SendError(call, bucket.error());
-  } else {
-    result = store_.List(call.auth.identity, call.bucket, request);
-    if (!result.ok()) return SendError(call, result.error());
-  }
+  S3Or<ListResult> result = ListPage(call, request);
+  if (!result.ok()) return SendError(call, result.error());
   XmlWriter xml("ListVersionsResult");
   xml.Element("Name", call.bucket)
       .Element("Prefix", enc(request.prefix))

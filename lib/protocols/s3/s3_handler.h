@@ -110,6 +110,11 @@ class S3Handler : public http::HttpHandler {
   // What an anonymous request may do: read objects and list buckets that are public-read.
   S3Or<Ok> AllowAnonymous(const Call& call, const Route& route);
   void GetBucketVersioning(Call& call);
+  // The listing parameters every list shares (prefix, delimiter, max-keys, encoding-type);
+  // `url` is set when keys are to be URL-encoded.
+  S3Or<Ok> ParseListParameters(const Call& call, ListRequest* request, bool* url);
+  // One page of the bucket; max-keys=0 only checks the bucket and answers an empty page.
+  S3Or<ListResult> ListPage(const Call& call, const ListRequest& request);
   void ListObjects(Call& call, bool v2);
   // Versioning is never enabled, so every object is its one version, "null" (as on AWS).
   void ListObjectVersions(Call& call);
