@@ -9,18 +9,17 @@
 // kDeadlineExceeded, kUnavailable, kIo.
 //
 // Example:
-//   backend.Write(ctx, inode, 0, "hello", Stability::kFileSync,
+//   backend.Write(ctx, inode, 0, cfs::Buffer::CopyOf("hello"), Stability::kFileSync,
 //                 [](absl::StatusOr<WriteResult> r) { ... });
 
 #ifndef CFS_LIB_BACKEND_DATA_SERVICE_H_
 #define CFS_LIB_BACKEND_DATA_SERVICE_H_
 
-#include <memory>
-#include <utility>
+#include <cstdint>
 
-#include "absl/strings/string_view.h"
 #include "lib/backend/callback.h"
 #include "lib/backend/types.h"
+#include "lib/common/buffer.h"
 
 namespace cfs::backend {
 
@@ -32,20 +31,12 @@ class DataService {
   virtual void Read(const RequestContext& ctx, InodeNumber inode, uint64_t offset, uint64_t count,
                     Callback<ReadResult> done) = 0;
 
-  // Writes `data` (copied before the call returns) at `offset`, extending the file as needed.
-  // The result says the stability reached, at least `stability`. Errors: kNoSpace, kQuota,
-  // kTooBig (offset + size beyond the maximum file size).
-  virtual void Write(const RequestContext& ctx, InodeNumber inode, uint64_t offset,
-                     absl::string_view data, Stability stability, Callback<WriteResult> done) = 0;
-
-  // As Write, for a caller that owns the bytes of `data` through `keep_alive`: an asynchronous
-  // backend may hold `keep_alive` until it has written, instead of copying `data` (large NFS
-  // WRITEs arrive in a buffer the protocol already owns). The default copies, through Write.
-  virtual void WriteRetained(const RequestContext& ctx, InodeNumber inode, uint64_t offset,
-                             std::shared_ptr<const void> keep_alive, absl::string_view data,
-                             Stability stability, Callback<WriteResult> done) {
-    Write(ctx, inode, offset, data, stability, std::move(done));
-  }
+  // Writes `data` at `offset`, extending the file as needed. The backend owns `data` from here
+  // (its slices stay alive until it has written them; it never needs to copy them to outlive
+  // the call). The result says the stability reached, at least `stability`. Errors: kNoSpace,
+  // kQuota, kTooBig (offset + size beyond the maximum file size).
+  virtual void Write(const RequestContext& ctx, InodeNumber inode, uint64_t offset, Buffer data,
+                     Stability stability, Callback<WriteResult> done) = 0;
 
   // Makes every earlier write to `inode` stable (count 0 means to the end of the file).
   virtual void Commit(const RequestContext& ctx, InodeNumber inode, uint64_t offset, uint64_t count,

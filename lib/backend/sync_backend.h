@@ -185,19 +185,16 @@ class SyncBackend {
     return backend::Await<backend::ReadResult>(
         [&](Cb<backend::ReadResult> d) { b_.Read(ctx_, inode, offset, count, std::move(d)); });
   }
-  Result<backend::WriteResult> Write(InodeNumber inode, uint64_t offset, absl::string_view data,
+  Result<backend::WriteResult> Write(InodeNumber inode, uint64_t offset, Buffer data,
                                      backend::Stability stability = backend::Stability::kFileSync) {
     return backend::Await<backend::WriteResult>([&](Cb<backend::WriteResult> d) {
-      b_.Write(ctx_, inode, offset, data, stability, std::move(d));
+      b_.Write(ctx_, inode, offset, std::move(data), stability, std::move(d));
     });
   }
-  // As Write, with `data` owned by `keep_alive` (the backend may keep it instead of copying).
-  Result<backend::WriteResult> WriteRetained(
-      InodeNumber inode, uint64_t offset, std::shared_ptr<const void> keep_alive,
-      absl::string_view data, backend::Stability stability = backend::Stability::kFileSync) {
-    return backend::Await<backend::WriteResult>([&](Cb<backend::WriteResult> d) {
-      b_.WriteRetained(ctx_, inode, offset, std::move(keep_alive), data, stability, std::move(d));
-    });
+  // As Write, with a copy of `data` (tests and tools).
+  Result<backend::WriteResult> Write(InodeNumber inode, uint64_t offset, absl::string_view data,
+                                     backend::Stability stability = backend::Stability::kFileSync) {
+    return Write(inode, offset, Buffer::CopyOf(data), stability);
   }
   Result<backend::CommitResult> Commit(InodeNumber inode) {
     return backend::Await<backend::CommitResult>(

@@ -308,20 +308,12 @@ void EmbeddedBackend::Read(const RequestContext& ctx, InodeNumber inode, uint64_
 }
 
 void EmbeddedBackend::Write(const RequestContext& ctx, InodeNumber inode, uint64_t offset,
-                            absl::string_view data, backend::Stability stability,
+                            Buffer data, backend::Stability stability,
                             Callback<backend::WriteResult> done) {
-  auto copy = std::make_shared<const std::string>(data);
-  absl::string_view view = *copy;
-  WriteRetained(ctx, inode, offset, std::move(copy), view, stability, std::move(done));
-}
-
-void EmbeddedBackend::WriteRetained(const RequestContext& ctx, InodeNumber inode, uint64_t offset,
-                                    std::shared_ptr<const void> keep_alive, absl::string_view data,
-                                    backend::Stability stability,
-                                    Callback<backend::WriteResult> done) {
+  // The pool's task owns the bytes until they are written (one pwritev of the slices).
   Run(ctx, std::move(done),
       [this, who = ctx.identity, override = ctx.owner_override, inode, offset,
-       keep_alive = std::move(keep_alive), data,
+       data = std::move(data),
        stability] { return store_->Write(who, inode, offset, data, stability, override); });
 }
 

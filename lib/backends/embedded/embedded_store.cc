@@ -1105,7 +1105,7 @@ absl::StatusOr<backend::ReadResult> EmbeddedStore::Read(const Identity& who, Ino
 }
 
 absl::StatusOr<backend::WriteResult> EmbeddedStore::Write(const Identity& who, InodeNumber inode,
-                                                          uint64_t offset, absl::string_view data,
+                                                          uint64_t offset, const Buffer& data,
                                                           backend::Stability stability,
                                                           bool owner_override) {
   {

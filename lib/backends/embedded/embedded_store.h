@@ -124,7 +124,7 @@ class EmbeddedStore {
                                            uint64_t count, bool cache_only = false,
                                            bool owner_override = false);
   absl::StatusOr<backend::WriteResult> Write(const Identity& who, InodeNumber inode,
-                                             uint64_t offset, absl::string_view data,
+                                             uint64_t offset, const Buffer& data,
                                              backend::Stability stability,
                                              bool owner_override = false);
   absl::StatusOr<backend::CommitResult> Commit(const Identity& who, InodeNumber inode);

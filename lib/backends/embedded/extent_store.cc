@@ -116,17 +116,35 @@ absl::Status ExtentStore::Read(InodeNumber inode, uint64_t offset, uint64_t coun
   return absl::OkStatus();
 }
 
-absl::Status ExtentStore::Write(InodeNumber inode, uint64_t offset, absl::string_view data) {
+absl::Status ExtentStore::Write(InodeNumber inode, uint64_t offset, const Buffer& data) {
   absl::StatusOr<std::shared_ptr<OpenFile>> file = Get(inode, /*create=*/true);
   if (!file.ok()) return file.status();
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = pwrite((*file)->fd(), data.data() + done, data.size() - done, offset + done);
+  const Buffer::Slices& slices = data.slices();
+  size_t first = 0;  // the first slice not yet written whole
+  size_t skip = 0;   // bytes of it already written
+  uint64_t at = offset;
+  while (first < slices.size()) {
+    constexpr int kMaxIov = 64;  // well under IOV_MAX
+    iovec iov[kMaxIov];
+    int n_iov = 0;
+    for (size_t i = first; i < slices.size() && n_iov < kMaxIov; ++i) {
+      absl::string_view bytes = slices[i].bytes;
+      if (i == first) bytes.remove_prefix(skip);
+      iov[n_iov++] = iovec{const_cast<char*>(bytes.data()), bytes.size()};
+    }
+    ssize_t n = pwritev((*file)->fd(), iov, n_iov, static_cast<off_t>(at));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return ErrnoStatus(errno, "pwrite");
+      return ErrnoStatus(errno, "pwritev");
     }
-    done += static_cast<size_t>(n);
+    at += static_cast<uint64_t>(n);
+    size_t left = static_cast<size_t>(n);
+    while (first < slices.size() && left >= slices[first].bytes.size() - skip) {
+      left -= slices[first].bytes.size() - skip;
+      skip = 0;
+      ++first;
+    }
+    skip += left;
   }
   if (data.size() >= kEarlyWritebackBytes) {
     // Start writing large writes back now, without waiting: a later COMMIT (or fdatasync)

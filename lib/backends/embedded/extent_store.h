@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "lib/backend/types.h"
+#include "lib/common/buffer.h"
 
 namespace cfs::embedded {
 
@@ -45,8 +46,13 @@ class ExtentStore {
   // fails with WouldBlock().
   absl::Status Read(backend::InodeNumber inode, uint64_t offset, uint64_t count, std::string* out,
                     bool cache_only = false);
-  // Errors: kNoSpace, kQuota, kTooBig, kIo.
-  absl::Status Write(backend::InodeNumber inode, uint64_t offset, absl::string_view data);
+  // Writes the slices of `data` at `offset` (pwritev, no copy). Errors: kNoSpace, kQuota,
+  // kTooBig, kIo.
+  absl::Status Write(backend::InodeNumber inode, uint64_t offset, const Buffer& data);
+  // The same for bytes the caller holds.
+  absl::Status Write(backend::InodeNumber inode, uint64_t offset, absl::string_view data) {
+    return Write(inode, offset, Buffer::Wrap(nullptr, data));
+  }
   // fdatasync of the inode's file (nothing to do when it has none).
   absl::Status Sync(backend::InodeNumber inode);
   // Sets the file's length (creates it when growing from nothing).

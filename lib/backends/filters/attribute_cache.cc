@@ -252,17 +252,10 @@ void AttributeCache::Release(const Ctx& c, Ino inode, Cb<backend::Done> done) {
   ForwardingBackend::Release(c, inode, InvalidateAfter(std::move(done), {inode}));
 }
 
-void AttributeCache::Write(const Ctx& c, Ino inode, uint64_t offset, absl::string_view data,
+void AttributeCache::Write(const Ctx& c, Ino inode, uint64_t offset, Buffer data,
                            backend::Stability stability, Cb<backend::WriteResult> done) {
-  ForwardingBackend::Write(c, inode, offset, data, stability,
+  ForwardingBackend::Write(c, inode, offset, std::move(data), stability,
                            InvalidateAfter(std::move(done), {inode}));
-}
-
-void AttributeCache::WriteRetained(const Ctx& c, Ino inode, uint64_t offset,
-                                   std::shared_ptr<const void> keep_alive, absl::string_view data,
-                                   backend::Stability stability, Cb<backend::WriteResult> done) {
-  ForwardingBackend::WriteRetained(c, inode, offset, std::move(keep_alive), data, stability,
-                                   InvalidateAfter(std::move(done), {inode}));
 }
 
 void AttributeCache::Commit(const Ctx& c, Ino inode, uint64_t offset, uint64_t count,

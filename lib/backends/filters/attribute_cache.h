@@ -76,11 +76,8 @@ class AttributeCache : public ForwardingBackend {
   void RemoveXattr(const Ctx& c, Ino inode, absl::string_view name,
                    Cb<backend::Done> done) override;
   void Release(const Ctx& c, Ino inode, Cb<backend::Done> done) override;
-  void Write(const Ctx& c, Ino inode, uint64_t offset, absl::string_view data,
-             backend::Stability stability, Cb<backend::WriteResult> done) override;
-  void WriteRetained(const Ctx& c, Ino inode, uint64_t offset,
-                     std::shared_ptr<const void> keep_alive, absl::string_view data,
-                     backend::Stability stability, Cb<backend::WriteResult> done) override;
+  void Write(const Ctx& c, Ino inode, uint64_t offset, Buffer data, backend::Stability stability,
+             Cb<backend::WriteResult> done) override;
   void Commit(const Ctx& c, Ino inode, uint64_t offset, uint64_t count,
               Cb<backend::CommitResult> done) override;
 

@@ -33,18 +33,10 @@ void ChangeFeed::Read(const Ctx& c, Ino inode, uint64_t offset, uint64_t count,
   ForwardingBackend::Read(c, inode, offset, count, std::move(done));
 }
 
-void ChangeFeed::Write(const Ctx& c, Ino inode, uint64_t offset, absl::string_view data,
+void ChangeFeed::Write(const Ctx& c, Ino inode, uint64_t offset, Buffer data,
                        backend::Stability stability, Cb<backend::WriteResult> done) {
   Notify({inode, true, c.origin});
-  ForwardingBackend::Write(c, inode, offset, data, stability, std::move(done));
-}
-
-void ChangeFeed::WriteRetained(const Ctx& c, Ino inode, uint64_t offset,
-                               std::shared_ptr<const void> keep_alive, absl::string_view data,
-                               backend::Stability stability, Cb<backend::WriteResult> done) {
-  Notify({inode, true, c.origin});
-  ForwardingBackend::WriteRetained(c, inode, offset, std::move(keep_alive), data, stability,
-                                   std::move(done));
+  ForwardingBackend::Write(c, inode, offset, std::move(data), stability, std::move(done));
 }
 
 void ChangeFeed::SetAttr(const Ctx& c, Ino inode, const backend::SetAttributes& attrs,

@@ -35,11 +35,8 @@ class ChangeFeed : public ForwardingBackend {
 
   void Read(const Ctx& c, Ino inode, uint64_t offset, uint64_t count,
             Cb<backend::ReadResult> done) override;
-  void Write(const Ctx& c, Ino inode, uint64_t offset, absl::string_view data,
-             backend::Stability stability, Cb<backend::WriteResult> done) override;
-  void WriteRetained(const Ctx& c, Ino inode, uint64_t offset,
-                     std::shared_ptr<const void> keep_alive, absl::string_view data,
-                     backend::Stability stability, Cb<backend::WriteResult> done) override;
+  void Write(const Ctx& c, Ino inode, uint64_t offset, Buffer data, backend::Stability stability,
+             Cb<backend::WriteResult> done) override;
   void SetAttr(const Ctx& c, Ino inode, const backend::SetAttributes& attrs,
                Cb<backend::AttrChange> done) override;
 

@@ -121,14 +121,9 @@ class ForwardingBackend : public backend::Backend {
             Cb<backend::ReadResult> done) override {
     next_->Read(c, inode, offset, count, std::move(done));
   }
-  void Write(const Ctx& c, Ino inode, uint64_t offset, absl::string_view data,
-             backend::Stability stability, Cb<backend::WriteResult> done) override {
-    next_->Write(c, inode, offset, data, stability, std::move(done));
-  }
-  void WriteRetained(const Ctx& c, Ino inode, uint64_t offset,
-                     std::shared_ptr<const void> keep_alive, absl::string_view data,
-                     backend::Stability stability, Cb<backend::WriteResult> done) override {
-    next_->WriteRetained(c, inode, offset, std::move(keep_alive), data, stability, std::move(done));
+  void Write(const Ctx& c, Ino inode, uint64_t offset, Buffer data, backend::Stability stability,
+             Cb<backend::WriteResult> done) override {
+    next_->Write(c, inode, offset, std::move(data), stability, std::move(done));
   }
   void Commit(const Ctx& c, Ino inode, uint64_t offset, uint64_t count,
               Cb<backend::CommitResult> done) override {

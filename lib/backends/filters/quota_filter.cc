@@ -498,8 +498,7 @@ std::optional<Attributes> QuotaFilter::Recall(Ino inode) const {
   return it->second;
 }
 
-void QuotaFilter::WriteWith(const Ctx& c, const Attributes& attrs, uint64_t offset,
-                            std::shared_ptr<const void> keep_alive, absl::string_view data,
+void QuotaFilter::WriteWith(const Ctx& c, const Attributes& attrs, uint64_t offset, Buffer data,
                             backend::Stability stability, Cb<backend::WriteResult> done) {
   Ino inode = attrs.inode;
   uint64_t end = offset + data.size();
@@ -542,55 +541,30 @@ void QuotaFilter::WriteWith(const Ctx& c, const Attributes& attrs, uint64_t offs
     held->Release();
     std::move(done)(std::move(result));
   };
-  if (keep_alive != nullptr) {
-    next().WriteRetained(c, inode, offset, std::move(keep_alive), data, stability,
-                         std::move(finish));
-  } else {
-    next().Write(c, inode, offset, data, stability, std::move(finish));
-  }
+  next().Write(c, inode, offset, std::move(data), stability, std::move(finish));
 }
 
-void QuotaFilter::WriteRetained(const Ctx& c, Ino inode, uint64_t offset,
-                                std::shared_ptr<const void> keep_alive, absl::string_view data,
-                                backend::Stability stability, Cb<backend::WriteResult> done) {
+void QuotaFilter::Write(const Ctx& c, Ino inode, uint64_t offset, Buffer data,
+                        backend::Stability stability, Cb<backend::WriteResult> done) {
   if (!active()) {
-    next().WriteRetained(c, inode, offset, std::move(keep_alive), data, stability, std::move(done));
+    next().Write(c, inode, offset, std::move(data), stability, std::move(done));
     return;
   }
   if (std::optional<Attributes> known = Recall(inode)) {
-    WriteWith(c, *known, offset, std::move(keep_alive), data, stability, std::move(done));
+    WriteWith(c, *known, offset, std::move(data), stability, std::move(done));
     return;
   }
   next().GetAttr(AsRoot(c), inode,
-                 [this, c, inode, offset, keep_alive = std::move(keep_alive), data, stability,
+                 [this, c, inode, offset, data = std::move(data), stability,
                   done = std::move(done)](absl::StatusOr<Attributes> attrs) mutable {
                    if (!attrs.ok() || attrs->type != FileType::kRegular) {
                      // The backend gives the error (stale handle, a directory...).
-                     next().WriteRetained(c, inode, offset, std::move(keep_alive), data, stability,
-                                          std::move(done));
+                     next().Write(c, inode, offset, std::move(data), stability, std::move(done));
                      return;
                    }
                    Remember(*attrs);
-                   WriteWith(c, *attrs, offset, std::move(keep_alive), data, stability,
-                             std::move(done));
+                   WriteWith(c, *attrs, offset, std::move(data), stability, std::move(done));
                  });
-}
-
-void QuotaFilter::Write(const Ctx& c, Ino inode, uint64_t offset, absl::string_view data,
-                        backend::Stability stability, Cb<backend::WriteResult> done) {
-  if (!active()) {
-    next().Write(c, inode, offset, data, stability, std::move(done));
-    return;
-  }
-  if (std::optional<Attributes> known = Recall(inode)) {
-    // Forwarded before this returns: the backend copies `data` as Write promises.
-    WriteWith(c, *known, offset, nullptr, data, stability, std::move(done));
-    return;
-  }
-  // The write goes on once the attributes are in, after this returns: keep a copy.
-  auto copy = std::make_shared<std::string>(data);
-  absl::string_view view(*copy);
-  WriteRetained(c, inode, offset, std::move(copy), view, stability, std::move(done));
 }
 
 void QuotaFilter::SetAttr(const Ctx& c, Ino inode, const backend::SetAttributes& attrs,

@@ -96,11 +96,8 @@ class QuotaFilter : public ForwardingBackend, public quota::QuotaService {
                        Cb<backend::DirChange> done) override;
   void Rename(const Ctx& c, Ino from_dir, absl::string_view from_name, Ino to_dir,
               absl::string_view to_name, Cb<backend::RenameResult> done) override;
-  void Write(const Ctx& c, Ino inode, uint64_t offset, absl::string_view data,
-             backend::Stability stability, Cb<backend::WriteResult> done) override;
-  void WriteRetained(const Ctx& c, Ino inode, uint64_t offset,
-                     std::shared_ptr<const void> keep_alive, absl::string_view data,
-                     backend::Stability stability, Cb<backend::WriteResult> done) override;
+  void Write(const Ctx& c, Ino inode, uint64_t offset, Buffer data, backend::Stability stability,
+             Cb<backend::WriteResult> done) override;
 
  private:
   using Keys = std::vector<quota::QuotaKey>;
@@ -124,10 +121,8 @@ class QuotaFilter : public ForwardingBackend, public quota::QuotaService {
   void Remember(const backend::Attributes& attrs);
   void Forget(Ino inode);
   std::optional<backend::Attributes> Recall(Ino inode) const;
-  // A write once the file's attributes are known: reserve, forward (WriteRetained with
-  // `keep_alive`, else Write, which copies), charge.
-  void WriteWith(const Ctx& c, const backend::Attributes& attrs, uint64_t offset,
-                 std::shared_ptr<const void> keep_alive, absl::string_view data,
+  // A write once the file's attributes are known: reserve, forward, charge.
+  void WriteWith(const Ctx& c, const backend::Attributes& attrs, uint64_t offset, Buffer data,
                  backend::Stability stability, Cb<backend::WriteResult> done);
   bool active() const { return active_.load(std::memory_order_acquire); }
   // Sets the (valid, non-empty) limits of `setting`; true when they add a tree to count.

@@ -994,17 +994,13 @@ void RemoteBackend::Read(const RequestContext& ctx, InodeNumber inode, uint64_t 
 }
 
 void RemoteBackend::Write(const RequestContext& ctx, InodeNumber inode, uint64_t offset,
-                          absl::string_view data, backend::Stability stability,
+                          Buffer bytes, backend::Stability stability,
                           Callback<backend::WriteResult> done) {
-  auto copy = std::make_shared<const std::string>(data);  // the caller's bytes may go away
-  absl::string_view view = *copy;
-  WriteRetained(ctx, inode, offset, std::move(copy), view, stability, std::move(done));
-}
-
-void RemoteBackend::WriteRetained(const RequestContext& ctx, InodeNumber inode, uint64_t offset,
-                                  std::shared_ptr<const void> keep_alive, absl::string_view data,
-                                  backend::Stability stability,
-                                  Callback<backend::WriteResult> done) {
+  // An A4 write frame carries one contiguous data part: a chain is joined here, once (an NFS
+  // WRITE is one slice of its record already, so it is not copied).
+  auto held = std::make_shared<Buffer>(std::move(bytes));
+  absl::string_view data = held->Flatten();
+  std::shared_ptr<const void> keep_alive = std::move(held);
   GetAttr(
       ctx, inode,
       [this, ctx, inode, offset, keep_alive = std::move(keep_alive), data, stability,

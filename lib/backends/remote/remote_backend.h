@@ -136,12 +136,8 @@ class RemoteBackend : public backend::Backend {
   void Read(const backend::RequestContext& ctx, backend::InodeNumber inode, uint64_t offset,
             uint64_t count, backend::Callback<backend::ReadResult> done) override;
   void Write(const backend::RequestContext& ctx, backend::InodeNumber inode, uint64_t offset,
-             absl::string_view data, backend::Stability stability,
+             Buffer data, backend::Stability stability,
              backend::Callback<backend::WriteResult> done) override;
-  void WriteRetained(const backend::RequestContext& ctx, backend::InodeNumber inode,
-                     uint64_t offset, std::shared_ptr<const void> keep_alive,
-                     absl::string_view data, backend::Stability stability,
-                     backend::Callback<backend::WriteResult> done) override;
   void Commit(const backend::RequestContext& ctx, backend::InodeNumber inode, uint64_t offset,
               uint64_t count, backend::Callback<backend::CommitResult> done) override;
   backend::WriteVerifier CurrentWriteVerifier() const override;

@@ -129,8 +129,8 @@ TEST_P(RemoteFaultTest, PipelinedWritesPastTheEndAllLand) {
   std::vector<std::promise<absl::Status>> done(kPieces);
   RequestContext ctx{Identity::Root()};
   for (int i = 0; i < kPieces; ++i) {
-    backend->WriteRetained(
-        ctx, inode, i * kPiece, bodies[i], *bodies[i], backend::Stability::kUnstable,
+    backend->Write(
+        ctx, inode, i * kPiece, Buffer::Wrap(bodies[i], *bodies[i]), backend::Stability::kUnstable,
         [&done, i](absl::StatusOr<backend::WriteResult> r) { done[i].set_value(r.status()); });
   }
   for (auto& d : done) ASSERT_TRUE(d.get_future().get().ok());

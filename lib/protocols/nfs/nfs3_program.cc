@@ -366,8 +366,8 @@ void Nfs3Program::Write(Call call, Reply reply) {
   target.ctx.owner_override = true;                // as knfsd: the client checked access at open
   args->data = args->data.substr(0, args->count);  // a view into the call's record
   // The payload stays in the call's record buffer, which the backend keeps alive: no copy.
-  context_.backend().WriteRetained(
-      target.ctx, target.inode, args->offset, call.record, args->data, args->stable,
+  context_.backend().Write(
+      target.ctx, target.inode, args->offset, Buffer::Wrap(call.record, args->data), args->stable,
       [target, reply = std::move(reply)](absl::StatusOr<backend::WriteResult> r) mutable {
         if (!r.ok()) return Fail(reply, Nfs3Proc::kWrite, r.status());
         XdrWriter out;

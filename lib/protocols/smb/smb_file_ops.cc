@@ -682,10 +682,11 @@ SmbResponse SmbConnection::Write(SmbRequest& r) {
   backend::SyncBackend fs(server_.backend(), OwnIo(*open));
   backend::Stability stability =
       through ? backend::Stability::kFileSync : backend::Stability::kUnstable;
-  absl::StatusOr<backend::WriteResult> written =
-      r.keep_alive != nullptr
-          ? fs.WriteRetained(open->inode, req->offset, r.keep_alive, req->data, stability)
-          : fs.Write(open->inode, req->offset, req->data, stability);
+  // The payload stays in the request's buffer (kept alive by r.keep_alive), else it is copied.
+  absl::StatusOr<backend::WriteResult> written = fs.Write(
+      open->inode, req->offset,
+      r.keep_alive != nullptr ? Buffer::Wrap(r.keep_alive, req->data) : Buffer::CopyOf(req->data),
+      stability);
   if (!written.ok()) return SmbResponse{NtStatusFor(written.status())};
   {
     std::lock_guard<std::mutex> lock(open->mu);

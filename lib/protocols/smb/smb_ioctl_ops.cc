@@ -168,8 +168,8 @@ SmbResponse SmbConnection::Ioctl(SmbRequest& r) {
         absl::StatusOr<backend::ReadResult> data = fs.Read(source->inode, from, length);
         if (!data.ok()) return SmbResponse{NtStatusFor(data.status())};
         if (data->data.size() < length) return SmbResponse{nt::kInvalidViewSize};
-        absl::StatusOr<backend::WriteResult> w =
-            fs.Write(open->inode, to, data->data, backend::Stability::kUnstable);
+        absl::StatusOr<backend::WriteResult> w = fs.Write(
+            open->inode, to, Buffer::Adopt(std::move(data->data)), backend::Stability::kUnstable);
         if (!w.ok()) return SmbResponse{NtStatusFor(w.status())};
         ++chunks;
         written_total += w->count;
