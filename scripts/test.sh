@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what is missing and runs the whole test suite (unit, SPI conformance, crash, fuzz
-# corpus replay, benchmark smoke tests). Extra arguments go to `bazel test`.
+# Installs what is missing and runs the whole test suite (the layering check, unit, SPI
+# conformance, crash, fuzz corpus replay, benchmark smoke tests). Extra arguments go to `bazel test`.
 # CFS_SANITIZERS="asan ubsan tsan" runs the suite again under each named sanitizer config.
 # Ends with one line "N passed, N failed" counted from Bazel's per-test summaries.
 set -uo pipefail
@@ -27,6 +27,14 @@ run_pass() {
   failed=$((failed + f))
   [ "$status" -eq 0 ] || overall="$status"
 }
+
+# The layering rules (DESIGN.md), one check counted like a test.
+if scripts/check-layering.sh; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+  overall=1
+fi
 
 run_pass "$@"
 for sanitizer in ${CFS_SANITIZERS:-}; do

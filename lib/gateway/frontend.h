@@ -18,14 +18,11 @@
 #include "lib/auth/export_policy.h"
 #include "lib/auth/user_store.h"
 #include "lib/backend/backend.h"
+#include "lib/backend/change_listener.h"
 #include "lib/backend/file_handle.h"
 #include "lib/gateway/gateway_options.h"
 #include "lib/observability/metrics.h"
 #include "lib/quota/quota.h"
-
-namespace cfs::filters {
-class ChangeFeed;
-}  // namespace cfs::filters
 
 namespace cfs::gateway {
 
@@ -44,7 +41,7 @@ struct FrontendContext {
   const backend::FileHandleCodec& handles;
   // Tells listeners about every read and write, whichever frontend makes it (SMB oplock
   // breaks). Null when the gateway runs without one.
-  filters::ChangeFeed* changes = nullptr;
+  backend::ChangeSource* changes = nullptr;
   // Where the frontend reports its requests and connections (ProtocolMetrics, collectors).
   // Null when the gateway runs without metrics.
   observability::MetricsRegistry* metrics = nullptr;

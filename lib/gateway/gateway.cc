@@ -42,7 +42,7 @@ absl::Status Gateway::SetExports(std::vector<auth::Export> exports) {
       return s;
     }
   }
-  if (quota_filter_ != nullptr) quota_filter_->SetExports(exports);
+  if (exports_changed_) exports_changed_(exports);
   live_exports_ = std::move(exports);
   return absl::OkStatus();
 }
@@ -84,7 +84,7 @@ absl::Status Gateway::Start() {
   started_exports_ = live_exports_;  // as SetExports may have changed them before Start
   FrontendContext context{options_, *backend_, users_, started_exports_, handles_, change_feed_};
   context.metrics = &metrics_;
-  context.quotas = quota_filter_;
+  context.quotas = quotas_;
   for (; started_ < frontends_.size(); ++started_) {
     Frontend& frontend = *frontends_[started_];
     absl::Status s = frontend.Start(context);

@@ -29,13 +29,12 @@
 #include "absl/status/statusor.h"
 #include "lib/auth/user_store.h"
 #include "lib/backend/backend.h"
+#include "lib/backend/change_listener.h"
 #include "lib/backend/file_handle.h"
-#include "lib/backends/filters/attribute_cache.h"
-#include "lib/backends/filters/change_feed.h"
-#include "lib/backends/filters/quota_filter.h"
 #include "lib/gateway/frontend.h"
 #include "lib/gateway/gateway_options.h"
 #include "lib/observability/metrics.h"
+#include "lib/quota/quota.h"
 
 namespace cfs::gateway {
 
@@ -94,10 +93,8 @@ class Gateway {
 
   absl::Time started_at() const { return started_at_; }
   const backend::FileHandleCodec& file_handles() const { return handles_; }
-  // The attribute cache in front of the backend (null when turned off).
-  const filters::AttributeCache* attribute_cache() const { return attribute_cache_; }
   // Quotas: set, list and rebuild them (null only for a gateway built without the filter).
-  quota::QuotaService* quotas() { return quota_filter_; }
+  quota::QuotaService* quotas() { return quotas_; }
 
   // Every metric of the gateway and its frontends (rendered at the admin port's /metrics).
   observability::MetricsRegistry& metrics() { return metrics_; }
@@ -148,9 +145,11 @@ class Gateway {
   const absl::Time started_at_ = absl::Now();
   auth::UserStore users_;
   const backend::FileHandleCodec handles_;
-  filters::AttributeCache* attribute_cache_ = nullptr;  // owned through backend_
-  filters::ChangeFeed* change_feed_ = nullptr;          // owned through backend_
-  filters::QuotaFilter* quota_filter_ = nullptr;        // owned through backend_
+  // The filters' faces the gateway uses, all owned through backend_ (the Builder sets them).
+  backend::ChangeSource* change_feed_ = nullptr;
+  quota::QuotaService* quotas_ = nullptr;
+  // Tells the quota filter which exports exist (their trees count against export quotas).
+  std::function<void(const std::vector<auth::Export>&)> exports_changed_;
   mutable std::mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kBuilt;
   size_t started_ ABSL_GUARDED_BY(mu_) = 0;

@@ -10,6 +10,9 @@
 #include "absl/strings/str_cat.h"
 #include "lib/backend/errors.h"
 #include "lib/backends/embedded/embedded_backend.h"
+#include "lib/backends/filters/attribute_cache.h"
+#include "lib/backends/filters/change_feed.h"
+#include "lib/backends/filters/quota_filter.h"
 #include "lib/backends/filters/reserved_names_filter.h"
 #include "lib/backends/remote/a4_fabric_transport.h"
 #include "lib/backends/remote/a4_socket_transport.h"
@@ -175,9 +178,11 @@ absl::StatusOr<std::unique_ptr<Gateway>> GatewayBuilder::Build() {
   backend = std::make_unique<filters::ReservedNamesFilter>(std::move(backend));
   std::unique_ptr<Gateway> gateway(new Gateway(options_, std::move(backend), std::move(selected),
                                                std::move(exports), std::move(key)));
-  gateway->attribute_cache_ = cache;
   gateway->change_feed_ = change_feed;
-  gateway->quota_filter_ = quotas;
+  gateway->quotas_ = quotas;
+  gateway->exports_changed_ = [quotas](const std::vector<auth::Export>& exports) {
+    quotas->SetExports(exports);
+  };
   gateway->backend_collectors_.push_back(server::RegisterQuotaMetrics(gateway->metrics_, *quotas));
   if (admin != nullptr) admin->Attach(gateway.get());
   if (control != nullptr) control->Attach(gateway.get());

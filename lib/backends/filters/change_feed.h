@@ -1,11 +1,11 @@
-// ChangeFeed: tells listeners that a file's data is about to be read or changed, whichever
-// protocol asks. The SMB frontend listens to break the oplocks its clients hold when another
-// client (over SMB, NFS or S3) reads or writes the file. The outermost filter, so every
-// frontend's calls pass through it. Listeners run on the caller's thread before the call goes
-// on and must not block. Thread-safe.
+// ChangeFeed: the gateway's backend::ChangeSource; tells listeners that a file's data is about to
+// be read or changed, whichever protocol asks. The SMB frontend listens to break the oplocks its
+// clients hold when another client (over SMB, NFS or S3) reads or writes the file. The outermost
+// filter, so every frontend's calls pass through it. Listeners run on the caller's thread before
+// the call goes on and must not block. Thread-safe.
 //
 // Example:
-//   int id = feed.Subscribe([](const ChangeFeed::Access& a) { ... });
+//   int id = feed.Subscribe([](const backend::DataAccess& a) { ... });
 //   feed.Unsubscribe(id);
 #ifndef CFS_LIB_BACKENDS_FILTERS_CHANGE_FEED_H_
 #define CFS_LIB_BACKENDS_FILTERS_CHANGE_FEED_H_
@@ -15,23 +15,20 @@
 #include <memory>
 #include <mutex>  // std::mutex: visible to ThreadSanitizer (Debian's Abseil is not instrumented)
 
+#include "lib/backend/change_listener.h"
 #include "lib/backends/filters/forwarding_backend.h"
 
 namespace cfs::filters {
 
-class ChangeFeed : public ForwardingBackend {
+class ChangeFeed : public ForwardingBackend, public backend::ChangeSource {
  public:
-  struct Access {
-    backend::InodeNumber inode = 0;
-    bool write = false;   // data or size changes (else a read)
-    uint64_t origin = 0;  // RequestContext::origin of the caller (0: not an SMB handle)
-  };
-  using Listener = std::function<void(const Access&)>;
+  using Access = backend::DataAccess;
+  using Listener = backend::ChangeListener;
 
   using ForwardingBackend::ForwardingBackend;
 
-  int Subscribe(Listener listener);
-  void Unsubscribe(int id);
+  int Subscribe(Listener listener) override;
+  void Unsubscribe(int id) override;
 
   void Read(const Ctx& c, Ino inode, uint64_t offset, uint64_t count,
             Cb<backend::ReadResult> done) override;

@@ -2,7 +2,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "lib/backend/sync_backend.h"
-#include "lib/backends/filters/change_feed.h"
 #include "lib/common/logging.h"
 #include "lib/protocols/smb/smb_connection.h"
 
@@ -70,7 +69,7 @@ absl::Status SmbFrontend::Start(const gateway::FrontendContext& context) {
   if (context.changes != nullptr) {
     // Reads and writes through any protocol break the oplocks of the other SMB handles.
     changes_ = context.changes;
-    feed_id_ = changes_->Subscribe([server](const filters::ChangeFeed::Access& access) {
+    feed_id_ = changes_->Subscribe([server](const backend::DataAccess& access) {
       server->SendBreaks(server->state().BreakForAccess(access.inode, access.origin, access.write));
     });
   }

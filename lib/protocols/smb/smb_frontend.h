@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "lib/backends/filters/change_feed.h"
+#include "lib/backend/change_listener.h"
 #include "lib/common/net/tcp_server.h"
 #include "lib/gateway/frontend.h"
 #include "lib/protocols/smb/smb_server.h"
@@ -39,7 +39,7 @@ class SmbFrontend : public gateway::Frontend {
   std::unique_ptr<net::TcpServer> listener_;  // destroyed first: its connections use server_
   observability::MetricsRegistry::Registration connections_;  // reads listener_
   std::string host_;
-  filters::ChangeFeed* changes_ = nullptr;  // borrowed from the gateway
+  backend::ChangeSource* changes_ = nullptr;  // borrowed from the gateway
   int feed_id_ = 0;
 };
 
