@@ -19,8 +19,8 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_split.h"
 #include "lib/common/logging.h"
+#include "lib/config/config_file.h"
 #include "lib/gateway/gateway.h"
-#include "lib/server/config_file.h"
 
 ABSL_FLAG(std::string, config, "", "Config file (protobuf text format, see docs/operations.md)");
 ABSL_FLAG(std::string, data_dir, "./cfs-data", "Directory of the embedded backend's state");
@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
   cfs::gateway::GatewayOptions options;
   cfs::LogLevel level = cfs::LogLevel::kInfo;
   if (!absl::GetFlag(FLAGS_config).empty()) {
-    absl::Status s = cfs::server::LoadConfigFile(absl::GetFlag(FLAGS_config), &options, &level);
+    absl::Status s = cfs::config::LoadConfigFile(absl::GetFlag(FLAGS_config), &options, &level);
     if (!s.ok()) return Fail(s);
     options.config_file = absl::GetFlag(FLAGS_config);
   }

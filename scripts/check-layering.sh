@@ -38,6 +38,8 @@ for p in nfs s3 smb rpc http; do
 done
 check "a backend depends on a protocol" "deps(//lib/backends/...) intersect //lib/protocols/..."
 check "the public gateway API links a backend" "deps(//lib/gateway/...) intersect //lib/backends/..."
+check "the control plane depends on the Builder's implementation" \
+  "deps(//lib/control/...) intersect //lib/server/..."
 check "the SPI depends on something above it" \
   "deps(//lib/backend/...) intersect (//lib/... - //lib/backend/... - //lib/common/...)"
 

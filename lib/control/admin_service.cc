@@ -12,9 +12,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "lib/common/logging.h"
+#include "lib/config/client_rule_proto.h"
+#include "lib/config/config_file.h"
 #include "lib/control/control_state.h"
-#include "lib/server/client_rule_proto.h"
-#include "lib/server/config_file.h"
 
 namespace cfs::control {
 namespace {
@@ -35,7 +35,7 @@ void ToProto(const auth::Export& in, pb::Export* out) {
   out->set_smb_share(in.smb_share);
   out->set_smb_encrypt(in.smb_encrypt);
   out->set_s3_buckets(in.s3_buckets);
-  for (const auth::ClientRule& rule : in.rules) server::ClientRuleToProto(rule, out->add_rules());
+  for (const auth::ClientRule& rule : in.rules) config::ClientRuleToProto(rule, out->add_rules());
 }
 
 absl::StatusOr<auth::Export> FromProto(const pb::Export& in) {
@@ -48,7 +48,7 @@ absl::StatusOr<auth::Export> FromProto(const pb::Export& in) {
   exp.smb_encrypt = in.smb_encrypt();
   exp.s3_buckets = in.s3_buckets();
   for (const pb::ClientRule& r : in.rules()) {
-    absl::StatusOr<auth::ClientRule> rule = server::ClientRuleFromProto(r, in.name());
+    absl::StatusOr<auth::ClientRule> rule = config::ClientRuleFromProto(r, in.name());
     if (!rule.ok()) return rule.status();
     exp.rules.push_back(*std::move(rule));
   }
@@ -583,7 +583,7 @@ absl::Status AdminService::ReloadLocked(pb::ReloadConfigResponse* resp) {
   resp->set_config_file(path);
   gateway::GatewayOptions fresh;
   LogLevel level = MinLogLevel();
-  absl::Status loaded = server::LoadConfigFile(path, &fresh, &level);
+  absl::Status loaded = config::LoadConfigFile(path, &fresh, &level);
   if (!loaded.ok()) return loaded;
   // Exports: the file's replace those of the same name; the others stay.
   std::vector<auth::Export> exports = gateway_.exports();

@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "lib/common/durable_file.h"
-#include "lib/server/config_file.h"
+#include "lib/config/config_file.h"
 
 namespace cfs::control {
 namespace {
@@ -32,7 +32,7 @@ absl::Status SaveControlState(gateway::Gateway& gateway) {
   std::string text = absl::StrCat(
       "# The control plane's state (cfs-gatewayctl changes): exports, users, groups, quotas.\n"
       "# Written by the gateway; it replaces those lists of the config file at start.\n",
-      server::FormatStateText(gateway.exports(), gateway.users().List(),
+      config::FormatStateText(gateway.exports(), gateway.users().List(),
                               gateway.users().ListGroups(), quotas));
   absl::Status written = WriteFileDurably(ControlStatePath(gateway.options().data_dir), text);
   if (!written.ok()) return absl::InternalError(absl::StrCat("control state: ", written.message()));
@@ -53,7 +53,7 @@ absl::StatusOr<bool> LoadControlState(const std::string& data_dir,
   text << in.rdbuf();
   gateway::GatewayOptions state;
   LogLevel ignored = LogLevel::kInfo;
-  absl::Status parsed = server::ParseConfigText(text.str(), &state, &ignored);
+  absl::Status parsed = config::ParseConfigText(text.str(), &state, &ignored);
   if (!parsed.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", parsed.message()));
   }

@@ -1,4 +1,4 @@
-#include "lib/server/config_file.h"
+#include "lib/config/config_file.h"
 
 #include <fstream>
 #include <sstream>
@@ -7,10 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
-#include "lib/server/client_rule_proto.h"
-#include "lib/server/config.pb.h"
+#include "lib/config/client_rule_proto.h"
+#include "lib/config/config.pb.h"
 
-namespace cfs::server {
+namespace cfs::config {
 namespace {
 
 // Collects the parser's first error with its position.
@@ -226,4 +226,4 @@ absl::Status LoadConfigFile(const std::string& path, gateway::GatewayOptions* op
   return absl::OkStatus();
 }
 
-}  // namespace cfs::server
+}  // namespace cfs::config

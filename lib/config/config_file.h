@@ -5,8 +5,8 @@
 //   GatewayOptions options;
 //   CFS_RETURN_IF_ERROR(LoadConfigFile("/etc/cfs/gateway.conf", &options));
 
-#ifndef CFS_LIB_SERVER_CONFIG_FILE_H_
-#define CFS_LIB_SERVER_CONFIG_FILE_H_
+#ifndef CFS_LIB_CONFIG_CONFIG_FILE_H_
+#define CFS_LIB_CONFIG_CONFIG_FILE_H_
 
 #include <string>
 #include <vector>
@@ -15,7 +15,7 @@
 #include "lib/common/logging.h"
 #include "lib/gateway/gateway_options.h"
 
-namespace cfs::server {
+namespace cfs::config {
 
 // Errors: kNotFound (no such file), kInvalidArgument (syntax error with line and column, or a
 // bad value naming the field).
@@ -33,6 +33,6 @@ std::string FormatStateText(const std::vector<auth::Export>& exports,
                             const std::vector<auth::Group>& groups,
                             const std::vector<quota::QuotaSetting>& quotas);
 
-}  // namespace cfs::server
+}  // namespace cfs::config
 
-#endif  // CFS_LIB_SERVER_CONFIG_FILE_H_
+#endif  // CFS_LIB_CONFIG_CONFIG_FILE_H_

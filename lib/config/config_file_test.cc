@@ -1,10 +1,10 @@
-#include "lib/server/config_file.h"
+#include "lib/config/config_file.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/status_matchers.h"
 
-namespace cfs::server {
+namespace cfs::config {
 namespace {
 
 using ::cfs::testing::StatusIs;
@@ -101,4 +101,4 @@ TEST(ConfigFileTest, Quotas) {
 }
 
 }  // namespace
-}  // namespace cfs::server
+}  // namespace cfs::config

@@ -6,12 +6,12 @@
 #include <cstdlib>
 #include <string>
 
-#include "lib/server/config_file.h"
+#include "lib/config/config_file.h"
 
 namespace {
 
 std::string StateOf(const cfs::gateway::GatewayOptions& o) {
-  return cfs::server::FormatStateText(o.exports, o.users, o.groups, o.quotas);
+  return cfs::config::FormatStateText(o.exports, o.users, o.groups, o.quotas);
 }
 
 }  // namespace
@@ -20,10 +20,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);
   cfs::gateway::GatewayOptions options;
   cfs::LogLevel level = cfs::LogLevel::kInfo;
-  if (!cfs::server::ParseConfigText(text, &options, &level).ok()) return 0;
+  if (!cfs::config::ParseConfigText(text, &options, &level).ok()) return 0;
   std::string state = StateOf(options);
   cfs::gateway::GatewayOptions again;
-  if (!cfs::server::ParseConfigText(state, &again, &level).ok()) std::abort();
+  if (!cfs::config::ParseConfigText(state, &again, &level).ok()) std::abort();
   if (StateOf(again) != state) std::abort();
   return 0;
 }

@@ -6,8 +6,8 @@
 //   absl::StatusOr<auth::ClientRule> rule = ClientRuleFromProto(in.rules(0), "projects");
 //   ClientRuleToProto(*rule, out.add_rules());
 
-#ifndef CFS_LIB_SERVER_CLIENT_RULE_PROTO_H_
-#define CFS_LIB_SERVER_CLIENT_RULE_PROTO_H_
+#ifndef CFS_LIB_CONFIG_CLIENT_RULE_PROTO_H_
+#define CFS_LIB_CONFIG_CLIENT_RULE_PROTO_H_
 
 #include <string>
 
@@ -16,7 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "lib/auth/export_policy.h"
 
-namespace cfs::server {
+namespace cfs::config {
 
 // Errors: kInvalidArgument naming `export_name` and the network that does not parse.
 template <typename RuleProto>
@@ -49,6 +49,6 @@ void ClientRuleToProto(const auth::ClientRule& rule, RuleProto* out) {
   out->set_anonymous_gid(rule.anonymous_gid);
 }
 
-}  // namespace cfs::server
+}  // namespace cfs::config
 
-#endif  // CFS_LIB_SERVER_CLIENT_RULE_PROTO_H_
+#endif  // CFS_LIB_CONFIG_CLIENT_RULE_PROTO_H_
