@@ -12,12 +12,12 @@
 #include <string>
 
 #include "benchmark/benchmark.h"
-#include "lib/backends/remote/a4_fabric_server.h"
+#include "lib/node/a4_fabric_server.h"
 #include "lib/backends/remote/a4_fabric_transport.h"
 #include "lib/backends/remote/a4_socket_transport.h"
-#include "lib/backends/remote/a4_tcp_server.h"
+#include "lib/node/a4_tcp_server.h"
 #include "lib/backends/remote/a4_uring_transport.h"
-#include "lib/backends/remote/data_node.h"
+#include "lib/node/data_node.h"
 #include "lib/common/logging.h"
 #include "testing/temp_dir.h"
 

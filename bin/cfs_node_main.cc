@@ -22,7 +22,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_split.h"
-#include "lib/backends/remote/cfs_node.h"
+#include "lib/node/cfs_node.h"
 #include "lib/common/logging.h"
 
 ABSL_FLAG(std::string, data_dir, "./cfs-node-data", "Directory of this node's state");

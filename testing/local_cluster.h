@@ -18,7 +18,7 @@
 #include "absl/status/statusor.h"
 #include "lib/backend/backend.h"
 #include "lib/backends/remote/a4_channel.h"
-#include "lib/backends/remote/cfs_node.h"
+#include "lib/node/cfs_node.h"
 
 namespace cfs::testing {
 

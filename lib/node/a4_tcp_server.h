@@ -16,9 +16,9 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "lib/backends/remote/data_node.h"
 #include "lib/common/net/tcp_server.h"
 #include "lib/common/thread_pool.h"
+#include "lib/node/data_node.h"
 
 namespace cfs::remote {
 

@@ -1,4 +1,4 @@
-#include "lib/backends/remote/a4_fabric_server.h"
+#include "lib/node/a4_fabric_server.h"
 
 #include <netinet/in.h>
 #include <rdma/fi_cm.h>

@@ -15,8 +15,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "lib/backends/remote/a4_tcp_server.h"
-#include "lib/backends/remote/data_node.h"
+#include "lib/node/a4_tcp_server.h"
+#include "lib/node/data_node.h"
 #include "testing/temp_dir.h"
 
 namespace cfs::remote {

@@ -19,10 +19,10 @@
 
 #include "absl/status/statusor.h"
 #include "lib/backend/backend.h"
-#include "lib/backends/remote/a4_fabric_server.h"
-#include "lib/backends/remote/a4_tcp_server.h"
-#include "lib/backends/remote/data_node.h"
-#include "lib/backends/remote/metadata_server.h"
+#include "lib/node/a4_fabric_server.h"
+#include "lib/node/a4_tcp_server.h"
+#include "lib/node/data_node.h"
+#include "lib/node/metadata_server.h"
 
 namespace cfs::remote {
 

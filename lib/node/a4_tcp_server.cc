@@ -1,4 +1,4 @@
-#include "lib/backends/remote/a4_tcp_server.h"
+#include "lib/node/a4_tcp_server.h"
 
 #include <utility>
 #include <vector>

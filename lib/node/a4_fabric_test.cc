@@ -9,11 +9,11 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "lib/backends/remote/a4_fabric_server.h"
 #include "lib/backends/remote/a4_fabric_transport.h"
-#include "lib/backends/remote/data_node.h"
 #include "lib/backends/remote/fabric_connection.h"
 #include "lib/backends/remote/host_port.h"
+#include "lib/node/a4_fabric_server.h"
+#include "lib/node/data_node.h"
 #include "testing/temp_dir.h"
 
 namespace cfs::remote {

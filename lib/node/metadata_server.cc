@@ -1,4 +1,4 @@
-#include "lib/backends/remote/metadata_server.h"
+#include "lib/node/metadata_server.h"
 
 #include <random>
 #include <utility>

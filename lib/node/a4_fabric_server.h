@@ -23,9 +23,9 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "lib/backends/remote/data_node.h"
 #include "lib/backends/remote/fabric_connection.h"
 #include "lib/common/thread_pool.h"
+#include "lib/node/data_node.h"
 
 namespace cfs::remote {
 

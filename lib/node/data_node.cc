@@ -1,4 +1,4 @@
-#include "lib/backends/remote/data_node.h"
+#include "lib/node/data_node.h"
 
 #include <sys/statvfs.h>
 

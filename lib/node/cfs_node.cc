@@ -1,4 +1,4 @@
-#include "lib/backends/remote/cfs_node.h"
+#include "lib/node/cfs_node.h"
 
 #include <filesystem>
 #include <system_error>
