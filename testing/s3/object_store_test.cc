@@ -30,7 +30,7 @@ class ObjectStoreTest : public ::testing::Test {
   S3Or<ObjectInfo> Put(const std::string& key, const std::string& data) {
     S3Or<std::unique_ptr<StagedObject>> staged = store_->Stage(root_);
     if (!staged.ok()) return staged.error();
-    S3Or<Ok> appended = (*staged)->Append(data);
+    S3Or<Ok> appended = (*staged)->Append(Buffer::CopyOf(data));
     if (!appended.ok()) return appended.error();
     ObjectMeta meta;
     meta.set_etag(HexEncode(DigestOf(DigestKind::kMd5, data)));
@@ -72,7 +72,7 @@ TEST(KeyToPathTest, Rules) {
 TEST_F(ObjectStoreTest, StagedDataIsInvisibleUntilPublished) {
   S3Or<std::unique_ptr<StagedObject>> staged = store_->Stage(root_);
   ASSERT_TRUE(staged.ok());
-  ASSERT_TRUE((*staged)->Append("partial").ok());
+  ASSERT_TRUE((*staged)->Append(Buffer::CopyOf("partial")).ok());
   EXPECT_FALSE(store_->Head(root_, "bucket", "k").ok());
   EXPECT_TRUE(Keys({}).empty());
   staged->reset();  // discarded: nothing appears, the staging file is gone
@@ -148,7 +148,7 @@ TEST_F(ObjectStoreTest, PermissionsApply) {
   Identity alice = Identity::Of(1000, 1000);
   S3Or<std::unique_ptr<StagedObject>> staged = store_->Stage(alice);
   ASSERT_TRUE(staged.ok());
-  ASSERT_TRUE((*staged)->Append("x").ok());
+  ASSERT_TRUE((*staged)->Append(Buffer::CopyOf("x")).ok());
   S3Or<ObjectInfo> published =
       store_->Publish(alice, *std::move(staged), "bucket", "k", ObjectMeta());
   ASSERT_FALSE(published.ok());
@@ -173,7 +173,7 @@ TEST_F(ObjectStoreTest, BucketsAndObjectsAdmitOnlyTheirOwner) {
   // An object made in the private bucket is alice's alone, and so are its prefixes.
   S3Or<std::unique_ptr<StagedObject>> staged = store_->Stage(alice, 0600);
   ASSERT_TRUE(staged.ok());
-  ASSERT_TRUE((*staged)->Append("secret").ok());
+  ASSERT_TRUE((*staged)->Append(Buffer::CopyOf("secret")).ok());
   S3Or<ObjectInfo> put =
       store_->Publish(alice, *std::move(staged), "private-one", "dir/obj", ObjectMeta());
   ASSERT_TRUE(put.ok()) << put.error().message;
@@ -199,7 +199,7 @@ TEST_F(ObjectStoreTest, HeadNeedsReadPermission) {
   ASSERT_TRUE(store_->CreateBucket(alice, "shared", "public-read").ok());
   S3Or<std::unique_ptr<StagedObject>> staged = store_->Stage(alice, 0600);
   ASSERT_TRUE(staged.ok());
-  ASSERT_TRUE((*staged)->Append("not for others").ok());
+  ASSERT_TRUE((*staged)->Append(Buffer::CopyOf("not for others")).ok());
   ASSERT_TRUE(store_->Publish(alice, *std::move(staged), "shared", "k", ObjectMeta()).ok());
   // The directory is searchable, the file is not readable: no size, no ETag, no metadata.
   EXPECT_EQ(store_->Head(Identity::Of(1001, 1001), "shared", "k").error().code, "AccessDenied");

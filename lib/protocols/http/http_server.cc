@@ -25,7 +25,7 @@ struct ExchangeState {
   ThreadPool* workers = nullptr;  // where continuations run
 
   std::mutex mu;
-  std::deque<std::string> body;  // received, not yet read by the handler
+  Buffer body;  // received, not yet read by the handler
   size_t body_bytes = 0;
   uint64_t body_bytes_read = 0;  // handed to the handler (metrics)
   uint64_t body_bytes_sent = 0;  // response body bytes (metrics)
@@ -216,7 +216,9 @@ class HttpConnection : public net::ConnectionHandler {
       }
       return true;
     }
-    for (absl::string_view piece : pieces) current_->body.emplace_back(piece.data(), piece.size());
+    // The one copy of a body byte in this layer: out of the connection's input, which the
+    // loop reuses, into blocks the handler then takes without copying.
+    for (absl::string_view piece : pieces) current_->body.AppendCopy(piece);
     current_->body_bytes += size;
     if (size > 0) last_body_at_ = absl::Now();
     current_->WakeBodyWaiterLocked();
@@ -285,8 +287,8 @@ bool HttpExchange::body_consumed() const {
   return state_->body_read_to_end || !state_->request.HasBody();
 }
 
-std::optional<absl::StatusOr<std::string>> HttpExchange::ReadBody(size_t max_bytes,
-                                                                  std::function<void()> resume) {
+std::optional<absl::StatusOr<Buffer>> HttpExchange::ReadBody(size_t max_bytes,
+                                                             std::function<void()> resume) {
   ExchangeState& s = *state_;
   std::lock_guard<std::mutex> lock(s.mu);
   if (s.request.expect_continue && !s.continue_sent && !s.response_started) {
@@ -296,14 +298,14 @@ std::optional<absl::StatusOr<std::string>> HttpExchange::ReadBody(size_t max_byt
   if (s.body.empty()) {
     if (s.body_done) {
       s.body_read_to_end = true;
-      return absl::StatusOr<std::string>(std::string());
+      return absl::StatusOr<Buffer>(Buffer());
     }
     if (s.body_timed_out) {
-      return absl::StatusOr<std::string>(
+      return absl::StatusOr<Buffer>(
           absl::DeadlineExceededError("the client stopped sending the request body"));
     }
     if (s.closed || s.body_aborted) {
-      return absl::StatusOr<std::string>(
+      return absl::StatusOr<Buffer>(
           absl::DataLossError("the connection closed before the request body ended"));
     }
     // Nothing yet: the loop hands `resume` to a worker when there is (no thread waits).
@@ -311,26 +313,14 @@ std::optional<absl::StatusOr<std::string>> HttpExchange::ReadBody(size_t max_byt
     s.waiting_since = absl::Now();
     return std::nullopt;
   }
-  std::string out;
-  if (s.body.front().size() <= max_bytes) {
-    out = std::move(s.body.front());
-    s.body.pop_front();
-  } else {
-    out = s.body.front().substr(0, max_bytes);
-    s.body.front().erase(0, max_bytes);
-  }
-  // Gather more small pieces up to max_bytes.
-  while (!s.body.empty() && out.size() + s.body.front().size() <= max_bytes) {
-    out += s.body.front();
-    s.body.pop_front();
-  }
+  Buffer out = s.body.Take(max_bytes);  // slices of the received blocks, no copy
   s.body_bytes -= out.size();
   s.body_bytes_read += out.size();
   if (s.reading_paused && s.body_bytes <= s.max_body_buffer / 2) {
     s.reading_paused = false;
     s.transport->Resume();
   }
-  return absl::StatusOr<std::string>(std::move(out));
+  return absl::StatusOr<Buffer>(std::move(out));
 }
 
 absl::Status HttpExchange::SendHead(const HttpResponseHead& head) {
@@ -403,7 +393,7 @@ absl::Status HttpExchange::Finish() {
     if (s.closed) return absl::UnavailableError("connection closed");
     if (s.response_chunked) tail = "0\r\n\r\n";
     if (!s.body_done) s.discard_body = true;
-    s.body.clear();
+    s.body.Clear();
     s.body_bytes = 0;
     close_after = !s.keep_alive;
     if (s.reading_paused) {

@@ -29,6 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "lib/common/buffer.h"
 #include "lib/common/net/tcp_server.h"
 #include "lib/common/thread_pool.h"
 #include "lib/protocols/http/http_message.h"
@@ -55,8 +56,8 @@ class HttpExchange {
   // bytes (or the end, or an error) are there: call again from it. Sends "100 Continue" first
   // when the client waits for it. Errors: kDataLoss when the connection closed before the body
   // ended, kDeadlineExceeded when the client sent nothing for the body timeout.
-  std::optional<absl::StatusOr<std::string>> ReadBody(size_t max_bytes,
-                                                      std::function<void()> resume);
+  // The bytes are slices of the blocks the body was received into (no copy).
+  std::optional<absl::StatusOr<Buffer>> ReadBody(size_t max_bytes, std::function<void()> resume);
   // True once the whole body was read with ReadBody (or there was none).
   bool body_consumed() const;
   // Request body bytes handed out by ReadBody and response body bytes sent so far (metrics).

@@ -41,13 +41,13 @@ struct Echo : std::enable_shared_from_this<Echo> {
   void Step() {
     std::shared_ptr<Echo> self = shared_from_this();
     while (true) {
-      std::optional<absl::StatusOr<std::string>> piece =
+      std::optional<absl::StatusOr<Buffer>> piece =
           exchange.ReadBody(1 << 20, [self] { self->Step(); });
       if (!piece.has_value()) return;  // resumed when more has arrived
       if (!piece->ok()) return;
       if ((*piece)->empty()) break;
       size += (*piece)->size();
-      for (unsigned char c : **piece) sum += c;
+      for (unsigned char c : (*piece)->ToString()) sum += c;
     }
     exchange.Respond(HttpResponseHead(), absl::StrCat(size, " ", sum)).IgnoreError();
   }

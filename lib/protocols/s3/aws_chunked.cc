@@ -26,6 +26,21 @@ absl::Status AwsChunkedDecoder::Fail(absl::Status status) {
 }
 
 absl::Status AwsChunkedDecoder::Feed(absl::string_view in, std::string* out) {
+  return FeedView(in, [out](absl::string_view data) { out->append(data.data(), data.size()); });
+}
+
+absl::Status AwsChunkedDecoder::Feed(const Buffer& in, Buffer* out) {
+  for (const Buffer::Slice& slice : in.slices()) {
+    absl::Status status = FeedView(slice.bytes, [&slice, out](absl::string_view data) {
+      out->Append(Buffer::Wrap(slice.owner, data));
+    });
+    if (!status.ok()) return status;
+  }
+  return state_ == State::kFailed ? error_ : absl::OkStatus();
+}
+
+absl::Status AwsChunkedDecoder::FeedView(absl::string_view in,
+                                         absl::FunctionRef<void(absl::string_view)> emit) {
   while (!in.empty()) {
     switch (state_) {
       case State::kFailed:
@@ -36,7 +51,7 @@ absl::Status AwsChunkedDecoder::Feed(absl::string_view in, std::string* out) {
         size_t n = static_cast<size_t>(std::min<uint64_t>(remaining_, in.size()));
         absl::string_view data = in.substr(0, n);
         if (chunk_hash_.has_value()) chunk_hash_->Update(data);
-        out->append(data.data(), data.size());
+        emit(data);
         decoded_ += n;
         remaining_ -= n;
         in.remove_prefix(n);

@@ -7,6 +7,7 @@
 // Example:
 //   AwsChunkedDecoder decoder(signing);
 //   CFS_RETURN_IF_ERROR(decoder.Feed(piece, &payload));  // payload grows with decoded bytes
+//   // or, over received slices without copying the payload: decoder.Feed(chain, &out_chain)
 //   if (decoder.done()) ... decoder.trailers() ...
 #ifndef CFS_LIB_PROTOCOLS_S3_AWS_CHUNKED_H_
 #define CFS_LIB_PROTOCOLS_S3_AWS_CHUNKED_H_
@@ -17,8 +18,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "lib/common/buffer.h"
 #include "lib/protocols/s3/digests.h"
 
 namespace cfs::s3 {
@@ -39,6 +42,9 @@ class AwsChunkedDecoder {
   // framing, bytes after the end), kPermissionDenied (a chunk or trailer signature that does
   // not match). After an error the decoder stays failed.
   absl::Status Feed(absl::string_view in, std::string* out);
+  // The same over a chain: payload bytes go to `out` as slices of `in` (no copy); only the
+  // framing lines are copied (they are short).
+  absl::Status Feed(const Buffer& in, Buffer* out);
   bool done() const { return state_ == State::kDone; }
   uint64_t decoded_bytes() const { return decoded_; }
   // Trailing headers (names lower case), without x-amz-trailer-signature.
@@ -47,6 +53,8 @@ class AwsChunkedDecoder {
  private:
   enum class State { kSizeLine, kData, kDataEnd, kTrailer, kDone, kFailed };
   absl::Status Fail(absl::Status status);
+  // Decodes `in`, handing each run of payload bytes (a view into `in`) to `emit`.
+  absl::Status FeedView(absl::string_view in, absl::FunctionRef<void(absl::string_view)> emit);
   absl::Status OnSizeLine(absl::string_view line);
   absl::Status OnTrailerLine(absl::string_view line);
   absl::Status CheckChunkSignature(absl::string_view data_sha256_hex);

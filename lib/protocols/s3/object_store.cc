@@ -145,15 +145,16 @@ StagedObject::~StagedObject() {
   if (!done_ && owned_) store_->Fs(identity_).Unlink(dir_, name_).IgnoreError();
 }
 
-S3Or<Ok> StagedObject::Append(const std::string& data) {
+S3Or<Ok> StagedObject::Append(Buffer data) {
   if (data.empty()) return Ok{};
   if (data.size() > limit_ - size_) {
     return S3Error::Make(400, "IncompleteBody", "The body is longer than the length it declared");
   }
+  size_t length = data.size();
   absl::StatusOr<backend::WriteResult> written = store_->Fs(identity_).Write(
-      inode_, base_offset_ + size_, data, backend::Stability::kUnstable);
+      inode_, base_offset_ + size_, std::move(data), backend::Stability::kUnstable);
   if (!written.ok()) return FromStatus(written.status(), NoSuchKey());
-  size_ += data.size();
+  size_ += length;
   return Ok{};
 }
 

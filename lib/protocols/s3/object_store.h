@@ -83,7 +83,7 @@ class StagedObject {
   ~StagedObject();
   // Appends data. Errors: backend errors as S3 errors (quota, space, ...); IncompleteBody
   // past the region of an assembly part.
-  S3Or<Ok> Append(const std::string& data);
+  S3Or<Ok> Append(Buffer data);
   uint64_t size() const { return size_; }
   backend::InodeNumber inode() const { return inode_; }
   bool in_assembly() const { return !owned_; }

@@ -104,42 +104,46 @@ std::optional<uint64_t> RequestBody::expected_size() const {
   return r.content_length.value_or(0);
 }
 
-std::optional<S3Or<std::string>> RequestBody::Next(std::function<void()> resume) {
+std::optional<S3Or<Buffer>> RequestBody::Next(std::function<void()> resume) {
   while (!ended_) {
-    std::optional<absl::StatusOr<std::string>> ready = exchange_.ReadBody(1 << 20, resume);
+    std::optional<absl::StatusOr<Buffer>> ready = exchange_.ReadBody(1 << 20, resume);
     if (!ready.has_value()) return std::nullopt;  // `resume` runs when more has arrived
-    absl::StatusOr<std::string>& raw = *ready;
-    if (raw.status().code() == absl::StatusCode::kDeadlineExceeded)
-      return S3Or<std::string>(RequestTimeout());
-    if (!raw.ok()) return S3Or<std::string>(Incomplete());
-    std::string payload;
+    absl::StatusOr<Buffer>& raw = *ready;
+    if (raw.status().code() == absl::StatusCode::kDeadlineExceeded) {
+      return S3Or<Buffer>(RequestTimeout());
+    }
+    if (!raw.ok()) return S3Or<Buffer>(Incomplete());
+    Buffer payload;
     if (raw->empty()) {
       ended_ = true;
-      if (chunked_.has_value() && !chunked_->done()) return S3Or<std::string>(Incomplete());
+      if (chunked_.has_value() && !chunked_->done()) return S3Or<Buffer>(Incomplete());
     } else if (chunked_.has_value()) {
       absl::Status status = chunked_->Feed(*raw, &payload);
       if (status.code() == absl::StatusCode::kPermissionDenied) {
-        return S3Or<std::string>(S3Error::Make(403, "SignatureDoesNotMatch", status.message()));
+        return S3Or<Buffer>(S3Error::Make(403, "SignatureDoesNotMatch", status.message()));
       }
-      if (!status.ok()) return S3Or<std::string>(InvalidArgument(status.message()));
+      if (!status.ok()) return S3Or<Buffer>(InvalidArgument(status.message()));
     } else {
       payload = *std::move(raw);
     }
     if (payload.empty()) continue;
     size_ += payload.size();
     if (size_ > max_size_ || (decoded_length_.has_value() && size_ > *decoded_length_)) {
-      return S3Or<std::string>(TooLarge());
+      return S3Or<Buffer>(TooLarge());
     }
-    md5_.Update(payload);
-    if (sha256_.has_value()) sha256_->Update(payload);
-    for (auto& [name, digest] : checksums_) digest.Update(payload);
-    return S3Or<std::string>(std::move(payload));
+    // Every digest runs over the bytes once, as they pass.
+    for (const Buffer::Slice& slice : payload.slices()) {
+      md5_.Update(slice.bytes);
+      if (sha256_.has_value()) sha256_->Update(slice.bytes);
+      for (auto& [name, digest] : checksums_) digest.Update(slice.bytes);
+    }
+    return S3Or<Buffer>(std::move(payload));
   }
   if (md5_raw_.empty()) {
     md5_raw_ = md5_.Final();
     md5_hex_ = HexEncode(md5_raw_);
   }
-  return S3Or<std::string>(std::string());
+  return S3Or<Buffer>(Buffer());
 }
 
 namespace {
@@ -148,13 +152,13 @@ namespace {
 // thread) whenever the client has sent nothing more yet.
 struct Drainer : std::enable_shared_from_this<Drainer> {
   std::shared_ptr<RequestBody> body;
-  std::function<S3Or<Ok>(const std::string&)> sink;
+  std::function<S3Or<Ok>(Buffer)> sink;
   absl::AnyInvocable<void(S3Or<RequestBody::Checksums>) &&> done;
 
   void Step() {
     std::shared_ptr<Drainer> self = shared_from_this();
     while (true) {
-      std::optional<S3Or<std::string>> piece = body->Next([self] { self->Step(); });
+      std::optional<S3Or<Buffer>> piece = body->Next([self] { self->Step(); });
       if (!piece.has_value()) return;
       if (!piece->ok()) return std::move(done)(piece->error());
       if ((*piece)->empty()) {
@@ -163,7 +167,7 @@ struct Drainer : std::enable_shared_from_this<Drainer> {
         if (!verified.ok()) return std::move(done)(verified.error());
         return std::move(done)(std::move(checksums));
       }
-      S3Or<Ok> taken = sink(**piece);
+      S3Or<Ok> taken = sink(*std::move(*piece));
       if (!taken.ok()) return std::move(done)(taken.error());
     }
   }
@@ -172,7 +176,7 @@ struct Drainer : std::enable_shared_from_this<Drainer> {
 }  // namespace
 
 void RequestBody::Drain(std::shared_ptr<RequestBody> body,
-                        std::function<S3Or<Ok>(const std::string& piece)> sink,
+                        std::function<S3Or<Ok>(Buffer piece)> sink,
                         absl::AnyInvocable<void(S3Or<Checksums>) &&> done) {
   auto drainer = std::make_shared<Drainer>();
   drainer->body = std::move(body);

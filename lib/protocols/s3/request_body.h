@@ -28,19 +28,18 @@ class RequestBody {
   static S3Or<std::unique_ptr<RequestBody>> Start(http::HttpExchange exchange,
                                                   const AuthResult& auth, uint64_t max_size);
 
-  // The next payload bytes; "" at the end. nullopt when the client has sent nothing more yet:
-  // `resume` then runs on a worker once it has (call Next again from there). Errors:
-  // IncompleteBody, RequestTimeout, SignatureDoesNotMatch, EntityTooLarge, malformed
-  // aws-chunked framing.
-  std::optional<S3Or<std::string>> Next(std::function<void()> resume);
+  // The next payload bytes (slices of the received blocks, not copies); empty at the end. nullopt
+  // when the client has sent nothing more yet: `resume` then runs on a worker once it has (call
+  // Next again from there). Errors: IncompleteBody, RequestTimeout, SignatureDoesNotMatch,
+  // EntityTooLarge, malformed aws-chunked framing.
+  std::optional<S3Or<Buffer>> Next(std::function<void()> resume);
 
   using Checksums = std::map<std::string, std::string>;
   // Reads the whole body, handing each piece to `sink` as it arrives, then verifies it. No
   // thread waits for a slow client: Drain returns at once, and `done` runs (on whichever
   // worker read the end) with the checksums verified, or the first error of the body or the
   // sink.
-  static void Drain(std::shared_ptr<RequestBody> body,
-                    std::function<S3Or<Ok>(const std::string& piece)> sink,
+  static void Drain(std::shared_ptr<RequestBody> body, std::function<S3Or<Ok>(Buffer piece)> sink,
                     absl::AnyInvocable<void(S3Or<Checksums>) &&> done);
   // After the end: checks Content-MD5, the SigV4 payload hash, x-amz-checksum-* and the decoded
   // length. The checksums verified are put in `checksums` (algorithm -> base64).

@@ -314,17 +314,17 @@ void S3Handler::ReadSmallBody(Call& call,
   S3Or<std::unique_ptr<RequestBody>> body =
       RequestBody::Start(*call.exchange, call.auth, kMaxXmlBody);
   if (!body.ok()) return std::move(then)(call, body.error());
-  auto text = std::make_shared<std::string>();
+  auto text = std::make_shared<Buffer>();
   RequestBody::Drain(
       std::shared_ptr<RequestBody>(*std::move(body)),
-      [text](const std::string& piece) -> S3Or<Ok> {
-        *text += piece;
+      [text](Buffer piece) -> S3Or<Ok> {
+        text->Append(std::move(piece));
         return Ok{};
       },
       [held = call.shared_from_this(), text,
        then = std::move(then)](S3Or<RequestBody::Checksums> verified) mutable {
         if (!verified.ok()) return std::move(then)(*held, verified.error());
-        std::move(then)(*held, std::move(*text));
+        std::move(then)(*held, text->ToString());
       });
 }
 

@@ -209,7 +209,7 @@ S3Or<std::string> CopyInto(ObjectStore& store, const backend::Identity& who,
     if (data->empty()) break;
     offset += data->size();
     md5.Update(*data);
-    S3Or<Ok> appended = staged.Append(*data);
+    S3Or<Ok> appended = staged.Append(Buffer::Adopt(*std::move(data)));
     if (!appended.ok()) return appended.error();
   }
   return HexEncode(md5.Final());
@@ -223,7 +223,7 @@ void ReceiveInto(std::shared_ptr<RequestBody> body,
                  absl::AnyInvocable<void(S3Or<RequestBody::Checksums>) &&> then) {
   StagedObject* target = staged->get();
   RequestBody::Drain(
-      std::move(body), [target](const std::string& piece) { return target->Append(piece); },
+      std::move(body), [target](Buffer piece) { return target->Append(std::move(piece)); },
       std::move(then));
 }
 
@@ -317,7 +317,7 @@ void S3Handler::PutObject(Call& call) {
   if (call.key.back() == '/') {  // a folder object: no data
     RequestBody::Drain(
         std::shared_ptr<RequestBody>(*std::move(body)),
-        [](const std::string& piece) -> S3Or<Ok> {
+        [](Buffer piece) -> S3Or<Ok> {
           return InvalidArgument("A key ending in '/' is a folder and holds no data");
         },
         [this, held = call.shared_from_this(),
