@@ -31,9 +31,10 @@ class MetadataService {
  public:
   virtual ~MetadataService() = default;
 
-  // The attributes of `name` in directory `dir`. "." and ".." are not special here (protocols
-  // resolve them). Errors: kNoEntry, kNotDirectory, kAccess (no search permission on dir),
-  // kNameTooLong.
+  // The attributes of `name` in directory `dir`. "." is `dir` itself and ".." its parent (the
+  // root's parent is the root): directories record their parent, so protocols need not track
+  // it. Search permission on `dir` is checked for them too. Errors: kNoEntry, kNotDirectory,
+  // kAccess (no search permission on dir), kNameTooLong.
   virtual void Lookup(const RequestContext& ctx, InodeNumber dir, absl::string_view name,
                       Callback<Attributes> done) = 0;
 

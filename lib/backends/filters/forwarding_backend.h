@@ -1,5 +1,5 @@
 // ForwardingBackend: a Backend that passes every call to the one it wraps. Filters (attribute
-// cache, quota, circuit breaker) derive from it and override only what they change, like
+// cache, quota, change feed, reserved names) derive from it and override only what they change, like
 // ganesha's stackable FSALs. Owns the wrapped backend. Thread-safe as the wrapped one is.
 //
 // Example:
