@@ -26,8 +26,9 @@ users { name: "alice" uid: 1000 gid: 1000 s3_keys { access_key_id: "%s" secret: 
 class Gateway:
     """`config` is added to the config file (exports, more users); `protocols` are served."""
 
-    def __init__(self, binary, data_dir=None, config="", protocols="nfs,s3"):
+    def __init__(self, binary, data_dir=None, config="", protocols="nfs,s3", args=()):
         self.binary = binary
+        self.args = list(args)
         self.extra_config = config
         self.protocols = protocols
         self.work = tempfile.mkdtemp(prefix="cfs-s3-", dir=os.environ.get("TEST_TMPDIR"))
@@ -46,7 +47,7 @@ class Gateway:
             [self.binary, "--config=" + config, "--data_dir=" + self.data_dir, "--bind_address=127.0.0.1",
              "--nfs_port=0", "--mount_port=0", "--s3_port=0", "--smb_port=0", "--portmapper_port=0", "--metrics_port=0", "--control_port=0",
              "--protocols=" + self.protocols, "--s3_base_domain=s3.test", "--s3_tls_port=0", "--tls_cert_file=" + TLS_CERT,
-             "--tls_key_file=" + TLS_KEY], stderr=log, env=env)
+             "--tls_key_file=" + TLS_KEY] + self.args, stderr=log, env=env)
         for _ in range(300):
             text = self.log()
             if "ready;" in text:
