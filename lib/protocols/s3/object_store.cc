@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "lib/backend/errors.h"
 #include "lib/protocols/s3/digests.h"
+#include "lib/protocols/s3/object_store_helpers.h"
 
 namespace cfs::s3 {
 
@@ -22,6 +23,11 @@ using backend::FileType;
 using backend::FsError;
 using backend::Identity;
 using backend::InodeNumber;
+using internal::IsFsError;
+using internal::KeyConflict;
+using internal::kReadPiece;
+using internal::Stamp;
+using internal::StampMatches;
 
 namespace {
 
@@ -30,35 +36,11 @@ constexpr absl::string_view kPartXattr = "user.cfs.s3.part";
 constexpr absl::string_view kAclXattr = "user.cfs.s3.acl";  // on a bucket: "public-read"
 constexpr absl::string_view kAssembly = "assembly";         // an upload's in-place object file
 constexpr size_t kMaxKeyBytes = 1024;
-constexpr uint64_t kReadPiece = 1 << 20;
-
-bool IsFsError(const absl::Status& status, FsError error) {
-  std::optional<FsError> fs = backend::GetFsError(status);
-  return fs.has_value() && *fs == error;
-}
 
 std::string RandomHex(size_t bytes) {
   std::string raw(bytes, '\0');
   RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size()));
   return HexEncode(raw);
-}
-
-S3Error KeyConflict() {
-  return S3Error::Make(409, "KeyConflict",
-                       "A prefix of this key is an object, or the key is a prefix of other "
-                       "keys; both cannot exist in the shared file namespace");
-}
-
-void Stamp(ObjectMeta* meta, const Attributes& attributes) {
-  meta->set_size(attributes.size);
-  meta->set_mtime_seconds(attributes.mtime.seconds);
-  meta->set_mtime_nanos(attributes.mtime.nanos);
-}
-
-bool StampMatches(const ObjectMeta& meta, const Attributes& attributes) {
-  return !meta.etag().empty() && meta.size() == attributes.size &&
-         meta.mtime_seconds() == attributes.mtime.seconds &&
-         meta.mtime_nanos() == attributes.mtime.nanos;
 }
 
 }  // namespace
@@ -203,60 +185,6 @@ absl::StatusOr<std::unique_ptr<ObjectStore>> ObjectStore::Open(backend::Backend&
   return std::unique_ptr<ObjectStore>(new ObjectStore(backend, root, *tmp, *uploads));
 }
 
-S3Or<InodeNumber> ObjectStore::BucketInode(const Identity& who, absl::string_view bucket) {
-  if (!IsValidBucketName(bucket)) return NoSuchBucket();
-  absl::StatusOr<Attributes> a = Fs(who).Lookup(root_, std::string(bucket));
-  if (!a.ok()) return FromStatus(a.status(), NoSuchBucket());
-  if (a->type != FileType::kDirectory) return NoSuchBucket();
-  return a->inode;
-}
-
-S3Or<Attributes> ObjectStore::Walk(const Identity& who, InodeNumber dir,
-                                   const std::vector<std::string>& segments, bool create) {
-  backend::SyncBackend fs = Fs(who);
-  absl::StatusOr<Attributes> current = fs.GetAttr(dir);
-  if (!current.ok()) return FromStatus(current.status(), NoSuchBucket());
-  uint32_t mode = PrefixMode(*current);
-  for (const std::string& segment : segments) {
-    if (current->type != FileType::kDirectory) return create ? KeyConflict() : NoSuchKey();
-    absl::StatusOr<Attributes> next = fs.Lookup(current->inode, segment);
-    if (!next.ok() && create && IsFsError(next.status(), FsError::kNoEntry)) {
-      absl::StatusOr<backend::EntryResult> made = fs.Mkdir(current->inode, segment, mode);
-      next = made.ok() ? absl::StatusOr<Attributes>(made->attributes)
-                       : fs.Lookup(current->inode, segment);  // made meanwhile
-    }
-    if (!next.ok()) return FromStatus(next.status(), NoSuchKey());
-    current = next;
-  }
-  return *current;
-}
-
-ObjectMeta ObjectStore::CurrentMeta(const Identity& who, const Attributes& attributes,
-                                    const absl::StatusOr<std::string>* prefetched) {
-  backend::SyncBackend fs = Fs(who);
-  ObjectMeta meta;
-  absl::StatusOr<std::string> stored =
-      prefetched != nullptr ? *prefetched : fs.GetXattr(attributes.inode, std::string(kMetaXattr));
-  if (stored.ok()) meta = ParseObjectMeta(*stored);
-  if (StampMatches(meta, attributes)) return meta;
-  // Written outside S3 (or never through it): the ETag is the MD5 of the bytes.
-  Digest md5(DigestKind::kMd5);
-  if (attributes.type == FileType::kRegular) {
-    for (uint64_t offset = 0; offset < attributes.size; offset += kReadPiece) {
-      absl::StatusOr<backend::ReadResult> piece = fs.Read(attributes.inode, offset, kReadPiece);
-      if (!piece.ok()) return meta;  // unreadable: keep what was stored, never a made-up ETag
-      md5.Update(piece->data);
-      if (piece->eof || piece->data.empty()) break;
-    }
-  }
-  meta.set_etag(HexEncode(md5.Final()));
-  meta.set_parts(0);
-  Stamp(&meta, attributes);
-  // Best effort: a caller without write permission just computes it again next time.
-  fs.SetXattr(attributes.inode, std::string(kMetaXattr), meta.SerializeAsString()).IgnoreError();
-  return meta;
-}
-
 S3Or<std::vector<BucketInfo>> ObjectStore::ListBuckets(const Identity& who) {
   backend::SyncBackend fs = Fs(who);
   std::vector<BucketInfo> out;
@@ -276,14 +204,6 @@ S3Or<std::vector<BucketInfo>> ObjectStore::ListBuckets(const Identity& who) {
   std::sort(out.begin(), out.end(),
             [](const BucketInfo& a, const BucketInfo& b) { return a.name < b.name; });
   return out;
-}
-
-S3Or<BucketInfo> ObjectStore::HeadBucket(const Identity& who, absl::string_view bucket) {
-  S3Or<InodeNumber> inode = BucketInode(who, bucket);
-  if (!inode.ok()) return inode.error();
-  absl::StatusOr<Attributes> a = Fs(who).GetAttr(*inode);
-  if (!a.ok()) return FromStatus(a.status(), NoSuchBucket());
-  return BucketInfo{std::string(bucket), *a};
 }
 
 S3Or<Ok> ObjectStore::CreateBucket(const Identity& who, absl::string_view bucket,
@@ -354,40 +274,6 @@ S3Or<Ok> ObjectStore::SetBucketAcl(const Identity& who, absl::string_view bucket
     return FromStatus(status, NoSuchBucket());
   }
   return Ok{};
-}
-
-S3Or<ObjectInfo> ObjectStore::Head(const Identity& who, absl::string_view bucket,
-                                   absl::string_view key) {
-  S3Or<InodeNumber> dir = BucketInode(who, bucket);
-  if (!dir.ok()) return dir.error();
-  S3Or<std::vector<std::string>> path = KeyToPath(key, /*allow_trailing_slash=*/true);
-  if (!path.ok()) return NoSuchKey();
-  S3Or<Attributes> a = Walk(who, *dir, *path, false);
-  if (!a.ok()) return a.error();
-  bool folder_key = key.back() == '/';
-  if (folder_key) {
-    if (a->type != FileType::kDirectory) return NoSuchKey();
-    absl::StatusOr<std::string> stored = Fs(who).GetXattr(a->inode, std::string(kMetaXattr));
-    if (!stored.ok()) return NoSuchKey();  // a prefix, not a folder object
-    ObjectMeta meta = ParseObjectMeta(*stored);
-    Attributes attributes = *a;
-    attributes.size = 0;
-    return ObjectInfo{std::string(key), attributes, meta};
-  }
-  if (a->type != FileType::kRegular) return NoSuchKey();
-  // Finding a file needs only search permission on its directories; an object's data, ETag
-  // and metadata are for those who may read it (HEAD included, as on S3).
-  absl::StatusOr<uint32_t> granted = Fs(who).Access(a->inode, backend::kAccessRead);
-  if (!granted.ok()) return FromStatus(granted.status(), NoSuchKey());
-  if ((*granted & backend::kAccessRead) == 0) return AccessDenied();
-  return ObjectInfo{std::string(key), *a, CurrentMeta(who, *a)};
-}
-
-S3Or<std::string> ObjectStore::Read(const Identity& who, InodeNumber inode, uint64_t offset,
-                                    uint64_t count) {
-  absl::StatusOr<backend::ReadResult> r = Fs(who).Read(inode, offset, count);
-  if (!r.ok()) return FromStatus(r.status(), NoSuchKey());
-  return std::move(r->data);
 }
 
 S3Or<std::unique_ptr<StagedObject>> ObjectStore::Stage(const Identity& who, uint32_t mode) {

@@ -9,7 +9,10 @@
 // Parent directories of a key are created on PUT and removed on DELETE when they become
 // empty, so prefixes appear and disappear as they do on S3.
 //
-// Blocking: called from HTTP worker threads. Thread-safe.
+// Threading: the *Async methods never wait: each runs its `done` exactly once, possibly before
+// it returns and possibly on a backend thread, so `done` must not block either. The other
+// methods block the calling thread until the backend answers (HTTP worker threads only, for
+// the operations not yet made asynchronous). Thread-safe.
 #ifndef CFS_LIB_PROTOCOLS_S3_OBJECT_STORE_H_
 #define CFS_LIB_PROTOCOLS_S3_OBJECT_STORE_H_
 
@@ -23,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "lib/backend/backend.h"
@@ -122,6 +126,9 @@ struct PartInfo {
 
 class ObjectStore {
  public:
+  template <typename T>
+  using Done = absl::AnyInvocable<void(S3Or<T>) &&>;
+
   // Resolves `root_path` (the S3 root of the export) and creates the hidden staging
   // directories. Errors: kNotFound (no such directory), backend errors.
   static absl::StatusOr<std::unique_ptr<ObjectStore>> Open(backend::Backend& backend,
@@ -144,9 +151,17 @@ class ObjectStore {
   S3Or<Ok> SetBucketAcl(const backend::Identity& who, absl::string_view bucket,
                         absl::string_view canned);
 
+  // The bucket's directory, for a PUT (asynchronous HeadBucket).
+  void HeadBucketAsync(const backend::Identity& who, std::string bucket, Done<BucketInfo> done);
+
   // Objects. Head computes (and stores) the ETag of a file changed outside S3.
+  void HeadAsync(const backend::Identity& who, std::string bucket, std::string key,
+                 Done<ObjectInfo> done);
   S3Or<ObjectInfo> Head(const backend::Identity& who, absl::string_view bucket,
                         absl::string_view key);
+  // Up to `count` bytes at `offset` ("" at the end of the file).
+  void ReadAsync(const backend::Identity& who, backend::InodeNumber inode, uint64_t offset,
+                 uint64_t count, Done<std::string> done);
   S3Or<std::string> Read(const backend::Identity& who, backend::InodeNumber inode, uint64_t offset,
                          uint64_t count);
   // A staging file owned by `who` with permission bits `mode` (what the object will have).
@@ -196,13 +211,26 @@ class ObjectStore {
   ObjectStore(backend::Backend& backend, backend::InodeNumber root, backend::InodeNumber tmp,
               backend::InodeNumber uploads);
   backend::SyncBackend Fs(const backend::Identity& who) const;
+  backend::RequestContext Ctx(const backend::Identity& who) const;
+  void BucketInodeAsync(const backend::Identity& who, absl::string_view bucket,
+                        Done<backend::InodeNumber> done);
   S3Or<backend::InodeNumber> BucketInode(const backend::Identity& who, absl::string_view bucket);
   // Walks `segments` below `dir`; with `create`, makes missing directories (PrefixMode of
   // `dir`, the bucket).
+  struct WalkState;
+  void WalkAsync(const backend::Identity& who, backend::InodeNumber dir,
+                 std::vector<std::string> segments, bool create, Done<backend::Attributes> done);
+  void WalkStep(std::shared_ptr<WalkState> walk);
   S3Or<backend::Attributes> Walk(const backend::Identity& who, backend::InodeNumber dir,
                                  const std::vector<std::string>& segments, bool create);
   // The object's metadata, its ETag recomputed if the file changed since it was stored.
   // `prefetched`: the metadata xattr as already read, if it was.
+  void CurrentMetaAsync(const backend::Identity& who, const backend::Attributes& attributes,
+                        std::optional<absl::StatusOr<std::string>> prefetched,
+                        absl::AnyInvocable<void(ObjectMeta) &&> done);
+  // The ETag of a file written outside S3: the MD5 of its bytes, read piece by piece.
+  struct DigestState;
+  void DigestStep(std::shared_ptr<DigestState> digest);
   ObjectMeta CurrentMeta(const backend::Identity& who, const backend::Attributes& attributes,
                          const absl::StatusOr<std::string>* prefetched = nullptr);
   // The metadata xattrs of `entries` (anything with entry.inode), read concurrently.

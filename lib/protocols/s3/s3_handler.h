@@ -128,17 +128,20 @@ class S3Handler : public http::HttpHandler {
   S3Or<Ok> CheckQuota(const Call& call, backend::InodeNumber bucket_dir,
                       std::optional<uint64_t> bytes, uint64_t objects);
   void CopyObject(Call& call);
+  // GET and HEAD: finds the object without waiting, then AnswerGet answers.
   void GetObject(Call& call, bool head);
-  // A GET's body going out: reads the next piece and sends it until the client has a bound's
-  // worth queued, then returns (no thread waits for a slow reader) and goes on when resumed.
+  void AnswerGet(Call& call, bool head, S3Or<ObjectInfo> object);
+  // A GET's body going out: each piece is read asynchronously and sent when it arrives, until
+  // the client has a bound's worth queued; then it stops (no thread waits for a slow reader)
+  // and goes on when the exchange resumes it.
   struct BodyStream : std::enable_shared_from_this<BodyStream> {
-    void Step();
+    void Step();                           // reads the piece at `offset`
+    void Deliver(S3Or<std::string> data);  // sends it, then reads on or finishes
     std::shared_ptr<Call> call;
     ObjectStore* store = nullptr;
     backend::InodeNumber inode = 0;
     uint64_t offset = 0;
     uint64_t end = 0;
-    std::optional<S3Or<std::string>> first;  // read before the head went out
   };
   void DeleteObject(Call& call);
   // Conditional deletes: what the object must be for a DeleteObject(s) to remove it.

@@ -374,7 +374,13 @@ void S3Handler::PutObject(Call& call) {
 }
 
 void S3Handler::GetObject(Call& call, bool head_only) {
-  S3Or<ObjectInfo> object = store_.Head(call.auth.identity, call.bucket, call.key);
+  store_.HeadAsync(call.auth.identity, call.bucket, call.key,
+                   [this, held = call.shared_from_this(), head_only](S3Or<ObjectInfo> object) {
+                     AnswerGet(*held, head_only, std::move(object));
+                   });
+}
+
+void S3Handler::AnswerGet(Call& call, bool head_only, S3Or<ObjectInfo> object) {
   if (!object.ok()) return SendError(call, object.error());
   const http::HttpRequest& r = call.request();
   http::HttpResponseHead head;
@@ -439,49 +445,60 @@ void S3Handler::GetObject(Call& call, bool head_only) {
   head.content_length = count;
   uint64_t offset = first;
   uint64_t end = first + count;
-  // The first piece is read before the head goes out, so a backend that cannot serve the object
-  // (a node down: 503 SlowDown) is answered with a proper error rather than a cut body.
-  std::optional<S3Or<std::string>> piece;
-  if (!head_only && offset < end) {
-    piece = store_.Read(call.auth.identity, object->attributes.inode, offset,
-                        std::min(kReadPiece, end - offset));
-    if (!piece->ok()) return SendError(call, piece->error());
-  }
-  if (!call.exchange->SendHead(head).ok() || head_only) {
-    call.exchange->Finish().IgnoreError();
-    return;
-  }
   auto stream = std::make_shared<BodyStream>();
   stream->call = call.shared_from_this();
   stream->store = &store_;
   stream->inode = object->attributes.inode;
   stream->offset = offset;
   stream->end = end;
-  stream->first = std::move(piece);
-  stream->Step();
+  if (head_only || offset == end) {
+    if (call.exchange->SendHead(head).ok()) call.exchange->Finish().IgnoreError();
+    return;
+  }
+  // The first piece is read before the head goes out, so a backend that cannot serve the object
+  // (a node down: 503 SlowDown) is answered with a proper error rather than a cut body.
+  store_.ReadAsync(call.auth.identity, stream->inode, offset, std::min(kReadPiece, end - offset),
+                   [stream, head = std::move(head)](S3Or<std::string> piece) {
+                     Call& call = *stream->call;
+                     if (!piece.ok()) return call.handler->SendError(call, piece.error());
+                     if (!call.exchange->SendHead(head).ok()) {
+                       call.exchange->Finish().IgnoreError();
+                       return;
+                     }
+                     stream->Deliver(std::move(piece));
+                   });
 }
 
+// The next piece of the body, read without waiting: Deliver sends it when the backend answers.
 void S3Handler::BodyStream::Step() {
   Call& c = *call;
-  while (offset < end) {
-    S3Or<std::string> data = first.has_value() ? *std::move(first)
-                                               : store->Read(c.auth.identity, inode, offset,
-                                                             std::min(kReadPiece, end - offset));
-    first.reset();
-    if (!data.ok() || data->empty()) {
-      CFS_LOG_REQUEST(DEBUG, "s3", c.request_id)
-          << "read of " << c.key << " failed at " << offset
-          << (data.ok() ? ": no data" : ": " + data.error().message);
-      // The head is out: the only honest signal left is to cut the connection short.
-      return c.exchange->Abort();
-    }
-    offset += data->size();
-    std::shared_ptr<BodyStream> self = shared_from_this();
-    absl::StatusOr<bool> paused = c.exchange->SendBody(*std::move(data), [self] { self->Step(); });
-    if (!paused.ok()) return c.exchange->Abort();
-    if (*paused) return;  // the client has a bound's worth to read: resumed once it has
+  std::shared_ptr<BodyStream> self = shared_from_this();
+  store->ReadAsync(c.auth.identity, inode, offset, std::min(kReadPiece, end - offset),
+                   [self](S3Or<std::string> data) { self->Deliver(std::move(data)); });
+}
+
+void S3Handler::BodyStream::Deliver(S3Or<std::string> data) {
+  Call& c = *call;
+  if (!data.ok() || data->empty()) {
+    CFS_LOG_REQUEST(DEBUG, "s3", c.request_id)
+        << "read of " << c.key << " failed at " << offset
+        << (data.ok() ? ": no data" : ": " + data.error().message);
+    // The head is out: the only honest signal left is to cut the connection short.
+    return c.exchange->Abort();
   }
-  c.exchange->Finish().IgnoreError();
+  offset += data->size();
+  std::shared_ptr<BodyStream> self = shared_from_this();
+  // When the client has a bound's worth queued, the exchange resumes this once it has read it
+  // (no thread waits for a slow reader).
+  std::function<void()> resume;
+  if (offset < end) resume = [self] { self->Step(); };
+  absl::StatusOr<bool> paused = c.exchange->SendBody(*std::move(data), resume);
+  if (!paused.ok()) return c.exchange->Abort();
+  if (offset >= end) {
+    c.exchange->Finish().IgnoreError();
+    return;
+  }
+  if (!*paused) Step();
 }
 
 S3Or<Ok> S3Handler::DeleteIf(const Call& call, const std::string& key,
