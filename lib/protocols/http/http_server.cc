@@ -421,6 +421,8 @@ void HttpExchange::Abort() {
   s.transport->CloseWhenSent();
 }
 
+void HttpExchange::Defer(std::function<void()> fn) const { state_->workers->Submit(std::move(fn)); }
+
 absl::Status HttpExchange::Respond(HttpResponseHead head, std::string body) {
   head.content_length = body.size();
   absl::Status status = SendHead(head);

@@ -81,6 +81,9 @@ class HttpExchange {
   // SendHead + SendBody + Finish with a known length.
   absl::Status Respond(HttpResponseHead head, std::string body);
   bool response_started() const;
+  // Runs `fn` on a worker thread: for a continuation that blocks (an operation not yet
+  // asynchronous) and was reached from a callback that must not block.
+  void Defer(std::function<void()> fn) const;
 
  private:
   struct Guard;

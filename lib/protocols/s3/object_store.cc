@@ -26,6 +26,7 @@ using backend::InodeNumber;
 using internal::IsFsError;
 using internal::KeyConflict;
 using internal::kReadPiece;
+using internal::RandomHex;
 using internal::Stamp;
 using internal::StampMatches;
 
@@ -36,12 +37,6 @@ constexpr absl::string_view kPartXattr = "user.cfs.s3.part";
 constexpr absl::string_view kAclXattr = "user.cfs.s3.acl";  // on a bucket: "public-read"
 constexpr absl::string_view kAssembly = "assembly";         // an upload's in-place object file
 constexpr size_t kMaxKeyBytes = 1024;
-
-std::string RandomHex(size_t bytes) {
-  std::string raw(bytes, '\0');
-  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size()));
-  return HexEncode(raw);
-}
 
 }  // namespace
 
@@ -110,34 +105,6 @@ S3Or<std::vector<std::string>> KeyToPath(absl::string_view key, bool allow_trail
     }
   }
   return segments;
-}
-
-// ---- StagedObject ----
-
-StagedObject::StagedObject(ObjectStore* store, Identity identity, InodeNumber dir, std::string name,
-                           InodeNumber inode)
-    : store_(store),
-      identity_(std::move(identity)),
-      dir_(dir),
-      name_(std::move(name)),
-      inode_(inode) {}
-
-StagedObject::~StagedObject() {
-  if (on_destroy_) on_destroy_();
-  if (!done_ && owned_) store_->Fs(identity_).Unlink(dir_, name_).IgnoreError();
-}
-
-S3Or<Ok> StagedObject::Append(Buffer data) {
-  if (data.empty()) return Ok{};
-  if (data.size() > limit_ - size_) {
-    return S3Error::Make(400, "IncompleteBody", "The body is longer than the length it declared");
-  }
-  size_t length = data.size();
-  absl::StatusOr<backend::WriteResult> written = store_->Fs(identity_).Write(
-      inode_, base_offset_ + size_, std::move(data), backend::Stability::kUnstable);
-  if (!written.ok()) return FromStatus(written.status(), NoSuchKey());
-  size_ += length;
-  return Ok{};
 }
 
 // ---- ObjectStore ----
@@ -274,74 +241,6 @@ S3Or<Ok> ObjectStore::SetBucketAcl(const Identity& who, absl::string_view bucket
     return FromStatus(status, NoSuchBucket());
   }
   return Ok{};
-}
-
-S3Or<std::unique_ptr<StagedObject>> ObjectStore::Stage(const Identity& who, uint32_t mode) {
-  std::string name = RandomHex(16);
-  absl::StatusOr<backend::EntryResult> made =
-      Fs(who).Create(tmp_, name, backend::CreateMode::kGuarded, 0, mode);
-  if (!made.ok()) return FromStatus(made.status(), NoSuchBucket());
-  return std::unique_ptr<StagedObject>(
-      new StagedObject(this, who, tmp_, name, made->attributes.inode));
-}
-
-S3Or<ObjectInfo> ObjectStore::Publish(const Identity& who, std::unique_ptr<StagedObject> staged,
-                                      absl::string_view bucket, absl::string_view key,
-                                      ObjectMeta meta) {
-  S3Or<InodeNumber> dir = BucketInode(who, bucket);
-  if (!dir.ok()) return dir.error();
-  S3Or<std::vector<std::string>> path = KeyToPath(key, /*allow_trailing_slash=*/false);
-  if (!path.ok()) return path.error();
-  backend::SyncBackend fs = Fs(who);
-  // Stable before the answer: data and size (Commit), then the metadata, then the rename.
-  absl::StatusOr<backend::CommitResult> committed = fs.Commit(staged->inode());
-  if (!committed.ok()) return FromStatus(committed.status(), NoSuchKey());
-  Stamp(&meta, committed->attributes.after);
-  absl::StatusOr<backend::Done> stored =
-      fs.SetXattr(staged->inode(), std::string(kMetaXattr), meta.SerializeAsString());
-  if (!stored.ok()) return FromStatus(stored.status(), NoSuchKey());
-  std::vector<std::string> parents(path->begin(), path->end() - 1);
-  absl::Status renamed;
-  Attributes parent;
-  for (int attempt = 0; attempt < 3; ++attempt) {  // a DELETE may prune a parent meanwhile
-    S3Or<Attributes> p = Walk(who, *dir, parents, /*create=*/true);
-    if (!p.ok()) return p.error();
-    parent = *p;
-    renamed = fs.Rename(staged->dir_, staged->name_, parent.inode, path->back()).status();
-    if (renamed.ok() ||
-        !(IsFsError(renamed, FsError::kNoEntry) || IsFsError(renamed, FsError::kStale))) {
-      break;
-    }
-  }
-  if (!renamed.ok()) {
-    if (IsFsError(renamed, FsError::kIsDirectory) || IsFsError(renamed, FsError::kExists) ||
-        IsFsError(renamed, FsError::kNotEmpty) || IsFsError(renamed, FsError::kNotDirectory)) {
-      return KeyConflict();
-    }
-    return FromStatus(renamed, NoSuchKey());
-  }
-  staged->done_ = true;
-  absl::StatusOr<Attributes> a = fs.Lookup(parent.inode, path->back());
-  if (!a.ok()) return FromStatus(a.status(), NoSuchKey());
-  return ObjectInfo{std::string(key), *a, meta};
-}
-
-S3Or<ObjectInfo> ObjectStore::PutFolder(const Identity& who, absl::string_view bucket,
-                                        absl::string_view key, ObjectMeta meta) {
-  S3Or<InodeNumber> dir = BucketInode(who, bucket);
-  if (!dir.ok()) return dir.error();
-  S3Or<std::vector<std::string>> path = KeyToPath(key, /*allow_trailing_slash=*/true);
-  if (!path.ok()) return path.error();
-  S3Or<Attributes> a = Walk(who, *dir, *path, /*create=*/true);
-  if (!a.ok()) return a.error();
-  if (a->type != FileType::kDirectory) return KeyConflict();
-  meta.set_etag(HexEncode(DigestOf(DigestKind::kMd5, "")));
-  absl::StatusOr<backend::Done> stored =
-      Fs(who).SetXattr(a->inode, std::string(kMetaXattr), meta.SerializeAsString());
-  if (!stored.ok()) return FromStatus(stored.status(), NoSuchKey());
-  Attributes attributes = *a;
-  attributes.size = 0;
-  return ObjectInfo{std::string(key), attributes, meta};
 }
 
 S3Or<Ok> ObjectStore::UpdateMeta(const Identity& who, const ObjectInfo& object,

@@ -85,8 +85,10 @@ class ObjectStore;
 class StagedObject {
  public:
   ~StagedObject();
-  // Appends data. Errors: backend errors as S3 errors (quota, space, ...); IncompleteBody
-  // past the region of an assembly part.
+  // Appends data; `done` runs once the backend took it (not yet stable: Publish commits).
+  // One append at a time. Errors: backend errors as S3 errors (quota, space, ...);
+  // IncompleteBody past the region of an assembly part.
+  void AppendAsync(Buffer data, absl::AnyInvocable<void(S3Or<Ok>) &&> done);
   S3Or<Ok> Append(Buffer data);
   uint64_t size() const { return size_; }
   backend::InodeNumber inode() const { return inode_; }
@@ -165,12 +167,18 @@ class ObjectStore {
   S3Or<std::string> Read(const backend::Identity& who, backend::InodeNumber inode, uint64_t offset,
                          uint64_t count);
   // A staging file owned by `who` with permission bits `mode` (what the object will have).
+  void StageAsync(const backend::Identity& who, uint32_t mode,
+                  Done<std::unique_ptr<StagedObject>> done);
   S3Or<std::unique_ptr<StagedObject>> Stage(const backend::Identity& who, uint32_t mode = 0600);
   // Commits `staged`, stores `meta` (etag, size and mtime are filled in) and renames it to
   // bucket/key, replacing an existing object. Returns the published object's info.
+  void PublishAsync(const backend::Identity& who, std::unique_ptr<StagedObject> staged,
+                    std::string bucket, std::string key, ObjectMeta meta, Done<ObjectInfo> done);
   S3Or<ObjectInfo> Publish(const backend::Identity& who, std::unique_ptr<StagedObject> staged,
                            absl::string_view bucket, absl::string_view key, ObjectMeta meta);
   // Creates the "folder" object key/ (an empty directory marked as an object).
+  void PutFolderAsync(const backend::Identity& who, std::string bucket, std::string key,
+                      ObjectMeta meta, Done<ObjectInfo> done);
   S3Or<ObjectInfo> PutFolder(const backend::Identity& who, absl::string_view bucket,
                              absl::string_view key, ObjectMeta meta);
   // Deletes bucket/key; a missing key is not an error (S3 semantics).
@@ -221,6 +229,10 @@ class ObjectStore {
   void WalkAsync(const backend::Identity& who, backend::InodeNumber dir,
                  std::vector<std::string> segments, bool create, Done<backend::Attributes> done);
   void WalkStep(std::shared_ptr<WalkState> walk);
+  // Publish's last steps: the parents made, the rename (retried when a DELETE pruned a parent
+  // meanwhile), the published file's attributes.
+  struct PublishState;
+  void PublishRename(std::shared_ptr<PublishState> publish);
   S3Or<backend::Attributes> Walk(const backend::Identity& who, backend::InodeNumber dir,
                                  const std::vector<std::string>& segments, bool create);
   // The object's metadata, its ETag recomputed if the file changed since it was stored.

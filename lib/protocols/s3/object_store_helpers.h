@@ -7,14 +7,18 @@
 #ifndef CFS_LIB_PROTOCOLS_S3_OBJECT_STORE_HELPERS_H_
 #define CFS_LIB_PROTOCOLS_S3_OBJECT_STORE_HELPERS_H_
 
+#include <openssl/rand.h>
+
 #include <cstdint>
 #include <future>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "lib/backend/errors.h"
 #include "lib/backend/types.h"
+#include "lib/protocols/s3/digests.h"
 #include "lib/protocols/s3/object_meta.pb.h"
 #include "lib/protocols/s3/s3_error.h"
 #include "lib/protocols/s3/s3_result.h"
@@ -27,6 +31,13 @@ inline constexpr uint64_t kReadPiece = 1 << 20;
 inline bool IsFsError(const absl::Status& status, backend::FsError error) {
   std::optional<backend::FsError> fs = backend::GetFsError(status);
   return fs.has_value() && *fs == error;
+}
+
+// `bytes` random bytes in hex: names of staging files and upload ids.
+inline std::string RandomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size()));
+  return HexEncode(raw);
 }
 
 inline S3Error KeyConflict() {

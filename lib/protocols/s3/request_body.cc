@@ -1,5 +1,8 @@
 #include "lib/protocols/s3/request_body.h"
 
+#include <mutex>  // std::mutex: visible to ThreadSanitizer
+#include <optional>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -148,12 +151,20 @@ std::optional<S3Or<Buffer>> RequestBody::Next(std::function<void()> resume) {
 
 namespace {
 
-// One Drain: steps through the body on whichever worker has it, and stops (holding no
-// thread) whenever the client has sent nothing more yet.
+// One Drain: steps through the body on whichever thread has it, and stops (holding no thread)
+// whenever the client has sent nothing more yet or the sink has not taken the last piece.
 struct Drainer : std::enable_shared_from_this<Drainer> {
   std::shared_ptr<RequestBody> body;
-  std::function<S3Or<Ok>(Buffer)> sink;
+  RequestBody::Sink sink;
   absl::AnyInvocable<void(S3Or<RequestBody::Checksums>) &&> done;
+
+  // Whether the sink answered before it returned (then the loop goes on: no recursion per
+  // piece) or will answer later (then its answer calls Step).
+  struct Handoff {
+    std::mutex mu;
+    bool returned = false;
+    std::optional<S3Or<Ok>> answer;
+  };
 
   void Step() {
     std::shared_ptr<Drainer> self = shared_from_this();
@@ -167,16 +178,29 @@ struct Drainer : std::enable_shared_from_this<Drainer> {
         if (!verified.ok()) return std::move(done)(verified.error());
         return std::move(done)(std::move(checksums));
       }
-      S3Or<Ok> taken = sink(*std::move(*piece));
-      if (!taken.ok()) return std::move(done)(taken.error());
+      auto handoff = std::make_shared<Handoff>();
+      sink(*std::move(*piece), [self, handoff](S3Or<Ok> taken) {
+        {
+          std::lock_guard<std::mutex> lock(handoff->mu);
+          if (!handoff->returned) {
+            handoff->answer = std::move(taken);
+            return;
+          }
+        }
+        if (!taken.ok()) return std::move(self->done)(taken.error());
+        self->Step();
+      });
+      std::lock_guard<std::mutex> lock(handoff->mu);
+      handoff->returned = true;
+      if (!handoff->answer.has_value()) return;  // the sink's callback goes on
+      if (!handoff->answer->ok()) return std::move(done)(handoff->answer->error());
     }
   }
 };
 
 }  // namespace
 
-void RequestBody::Drain(std::shared_ptr<RequestBody> body,
-                        std::function<S3Or<Ok>(Buffer piece)> sink,
+void RequestBody::Drain(std::shared_ptr<RequestBody> body, Sink sink,
                         absl::AnyInvocable<void(S3Or<Checksums>) &&> done) {
   auto drainer = std::make_shared<Drainer>();
   drainer->body = std::move(body);

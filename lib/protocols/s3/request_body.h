@@ -35,11 +35,14 @@ class RequestBody {
   std::optional<S3Or<Buffer>> Next(std::function<void()> resume);
 
   using Checksums = std::map<std::string, std::string>;
+  // Where Drain hands each piece: `next` runs once the sink took it (now or later, on any
+  // thread), with the sink's error to stop the body.
+  using Sink = std::function<void(Buffer piece, absl::AnyInvocable<void(S3Or<Ok>) &&> next)>;
   // Reads the whole body, handing each piece to `sink` as it arrives, then verifies it. No
-  // thread waits for a slow client: Drain returns at once, and `done` runs (on whichever
-  // worker read the end) with the checksums verified, or the first error of the body or the
-  // sink.
-  static void Drain(std::shared_ptr<RequestBody> body, std::function<S3Or<Ok>(Buffer piece)> sink,
+  // thread waits for a slow client or for the sink: Drain returns at once, and `done` runs (on
+  // whichever thread delivered the end: a worker, or the sink's callback) with the checksums
+  // verified, or the first error of the body or the sink.
+  static void Drain(std::shared_ptr<RequestBody> body, Sink sink,
                     absl::AnyInvocable<void(S3Or<Checksums>) &&> done);
   // After the end: checks Content-MD5, the SigV4 payload hash, x-amz-checksum-* and the decoded
   // length. The checksums verified are put in `checksums` (algorithm -> base64).

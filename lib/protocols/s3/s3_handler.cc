@@ -317,9 +317,9 @@ void S3Handler::ReadSmallBody(Call& call,
   auto text = std::make_shared<Buffer>();
   RequestBody::Drain(
       std::shared_ptr<RequestBody>(*std::move(body)),
-      [text](Buffer piece) -> S3Or<Ok> {
+      [text](Buffer piece, absl::AnyInvocable<void(S3Or<Ok>) &&> next) {
         text->Append(std::move(piece));
-        return Ok{};
+        std::move(next)(Ok{});
       },
       [held = call.shared_from_this(), text,
        then = std::move(then)](S3Or<RequestBody::Checksums> verified) mutable {

@@ -20,6 +20,7 @@
 #include "lib/observability/protocol_metrics.h"
 #include "lib/protocols/http/http_server.h"
 #include "lib/protocols/s3/object_store.h"
+#include "lib/protocols/s3/request_body.h"
 #include "lib/protocols/s3/s3_auth.h"
 #include "lib/quota/quota.h"
 
@@ -123,6 +124,12 @@ class S3Handler : public http::HttpHandler {
 
   // Objects.
   void PutObject(Call& call);
+  // PutObject's steps once the bucket is known: If-Match/If-None-Match, the quota, the staging
+  // file, the body and the publish.
+  void PutObjectIfConditions(Call& call, BucketInfo bucket, ObjectMeta meta);
+  void PutObjectBody(Call& call, BucketInfo bucket, ObjectMeta meta);
+  void PutObjectStage(Call& call, BucketInfo bucket, ObjectMeta meta,
+                      std::shared_ptr<RequestBody> body);
   // Whether `bytes` (when known) and `objects` fit the quotas of the caller and of the bucket
   // at `bucket_dir`; QuotaExceeded otherwise.
   S3Or<Ok> CheckQuota(const Call& call, backend::InodeNumber bucket_dir,

@@ -216,14 +216,17 @@ S3Or<std::string> CopyInto(ObjectStore& store, const backend::Identity& who,
 }
 
 // Reads the request body into `staged` and verifies it, holding no thread while the client is
-// slow; `then` gets the checksums checked (or the error) on a worker, with `staged` still
-// there to publish.
+// slow or the backend writes; `then` gets the checksums checked (or the error), with `staged`
+// still there to publish, on whichever thread delivered the end (it must not block).
 void ReceiveInto(std::shared_ptr<RequestBody> body,
                  std::shared_ptr<std::unique_ptr<StagedObject>> staged,
                  absl::AnyInvocable<void(S3Or<RequestBody::Checksums>) &&> then) {
   StagedObject* target = staged->get();
   RequestBody::Drain(
-      std::move(body), [target](Buffer piece) { return target->Append(std::move(piece)); },
+      std::move(body),
+      [target](Buffer piece, absl::AnyInvocable<void(S3Or<Ok>) &&> next) {
+        target->AppendAsync(std::move(piece), std::move(next));
+      },
       std::move(then));
 }
 
@@ -287,90 +290,136 @@ S3Or<Ok> S3Handler::CheckQuota(const Call& call, backend::InodeNumber bucket_dir
   return Ok{};
 }
 
+// PUT: each step continues in the callback of the one before (bucket, conditions, staging
+// file, body, publish); no thread waits for the client or the backend.
 void S3Handler::PutObject(Call& call) {
   S3Or<ObjectMeta> meta = MetaFromHeaders(call);
   if (!meta.ok()) return SendError(call, meta.error());
   S3Or<std::vector<std::string>> path = KeyToPath(call.key, /*allow_trailing_slash=*/true);
   if (!path.ok()) return SendError(call, path.error());
-  S3Or<BucketInfo> bucket = store_.HeadBucket(call.auth.identity, call.bucket);
-  if (!bucket.ok()) return SendError(call, bucket.error());
+  const http::HttpRequest& r = call.request();
+  std::optional<absl::string_view> if_none_match = r.Header("if-none-match");
+  if (if_none_match.has_value() && *if_none_match != "*") {
+    return SendError(call, NotImplemented("If-None-Match on PUT supports only *"));
+  }
+  store_.HeadBucketAsync(call.auth.identity, call.bucket,
+                         [this, held = call.shared_from_this(),
+                          meta = *std::move(meta)](S3Or<BucketInfo> bucket) mutable {
+                           Call& call = *held;
+                           if (!bucket.ok()) return SendError(call, bucket.error());
+                           PutObjectIfConditions(call, *std::move(bucket), std::move(meta));
+                         });
+}
+
+void S3Handler::PutObjectIfConditions(Call& call, BucketInfo bucket, ObjectMeta meta) {
   const http::HttpRequest& r = call.request();
   std::optional<absl::string_view> if_none_match = r.Header("if-none-match");
   std::optional<absl::string_view> if_match = r.Header("if-match");
-  if (if_none_match.has_value() || if_match.has_value()) {
-    S3Or<ObjectInfo> existing = store_.Head(call.auth.identity, call.bucket, call.key);
-    if (if_none_match.has_value() && *if_none_match != "*") {
-      return SendError(call, NotImplemented("If-None-Match on PUT supports only *"));
-    }
-    if (if_none_match.has_value() && existing.ok()) return SendError(call, PreconditionFailed());
-    if (if_match.has_value()) {
-      if (!existing.ok()) return SendError(call, NoSuchKey());
-      if (!EtagListMatches(*if_match, existing->meta.etag())) {
-        return SendError(call, PreconditionFailed());
-      }
-    }
+  if (!if_none_match.has_value() && !if_match.has_value()) {
+    return PutObjectBody(call, std::move(bucket), std::move(meta));
   }
+  store_.HeadAsync(call.auth.identity, call.bucket, call.key,
+                   [this, held = call.shared_from_this(), bucket = std::move(bucket),
+                    meta = std::move(meta)](S3Or<ObjectInfo> existing) mutable {
+                     Call& call = *held;
+                     const http::HttpRequest& r = call.request();
+                     std::optional<absl::string_view> if_match = r.Header("if-match");
+                     if (r.Header("if-none-match").has_value() && existing.ok()) {
+                       return SendError(call, PreconditionFailed());
+                     }
+                     if (if_match.has_value()) {
+                       if (!existing.ok()) return SendError(call, NoSuchKey());
+                       if (!EtagListMatches(*if_match, existing->meta.etag())) {
+                         return SendError(call, PreconditionFailed());
+                       }
+                     }
+                     PutObjectBody(call, std::move(bucket), std::move(meta));
+                   });
+}
+
+void S3Handler::PutObjectBody(Call& call, BucketInfo bucket, ObjectMeta meta) {
   S3Or<std::unique_ptr<RequestBody>> body =
       RequestBody::Start(*call.exchange, call.auth, options_.max_object_size);
   if (!body.ok()) return SendError(call, body.error());
+  auto shared_body = std::shared_ptr<RequestBody>(*std::move(body));
 
   if (call.key.back() == '/') {  // a folder object: no data
     RequestBody::Drain(
-        std::shared_ptr<RequestBody>(*std::move(body)),
-        [](Buffer piece) -> S3Or<Ok> {
-          return InvalidArgument("A key ending in '/' is a folder and holds no data");
+        shared_body,
+        [](Buffer piece, absl::AnyInvocable<void(S3Or<Ok>) &&> next) {
+          std::move(next)(InvalidArgument("A key ending in '/' is a folder and holds no data"));
         },
         [this, held = call.shared_from_this(),
-         meta = *std::move(meta)](S3Or<RequestBody::Checksums> received) {
+         meta = std::move(meta)](S3Or<RequestBody::Checksums> received) mutable {
           Call& call = *held;
           if (!received.ok()) return SendError(call, received.error());
-          S3Or<ObjectInfo> folder =
-              store_.PutFolder(call.auth.identity, call.bucket, call.key, meta);
-          if (!folder.ok()) return SendError(call, folder.error());
-          http::HttpResponseHead head;
-          head.Set("ETag", Quoted(folder->meta.etag()));
-          SendEmpty(call, 200, head);
+          store_.PutFolderAsync(call.auth.identity, call.bucket, call.key, std::move(meta),
+                                [this, held](S3Or<ObjectInfo> folder) {
+                                  Call& call = *held;
+                                  if (!folder.ok()) return SendError(call, folder.error());
+                                  http::HttpResponseHead head;
+                                  head.Set("ETag", Quoted(folder->meta.etag()));
+                                  SendEmpty(call, 200, head);
+                                });
         });
     return;
   }
 
   // Bytes only: an overwrite adds no object, and the rename into the bucket checks files exactly.
-  std::optional<uint64_t> size = (*body)->expected_size();
-  S3Or<Ok> room = CheckQuota(call, bucket->attributes.inode, size, 0);
-  if (!room.ok()) {
-    // An overwrite only adds what it outgrows the object it replaces by.
-    S3Or<ObjectInfo> replaced = store_.Head(call.auth.identity, call.bucket, call.key);
-    if (replaced.ok()) {
-      uint64_t old_size = replaced->attributes.size;
-      room = CheckQuota(call, bucket->attributes.inode, *size > old_size ? *size - old_size : 0, 0);
-    }
-  }
-  if (!room.ok()) return SendError(call, room.error());
-  S3Or<std::unique_ptr<StagedObject>> staged =
-      store_.Stage(call.auth.identity, ObjectMode(bucket->attributes));
-  if (!staged.ok()) return SendError(call, staged.error());
-  auto shared_body = std::shared_ptr<RequestBody>(*std::move(body));
-  auto held_staged = std::make_shared<std::unique_ptr<StagedObject>>(*std::move(staged));
-  ReceiveInto(shared_body, held_staged,
-              [this, held = call.shared_from_this(), shared_body, held_staged,
-               meta = *std::move(meta)](S3Or<RequestBody::Checksums> received) mutable {
-                Call& call = *held;
-                if (!received.ok()) return SendError(call, received.error());
-                const RequestBody::Checksums& checksums = *received;
-                meta.set_etag(shared_body->md5_hex());
-                for (const auto& [algorithm, value] : checksums) {
-                  (*meta.mutable_checksums())[algorithm] = value;
-                }
-                S3Or<ObjectInfo> published = store_.Publish(
-                    call.auth.identity, std::move(*held_staged), call.bucket, call.key, meta);
-                if (!published.ok()) return SendError(call, published.error());
-                http::HttpResponseHead head;
-                head.Set("ETag", Quoted(published->meta.etag()));
-                for (const auto& [algorithm, value] : checksums) {
-                  head.Set("x-amz-checksum-" + algorithm, value);
-                }
-                SendEmpty(call, 200, head);
-              });
+  std::optional<uint64_t> size = shared_body->expected_size();
+  S3Or<Ok> room = CheckQuota(call, bucket.attributes.inode, size, 0);
+  if (room.ok()) return PutObjectStage(call, std::move(bucket), std::move(meta), shared_body);
+  // An overwrite only adds what it outgrows the object it replaces by.
+  store_.HeadAsync(
+      call.auth.identity, call.bucket, call.key,
+      [this, held = call.shared_from_this(), bucket = std::move(bucket), meta = std::move(meta),
+       shared_body, size, room = std::move(room)](S3Or<ObjectInfo> replaced) mutable {
+        Call& call = *held;
+        if (replaced.ok()) {
+          uint64_t old_size = replaced->attributes.size;
+          room =
+              CheckQuota(call, bucket.attributes.inode, *size > old_size ? *size - old_size : 0, 0);
+        }
+        if (!room.ok()) return SendError(call, room.error());
+        PutObjectStage(call, std::move(bucket), std::move(meta), shared_body);
+      });
+}
+
+void S3Handler::PutObjectStage(Call& call, BucketInfo bucket, ObjectMeta meta,
+                               std::shared_ptr<RequestBody> body) {
+  store_.StageAsync(
+      call.auth.identity, ObjectMode(bucket.attributes),
+      [this, held = call.shared_from_this(), meta = std::move(meta),
+       body](S3Or<std::unique_ptr<StagedObject>> staged) mutable {
+        Call& call = *held;
+        if (!staged.ok()) return SendError(call, staged.error());
+        auto held_staged = std::make_shared<std::unique_ptr<StagedObject>>(*std::move(staged));
+        ReceiveInto(body, held_staged,
+                    [this, held, body, held_staged,
+                     meta = std::move(meta)](S3Or<RequestBody::Checksums> received) mutable {
+                      Call& call = *held;
+                      if (!received.ok()) return SendError(call, received.error());
+                      RequestBody::Checksums checksums = *std::move(received);
+                      meta.set_etag(body->md5_hex());
+                      for (const auto& [algorithm, value] : checksums) {
+                        (*meta.mutable_checksums())[algorithm] = value;
+                      }
+                      store_.PublishAsync(call.auth.identity, std::move(*held_staged), call.bucket,
+                                          call.key, std::move(meta),
+                                          [this, held, checksums = std::move(checksums)](
+                                              S3Or<ObjectInfo> published) {
+                                            Call& call = *held;
+                                            if (!published.ok())
+                                              return SendError(call, published.error());
+                                            http::HttpResponseHead head;
+                                            head.Set("ETag", Quoted(published->meta.etag()));
+                                            for (const auto& [algorithm, value] : checksums) {
+                                              head.Set("x-amz-checksum-" + algorithm, value);
+                                            }
+                                            SendEmpty(call, 200, head);
+                                          });
+                    });
+      });
 }
 
 void S3Handler::GetObject(Call& call, bool head_only) {
@@ -743,20 +792,26 @@ void S3Handler::UploadPart(Call& call) {
        part_number, part = std::move(part)](S3Or<RequestBody::Checksums> received) mutable {
         Call& call = *held;
         if (!received.ok()) return SendError(call, received.error());
-        const RequestBody::Checksums& checksums = *received;
-        part.set_etag(shared_body->md5_hex());
-        for (const auto& [algorithm, value] : checksums) {
-          (*part.mutable_checksums())[algorithm] = value;
-        }
-        S3Or<PartInfo> published = store_.PublishPart(call.auth.identity, std::move(*held_staged),
-                                                      upload, part_number, part);
-        if (!published.ok()) return SendError(call, published.error());
-        http::HttpResponseHead head;
-        head.Set("ETag", Quoted(part.etag()));
-        for (const auto& [algorithm, value] : checksums) {
-          head.Set("x-amz-checksum-" + algorithm, value);
-        }
-        SendEmpty(call, 200, head);
+        // PublishPart still waits for the backend: not on the thread of a backend callback.
+        call.exchange->Defer([this, held, shared_body, held_staged, upload = std::move(upload),
+                              part_number, part = std::move(part),
+                              received = std::move(received)]() mutable {
+          Call& call = *held;
+          const RequestBody::Checksums& checksums = *received;
+          part.set_etag(shared_body->md5_hex());
+          for (const auto& [algorithm, value] : checksums) {
+            (*part.mutable_checksums())[algorithm] = value;
+          }
+          S3Or<PartInfo> published = store_.PublishPart(call.auth.identity, std::move(*held_staged),
+                                                        upload, part_number, part);
+          if (!published.ok()) return SendError(call, published.error());
+          http::HttpResponseHead head;
+          head.Set("ETag", Quoted(part.etag()));
+          for (const auto& [algorithm, value] : checksums) {
+            head.Set("x-amz-checksum-" + algorithm, value);
+          }
+          SendEmpty(call, 200, head);
+        });
       });
 }
 
