@@ -24,18 +24,18 @@ using backend::FsError;
 using backend::Identity;
 using backend::InodeNumber;
 using internal::IsFsError;
+using internal::kAclXattr;
+using internal::kAssembly;
 using internal::KeyConflict;
+using internal::kPartXattr;
 using internal::kReadPiece;
+using internal::kUploadXattr;
 using internal::RandomHex;
 using internal::Stamp;
 using internal::StampMatches;
 
 namespace {
 
-constexpr absl::string_view kUploadXattr = "user.cfs.s3.upload";
-constexpr absl::string_view kPartXattr = "user.cfs.s3.part";
-constexpr absl::string_view kAclXattr = "user.cfs.s3.acl";  // on a bucket: "public-read"
-constexpr absl::string_view kAssembly = "assembly";         // an upload's in-place object file
 constexpr size_t kMaxKeyBytes = 1024;
 
 }  // namespace
@@ -114,8 +114,7 @@ ObjectStore::ObjectStore(backend::Backend& backend, InodeNumber root, InodeNumbe
     : backend_(backend), root_(root), tmp_(tmp), uploads_(uploads) {}
 
 backend::SyncBackend ObjectStore::Fs(const Identity& who) const {
-  return backend::SyncBackend(backend_,
-                              backend::RequestContext::WithTimeout(who, absl::Minutes(2)));
+  return backend::SyncBackend(backend_, Ctx(who));
 }
 
 absl::StatusOr<std::unique_ptr<ObjectStore>> ObjectStore::Open(backend::Backend& backend,
@@ -150,140 +149,6 @@ absl::StatusOr<std::unique_ptr<ObjectStore>> ObjectStore::Open(backend::Backend&
     for (const std::string& name : *leftovers) fs.Unlink(*tmp, name).IgnoreError();
   }
   return std::unique_ptr<ObjectStore>(new ObjectStore(backend, root, *tmp, *uploads));
-}
-
-S3Or<std::vector<BucketInfo>> ObjectStore::ListBuckets(const Identity& who) {
-  backend::SyncBackend fs = Fs(who);
-  std::vector<BucketInfo> out;
-  uint64_t cookie = 0, verifier = 0;
-  while (true) {
-    absl::StatusOr<backend::ReadDirResult> page = fs.ReadDir(root_, cookie, verifier, 256, true);
-    if (!page.ok()) return FromStatus(page.status(), NoSuchBucket());
-    for (const backend::DirEntry& e : page->entries) {
-      cookie = e.cookie;
-      if (e.type != FileType::kDirectory || !IsValidBucketName(e.name)) continue;
-      if (!e.attributes.has_value() || e.attributes->uid != who.uid) continue;
-      out.push_back({e.name, *e.attributes});
-    }
-    verifier = page->cookie_verifier;
-    if (page->eof) break;
-  }
-  std::sort(out.begin(), out.end(),
-            [](const BucketInfo& a, const BucketInfo& b) { return a.name < b.name; });
-  return out;
-}
-
-S3Or<Ok> ObjectStore::CreateBucket(const Identity& who, absl::string_view bucket,
-                                   absl::string_view canned) {
-  if (!IsValidBucketName(bucket)) {
-    return S3Error::Make(400, "InvalidBucketName", "The specified bucket is not valid.");
-  }
-  backend::SyncBackend fs = Fs(who);
-  bool public_read = canned == "public-read";
-  absl::StatusOr<backend::EntryResult> made =
-      fs.Mkdir(root_, std::string(bucket), public_read ? 0755 : 0700);
-  if (made.ok()) {
-    if (!public_read) return Ok{};
-    absl::Status marked =
-        Fs(Identity::Root())
-            .SetXattr(made->attributes.inode, std::string(kAclXattr), std::string(canned))
-            .status();
-    if (!marked.ok()) return FromStatus(marked, NoSuchBucket());
-    return Ok{};
-  }
-  if (IsFsError(made.status(), FsError::kExists)) {
-    absl::StatusOr<Attributes> a = fs.Lookup(root_, std::string(bucket));
-    if (a.ok() && a->uid == who.uid) {
-      return S3Error::Make(409, "BucketAlreadyOwnedByYou",
-                           "Your previous request to create the named bucket succeeded and you "
-                           "already own it.");
-    }
-    return S3Error::Make(409, "BucketAlreadyExists", "The requested bucket name is not available.");
-  }
-  return FromStatus(made.status(), NoSuchBucket());
-}
-
-S3Or<Ok> ObjectStore::DeleteBucket(const Identity& who, absl::string_view bucket) {
-  S3Or<InodeNumber> inode = BucketInode(who, bucket);
-  if (!inode.ok()) return inode.error();
-  absl::StatusOr<backend::DirChange> removed = Fs(who).Rmdir(root_, std::string(bucket));
-  if (!removed.ok()) return FromStatus(removed.status(), NoSuchBucket());
-  return Ok{};
-}
-
-S3Or<std::string> ObjectStore::GetBucketAcl(absl::string_view bucket) {
-  S3Or<InodeNumber> inode = BucketInode(Identity::Root(), bucket);
-  if (!inode.ok()) return inode.error();
-  absl::StatusOr<std::string> acl = Fs(Identity::Root()).GetXattr(*inode, std::string(kAclXattr));
-  return acl.ok() ? *acl : std::string("private");
-}
-
-S3Or<Ok> ObjectStore::SetBucketAcl(const Identity& who, absl::string_view bucket,
-                                   absl::string_view canned) {
-  S3Or<BucketInfo> info = HeadBucket(who, bucket);
-  if (!info.ok()) return info.error();
-  if (!who.IsRoot() && info->attributes.uid != who.uid) {
-    return AccessDenied("Only the bucket's owner changes its ACL");
-  }
-  // The mode is what every protocol enforces: private admits the owner only, public-read
-  // everyone to list (objects keep their own modes, as S3 objects keep their own ACLs).
-  backend::SetAttributes chmod;
-  chmod.mode = (info->attributes.mode & ~0777u) | (canned == "private" ? 0700u : 0755u);
-  absl::StatusOr<backend::AttrChange> changed = Fs(who).SetAttr(info->attributes.inode, chmod);
-  if (!changed.ok()) return FromStatus(changed.status(), NoSuchBucket());
-  backend::SyncBackend fs = Fs(Identity::Root());
-  absl::Status status =
-      canned == "private"
-          ? fs.RemoveXattr(info->attributes.inode, std::string(kAclXattr)).status()
-          : fs.SetXattr(info->attributes.inode, std::string(kAclXattr), std::string(canned))
-                .status();
-  if (!status.ok() && !IsFsError(status, FsError::kNoEntry)) {
-    return FromStatus(status, NoSuchBucket());
-  }
-  return Ok{};
-}
-
-S3Or<Ok> ObjectStore::UpdateMeta(const Identity& who, const ObjectInfo& object,
-                                 const ObjectMeta& meta) {
-  absl::StatusOr<backend::Done> stored =
-      Fs(who).SetXattr(object.attributes.inode, std::string(kMetaXattr), meta.SerializeAsString());
-  if (!stored.ok()) return FromStatus(stored.status(), NoSuchKey());
-  return Ok{};
-}
-
-S3Or<Ok> ObjectStore::Delete(const Identity& who, absl::string_view bucket, absl::string_view key) {
-  S3Or<InodeNumber> dir = BucketInode(who, bucket);
-  if (!dir.ok()) return dir.error();
-  S3Or<std::vector<std::string>> path = KeyToPath(key, /*allow_trailing_slash=*/true);
-  if (!path.ok()) return Ok{};  // such a key cannot exist
-  bool folder_key = key.back() == '/';
-  backend::SyncBackend fs = Fs(who);
-  // The chain of directories from the bucket down to the key's parent.
-  std::vector<InodeNumber> chain = {*dir};
-  for (size_t i = 0; i + 1 < path->size(); ++i) {
-    absl::StatusOr<Attributes> next = fs.Lookup(chain.back(), (*path)[i]);
-    if (!next.ok() || next->type != FileType::kDirectory) return Ok{};
-    chain.push_back(next->inode);
-  }
-  if (folder_key) {
-    absl::StatusOr<Attributes> folder = fs.Lookup(chain.back(), path->back());
-    if (!folder.ok() || folder->type != FileType::kDirectory) return Ok{};
-    fs.RemoveXattr(folder->inode, std::string(kMetaXattr)).IgnoreError();
-    fs.Rmdir(chain.back(), path->back()).IgnoreError();  // kept while it holds other keys
-  } else {
-    absl::StatusOr<backend::DirChange> removed = fs.Unlink(chain.back(), path->back());
-    if (!removed.ok() && !IsFsError(removed.status(), FsError::kNoEntry) &&
-        !IsFsError(removed.status(), FsError::kIsDirectory)) {
-      return FromStatus(removed.status(), NoSuchKey());
-    }
-  }
-  // Prefixes vanish with their last key: remove parents that became empty, but not folder
-  // objects (they carry metadata) and never the bucket.
-  for (size_t i = chain.size() - 1; i >= 1; --i) {
-    if (fs.GetXattr(chain[i], std::string(kMetaXattr)).ok()) break;
-    if (!fs.Rmdir(chain[i - 1], (*path)[i - 1]).ok()) break;
-  }
-  return Ok{};
 }
 
 namespace {

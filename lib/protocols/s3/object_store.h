@@ -138,18 +138,25 @@ class ObjectStore {
 
   // Buckets.
   // The buckets `who` owns (S3's ListBuckets: others' buckets are not listed, even readable).
+  void ListBucketsAsync(const backend::Identity& who, Done<std::vector<BucketInfo>> done);
   S3Or<std::vector<BucketInfo>> ListBuckets(const backend::Identity& who);
   S3Or<BucketInfo> HeadBucket(const backend::Identity& who, absl::string_view bucket);
   // Makes a bucket owned by `who` with the canned ACL "private" (mode 0700) or "public-read"
   // (0755, and anonymous reads allowed).
+  void CreateBucketAsync(const backend::Identity& who, std::string bucket, std::string canned,
+                         Done<Ok> done);
   S3Or<Ok> CreateBucket(const backend::Identity& who, absl::string_view bucket,
                         absl::string_view canned);
+  void DeleteBucketAsync(const backend::Identity& who, std::string bucket, Done<Ok> done);
   S3Or<Ok> DeleteBucket(const backend::Identity& who, absl::string_view bucket);
   // Bucket canned ACL: "private" or "public-read" (anonymous GET/HEAD and listing, as the
   // anonymous user, so POSIX permissions still apply). Only the bucket's owner (or root)
   // changes it; setting it also sets the bucket directory's mode (0700 or 0755), which every
   // protocol enforces. GetBucketAcl says whether anonymous reads are allowed.
+  void GetBucketAclAsync(std::string bucket, Done<std::string> done);
   S3Or<std::string> GetBucketAcl(absl::string_view bucket);
+  void SetBucketAclAsync(const backend::Identity& who, std::string bucket, std::string canned,
+                         Done<Ok> done);
   S3Or<Ok> SetBucketAcl(const backend::Identity& who, absl::string_view bucket,
                         absl::string_view canned);
 
@@ -182,8 +189,12 @@ class ObjectStore {
   S3Or<ObjectInfo> PutFolder(const backend::Identity& who, absl::string_view bucket,
                              absl::string_view key, ObjectMeta meta);
   // Deletes bucket/key; a missing key is not an error (S3 semantics).
+  void DeleteAsync(const backend::Identity& who, std::string bucket, std::string key,
+                   Done<Ok> done);
   S3Or<Ok> Delete(const backend::Identity& who, absl::string_view bucket, absl::string_view key);
   // Replaces the stored metadata of an existing object (tagging, copy-in-place).
+  void UpdateMetaAsync(const backend::Identity& who, backend::InodeNumber inode,
+                       const ObjectMeta& meta, Done<Ok> done);
   S3Or<Ok> UpdateMeta(const backend::Identity& who, const ObjectInfo& object,
                       const ObjectMeta& meta);
   S3Or<ListResult> List(const backend::Identity& who, absl::string_view bucket,
@@ -233,6 +244,16 @@ class ObjectStore {
   // meanwhile), the published file's attributes.
   struct PublishState;
   void PublishRename(std::shared_ptr<PublishState> publish);
+  // Every entry of a directory (with attributes), page by page.
+  using DirectoryDone = absl::AnyInvocable<void(absl::StatusOr<std::vector<backend::DirEntry>>) &&>;
+  struct DirectoryRead;
+  void ReadDirectoryAsync(const backend::Identity& who, backend::InodeNumber dir, size_t page,
+                          DirectoryDone done);
+  void ReadDirectoryStep(std::shared_ptr<DirectoryRead> read);
+  // Delete's steps: the key's parent directory, then the prefixes the delete left empty.
+  struct DeleteState;
+  void DeleteFindParent(std::shared_ptr<DeleteState> del);
+  void DeletePrune(std::shared_ptr<DeleteState> del);
   S3Or<backend::Attributes> Walk(const backend::Identity& who, backend::InodeNumber dir,
                                  const std::vector<std::string>& segments, bool create);
   // The object's metadata, its ETag recomputed if the file changed since it was stored.

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "lib/backend/errors.h"
 #include "lib/backend/types.h"
 #include "lib/protocols/s3/digests.h"
@@ -24,6 +25,11 @@
 #include "lib/protocols/s3/s3_result.h"
 
 namespace cfs::s3::internal {
+
+inline constexpr absl::string_view kUploadXattr = "user.cfs.s3.upload";
+inline constexpr absl::string_view kPartXattr = "user.cfs.s3.part";
+inline constexpr absl::string_view kAclXattr = "user.cfs.s3.acl";  // on a bucket: "public-read"
+inline constexpr absl::string_view kAssembly = "assembly";  // an upload's in-place object file
 
 // What one backend read asks for while streaming or digesting an object.
 inline constexpr uint64_t kReadPiece = 1 << 20;

@@ -124,13 +124,10 @@ void S3Handler::Handle(http::HttpExchange exchange) {
   if (call.read_only && r.method != "GET" && r.method != "HEAD") {
     return SendError(call, AccessDenied("The export S3 serves is read-only for this client"));
   }
-  if (call.auth.anonymous) {
-    S3Or<Ok> allowed = AllowAnonymous(call, *route);
-    if (!allowed.ok()) return SendError(call, allowed.error());
-  }
-  route->run(*this, call);
   CFS_LOG_REQUEST(DEBUG, "s3", call.request_id)
       << r.method << " " << r.target << " by " << call.auth.access_key;
+  if (call.auth.anonymous) return RunAnonymous(call, *route);
+  route->run(*this, call);
 }
 
 namespace {
@@ -265,14 +262,19 @@ const S3Handler::Route* S3Handler::FindRoute(const Call& call, S3Error* refusal)
   return nullptr;
 }
 
-S3Or<Ok> S3Handler::AllowAnonymous(const Call& call, const Route& route) {
+void S3Handler::RunAnonymous(Call& call, const Route& route) {
   if (!route.anonymous_ok) {
-    return AccessDenied("Anonymous requests may only read objects and list public buckets");
+    return SendError(call, AccessDenied("Anonymous requests may only read objects and list public "
+                                        "buckets"));
   }
-  S3Or<std::string> acl = store_.GetBucketAcl(call.bucket);
-  if (!acl.ok()) return acl.error();
-  if (*acl != "public-read") return AccessDenied("The bucket is not public");
-  return Ok{};
+  store_.GetBucketAclAsync(
+      call.bucket, Then<std::string>(call, [this, &route](Call& call, S3Or<std::string> acl) {
+        if (!acl.ok()) return SendError(call, acl.error());
+        if (*acl != "public-read") {
+          return SendError(call, AccessDenied("The bucket is not public"));
+        }
+        route.run(*this, call);
+      }));
 }
 
 void S3Handler::SendError(Call& call, const S3Error& error) {
@@ -331,7 +333,13 @@ void S3Handler::ReadSmallBody(Call& call,
 // ---- Service and buckets ----
 
 void S3Handler::ListBuckets(Call& call) {
-  S3Or<std::vector<BucketInfo>> buckets = store_.ListBuckets(call.auth.identity);
+  store_.ListBucketsAsync(call.auth.identity,
+                          Then<std::vector<BucketInfo>>(call, [this](Call& call, auto buckets) {
+                            AnswerListBuckets(call, std::move(buckets));
+                          }));
+}
+
+void S3Handler::AnswerListBuckets(Call& call, S3Or<std::vector<BucketInfo>> buckets) {
   if (!buckets.ok()) return SendError(call, buckets.error());
   XmlWriter xml("ListAllMyBucketsResult");
   xml.Open("Owner")
@@ -368,35 +376,45 @@ void S3Handler::CreateBucket(Call& call, const S3Or<std::string>& body) {
     return SendError(call, NotImplemented("Bucket ACLs other than private and public-read are "
                                           "not supported"));
   }
-  S3Or<Ok> made = store_.CreateBucket(call.auth.identity, call.bucket, acl);
-  if (!made.ok()) return SendError(call, made.error());
-  http::HttpResponseHead head;
-  head.Set("Location", "/" + call.bucket);
-  SendEmpty(call, 200, head);
+  store_.CreateBucketAsync(call.auth.identity, call.bucket, acl,
+                           Then<Ok>(call, [this](Call& call, S3Or<Ok> made) {
+                             if (!made.ok()) return SendError(call, made.error());
+                             http::HttpResponseHead head;
+                             head.Set("Location", "/" + call.bucket);
+                             SendEmpty(call, 200, head);
+                           }));
 }
 
 void S3Handler::DeleteBucket(Call& call) {
-  S3Or<Ok> removed = store_.DeleteBucket(call.auth.identity, call.bucket);
-  if (!removed.ok()) return SendError(call, removed.error());
-  SendEmpty(call, 204);
+  store_.DeleteBucketAsync(call.auth.identity, call.bucket,
+                           Then<Ok>(call, [this](Call& call, S3Or<Ok> removed) {
+                             if (!removed.ok()) return SendError(call, removed.error());
+                             SendEmpty(call, 204);
+                           }));
 }
 
 void S3Handler::HeadBucket(Call& call) {
-  S3Or<BucketInfo> bucket = store_.HeadBucket(call.auth.identity, call.bucket);
-  if (!bucket.ok()) return SendError(call, bucket.error());
-  http::HttpResponseHead head;
-  head.Set("x-amz-bucket-region", options_.region);
-  SendEmpty(call, 200, head);
+  store_.HeadBucketAsync(call.auth.identity, call.bucket,
+                         Then<BucketInfo>(call, [this](Call& call, S3Or<BucketInfo> bucket) {
+                           if (!bucket.ok()) return SendError(call, bucket.error());
+                           http::HttpResponseHead head;
+                           head.Set("x-amz-bucket-region", options_.region);
+                           SendEmpty(call, 200, head);
+                         }));
 }
 
 void S3Handler::GetBucketLocation(Call& call) {
-  S3Or<BucketInfo> bucket = store_.HeadBucket(call.auth.identity, call.bucket);
-  if (!bucket.ok()) return SendError(call, bucket.error());
-  std::string body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LocationConstraint xmlns=\"" +
-                     std::string(kS3Namespace) + "\">" +
-                     (options_.region == "us-east-1" ? "" : XmlEscape(options_.region)) +
-                     "</LocationConstraint>";
-  SendXml(call, 200, body);
+  store_.HeadBucketAsync(
+      call.auth.identity, call.bucket,
+      Then<BucketInfo>(call, [this](Call& call, S3Or<BucketInfo> bucket) {
+        if (!bucket.ok()) return SendError(call, bucket.error());
+        std::string body =
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LocationConstraint xmlns=\"" +
+            std::string(kS3Namespace) + "\">" +
+            (options_.region == "us-east-1" ? "" : XmlEscape(options_.region)) +
+            "</LocationConstraint>";
+        SendXml(call, 200, body);
+      }));
 }
 
 namespace {
@@ -432,11 +450,20 @@ std::vector<absl::string_view> PermissionsOf(uint32_t bits) {
 // protocol enforces: the owner's bits for its owner, the group's for every user in that group,
 // the others' for all authenticated users (all users, anonymous too, when public-read).
 void S3Handler::GetBucketAcl(Call& call) {
-  S3Or<BucketInfo> bucket = store_.HeadBucket(call.auth.identity, call.bucket);
-  if (!bucket.ok()) return SendError(call, bucket.error());
-  S3Or<std::string> acl = store_.GetBucketAcl(call.bucket);
-  if (!acl.ok()) return SendError(call, acl.error());
-  const backend::Attributes& a = bucket->attributes;
+  store_.HeadBucketAsync(call.auth.identity, call.bucket,
+                         Then<BucketInfo>(call, [this](Call& call, S3Or<BucketInfo> bucket) {
+                           if (!bucket.ok()) return SendError(call, bucket.error());
+                           store_.GetBucketAclAsync(
+                               call.bucket,
+                               Then<std::string>(call, [this, bucket = *std::move(bucket)](
+                                                           Call& call, S3Or<std::string> acl) {
+                                 if (!acl.ok()) return SendError(call, acl.error());
+                                 AnswerBucketAcl(call, bucket.attributes, *acl);
+                               }));
+                         }));
+}
+
+void S3Handler::AnswerBucketAcl(Call& call, const backend::Attributes& a, const std::string& acl) {
   std::string owner_id = std::to_string(a.uid);
   std::string owner_name = OwnerName(a.uid);
   std::string grants;
@@ -458,7 +485,7 @@ void S3Handler::GetBucketAcl(Call& call) {
     }
   }
   for (absl::string_view p : PermissionsOf(a.mode & 7)) {
-    bool everyone = p == "READ" && *acl == "public-read";
+    bool everyone = p == "READ" && acl == "public-read";
     grants += Grant(GroupGrantee(everyone ? "http://acs.amazonaws.com/groups/global/AllUsers"
                                           : "http://acs.amazonaws.com/groups/global/"
                                             "AuthenticatedUsers"),
@@ -482,15 +509,20 @@ void S3Handler::PutBucketAcl(Call& call, const S3Or<std::string>& body) {
     return SendError(call, NotImplemented("Only the canned ACLs private and public-read (in "
                                           "x-amz-acl) are supported for buckets"));
   }
-  S3Or<Ok> set = store_.SetBucketAcl(call.auth.identity, call.bucket, *canned);
-  if (!set.ok()) return SendError(call, set.error());
-  SendEmpty(call, 200);
+  store_.SetBucketAclAsync(call.auth.identity, call.bucket, std::string(*canned),
+                           Then<Ok>(call, [this](Call& call, S3Or<Ok> set) {
+                             if (!set.ok()) return SendError(call, set.error());
+                             SendEmpty(call, 200);
+                           }));
 }
 
 void S3Handler::GetBucketVersioning(Call& call) {
-  S3Or<BucketInfo> bucket = store_.HeadBucket(call.auth.identity, call.bucket);
-  if (!bucket.ok()) return SendError(call, bucket.error());
-  SendXml(call, 200, XmlWriter("VersioningConfiguration").Finish());  // never enabled
+  store_.HeadBucketAsync(call.auth.identity, call.bucket,
+                         Then<BucketInfo>(call, [this](Call& call, S3Or<BucketInfo> bucket) {
+                           if (!bucket.ok()) return SendError(call, bucket.error());
+                           SendXml(call, 200,
+                                   XmlWriter("VersioningConfiguration").Finish());  // never enabled
+                         }));
 }
 
 S3Or<Ok> S3Handler::ParseListParameters(const Call& call, ListRequest* request, bool* url) {

@@ -97,19 +97,31 @@ class S3Handler : public http::HttpHandler {
   void SendXml(Call& call, int status, std::string body);
   void SendEmpty(Call& call, int status, http::HttpResponseHead head = {});
   std::string OwnerName(uint32_t uid) const;
+  // A store callback that continues `call` with `fn(call, result)`, holding the call alive
+  // until it runs (on whichever thread the store answers: `fn` must not block).
+  template <typename T, typename Fn>
+  ObjectStore::Done<T> Then(Call& call, Fn fn) {
+    return [held = call.shared_from_this(), fn = std::move(fn)](S3Or<T> result) mutable {
+      fn(*held, std::move(result));
+    };
+  }
 
   // Service and buckets.
   void ListBuckets(Call& call);
+  void AnswerListBuckets(Call& call, S3Or<std::vector<BucketInfo>> buckets);
   void CreateBucket(Call& call);
   void CreateBucket(Call& call, const S3Or<std::string>& body);  // once the body is in
   void DeleteBucket(Call& call);
   void HeadBucket(Call& call);
   void GetBucketLocation(Call& call);
   void GetBucketAcl(Call& call);
+  // The ACL as a view of the bucket directory's owner, group and mode (and its canned `acl`).
+  void AnswerBucketAcl(Call& call, const backend::Attributes& bucket, const std::string& acl);
   void PutBucketAcl(Call& call);
   void PutBucketAcl(Call& call, const S3Or<std::string>& body);  // once the body is in
   // What an anonymous request may do: read objects and list buckets that are public-read.
-  S3Or<Ok> AllowAnonymous(const Call& call, const Route& route);
+  // Runs the route when allowed, answers the refusal otherwise.
+  void RunAnonymous(Call& call, const Route& route);
   void GetBucketVersioning(Call& call);
   // The listing parameters every list shares (prefix, delimiter, max-keys, encoding-type);
   // `url` is set when keys are to be URL-encoded.
@@ -159,11 +171,15 @@ class S3Handler : public http::HttpHandler {
   };
   // Deletes `key` of the call's bucket when `conditions` hold (PreconditionFailed otherwise);
   // a key that does not exist is deleted already, whatever the conditions.
-  S3Or<Ok> DeleteIf(const Call& call, const std::string& key, const DeleteConditions& conditions);
+  void DeleteIfAsync(Call& call, std::string key, const DeleteConditions& conditions,
+                     ObjectStore::Done<Ok> done);
+  S3Or<Ok> DeleteIf(Call& call, const std::string& key, const DeleteConditions& conditions);
   void GetTagging(Call& call);
   void PutTagging(Call& call);
   void PutTagging(Call& call, const S3Or<std::string>& body);  // once the body is in
   void DeleteTagging(Call& call);
+  // Replaces the object's tags (after Put/DeleteTagging checked them), answering `status`.
+  void ReplaceTags(Call& call, std::map<std::string, std::string> tags, int status);
 
   // Multipart.
   void CreateMultipart(Call& call);

@@ -1,5 +1,6 @@
 // S3Handler: object operations (PUT/GET/HEAD/DELETE/COPY, tagging) and multipart uploads.
 #include <algorithm>
+#include <future>
 #include <map>
 #include <optional>
 
@@ -550,24 +551,40 @@ void S3Handler::BodyStream::Deliver(S3Or<std::string> data) {
   if (!*paused) Step();
 }
 
-S3Or<Ok> S3Handler::DeleteIf(const Call& call, const std::string& key,
-                             const DeleteConditions& conditions) {
-  if (conditions.etag.has_value() || conditions.mtime.has_value() || conditions.size.has_value()) {
-    // Checked, then deleted: a change in between is not seen (S3 gives no stronger promise
-    // on a shared namespace either).
-    S3Or<ObjectInfo> object = store_.Head(call.auth.identity, call.bucket, key);
-    if (!object.ok()) {
-      if (object.error().code == "NoSuchKey") return Ok{};  // deleting nothing succeeds
-      return object.error();
-    }
-    if ((conditions.etag.has_value() && !EtagListMatches(*conditions.etag, object->meta.etag())) ||
-        (conditions.mtime.has_value() &&
-         *conditions.mtime != absl::FromUnixSeconds(object->attributes.mtime.seconds)) ||
-        (conditions.size.has_value() && *conditions.size != object->attributes.size)) {
-      return PreconditionFailed();
-    }
+void S3Handler::DeleteIfAsync(Call& call, std::string key, const DeleteConditions& conditions,
+                              ObjectStore::Done<Ok> done) {
+  if (!conditions.etag.has_value() && !conditions.mtime.has_value() &&
+      !conditions.size.has_value()) {
+    return store_.DeleteAsync(call.auth.identity, call.bucket, std::move(key), std::move(done));
   }
-  return store_.Delete(call.auth.identity, call.bucket, key);
+  // Checked, then deleted: a change in between is not seen (S3 gives no stronger promise on a
+  // shared namespace either).
+  store_.HeadAsync(
+      call.auth.identity, call.bucket, key,
+      [this, identity = call.auth.identity, bucket = call.bucket, key, conditions,
+       done = std::move(done)](S3Or<ObjectInfo> object) mutable {
+        if (!object.ok()) {
+          // Deleting nothing succeeds.
+          return std::move(done)(object.error().code == "NoSuchKey" ? S3Or<Ok>(Ok{})
+                                                                    : S3Or<Ok>(object.error()));
+        }
+        if ((conditions.etag.has_value() &&
+             !EtagListMatches(*conditions.etag, object->meta.etag())) ||
+            (conditions.mtime.has_value() &&
+             *conditions.mtime != absl::FromUnixSeconds(object->attributes.mtime.seconds)) ||
+            (conditions.size.has_value() && *conditions.size != object->attributes.size)) {
+          return std::move(done)(PreconditionFailed());
+        }
+        store_.DeleteAsync(identity, std::move(bucket), std::move(key), std::move(done));
+      });
+}
+
+S3Or<Ok> S3Handler::DeleteIf(Call& call, const std::string& key,
+                             const DeleteConditions& conditions) {
+  std::promise<S3Or<Ok>> result;
+  std::future<S3Or<Ok>> done = result.get_future();
+  DeleteIfAsync(call, key, conditions, [&result](S3Or<Ok> r) { result.set_value(std::move(r)); });
+  return done.get();
 }
 
 void S3Handler::DeleteObject(Call& call) {
@@ -591,9 +608,10 @@ void S3Handler::DeleteObject(Call& call) {
     }
     conditions.size = value;
   }
-  S3Or<Ok> removed = DeleteIf(call, call.key, conditions);
-  if (!removed.ok()) return SendError(call, removed.error());
-  SendEmpty(call, 204);
+  DeleteIfAsync(call, call.key, conditions, Then<Ok>(call, [this](Call& call, S3Or<Ok> removed) {
+                  if (!removed.ok()) return SendError(call, removed.error());
+                  SendEmpty(call, 204);
+                }));
 }
 
 void S3Handler::CopyObject(Call& call) {
@@ -660,16 +678,19 @@ void S3Handler::CopyObject(Call& call) {
 }
 
 void S3Handler::GetTagging(Call& call) {
-  S3Or<ObjectInfo> object = store_.Head(call.auth.identity, call.bucket, call.key);
-  if (!object.ok()) return SendError(call, object.error());
-  XmlWriter xml("Tagging");
-  xml.Open("TagSet");
-  std::map<std::string, std::string> sorted(object->meta.tags().begin(), object->meta.tags().end());
-  for (const auto& [key, value] : sorted) {
-    xml.Open("Tag").Element("Key", key).Element("Value", value).Close("Tag");
-  }
-  xml.Close("TagSet");
-  SendXml(call, 200, xml.Finish());
+  store_.HeadAsync(call.auth.identity, call.bucket, call.key,
+                   Then<ObjectInfo>(call, [this](Call& call, S3Or<ObjectInfo> object) {
+                     if (!object.ok()) return SendError(call, object.error());
+                     XmlWriter xml("Tagging");
+                     xml.Open("TagSet");
+                     std::map<std::string, std::string> sorted(object->meta.tags().begin(),
+                                                               object->meta.tags().end());
+                     for (const auto& [key, value] : sorted) {
+                       xml.Open("Tag").Element("Key", key).Element("Value", value).Close("Tag");
+                     }
+                     xml.Close("TagSet");
+                     SendXml(call, 200, xml.Finish());
+                   }));
 }
 
 void S3Handler::PutTagging(Call& call) {
@@ -680,27 +701,27 @@ void S3Handler::PutTagging(Call& call, const S3Or<std::string>& body) {
   if (!body.ok()) return SendError(call, body.error());
   absl::StatusOr<std::map<std::string, std::string>> tags = ParseTagging(*body);
   if (!tags.ok()) return SendError(call, TagError(tags.status()));
-  S3Or<ObjectInfo> object = store_.Head(call.auth.identity, call.bucket, call.key);
-  if (!object.ok()) return SendError(call, object.error());
-  ObjectMeta meta = object->meta;
-  meta.mutable_tags()->clear();
-  for (const auto& [key, value] : *tags) (*meta.mutable_tags())[key] = value;
-  S3Or<Ok> updated = store_.UpdateMeta(call.auth.identity, *object, meta);
-  if (!updated.ok()) return SendError(call, updated.error());
-  SendEmpty(call, 200);
+  ReplaceTags(call, *std::move(tags), 200);
 }
 
-void S3Handler::DeleteTagging(Call& call) {
-  S3Or<ObjectInfo> object = store_.Head(call.auth.identity, call.bucket, call.key);
-  if (!object.ok()) return SendError(call, object.error());
-  ObjectMeta meta = object->meta;
-  meta.mutable_tags()->clear();
-  S3Or<Ok> updated = store_.UpdateMeta(call.auth.identity, *object, meta);
-  if (!updated.ok()) return SendError(call, updated.error());
-  SendEmpty(call, 204);
-}
+void S3Handler::DeleteTagging(Call& call) { ReplaceTags(call, {}, 204); }
 
-// ---- Multipart ----
+void S3Handler::ReplaceTags(Call& call, std::map<std::string, std::string> tags, int status) {
+  store_.HeadAsync(
+      call.auth.identity, call.bucket, call.key,
+      Then<ObjectInfo>(
+          call, [this, tags = std::move(tags), status](Call& call, S3Or<ObjectInfo> object) {
+            if (!object.ok()) return SendError(call, object.error());
+            ObjectMeta meta = object->meta;
+            meta.mutable_tags()->clear();
+            for (const auto& [key, value] : tags) (*meta.mutable_tags())[key] = value;
+            store_.UpdateMetaAsync(call.auth.identity, object->attributes.inode, meta,
+                                   Then<Ok>(call, [this, status](Call& call, S3Or<Ok> updated) {
+                                     if (!updated.ok()) return SendError(call, updated.error());
+                                     SendEmpty(call, status);
+                                   }));
+          }));
+}
 
 void S3Handler::CreateMultipart(Call& call) {
   S3Or<ObjectMeta> meta = MetaFromHeaders(call);
