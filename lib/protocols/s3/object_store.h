@@ -197,6 +197,8 @@ class ObjectStore {
                        const ObjectMeta& meta, Done<Ok> done);
   S3Or<Ok> UpdateMeta(const backend::Identity& who, const ObjectInfo& object,
                       const ObjectMeta& meta);
+  void ListAsync(const backend::Identity& who, std::string bucket, ListRequest request,
+                 Done<ListResult> done);
   S3Or<ListResult> List(const backend::Identity& who, absl::string_view bucket,
                         const ListRequest& request);
 
@@ -266,10 +268,19 @@ class ObjectStore {
   void DigestStep(std::shared_ptr<DigestState> digest);
   ObjectMeta CurrentMeta(const backend::Identity& who, const backend::Attributes& attributes,
                          const absl::StatusOr<std::string>* prefetched = nullptr);
-  // The metadata xattrs of `entries` (anything with entry.inode), read concurrently.
-  template <typename EntryT>
-  std::map<backend::InodeNumber, absl::StatusOr<std::string>> ReadMetas(
-      const backend::Identity& who, const std::vector<const EntryT*>& entries);
+  // The metadata xattrs of `inodes`, read concurrently.
+  void ReadMetasAsync(
+      const backend::Identity& who, std::vector<backend::InodeNumber> inodes,
+      absl::AnyInvocable<void(std::map<backend::InodeNumber, absl::StatusOr<std::string>>) &&>
+          done);
+  // List's walk (object_list.cc).
+  struct ListState;
+  void ListEnter(std::shared_ptr<ListState> list, backend::InodeNumber inode, std::string base);
+  void ListContinue(std::shared_ptr<ListState> list);
+  void ListStep(std::shared_ptr<ListState> list);
+  void ListAddObject(std::shared_ptr<ListState> list, std::string key,
+                     const backend::Attributes& attributes,
+                     std::optional<absl::StatusOr<std::string>> prefetched);
 
   backend::Backend& backend_;
   // Part numbers being written into assembly files right now, by upload id: a second upload

@@ -544,14 +544,18 @@ S3Or<Ok> S3Handler::ParseListParameters(const Call& call, ListRequest* request, 
   return Ok{};
 }
 
-S3Or<ListResult> S3Handler::ListPage(const Call& call, const ListRequest& request) {
+void S3Handler::ListPage(Call& call, const ListRequest& request,
+                         ObjectStore::Done<ListResult> done) {
   // max-keys=0 asks for nothing: the bucket is checked, and the answer is empty and complete.
   if (request.max_keys == 0) {
-    S3Or<BucketInfo> bucket = store_.HeadBucket(call.auth.identity, call.bucket);
-    if (!bucket.ok()) return bucket.error();
-    return ListResult{};
+    store_.HeadBucketAsync(call.auth.identity, call.bucket,
+                           [done = std::move(done)](S3Or<BucketInfo> bucket) mutable {
+                             if (!bucket.ok()) return std::move(done)(bucket.error());
+                             std::move(done)(ListResult{});
+                           });
+    return;
   }
-  return store_.List(call.auth.identity, call.bucket, request);
+  store_.ListAsync(call.auth.identity, call.bucket, request, std::move(done));
 }
 
 void S3Handler::ListObjects(Call& call, bool v2) {
@@ -559,9 +563,6 @@ void S3Handler::ListObjects(Call& call, bool v2) {
   bool url = false;
   S3Or<Ok> parsed = ParseListParameters(call, &request, &url);
   if (!parsed.ok()) return SendError(call, parsed.error());
-  auto enc = [url](const std::string& text) {
-    return url ? AwsUriEncode(text, /*keep_slash=*/true) : text;
-  };
   std::string token, start_after, marker;
   if (v2) {
     token = call.Param("continuation-token");
@@ -578,52 +579,59 @@ void S3Handler::ListObjects(Call& call, bool v2) {
     marker = call.Param("marker");
     request.after = marker;
   }
-  S3Or<ListResult> result = ListPage(call, request);
-  if (!result.ok()) return SendError(call, result.error());
-  bool fetch_owner = !v2 || call.Param("fetch-owner") == "true";
+  ListPage(call, request,
+           Then<ListResult>(call, [this, v2, url, request, token, start_after, marker](
+                                      Call& call, S3Or<ListResult> result) {
+             if (!result.ok()) return SendError(call, result.error());
+             auto enc = [url](const std::string& text) {
+               return url ? AwsUriEncode(text, /*keep_slash=*/true) : text;
+             };
+             bool fetch_owner = !v2 || call.Param("fetch-owner") == "true";
 
-  XmlWriter xml("ListBucketResult");
-  // encoding-type=url encodes Prefix in ListObjectsV2 only (V1 encodes Delimiter, Marker,
-  // NextMarker and the keys), as AWS does and the SDKs decode.
-  xml.Element("Name", call.bucket).Element("Prefix", v2 ? enc(request.prefix) : request.prefix);
-  if (v2) {
-    if (call.Has("continuation-token")) xml.Element("ContinuationToken", token);
-    if (call.Has("start-after")) xml.Element("StartAfter", enc(start_after));
-    xml.Element("KeyCount",
-                std::to_string(result->objects.size() + result->common_prefixes.size()));
-  } else {
-    xml.Element("Marker", enc(marker));
-  }
-  xml.Element("MaxKeys", std::to_string(request.max_keys));
-  if (!request.delimiter.empty()) xml.Element("Delimiter", enc(request.delimiter));
-  if (url) xml.Element("EncodingType", "url");
-  xml.Element("IsTruncated", result->truncated ? "true" : "false");
-  if (result->truncated) {
-    if (v2) {
-      xml.Element("NextContinuationToken", Base64Encode(result->next_marker));
-    } else if (!request.delimiter.empty()) {
-      xml.Element("NextMarker", enc(result->next_marker));
-    }
-  }
-  for (const ObjectInfo& object : result->objects) {
-    xml.Open("Contents")
-        .Element("Key", enc(object.key))
-        .Element("LastModified", Iso8601(object.attributes.mtime))
-        .Element("ETag", Quoted(object.meta.etag()))
-        .Element("Size", std::to_string(object.attributes.size))
-        .Element("StorageClass", "STANDARD");
-    if (fetch_owner) {
-      xml.Open("Owner")
-          .Element("ID", std::to_string(object.attributes.uid))
-          .Element("DisplayName", OwnerName(object.attributes.uid))
-          .Close("Owner");
-    }
-    xml.Close("Contents");
-  }
-  for (const std::string& prefix : result->common_prefixes) {
-    xml.Open("CommonPrefixes").Element("Prefix", enc(prefix)).Close("CommonPrefixes");
-  }
-  SendXml(call, 200, xml.Finish());
+             XmlWriter xml("ListBucketResult");
+             // encoding-type=url encodes Prefix in ListObjectsV2 only (V1 encodes Delimiter,
+             // Marker, NextMarker and the keys), as AWS does and the SDKs decode.
+             xml.Element("Name", call.bucket)
+                 .Element("Prefix", v2 ? enc(request.prefix) : request.prefix);
+             if (v2) {
+               if (call.Has("continuation-token")) xml.Element("ContinuationToken", token);
+               if (call.Has("start-after")) xml.Element("StartAfter", enc(start_after));
+               xml.Element("KeyCount",
+                           std::to_string(result->objects.size() + result->common_prefixes.size()));
+             } else {
+               xml.Element("Marker", enc(marker));
+             }
+             xml.Element("MaxKeys", std::to_string(request.max_keys));
+             if (!request.delimiter.empty()) xml.Element("Delimiter", enc(request.delimiter));
+             if (url) xml.Element("EncodingType", "url");
+             xml.Element("IsTruncated", result->truncated ? "true" : "false");
+             if (result->truncated) {
+               if (v2) {
+                 xml.Element("NextContinuationToken", Base64Encode(result->next_marker));
+               } else if (!request.delimiter.empty()) {
+                 xml.Element("NextMarker", enc(result->next_marker));
+               }
+             }
+             for (const ObjectInfo& object : result->objects) {
+               xml.Open("Contents")
+                   .Element("Key", enc(object.key))
+                   .Element("LastModified", Iso8601(object.attributes.mtime))
+                   .Element("ETag", Quoted(object.meta.etag()))
+                   .Element("Size", std::to_string(object.attributes.size))
+                   .Element("StorageClass", "STANDARD");
+               if (fetch_owner) {
+                 xml.Open("Owner")
+                     .Element("ID", std::to_string(object.attributes.uid))
+                     .Element("DisplayName", OwnerName(object.attributes.uid))
+                     .Close("Owner");
+               }
+               xml.Close("Contents");
+             }
+             for (const std::string& prefix : result->common_prefixes) {
+               xml.Open("CommonPrefixes").Element("Prefix", enc(prefix)).Close("CommonPrefixes");
+             }
+             SendXml(call, 200, xml.Finish());
+           }));
 }
 
 void S3Handler::ListObjectVersions(Call& call) {
@@ -632,42 +640,45 @@ void S3Handler::ListObjectVersions(Call& call) {
   S3Or<Ok> parsed = ParseListParameters(call, &request, &url);
   if (!parsed.ok()) return SendError(call, parsed.error());
   request.after = call.Param("key-marker");
-  auto enc = [url](const std::string& text) {
-    return url ? AwsUriEncode(text, /*keep_slash=*/true) : text;
-  };
-  S3Or<ListResult> result = ListPage(call, request);
-  if (!result.ok()) return SendError(call, result.error());
-  XmlWriter xml("ListVersionsResult");
-  xml.Element("Name", call.bucket)
-      .Element("Prefix", enc(request.prefix))
-      .Element("KeyMarker", enc(request.after))
-      .Element("VersionIdMarker", call.Param("version-id-marker"))
-      .Element("MaxKeys", std::to_string(request.max_keys));
-  if (!request.delimiter.empty()) xml.Element("Delimiter", enc(request.delimiter));
-  if (url) xml.Element("EncodingType", "url");
-  xml.Element("IsTruncated", result->truncated ? "true" : "false");
-  if (result->truncated) {
-    xml.Element("NextKeyMarker", enc(result->next_marker)).Element("NextVersionIdMarker", "null");
-  }
-  for (const ObjectInfo& object : result->objects) {
-    xml.Open("Version")
-        .Element("Key", enc(object.key))
-        .Element("VersionId", "null")
-        .Element("IsLatest", "true")
-        .Element("LastModified", Iso8601(object.attributes.mtime))
-        .Element("ETag", Quoted(object.meta.etag()))
-        .Element("Size", std::to_string(object.attributes.size))
-        .Element("StorageClass", "STANDARD")
-        .Open("Owner")
-        .Element("ID", std::to_string(object.attributes.uid))
-        .Element("DisplayName", OwnerName(object.attributes.uid))
-        .Close("Owner")
-        .Close("Version");
-  }
-  for (const std::string& prefix : result->common_prefixes) {
-    xml.Open("CommonPrefixes").Element("Prefix", enc(prefix)).Close("CommonPrefixes");
-  }
-  SendXml(call, 200, xml.Finish());
+  ListPage(call, request,
+           Then<ListResult>(call, [this, url, request](Call& call, S3Or<ListResult> result) {
+             if (!result.ok()) return SendError(call, result.error());
+             auto enc = [url](const std::string& text) {
+               return url ? AwsUriEncode(text, /*keep_slash=*/true) : text;
+             };
+             XmlWriter xml("ListVersionsResult");
+             xml.Element("Name", call.bucket)
+                 .Element("Prefix", enc(request.prefix))
+                 .Element("KeyMarker", enc(request.after))
+                 .Element("VersionIdMarker", call.Param("version-id-marker"))
+                 .Element("MaxKeys", std::to_string(request.max_keys));
+             if (!request.delimiter.empty()) xml.Element("Delimiter", enc(request.delimiter));
+             if (url) xml.Element("EncodingType", "url");
+             xml.Element("IsTruncated", result->truncated ? "true" : "false");
+             if (result->truncated) {
+               xml.Element("NextKeyMarker", enc(result->next_marker))
+                   .Element("NextVersionIdMarker", "null");
+             }
+             for (const ObjectInfo& object : result->objects) {
+               xml.Open("Version")
+                   .Element("Key", enc(object.key))
+                   .Element("VersionId", "null")
+                   .Element("IsLatest", "true")
+                   .Element("LastModified", Iso8601(object.attributes.mtime))
+                   .Element("ETag", Quoted(object.meta.etag()))
+                   .Element("Size", std::to_string(object.attributes.size))
+                   .Element("StorageClass", "STANDARD")
+                   .Open("Owner")
+                   .Element("ID", std::to_string(object.attributes.uid))
+                   .Element("DisplayName", OwnerName(object.attributes.uid))
+                   .Close("Owner")
+                   .Close("Version");
+             }
+             for (const std::string& prefix : result->common_prefixes) {
+               xml.Open("CommonPrefixes").Element("Prefix", enc(prefix)).Close("CommonPrefixes");
+             }
+             SendXml(call, 200, xml.Finish());
+           }));
 }
 
 void S3Handler::DeleteObjects(Call& call) {

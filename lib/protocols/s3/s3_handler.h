@@ -127,7 +127,7 @@ class S3Handler : public http::HttpHandler {
   // `url` is set when keys are to be URL-encoded.
   S3Or<Ok> ParseListParameters(const Call& call, ListRequest* request, bool* url);
   // One page of the bucket; max-keys=0 only checks the bucket and answers an empty page.
-  S3Or<ListResult> ListPage(const Call& call, const ListRequest& request);
+  void ListPage(Call& call, const ListRequest& request, ObjectStore::Done<ListResult> done);
   void ListObjects(Call& call, bool v2);
   // Versioning is never enabled, so every object is its one version, "null" (as on AWS).
   void ListObjectVersions(Call& call);
