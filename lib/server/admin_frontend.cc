@@ -14,7 +14,6 @@ absl::Status AdminFrontend::Start(const gateway::FrontendContext& context) {
   http::HttpServerOptions options;
   options.tcp.name = "admin";
   options.tcp.loops = 1;
-  options.workers = 2;
   server_ = std::make_unique<http::HttpServer>(options, static_cast<http::HttpHandler*>(this));
   host_ = context.options.bind_address;
   absl::Status s = server_->Start(host_, context.options.metrics_port);

@@ -542,6 +542,11 @@ void ConnectionRef::WhenOutputBelow(size_t max_queued, absl::AnyInvocable<void()
   }
 }
 
+void ConnectionRef::Post(absl::AnyInvocable<void() &&> fn) const {
+  if (loop_ == nullptr) return;
+  loop_->loop.Post(std::move(fn));
+}
+
 void ConnectionRef::PostParts(std::vector<std::string> parts, bool completes_request) const {
   if (loop_ == nullptr) return;
   LoopState* state = loop_.get();

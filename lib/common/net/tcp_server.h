@@ -62,6 +62,11 @@ class ConnectionRef {
   // the connection closed (at once if that is already so). Lets a thread that streams a large
   // reply hold only a bounded amount of it in memory.
   void WhenOutputBelow(size_t max_queued, absl::AnyInvocable<void() &&> fn) const;
+  // Runs `fn` on the connection's loop thread, after the work already posted there (never
+  // inline, even when called on the loop thread): how a continuation reaches the loop from a
+  // backend callback or from the loop's own processing without reentering it. Dropped if the
+  // loop has stopped.
+  void Post(absl::AnyInvocable<void() &&> fn) const;
   // Calls the handler's OnData again (even with no buffered input: the handler may hold
   // decoded input of its own) and resumes reading if it wants input: for handlers that
   // stopped consuming (WantsInput() false) until some work finished.

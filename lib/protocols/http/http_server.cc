@@ -22,7 +22,6 @@ struct ExchangeState {
   std::shared_ptr<Transport> transport;
   size_t max_body_buffer = 0;
   size_t max_output_buffer = 0;
-  ThreadPool* workers = nullptr;  // where continuations run
 
   std::mutex mu;
   Buffer body;  // received, not yet read by the handler
@@ -46,13 +45,13 @@ struct ExchangeState {
   std::function<void()> body_waiter;
   absl::Time waiting_since;
 
-  // Hands the body waiter to a worker when what it waits for is there (caller holds mu).
+  // Posts the body waiter to the loop when what it waits for is there (caller holds mu).
   void WakeBodyWaiterLocked() {
     if (!body_waiter) return;
     bool ready = body_bytes >= kWakeBytes || body_done || closed || body_aborted ||
                  body_timed_out || body_bytes >= max_body_buffer / 2;
     if (!ready) return;
-    workers->Submit(std::move(body_waiter));
+    transport->ref().Post(std::move(body_waiter));
     body_waiter = nullptr;
   }
 
@@ -75,16 +74,14 @@ std::string ErrorResponse(int status, absl::string_view message) {
 }
 
 // One connection on a network loop: parses requests, feeds bodies to the exchange in progress,
-// runs handlers on the pool one request at a time.
+// starts handlers on the loop one request at a time.
 class HttpConnection : public net::ConnectionHandler {
  public:
   HttpConnection(const net::ConnectionInfo& info, const HttpServerOptions& options,
-                 HttpHandler* handler, ThreadPool* workers, std::shared_ptr<Transport> transport,
-                 bool secure)
+                 HttpHandler* handler, std::shared_ptr<Transport> transport, bool secure)
       : info_(info),
         options_(options),
         handler_(handler),
-        workers_(workers),
         transport_(std::move(transport)),
         secure_(secure),
         parser_(options.limits) {}
@@ -193,13 +190,13 @@ class HttpConnection : public net::ConnectionHandler {
     state->secure = secure_;
     state->max_body_buffer = options_.max_body_buffer;
     state->max_output_buffer = options_.max_output_buffer;
-    state->workers = workers_;
     state->keep_alive = state->request.keep_alive;
     head_started_ = absl::InfinitePast();
     current_ = state;
     info_.start_request();
     HttpHandler* handler = handler_;
-    workers_->Submit([state, handler] { handler->Handle(HttpExchange(state)); });
+    // Posted, not called: the handler runs after this OnData returns, never inside it.
+    transport_->ref().Post([state, handler] { handler->Handle(HttpExchange(state)); });
   }
 
   // Queues body bytes for the handler (or drops them once it answered). False: closed.
@@ -228,7 +225,6 @@ class HttpConnection : public net::ConnectionHandler {
   net::ConnectionInfo info_;
   const HttpServerOptions& options_;
   HttpHandler* handler_;
-  ThreadPool* workers_;
   std::shared_ptr<Transport> transport_;
   bool secure_;
   HttpRequestParser parser_;
@@ -290,37 +286,48 @@ bool HttpExchange::body_consumed() const {
 std::optional<absl::StatusOr<Buffer>> HttpExchange::ReadBody(size_t max_bytes,
                                                              std::function<void()> resume) {
   ExchangeState& s = *state_;
-  std::lock_guard<std::mutex> lock(s.mu);
-  if (s.request.expect_continue && !s.continue_sent && !s.response_started) {
-    s.continue_sent = true;
+  // The transport is called after `mu` is released: on the loop thread it sends (and reads
+  // on) at once, which asks the connection (WantsInput, OnData) for this same lock.
+  bool send_continue = false;
+  bool resume_reading = false;
+  std::optional<absl::StatusOr<Buffer>> result;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (s.request.expect_continue && !s.continue_sent && !s.response_started) {
+      s.continue_sent = true;
+      send_continue = true;
+    }
+    if (s.body.empty()) {
+      if (s.body_done) {
+        s.body_read_to_end = true;
+        result = absl::StatusOr<Buffer>(Buffer());
+      } else if (s.body_timed_out) {
+        result = absl::StatusOr<Buffer>(
+            absl::DeadlineExceededError("the client stopped sending the request body"));
+      } else if (s.closed || s.body_aborted) {
+        result = absl::StatusOr<Buffer>(
+            absl::DataLossError("the connection closed before the request body ended"));
+      } else {
+        // Nothing yet: the loop runs `resume` when there is (no thread waits).
+        s.body_waiter = std::move(resume);
+        s.waiting_since = absl::Now();
+      }
+    } else {
+      Buffer out = s.body.Take(max_bytes);  // slices of the received blocks, no copy
+      s.body_bytes -= out.size();
+      s.body_bytes_read += out.size();
+      if (s.reading_paused && s.body_bytes <= s.max_body_buffer / 2) {
+        s.reading_paused = false;
+        resume_reading = true;
+      }
+      result = absl::StatusOr<Buffer>(std::move(out));
+    }
+  }
+  if (send_continue) {
     s.transport->Send({"HTTP/1.1 100 Continue\r\n\r\n"}, /*completes_request=*/false);
   }
-  if (s.body.empty()) {
-    if (s.body_done) {
-      s.body_read_to_end = true;
-      return absl::StatusOr<Buffer>(Buffer());
-    }
-    if (s.body_timed_out) {
-      return absl::StatusOr<Buffer>(
-          absl::DeadlineExceededError("the client stopped sending the request body"));
-    }
-    if (s.closed || s.body_aborted) {
-      return absl::StatusOr<Buffer>(
-          absl::DataLossError("the connection closed before the request body ended"));
-    }
-    // Nothing yet: the loop hands `resume` to a worker when there is (no thread waits).
-    s.body_waiter = std::move(resume);
-    s.waiting_since = absl::Now();
-    return std::nullopt;
-  }
-  Buffer out = s.body.Take(max_bytes);  // slices of the received blocks, no copy
-  s.body_bytes -= out.size();
-  s.body_bytes_read += out.size();
-  if (s.reading_paused && s.body_bytes <= s.max_body_buffer / 2) {
-    s.reading_paused = false;
-    s.transport->Resume();
-  }
-  return absl::StatusOr<Buffer>(std::move(out));
+  if (resume_reading) s.transport->Resume();
+  return result;
 }
 
 absl::Status HttpExchange::SendHead(const HttpResponseHead& head) {
@@ -373,11 +380,11 @@ absl::StatusOr<bool> HttpExchange::SendBody(std::string data, std::function<void
   s.transport->Send(std::move(parts), /*completes_request=*/false);
   if (!pause) return false;
   // The loop runs this once the client has read the queue down (or the connection closed):
-  // the continuation goes to a worker, no thread waits meanwhile.
-  ThreadPool* workers = s.workers;
-  s.transport->WhenOutputBelow(
-      s.max_output_buffer,
-      [workers, resume = std::move(resume)]() mutable { workers->Submit(std::move(resume)); });
+  // the continuation is posted to the loop, no thread waits meanwhile.
+  net::ConnectionRef ref = s.transport->ref();
+  s.transport->WhenOutputBelow(s.max_output_buffer, [ref, resume = std::move(resume)]() mutable {
+    ref.Post(std::move(resume));
+  });
   return true;
 }
 
@@ -421,8 +428,6 @@ void HttpExchange::Abort() {
   s.transport->CloseWhenSent();
 }
 
-void HttpExchange::Defer(std::function<void()> fn) const { state_->workers->Submit(std::move(fn)); }
-
 absl::Status HttpExchange::Respond(HttpResponseHead head, std::string body) {
   head.content_length = body.size();
   absl::Status status = SendHead(head);
@@ -435,16 +440,13 @@ absl::Status HttpExchange::Respond(HttpResponseHead head, std::string body) {
 HttpServer::HttpServer(HttpServerOptions options, HttpHandler* handler)
     : options_(std::move(options)),
       handler_(handler),
-      workers_(options_.workers, /*max_queued=*/1 << 20),
       tcp_(options_.tcp, [this](const net::ConnectionInfo& info) {
         if (options_.tls == nullptr) {
-          return std::unique_ptr<net::ConnectionHandler>(
-              std::make_unique<HttpConnection>(info, options_, handler_, &workers_,
-                                               std::make_shared<PlainTransport>(info.ref), false));
+          return std::unique_ptr<net::ConnectionHandler>(std::make_unique<HttpConnection>(
+              info, options_, handler_, std::make_shared<PlainTransport>(info.ref), false));
         }
         auto session = std::make_shared<TlsSession>(options_.tls, info.ref);
-        auto inner =
-            std::make_unique<HttpConnection>(info, options_, handler_, &workers_, session, true);
+        auto inner = std::make_unique<HttpConnection>(info, options_, handler_, session, true);
         return std::unique_ptr<net::ConnectionHandler>(
             std::make_unique<TlsConnection>(session, std::move(inner)));
       }) {}
@@ -453,9 +455,6 @@ HttpServer::~HttpServer() { Shutdown(absl::Now()); }
 
 absl::Status HttpServer::Start(const std::string& host, int port) { return tcp_.Start(host, port); }
 
-void HttpServer::Shutdown(absl::Time deadline) {
-  tcp_.Shutdown(deadline);
-  workers_.Shutdown();
-}
+void HttpServer::Shutdown(absl::Time deadline) { tcp_.Shutdown(deadline); }
 
 }  // namespace cfs::http

@@ -1,22 +1,22 @@
 // HttpServer: HTTP/1.1 on the io_uring TcpServer, for protocols that are served over HTTP (S3,
 // the metrics and health endpoints).
 //
-// Parsing and framing run on the network loops; each request is handed to an HttpHandler on a
-// worker pool. A worker never waits for a client: when the request body has no bytes yet, or
-// the response has filled the connection's output bound, the handler asks to be resumed
-// (ReadBody's and SendBody's `resume`) and returns; the loop hands the continuation back to a
-// worker once bytes arrived or the client read. So a slow or stalled client costs its own
-// connection's buffers, never a thread: at most `max_body_buffer` bytes of a request body wait
-// for the handler (reading the socket pauses beyond that) and about `max_output_buffer` of a
-// response wait to be sent.
+// Everything runs on the network loops: parsing and framing, and the HttpHandler, which is
+// started on the connection's loop thread and must never block: it answers at once or from
+// callbacks (of the backend, say, on whichever thread they come). When the request body has no
+// bytes yet, or the response has filled the connection's output bound, the handler asks to be
+// resumed (ReadBody's and SendBody's `resume`) and returns; the loop runs the continuation once
+// bytes arrived or the client read. So a slow or stalled client costs its own connection's
+// buffers, never a thread: at most `max_body_buffer` bytes of a request body wait for the
+// handler (reading the socket pauses beyond that) and about `max_output_buffer` of a response
+// wait to be sent.
 // Timeouts: a request's head must arrive within `header_timeout`, a body the handler waits for
 // must make progress within `body_timeout` (the handler gets kDeadlineExceeded), and the
 // TcpServer closes a connection that accepts no reply bytes for its `send_timeout`.
 // Keep-alive and pipelining: requests of one connection are handled one after another and
 // answered in order. Malformed requests get a 4xx/5xx answer and the connection is closed.
 //
-// Ownership: the server owns the TcpServer and the worker pool; the handler is borrowed and
-// must outlive Shutdown().
+// Ownership: the server owns the TcpServer; the handler is borrowed and must outlive Shutdown().
 #ifndef CFS_LIB_PROTOCOLS_HTTP_HTTP_SERVER_H_
 #define CFS_LIB_PROTOCOLS_HTTP_HTTP_SERVER_H_
 
@@ -31,7 +31,6 @@
 #include "absl/time/time.h"
 #include "lib/common/buffer.h"
 #include "lib/common/net/tcp_server.h"
-#include "lib/common/thread_pool.h"
 #include "lib/protocols/http/http_message.h"
 #include "lib/protocols/http/http_request_parser.h"
 
@@ -52,8 +51,8 @@ class HttpExchange {
   bool secure() const;
 
   // The next bytes of the request body (at most `max_bytes`): "" at the end of the body.
-  // When none have arrived yet it returns nullopt, and `resume` runs later on a worker once
-  // bytes (or the end, or an error) are there: call again from it. Sends "100 Continue" first
+  // When none have arrived yet it returns nullopt, and `resume` runs later on the loop thread
+  // once bytes (or the end, or an error) are there: call again from it. Sends "100 Continue" first
   // when the client waits for it. Errors: kDataLoss when the connection closed before the body
   // ended, kDeadlineExceeded when the client sent nothing for the body timeout.
   // The bytes are slices of the blocks the body was received into (no copy).
@@ -69,7 +68,7 @@ class HttpExchange {
   absl::Status SendHead(const HttpResponseHead& head);
   // Queues the next body bytes; never waits. A caller streaming a large body passes `resume`:
   // when the connection's queued output may be over its bound, SendBody returns true and
-  // `resume` runs on a worker once the client has read it down (or the connection closed);
+  // `resume` runs on the loop thread once the client has read it down (or the connection closed);
   // the caller then produces nothing more until resumed. Errors: kFailedPrecondition,
   // kUnavailable (connection closed).
   absl::StatusOr<bool> SendBody(std::string data, std::function<void()> resume = nullptr);
@@ -81,9 +80,6 @@ class HttpExchange {
   // SendHead + SendBody + Finish with a known length.
   absl::Status Respond(HttpResponseHead head, std::string body);
   bool response_started() const;
-  // Runs `fn` on a worker thread: for a continuation that blocks (an operation not yet
-  // asynchronous) and was reached from a callback that must not block.
-  void Defer(std::function<void()> fn) const;
 
  private:
   struct Guard;
@@ -95,15 +91,14 @@ class HttpExchange {
 class HttpHandler {
  public:
   virtual ~HttpHandler() = default;
-  // Runs on a worker thread; answers through `exchange`, now or from a continuation that
-  // keeps a copy of it (an exchange dropped unanswered gets 500).
+  // Runs on the connection's loop thread and must not block; answers through `exchange`, now
+  // or from a continuation that keeps a copy of it (an exchange dropped unanswered gets 500).
   virtual void Handle(HttpExchange exchange) = 0;
 };
 
 struct HttpServerOptions {
   net::TcpServerOptions tcp;
   HttpLimits limits;
-  int workers = 32;                    // threads that run handlers
   size_t max_body_buffer = 8 << 20;    // request body bytes buffered ahead of the handler
   size_t max_output_buffer = 4 << 20;  // response bytes queued before SendBody asks to pause
   absl::Duration header_timeout = absl::Seconds(30);  // a request's head arrives within this
@@ -124,7 +119,6 @@ class HttpServer {
  private:
   HttpServerOptions options_;
   HttpHandler* handler_;
-  ThreadPool workers_;
   net::TcpServer tcp_;
 };
 

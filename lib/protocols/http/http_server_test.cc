@@ -85,7 +85,6 @@ class HttpServerTest : public ::testing::Test {
   void Restart(HttpServerOptions options) {
     if (server_ != nullptr) server_->Shutdown(absl::Now() + absl::Seconds(5));
     options.tcp.loops = 1;
-    options.workers = 4;
     server_ = std::make_unique<HttpServer>(options, &handler_);
     ASSERT_TRUE(server_->Start("127.0.0.1", 0).ok());
   }
@@ -300,9 +299,9 @@ TEST_F(HttpServerTest, AStalledBodyFailsAfterTheBodyTimeout) {
   close(fd);
 }
 
-// No number of stalled readers or slow writers holds the workers (4 here): every one of them
+// No number of stalled readers or slow writers holds the loop (one here): every one of them
 // costs only its own connection's buffers, and other requests are answered meanwhile.
-TEST_F(HttpServerTest, StalledReadersAndSlowWritersHoldNoWorker) {
+TEST_F(HttpServerTest, StalledReadersAndSlowWritersHoldNoThread) {
   std::vector<int> stalled;
   for (int i = 0; i < 16; ++i) {
     int fd = Connect();

@@ -47,10 +47,7 @@ struct ObjectStore::ListState {
   std::vector<Frame> stack;
   Done<ListResult> done;
 
-  // ListContinue's loop: whether it runs, and whether a callback asked it to go on meanwhile.
-  std::mutex mu;
-  bool running = false;
-  bool again = false;
+  std::unique_ptr<internal::SerialLoop> loop;  // runs ListStep
 
   // Adds a key or common prefix; false (and truncated) once max_keys are in.
   bool Room() {
@@ -88,6 +85,11 @@ void ObjectStore::ListAsync(const Identity& who, std::string bucket, ListRequest
   list->who = who;
   list->request = std::move(request);
   list->done = std::move(done);
+  // The loop holds the state only weakly: the state owns the loop.
+  std::weak_ptr<ListState> weak = list;
+  list->loop = std::make_unique<internal::SerialLoop>([this, weak] {
+    if (std::shared_ptr<ListState> held = weak.lock()) ListStep(held);
+  });
   BucketInodeAsync(who, bucket, [this, list](S3Or<InodeNumber> dir) {
     if (!dir.ok()) return std::move(list->done)(dir.error());
     ListEnter(list, *dir, "");
@@ -132,8 +134,8 @@ void ObjectStore::ListEnter(std::shared_ptr<ListState> list, InodeNumber inode, 
           wanted.push_back(e.entry.inode);
         }
         auto held = std::make_shared<ListState::Frame>(std::move(frame));
-        ReadMetasAsync(
-            list->who, std::move(wanted),
+        ReadXattrsAsync(
+            list->who, std::move(wanted), kMetaXattr,
             [this, list, held](std::map<InodeNumber, absl::StatusOr<std::string>> metas) {
               held->metas = std::move(metas);
               list->stack.push_back(std::move(*held));
@@ -142,8 +144,8 @@ void ObjectStore::ListEnter(std::shared_ptr<ListState> list, InodeNumber inode, 
       });
 }
 
-void ObjectStore::ReadMetasAsync(
-    const Identity& who, std::vector<InodeNumber> inodes,
+void ObjectStore::ReadXattrsAsync(
+    const Identity& who, std::vector<InodeNumber> inodes, absl::string_view name,
     absl::AnyInvocable<void(std::map<InodeNumber, absl::StatusOr<std::string>>) &&> done) {
   struct Batch {
     std::mutex mu;
@@ -156,39 +158,20 @@ void ObjectStore::ReadMetasAsync(
   batch->pending = inodes.size();
   batch->done = std::move(done);
   for (InodeNumber inode : inodes) {
-    backend_.GetXattr(Ctx(who), inode, kMetaXattr,
-                      [batch, inode](absl::StatusOr<std::string> value) {
-                        {
-                          std::lock_guard<std::mutex> lock(batch->mu);
-                          batch->results.emplace(inode, std::move(value));
-                          if (--batch->pending != 0) return;
-                        }
-                        std::move(batch->done)(std::move(batch->results));
-                      });
+    backend_.GetXattr(Ctx(who), inode, name, [batch, inode](absl::StatusOr<std::string> value) {
+      {
+        std::lock_guard<std::mutex> lock(batch->mu);
+        batch->results.emplace(inode, std::move(value));
+        if (--batch->pending != 0) return;
+      }
+      std::move(batch->done)(std::move(batch->results));
+    });
   }
 }
 
 // Runs ListStep until it waits for the backend; a callback that arrives while it runs (at once,
 // or on another thread) makes it go round again instead of recursing.
-void ObjectStore::ListContinue(std::shared_ptr<ListState> list) {
-  {
-    std::lock_guard<std::mutex> lock(list->mu);
-    if (list->running) {
-      list->again = true;
-      return;
-    }
-    list->running = true;
-  }
-  while (true) {
-    ListStep(list);
-    std::lock_guard<std::mutex> lock(list->mu);
-    if (!list->again) {
-      list->running = false;
-      return;
-    }
-    list->again = false;
-  }
-}
+void ObjectStore::ListContinue(std::shared_ptr<ListState> list) { list->loop->Continue(); }
 
 // Goes through the top directory's entries until one needs the backend (then returns, its
 // callback calling ListContinue) or the page is full or the walk is over (then answers).

@@ -17,6 +17,7 @@
 #define CFS_LIB_PROTOCOLS_S3_OBJECT_STORE_H_
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -204,27 +205,45 @@ class ObjectStore {
 
   // Multipart uploads.
   // Starts an upload; its object will have meta.object_mode().
+  void CreateUploadAsync(const backend::Identity& who, const UploadMeta& meta,
+                         Done<std::string> done);
   S3Or<std::string> CreateUpload(const backend::Identity& who, const UploadMeta& meta);
+  void GetUploadAsync(const backend::Identity& who, std::string upload_id, std::string bucket,
+                      std::string key, Done<UploadInfo> done);
   S3Or<UploadInfo> GetUpload(const backend::Identity& who, absl::string_view upload_id,
                              absl::string_view bucket, absl::string_view key);
   // Where part `part_number` of `length` bytes (nullopt: unknown) is written: straight into
   // the upload's assembly file when its size fits the upload's part size and the number was
   // not uploaded before, else a staging file of its own.
+  void StagePartAsync(const backend::Identity& who, const UploadInfo& upload, int part_number,
+                      std::optional<uint64_t> length, Done<std::unique_ptr<StagedObject>> done);
   S3Or<std::unique_ptr<StagedObject>> StagePart(const backend::Identity& who,
                                                 const UploadInfo& upload, int part_number,
                                                 std::optional<uint64_t> length);
+  void PublishPartAsync(const backend::Identity& who, std::unique_ptr<StagedObject> staged,
+                        const UploadInfo& upload, int part_number, PartMeta meta,
+                        Done<PartInfo> done);
   S3Or<PartInfo> PublishPart(const backend::Identity& who, std::unique_ptr<StagedObject> staged,
                              const UploadInfo& upload, int part_number, PartMeta meta);
   // Completes an upload whose `parts` lie in order, back to back from offset 0, in the
   // assembly file: the file is cut to their total size and published as the object without
   // copying. Returns nullopt (nothing changed) when the parts are not laid out so.
+  void PublishAssemblyAsync(const backend::Identity& who, const UploadInfo& upload,
+                            const std::vector<const PartInfo*>& parts, std::string bucket,
+                            std::string key, ObjectMeta meta,
+                            absl::AnyInvocable<void(std::optional<S3Or<ObjectInfo>>) &&> done);
   std::optional<S3Or<ObjectInfo>> PublishAssembly(const backend::Identity& who,
                                                   const UploadInfo& upload,
                                                   const std::vector<const PartInfo*>& parts,
                                                   absl::string_view bucket, absl::string_view key,
                                                   ObjectMeta meta);
+  void ListPartsAsync(const backend::Identity& who, const UploadInfo& upload,
+                      Done<std::vector<PartInfo>> done);
   S3Or<std::vector<PartInfo>> ListParts(const backend::Identity& who, const UploadInfo& upload);
+  void RemoveUploadAsync(const backend::Identity& who, const UploadInfo& upload, Done<Ok> done);
   S3Or<Ok> RemoveUpload(const backend::Identity& who, const UploadInfo& upload);
+  void ListUploadsAsync(const backend::Identity& who, std::string bucket,
+                        Done<std::vector<UploadInfo>> done);
   S3Or<std::vector<UploadInfo>> ListUploads(const backend::Identity& who, absl::string_view bucket);
 
  private:
@@ -268,11 +287,19 @@ class ObjectStore {
   void DigestStep(std::shared_ptr<DigestState> digest);
   ObjectMeta CurrentMeta(const backend::Identity& who, const backend::Attributes& attributes,
                          const absl::StatusOr<std::string>* prefetched = nullptr);
-  // The metadata xattrs of `inodes`, read concurrently.
-  void ReadMetasAsync(
+  // The xattr `name` of each of `inodes`, read concurrently.
+  void ReadXattrsAsync(
       const backend::Identity& who, std::vector<backend::InodeNumber> inodes,
+      absl::string_view name,
       absl::AnyInvocable<void(std::map<backend::InodeNumber, absl::StatusOr<std::string>>) &&>
           done);
+  // StagePart's steps (object_multipart.cc): one part-placement decision at a time per upload
+  // (LockUpload runs `fn` now or once the upload's current holder unlocks).
+  void LockUpload(const std::string& upload_id, absl::AnyInvocable<void() &&> fn);
+  void UnlockUpload(const std::string& upload_id);
+  struct StagePartState;
+  void StagePartLocked(std::shared_ptr<StagePartState> stage);
+  void StagePartInAssembly(std::shared_ptr<StagePartState> stage, uint64_t offset);
   // List's walk (object_list.cc).
   struct ListState;
   void ListEnter(std::shared_ptr<ListState> list, backend::InodeNumber inode, std::string base);
@@ -284,9 +311,11 @@ class ObjectStore {
 
   backend::Backend& backend_;
   // Part numbers being written into assembly files right now, by upload id: a second upload
-  // of the same number goes to a file of its own. Also serialises the part-size decision.
+  // of the same number goes to a file of its own. Guards them and upload_locks_.
   std::mutex parts_mu_;
   std::map<std::string, std::set<int>> parts_in_flight_;
+  // Uploads whose part placement is being decided, and who waits for each.
+  std::map<std::string, std::deque<absl::AnyInvocable<void() &&>>> upload_locks_;
   const backend::InodeNumber root_;
   const backend::InodeNumber tmp_;
   const backend::InodeNumber uploads_;

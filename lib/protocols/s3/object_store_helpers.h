@@ -10,7 +10,9 @@
 #include <openssl/rand.h>
 
 #include <cstdint>
+#include <functional>
 #include <future>
+#include <mutex>  // std::mutex: visible to ThreadSanitizer
 #include <optional>
 #include <string>
 #include <utility>
@@ -75,6 +77,41 @@ S3Or<T> Wait(StartFn&& start) {
   start([&result](S3Or<T> value) { result.set_value(std::move(value)); });
   return done.get();
 }
+
+// Drives an asynchronous loop whose step may be answered at once (in the same call) or later on
+// another thread, without growing the stack: Continue() runs the step now, or, when a step is
+// running (this one called back at once), makes that step's caller run it again when it
+// returns. A step starts at most one asynchronous call and calls Continue() from its callback.
+// Thread-safe.
+class SerialLoop {
+ public:
+  explicit SerialLoop(std::function<void()> step) : step_(std::move(step)) {}
+  void Continue() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (running_) {
+        again_ = true;
+        return;
+      }
+      running_ = true;
+    }
+    while (true) {
+      step_();
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!again_) {
+        running_ = false;
+        return;
+      }
+      again_ = false;
+    }
+  }
+
+ private:
+  std::function<void()> step_;
+  std::mutex mu_;
+  bool running_ = false;
+  bool again_ = false;
+};
 
 }  // namespace cfs::s3::internal
 

@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "lib/common/logging.h"
 #include "lib/protocols/s3/digests.h"
+#include "lib/protocols/s3/object_store_helpers.h"
 #include "lib/protocols/s3/request_body.h"
 #include "lib/protocols/s3/s3_format.h"
 #include "lib/protocols/s3/sigv4.h"
@@ -685,38 +686,65 @@ void S3Handler::DeleteObjects(Call& call) {
   ReadSmallBody(call, [this](Call& call, S3Or<std::string> body) { DeleteObjects(call, body); });
 }
 
+// The keys are deleted one after another, each from the callback of the one before (a SerialLoop,
+// so keys answered at once do not deepen the stack); the answer lists each key's outcome.
+struct S3Handler::MultiDelete {
+  DeleteRequest request;
+  size_t next = 0;
+  XmlWriter xml{"DeleteResult"};
+  std::unique_ptr<internal::SerialLoop> loop;
+};
+
 void S3Handler::DeleteObjects(Call& call, const S3Or<std::string>& body) {
   if (!body.ok()) return SendError(call, body.error());
   absl::StatusOr<DeleteRequest> request = ParseDeleteRequest(*body);
   if (!request.ok()) return SendError(call, MalformedXml(request.status().message()));
-  S3Or<BucketInfo> bucket = store_.HeadBucket(call.auth.identity, call.bucket);
-  if (!bucket.ok()) return SendError(call, bucket.error());
-  XmlWriter xml("DeleteResult");
-  for (const DeleteRequest::Object& object : request->objects) {
-    DeleteConditions conditions;
-    conditions.etag = object.etag;
-    conditions.size = object.size;
-    S3Or<Ok> removed = Ok{};
-    if (object.last_modified_time.has_value()) {
-      absl::Time mtime;
-      std::string error;
-      if (!absl::ParseTime(absl::RFC3339_full, *object.last_modified_time, &mtime, &error)) {
-        removed = InvalidArgument("LastModifiedTime is not an ISO 8601 time");
-      }
-      conditions.mtime = absl::FromUnixSeconds(absl::ToUnixSeconds(mtime));
-    }
-    if (removed.ok()) removed = DeleteIf(call, object.key, conditions);
+  auto job = std::make_shared<MultiDelete>();
+  job->request = *std::move(request);
+  store_.HeadBucketAsync(call.auth.identity, call.bucket,
+                         Then<BucketInfo>(call, [this, job](Call& call, S3Or<BucketInfo> bucket) {
+                           if (!bucket.ok()) return SendError(call, bucket.error());
+                           std::weak_ptr<MultiDelete> weak = job;  // the job owns the loop
+                           job->loop = std::make_unique<internal::SerialLoop>(
+                               [this, weak, held = call.shared_from_this()] {
+                                 if (std::shared_ptr<MultiDelete> job = weak.lock()) {
+                                   DeleteNextObject(*held, job);
+                                 }
+                               });
+                           job->loop->Continue();
+                         }));
+}
+
+void S3Handler::DeleteNextObject(Call& call, std::shared_ptr<MultiDelete> job) {
+  if (job->next == job->request.objects.size()) return SendXml(call, 200, job->xml.Finish());
+  const DeleteRequest::Object& object = job->request.objects[job->next++];
+  auto record = [job, key = object.key](S3Or<Ok> removed) {
     if (removed.ok()) {
-      if (!request->quiet) xml.Open("Deleted").Element("Key", object.key).Close("Deleted");
+      if (!job->request.quiet) job->xml.Open("Deleted").Element("Key", key).Close("Deleted");
     } else {
-      xml.Open("Error")
-          .Element("Key", object.key)
+      job->xml.Open("Error")
+          .Element("Key", key)
           .Element("Code", removed.error().code)
           .Element("Message", removed.error().message)
           .Close("Error");
     }
+  };
+  DeleteConditions conditions;
+  conditions.etag = object.etag;
+  conditions.size = object.size;
+  if (object.last_modified_time.has_value()) {
+    absl::Time mtime;
+    std::string error;
+    if (!absl::ParseTime(absl::RFC3339_full, *object.last_modified_time, &mtime, &error)) {
+      record(InvalidArgument("LastModifiedTime is not an ISO 8601 time"));
+      return job->loop->Continue();
+    }
+    conditions.mtime = absl::FromUnixSeconds(absl::ToUnixSeconds(mtime));
   }
-  SendXml(call, 200, xml.Finish());
+  DeleteIfAsync(call, object.key, conditions, [job, record](S3Or<Ok> removed) {
+    record(std::move(removed));
+    job->loop->Continue();
+  });
 }
 
 }  // namespace cfs::s3

@@ -22,6 +22,7 @@
 #include "lib/protocols/s3/object_store.h"
 #include "lib/protocols/s3/request_body.h"
 #include "lib/protocols/s3/s3_auth.h"
+#include "lib/protocols/s3/xml.h"
 #include "lib/quota/quota.h"
 
 namespace cfs::s3 {
@@ -133,6 +134,8 @@ class S3Handler : public http::HttpHandler {
   void ListObjectVersions(Call& call);
   void DeleteObjects(Call& call);
   void DeleteObjects(Call& call, const S3Or<std::string>& body);  // once the body is in
+  struct MultiDelete;
+  void DeleteNextObject(Call& call, std::shared_ptr<MultiDelete> job);
 
   // Objects.
   void PutObject(Call& call);
@@ -147,6 +150,8 @@ class S3Handler : public http::HttpHandler {
   S3Or<Ok> CheckQuota(const Call& call, backend::InodeNumber bucket_dir,
                       std::optional<uint64_t> bytes, uint64_t objects);
   void CopyObject(Call& call);
+  void CopyObjectInto(Call& call, ObjectInfo source, ObjectMeta meta);
+  void AnswerCopy(Call& call, const backend::Attributes& object, const ObjectMeta& meta);
   // GET and HEAD: finds the object without waiting, then AnswerGet answers.
   void GetObject(Call& call, bool head);
   void AnswerGet(Call& call, bool head, S3Or<ObjectInfo> object);
@@ -173,7 +178,6 @@ class S3Handler : public http::HttpHandler {
   // a key that does not exist is deleted already, whatever the conditions.
   void DeleteIfAsync(Call& call, std::string key, const DeleteConditions& conditions,
                      ObjectStore::Done<Ok> done);
-  S3Or<Ok> DeleteIf(Call& call, const std::string& key, const DeleteConditions& conditions);
   void GetTagging(Call& call);
   void PutTagging(Call& call);
   void PutTagging(Call& call, const S3Or<std::string>& body);  // once the body is in
@@ -183,12 +187,36 @@ class S3Handler : public http::HttpHandler {
 
   // Multipart.
   void CreateMultipart(Call& call);
+  void StartUpload(Call& call, const backend::Attributes& bucket, const ObjectMeta& meta);
   void UploadPart(Call& call);
+  void UploadPartCopy(Call& call, UploadInfo upload, int part_number);
+  void UploadPartBody(Call& call, UploadInfo upload, int part_number);
   void CompleteMultipart(Call& call);
   void CompleteMultipart(Call& call, const S3Or<std::string>& body);  // once the body is in
+  // CompleteMultipart's work: the upload, its parts, the ones the client chose (pointers into
+  // `parts`), the object's metadata and the answer; when the parts are not in place, the
+  // staging file they are copied into and the next one to copy.
+  struct Completion {
+    UploadInfo upload;
+    std::vector<PartInfo> parts;
+    std::vector<const PartInfo*> chosen;
+    ObjectMeta meta;
+    std::string document;
+    std::unique_ptr<StagedObject> staged;
+    size_t next = 0;
+    uint64_t sent_at = 0;  // staged bytes when whitespace last kept the connection alive
+  };
+  // Checks the client's list against the parts (order, ETags, sizes) and fills in `chosen`,
+  // `meta` and `document`; the refusal otherwise.
+  std::optional<S3Error> ChooseParts(const std::vector<CompletePart>& wanted, Completion* job);
+  void CompleteByCopy(Call& call, std::shared_ptr<Completion> job);
+  void CopyNextPart(Call& call, std::shared_ptr<Completion> job);
+  void FailCompletion(Call& call, const S3Error& error);
   void AbortMultipart(Call& call);
   void ListParts(Call& call);
+  void AnswerListParts(Call& call, const UploadInfo& upload, S3Or<std::vector<PartInfo>> parts);
   void ListMultipartUploads(Call& call);
+  void AnswerListUploads(Call& call, S3Or<std::vector<UploadInfo>> uploads);
 
   // Reads a whole small body (XML) after authentication, holding no thread while the client
   // sends it, then runs `then` with it (or the S3 error) on a worker, `call` kept alive.

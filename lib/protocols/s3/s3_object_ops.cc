@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "lib/common/logging.h"
 #include "lib/protocols/s3/digests.h"
+#include "lib/protocols/s3/object_store_helpers.h"
 #include "lib/protocols/s3/request_body.h"
 #include "lib/protocols/s3/s3_format.h"
 #include "lib/protocols/s3/s3_handler.h"
@@ -24,7 +25,7 @@ namespace cfs::s3 {
 
 namespace {
 
-constexpr uint64_t kReadPiece = 1 << 20;
+using internal::kReadPiece;
 constexpr uint64_t kMinPartSize = 5 << 20;
 constexpr size_t kMaxUserMetadata = 2048;
 
@@ -199,21 +200,58 @@ bool ParseCopySource(absl::string_view value, std::string* bucket, std::string* 
   return true;
 }
 
-// Appends bytes [first, end) of `inode` to `staged`; returns their MD5 in hex.
-S3Or<std::string> CopyInto(ObjectStore& store, const backend::Identity& who,
-                           backend::InodeNumber inode, uint64_t first, uint64_t end,
-                           StagedObject& staged) {
-  Digest md5(DigestKind::kMd5);
-  for (uint64_t offset = first; offset < end;) {
-    S3Or<std::string> data = store.Read(who, inode, offset, std::min(kReadPiece, end - offset));
-    if (!data.ok()) return data.error();
-    if (data->empty()) break;
-    offset += data->size();
-    md5.Update(*data);
-    S3Or<Ok> appended = staged.Append(Buffer::Adopt(*std::move(data)));
-    if (!appended.ok()) return appended.error();
+// Appends bytes [first, end) of `inode` to `staged` piece by piece without waiting (read, then
+// append, then the next read from the append's callback); `done` gets their MD5 in hex. A
+// piece answered at once loops rather than recursing (SerialLoop).
+struct Copier {
+  ObjectStore* store = nullptr;
+  backend::Identity who;
+  backend::InodeNumber inode = 0;
+  uint64_t offset = 0;
+  uint64_t end = 0;
+  StagedObject* staged = nullptr;
+  Digest md5{DigestKind::kMd5};
+  ObjectStore::Done<std::string> done;
+  std::unique_ptr<internal::SerialLoop> loop;
+};
+
+void CopyStep(const std::shared_ptr<Copier>& copier) {
+  if (copier->offset >= copier->end) {
+    return std::move(copier->done)(HexEncode(copier->md5.Final()));
   }
-  return HexEncode(md5.Final());
+  copier->store->ReadAsync(
+      copier->who, copier->inode, copier->offset,
+      std::min(kReadPiece, copier->end - copier->offset), [copier](S3Or<std::string> data) {
+        if (!data.ok()) return std::move(copier->done)(data.error());
+        if (data->empty()) {  // the source is shorter now: what there was is copied
+          copier->end = copier->offset;
+          return copier->loop->Continue();
+        }
+        copier->offset += data->size();
+        copier->md5.Update(*data);
+        copier->staged->AppendAsync(Buffer::Adopt(*std::move(data)), [copier](S3Or<Ok> appended) {
+          if (!appended.ok()) return std::move(copier->done)(appended.error());
+          copier->loop->Continue();
+        });
+      });
+}
+
+void CopyIntoAsync(ObjectStore& store, const backend::Identity& who, backend::InodeNumber inode,
+                   uint64_t first, uint64_t end, StagedObject& staged,
+                   ObjectStore::Done<std::string> done) {
+  auto copier = std::make_shared<Copier>();
+  copier->store = &store;
+  copier->who = who;
+  copier->inode = inode;
+  copier->offset = first;
+  copier->end = end;
+  copier->staged = &staged;
+  copier->done = std::move(done);
+  std::weak_ptr<Copier> weak = copier;  // the copier owns the loop
+  copier->loop = std::make_unique<internal::SerialLoop>([weak] {
+    if (std::shared_ptr<Copier> held = weak.lock()) CopyStep(held);
+  });
+  copier->loop->Continue();
 }
 
 // Reads the request body into `staged` and verifies it, holding no thread while the client is
@@ -579,14 +617,6 @@ void S3Handler::DeleteIfAsync(Call& call, std::string key, const DeleteCondition
       });
 }
 
-S3Or<Ok> S3Handler::DeleteIf(Call& call, const std::string& key,
-                             const DeleteConditions& conditions) {
-  std::promise<S3Or<Ok>> result;
-  std::future<S3Or<Ok>> done = result.get_future();
-  DeleteIfAsync(call, key, conditions, [&result](S3Or<Ok> r) { result.set_value(std::move(r)); });
-  return done.get();
-}
-
 void S3Handler::DeleteObject(Call& call) {
   const http::HttpRequest& r = call.request();
   DeleteConditions conditions;
@@ -626,54 +656,86 @@ void S3Handler::CopyObject(Call& call) {
       (tag_directive != "COPY" && tag_directive != "REPLACE")) {
     return SendError(call, InvalidArgument("Unknown metadata directive."));
   }
-  S3Or<ObjectInfo> source = store_.Head(call.auth.identity, source_bucket, source_key);
-  if (!source.ok()) return SendError(call, source.error());
-  if (EvaluateConditions(call.request(), *source, "x-amz-copy-source-") != 0) {
-    return SendError(call, PreconditionFailed());
-  }
-  S3Or<ObjectMeta> given = MetaFromHeaders(call);
-  if (!given.ok()) return SendError(call, given.error());
-  ObjectMeta meta = source->meta;
-  if (directive == "REPLACE") {
-    *meta.mutable_headers() = given->headers();
-    *meta.mutable_user_metadata() = given->user_metadata();
-  }
-  if (tag_directive == "REPLACE") *meta.mutable_tags() = given->tags();
   bool same = source_bucket == call.bucket && source_key == call.key;
-  if (same && directive == "COPY" && tag_directive == "COPY") {
-    return SendError(call,
-                     InvalidRequest("This copy request is illegal because it is trying to copy an "
-                                    "object to itself without changing the object's metadata, "
-                                    "storage class, website redirect location or encryption "
-                                    "attributes."));
-  }
-  ObjectInfo result_object;
-  if (same) {
-    S3Or<Ok> updated = store_.UpdateMeta(call.auth.identity, *source, meta);
-    if (!updated.ok()) return SendError(call, updated.error());
-    result_object = *source;
-  } else {
-    if (source->attributes.size > options_.max_object_size) {
-      return SendError(call, InvalidRequest("The specified copy source is larger than the maximum "
-                                            "allowable size for a copy source: 5368709120"));
-    }
-    S3Or<BucketInfo> bucket = store_.HeadBucket(call.auth.identity, call.bucket);
-    if (!bucket.ok()) return SendError(call, bucket.error());
-    S3Or<std::unique_ptr<StagedObject>> staged =
-        store_.Stage(call.auth.identity, ObjectMode(bucket->attributes));
-    if (!staged.ok()) return SendError(call, staged.error());
-    S3Or<std::string> md5 = CopyInto(store_, call.auth.identity, source->attributes.inode, 0,
-                                     source->attributes.size, **staged);
-    if (!md5.ok()) return SendError(call, md5.error());
-    if (source->meta.parts() == 0) meta.set_etag(*md5);  // a multipart ETag is kept as it was
-    S3Or<ObjectInfo> published =
-        store_.Publish(call.auth.identity, *std::move(staged), call.bucket, call.key, meta);
-    if (!published.ok()) return SendError(call, published.error());
-    result_object = *published;
-  }
+  store_.HeadAsync(
+      call.auth.identity, source_bucket, source_key,
+      Then<ObjectInfo>(call, [this, directive, tag_directive, same](Call& call,
+                                                                    S3Or<ObjectInfo> source) {
+        if (!source.ok()) return SendError(call, source.error());
+        if (EvaluateConditions(call.request(), *source, "x-amz-copy-source-") != 0) {
+          return SendError(call, PreconditionFailed());
+        }
+        S3Or<ObjectMeta> given = MetaFromHeaders(call);
+        if (!given.ok()) return SendError(call, given.error());
+        ObjectMeta meta = source->meta;
+        if (directive == "REPLACE") {
+          *meta.mutable_headers() = given->headers();
+          *meta.mutable_user_metadata() = given->user_metadata();
+        }
+        if (tag_directive == "REPLACE") *meta.mutable_tags() = given->tags();
+        if (same && directive == "COPY" && tag_directive == "COPY") {
+          return SendError(
+              call, InvalidRequest("This copy request is illegal because it is trying to copy an "
+                                   "object to itself without changing the object's metadata, "
+                                   "storage class, website redirect location or encryption "
+                                   "attributes."));
+        }
+        if (same) {
+          store_.UpdateMetaAsync(
+              call.auth.identity, source->attributes.inode, meta,
+              Then<Ok>(call, [this, source = *source, meta](Call& call, S3Or<Ok> updated) {
+                if (!updated.ok()) return SendError(call, updated.error());
+                AnswerCopy(call, source.attributes, meta);
+              }));
+          return;
+        }
+        if (source->attributes.size > options_.max_object_size) {
+          return SendError(call,
+                           InvalidRequest("The specified copy source is larger than the maximum "
+                                          "allowable size for a copy source: 5368709120"));
+        }
+        CopyObjectInto(call, *std::move(source), std::move(meta));
+      }));
+}
+
+// A copy to another key: the bytes go through a staging file published as the new object.
+void S3Handler::CopyObjectInto(Call& call, ObjectInfo source, ObjectMeta meta) {
+  store_.HeadBucketAsync(
+      call.auth.identity, call.bucket,
+      Then<BucketInfo>(call, [this, source = std::move(source), meta = std::move(meta)](
+                                 Call& call, S3Or<BucketInfo> bucket) mutable {
+        if (!bucket.ok()) return SendError(call, bucket.error());
+        store_.StageAsync(
+            call.auth.identity, ObjectMode(bucket->attributes),
+            Then<std::unique_ptr<StagedObject>>(
+                call, [this, source = std::move(source), meta = std::move(meta)](
+                          Call& call, S3Or<std::unique_ptr<StagedObject>> staged) mutable {
+                  if (!staged.ok()) return SendError(call, staged.error());
+                  auto held = std::make_shared<std::unique_ptr<StagedObject>>(*std::move(staged));
+                  CopyIntoAsync(
+                      store_, call.auth.identity, source.attributes.inode, 0,
+                      source.attributes.size, **held,
+                      Then<std::string>(call, [this, source, meta = std::move(meta), held](
+                                                  Call& call, S3Or<std::string> md5) mutable {
+                        if (!md5.ok()) return SendError(call, md5.error());
+                        // A multipart ETag is kept as it was.
+                        if (source.meta.parts() == 0) meta.set_etag(*md5);
+                        store_.PublishAsync(
+                            call.auth.identity, std::move(*held), call.bucket, call.key, meta,
+                            Then<ObjectInfo>(call,
+                                             [this, meta](Call& call, S3Or<ObjectInfo> published) {
+                                               if (!published.ok())
+                                                 return SendError(call, published.error());
+                                               AnswerCopy(call, published->attributes, meta);
+                                             }));
+                      }));
+                }));
+      }));
+}
+
+void S3Handler::AnswerCopy(Call& call, const backend::Attributes& object, const ObjectMeta& meta) {
   XmlWriter xml("CopyObjectResult");
-  xml.Element("LastModified", Iso8601(result_object.attributes.mtime))
-      .Element("ETag", Quoted(meta.etag()));
+  xml.Element("LastModified", Iso8601(object.mtime)).Element("ETag", Quoted(meta.etag()));
   SendXml(call, 200, xml.Finish());
 }
 
@@ -728,12 +790,19 @@ void S3Handler::CreateMultipart(Call& call) {
   if (!meta.ok()) return SendError(call, meta.error());
   S3Or<std::vector<std::string>> path = KeyToPath(call.key, /*allow_trailing_slash=*/false);
   if (!path.ok()) return SendError(call, path.error());
-  S3Or<BucketInfo> bucket = store_.HeadBucket(call.auth.identity, call.bucket);
-  if (!bucket.ok()) return SendError(call, bucket.error());
+  store_.HeadBucketAsync(
+      call.auth.identity, call.bucket,
+      Then<BucketInfo>(call, [this, meta = *std::move(meta)](Call& call, S3Or<BucketInfo> bucket) {
+        if (!bucket.ok()) return SendError(call, bucket.error());
+        StartUpload(call, bucket->attributes, meta);
+      }));
+}
+
+void S3Handler::StartUpload(Call& call, const backend::Attributes& bucket, const ObjectMeta& meta) {
   UploadMeta upload;
   upload.set_bucket(call.bucket);
   upload.set_key(call.key);
-  *upload.mutable_meta() = *meta;
+  *upload.mutable_meta() = meta;
   upload.set_owner_uid(call.auth.identity.uid);
   upload.set_initiated_seconds(absl::ToUnixSeconds(absl::Now()));
   std::string algorithm =
@@ -742,12 +811,14 @@ void S3Handler::CreateMultipart(Call& call) {
     return SendError(call, InvalidRequest("Unknown x-amz-checksum-algorithm"));
   }
   upload.set_checksum_algorithm(algorithm);
-  upload.set_object_mode(ObjectMode(bucket->attributes));
-  S3Or<std::string> id = store_.CreateUpload(call.auth.identity, upload);
-  if (!id.ok()) return SendError(call, id.error());
-  XmlWriter xml("InitiateMultipartUploadResult");
-  xml.Element("Bucket", call.bucket).Element("Key", call.key).Element("UploadId", *id);
-  SendXml(call, 200, xml.Finish());
+  upload.set_object_mode(ObjectMode(bucket));
+  store_.CreateUploadAsync(
+      call.auth.identity, upload, Then<std::string>(call, [this](Call& call, S3Or<std::string> id) {
+        if (!id.ok()) return SendError(call, id.error());
+        XmlWriter xml("InitiateMultipartUploadResult");
+        xml.Element("Bucket", call.bucket).Element("Key", call.key).Element("UploadId", *id);
+        SendXml(call, 200, xml.Finish());
+      }));
 }
 
 void S3Handler::UploadPart(Call& call) {
@@ -757,83 +828,111 @@ void S3Handler::UploadPart(Call& call) {
     return SendError(call, InvalidArgument("Part number must be an integer between 1 and 10000, "
                                            "inclusive"));
   }
-  S3Or<UploadInfo> upload =
-      store_.GetUpload(call.auth.identity, call.Param("uploadId"), call.bucket, call.key);
-  if (!upload.ok()) return SendError(call, upload.error());
-  PartMeta part;
-  std::optional<absl::string_view> copy_source = call.request().Header("x-amz-copy-source");
-  if (copy_source.has_value()) {  // UploadPartCopy
-    std::string source_bucket, source_key;
-    if (!ParseCopySource(*copy_source, &source_bucket, &source_key)) {
-      return SendError(call, InvalidArgument("Copy Source must mention the source bucket and key"));
-    }
-    S3Or<ObjectInfo> source = store_.Head(call.auth.identity, source_bucket, source_key);
-    if (!source.ok()) return SendError(call, source.error());
-    if (EvaluateConditions(call.request(), *source, "x-amz-copy-source-") != 0) {
-      return SendError(call, PreconditionFailed());
-    }
-    uint64_t first = 0, end = source->attributes.size;
-    std::optional<absl::string_view> range = call.request().Header("x-amz-copy-source-range");
-    if (range.has_value()) {
-      S3Or<ByteRange> parsed = ParseCopyRange(*range, source->attributes.size);
-      if (!parsed.ok()) return SendError(call, parsed.error());
-      first = parsed->first;
-      end = parsed->last + 1;
-    }
-    S3Or<std::unique_ptr<StagedObject>> staged =
-        store_.StagePart(call.auth.identity, *upload, part_number, end - first);
-    if (!staged.ok()) return SendError(call, staged.error());
-    S3Or<std::string> md5 =
-        CopyInto(store_, call.auth.identity, source->attributes.inode, first, end, **staged);
-    if (!md5.ok()) return SendError(call, md5.error());
-    part.set_etag(*md5);
-    S3Or<PartInfo> published =
-        store_.PublishPart(call.auth.identity, *std::move(staged), *upload, part_number, part);
-    if (!published.ok()) return SendError(call, published.error());
-    XmlWriter xml("CopyPartResult");
-    xml.Element("LastModified", Iso8601(published->attributes.mtime))
-        .Element("ETag", Quoted(part.etag()));
-    return SendXml(call, 200, xml.Finish());
+  store_.GetUploadAsync(
+      call.auth.identity, call.Param("uploadId"), call.bucket, call.key,
+      Then<UploadInfo>(call, [this, part_number](Call& call, S3Or<UploadInfo> upload) {
+        if (!upload.ok()) return SendError(call, upload.error());
+        if (call.request().Header("x-amz-copy-source").has_value()) {
+          return UploadPartCopy(call, *std::move(upload), part_number);
+        }
+        UploadPartBody(call, *std::move(upload), part_number);
+      }));
+}
+
+void S3Handler::UploadPartCopy(Call& call, UploadInfo upload, int part_number) {
+  std::string source_bucket, source_key;
+  if (!ParseCopySource(*call.request().Header("x-amz-copy-source"), &source_bucket, &source_key)) {
+    return SendError(call, InvalidArgument("Copy Source must mention the source bucket and key"));
   }
-  S3Or<std::unique_ptr<RequestBody>> body =
+  store_.HeadAsync(
+      call.auth.identity, source_bucket, source_key,
+      Then<ObjectInfo>(call, [this, upload = std::move(upload), part_number](
+                                 Call& call, S3Or<ObjectInfo> source) mutable {
+        if (!source.ok()) return SendError(call, source.error());
+        if (EvaluateConditions(call.request(), *source, "x-amz-copy-source-") != 0) {
+          return SendError(call, PreconditionFailed());
+        }
+        uint64_t first = 0, end = source->attributes.size;
+        std::optional<absl::string_view> range = call.request().Header("x-amz-copy-source-range");
+        if (range.has_value()) {
+          S3Or<ByteRange> parsed = ParseCopyRange(*range, source->attributes.size);
+          if (!parsed.ok()) return SendError(call, parsed.error());
+          first = parsed->first;
+          end = parsed->last + 1;
+        }
+        backend::InodeNumber inode = source->attributes.inode;
+        store_.StagePartAsync(
+            call.auth.identity, upload, part_number, end - first,
+            Then<std::unique_ptr<StagedObject>>(
+                call, [this, upload, part_number, inode, first, end](
+                          Call& call, S3Or<std::unique_ptr<StagedObject>> staged) mutable {
+                  if (!staged.ok()) return SendError(call, staged.error());
+                  auto held = std::make_shared<std::unique_ptr<StagedObject>>(*std::move(staged));
+                  CopyIntoAsync(
+                      store_, call.auth.identity, inode, first, end, **held,
+                      Then<std::string>(call, [this, upload, part_number, held](
+                                                  Call& call, S3Or<std::string> md5) mutable {
+                        if (!md5.ok()) return SendError(call, md5.error());
+                        PartMeta part;
+                        part.set_etag(*md5);
+                        store_.PublishPartAsync(
+                            call.auth.identity, std::move(*held), upload, part_number, part,
+                            Then<PartInfo>(call, [this](Call& call, S3Or<PartInfo> published) {
+                              if (!published.ok()) return SendError(call, published.error());
+                              XmlWriter xml("CopyPartResult");
+                              xml.Element("LastModified", Iso8601(published->attributes.mtime))
+                                  .Element("ETag", Quoted(published->meta.etag()));
+                              SendXml(call, 200, xml.Finish());
+                            }));
+                      }));
+                }));
+      }));
+}
+
+void S3Handler::UploadPartBody(Call& call, UploadInfo upload, int part_number) {
+  S3Or<std::unique_ptr<RequestBody>> started =
       RequestBody::Start(*call.exchange, call.auth, options_.max_object_size);
-  if (!body.ok()) return SendError(call, body.error());
-  S3Or<BucketInfo> bucket = store_.HeadBucket(call.auth.identity, call.bucket);
-  if (!bucket.ok()) return SendError(call, bucket.error());
-  S3Or<Ok> room = CheckQuota(call, bucket->attributes.inode, (*body)->expected_size(), 0);
-  if (!room.ok()) return SendError(call, room.error());
-  S3Or<std::unique_ptr<StagedObject>> staged =
-      store_.StagePart(call.auth.identity, *upload, part_number, (*body)->expected_size());
-  if (!staged.ok()) return SendError(call, staged.error());
-  auto shared_body = std::shared_ptr<RequestBody>(*std::move(body));
-  auto held_staged = std::make_shared<std::unique_ptr<StagedObject>>(*std::move(staged));
-  ReceiveInto(
-      shared_body, held_staged,
-      [this, held = call.shared_from_this(), shared_body, held_staged, upload = *std::move(upload),
-       part_number, part = std::move(part)](S3Or<RequestBody::Checksums> received) mutable {
-        Call& call = *held;
-        if (!received.ok()) return SendError(call, received.error());
-        // PublishPart still waits for the backend: not on the thread of a backend callback.
-        call.exchange->Defer([this, held, shared_body, held_staged, upload = std::move(upload),
-                              part_number, part = std::move(part),
-                              received = std::move(received)]() mutable {
-          Call& call = *held;
-          const RequestBody::Checksums& checksums = *received;
-          part.set_etag(shared_body->md5_hex());
-          for (const auto& [algorithm, value] : checksums) {
-            (*part.mutable_checksums())[algorithm] = value;
-          }
-          S3Or<PartInfo> published = store_.PublishPart(call.auth.identity, std::move(*held_staged),
-                                                        upload, part_number, part);
-          if (!published.ok()) return SendError(call, published.error());
-          http::HttpResponseHead head;
-          head.Set("ETag", Quoted(part.etag()));
-          for (const auto& [algorithm, value] : checksums) {
-            head.Set("x-amz-checksum-" + algorithm, value);
-          }
-          SendEmpty(call, 200, head);
-        });
-      });
+  if (!started.ok()) return SendError(call, started.error());
+  auto body = std::shared_ptr<RequestBody>(*std::move(started));
+  store_.HeadBucketAsync(
+      call.auth.identity, call.bucket,
+      Then<BucketInfo>(call, [this, upload = std::move(upload), part_number, body](
+                                 Call& call, S3Or<BucketInfo> bucket) mutable {
+        if (!bucket.ok()) return SendError(call, bucket.error());
+        S3Or<Ok> room = CheckQuota(call, bucket->attributes.inode, body->expected_size(), 0);
+        if (!room.ok()) return SendError(call, room.error());
+        store_.StagePartAsync(
+            call.auth.identity, upload, part_number, body->expected_size(),
+            Then<std::unique_ptr<StagedObject>>(
+                call, [this, upload, part_number, body](
+                          Call& call, S3Or<std::unique_ptr<StagedObject>> staged) mutable {
+                  if (!staged.ok()) return SendError(call, staged.error());
+                  auto held = std::make_shared<std::unique_ptr<StagedObject>>(*std::move(staged));
+                  ReceiveInto(
+                      body, held,
+                      [this, call = call.shared_from_this(), upload, part_number, body,
+                       held](S3Or<RequestBody::Checksums> received) mutable {
+                        if (!received.ok()) return SendError(*call, received.error());
+                        PartMeta part;
+                        part.set_etag(body->md5_hex());
+                        for (const auto& [algorithm, value] : *received) {
+                          (*part.mutable_checksums())[algorithm] = value;
+                        }
+                        store_.PublishPartAsync(
+                            call->auth.identity, std::move(*held), upload, part_number, part,
+                            Then<PartInfo>(*call, [this, checksums = *std::move(received)](
+                                                      Call& call, S3Or<PartInfo> published) {
+                              if (!published.ok()) return SendError(call, published.error());
+                              http::HttpResponseHead head;
+                              head.Set("ETag", Quoted(published->meta.etag()));
+                              for (const auto& [algorithm, value] : checksums) {
+                                head.Set("x-amz-checksum-" + algorithm, value);
+                              }
+                              SendEmpty(call, 200, head);
+                            }));
+                      });
+                }));
+      }));
 }
 
 void S3Handler::CompleteMultipart(Call& call) {
@@ -842,115 +941,176 @@ void S3Handler::CompleteMultipart(Call& call) {
 }
 
 void S3Handler::CompleteMultipart(Call& call, const S3Or<std::string>& body) {
-  S3Or<UploadInfo> upload =
-      store_.GetUpload(call.auth.identity, call.Param("uploadId"), call.bucket, call.key);
-  if (!upload.ok()) return SendError(call, upload.error());
-  if (!body.ok()) return SendError(call, body.error());
-  absl::StatusOr<std::vector<CompletePart>> wanted = ParseCompleteMultipart(*body);
-  if (!wanted.ok()) return SendError(call, MalformedXml(wanted.status().message()));
-  S3Or<std::vector<PartInfo>> parts = store_.ListParts(call.auth.identity, *upload);
-  if (!parts.ok()) return SendError(call, parts.error());
+  store_.GetUploadAsync(
+      call.auth.identity, call.Param("uploadId"), call.bucket, call.key,
+      Then<UploadInfo>(call, [this, body](Call& call, S3Or<UploadInfo> upload) {
+        if (!upload.ok()) return SendError(call, upload.error());
+        if (!body.ok()) return SendError(call, body.error());
+        absl::StatusOr<std::vector<CompletePart>> wanted = ParseCompleteMultipart(*body);
+        if (!wanted.ok()) return SendError(call, MalformedXml(wanted.status().message()));
+        UploadInfo info = *upload;
+        store_.ListPartsAsync(
+            call.auth.identity, info,
+            Then<std::vector<PartInfo>>(call, [this, info, wanted = *std::move(wanted)](
+                                                  Call& call,
+                                                  S3Or<std::vector<PartInfo>> parts) mutable {
+              if (!parts.ok()) return SendError(call, parts.error());
+              auto job = std::make_shared<Completion>();
+              job->upload = std::move(info);
+              job->parts = *std::move(parts);
+              std::optional<S3Error> refused = ChooseParts(wanted, job.get());
+              if (refused.has_value()) return SendError(call, *refused);
+              XmlWriter xml("CompleteMultipartUploadResult");
+              xml.Element("Location", absl::StrCat("/", call.bucket, "/", call.key))
+                  .Element("Bucket", call.bucket)
+                  .Element("Key", call.key)
+                  .Element("ETag", Quoted(job->meta.etag()));
+              job->document = xml.Finish();
+              store_.PublishAssemblyAsync(
+                  call.auth.identity, job->upload, job->chosen, call.bucket, call.key, job->meta,
+                  [this, held = call.shared_from_this(),
+                   job](std::optional<S3Or<ObjectInfo>> in_place) {
+                    Call& call = *held;
+                    if (!in_place.has_value()) return CompleteByCopy(call, job);
+                    // Parts written in place, back to back: the assembly file became the
+                    // object, no copy.
+                    if (!in_place->ok()) return SendError(call, in_place->error());
+                    // Only part markers are left.
+                    store_.RemoveUploadAsync(call.auth.identity, job->upload,
+                                             Then<Ok>(call, [this, job](Call& call, S3Or<Ok>) {
+                                               SendXml(call, 200, job->document);
+                                             }));
+                  });
+            }));
+      }));
+}
+
+std::optional<S3Error> S3Handler::ChooseParts(const std::vector<CompletePart>& wanted,
+                                              Completion* job) {
   std::map<int, const PartInfo*> by_number;
-  for (const PartInfo& part : *parts) by_number[part.number] = &part;
-  std::vector<const PartInfo*> chosen;
-  for (size_t i = 0; i < wanted->size(); ++i) {
-    const CompletePart& w = (*wanted)[i];
-    if (i > 0 && w.part_number <= (*wanted)[i - 1].part_number) {
-      return SendError(call, S3Error::Make(400, "InvalidPartOrder",
-                                           "The list of parts was not in ascending order. The "
-                                           "parts list must be specified in order by part "
-                                           "number."));
+  for (const PartInfo& part : job->parts) by_number[part.number] = &part;
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    const CompletePart& w = wanted[i];
+    if (i > 0 && w.part_number <= wanted[i - 1].part_number) {
+      return S3Error::Make(400, "InvalidPartOrder",
+                           "The list of parts was not in ascending order. The parts list must be "
+                           "specified in order by part number.");
     }
     auto it = by_number.find(w.part_number);
     if (it == by_number.end() || it->second->meta.etag() != w.etag) {
-      return SendError(call, S3Error::Make(400, "InvalidPart",
-                                           "One or more of the specified parts could not be "
-                                           "found. The part might not have been uploaded, or "
-                                           "the specified entity tag might not have matched "
-                                           "the part's entity tag."));
+      return S3Error::Make(400, "InvalidPart",
+                           "One or more of the specified parts could not be found. The part "
+                           "might not have been uploaded, or the specified entity tag might not "
+                           "have matched the part's entity tag.");
     }
-    chosen.push_back(it->second);
+    job->chosen.push_back(it->second);
   }
-  for (size_t i = 0; i + 1 < chosen.size(); ++i) {
-    if (chosen[i]->meta.size() < kMinPartSize) {
-      return SendError(call, S3Error::Make(400, "EntityTooSmall",
-                                           "Your proposed upload is smaller than the minimum "
-                                           "allowed object size."));
+  for (size_t i = 0; i + 1 < job->chosen.size(); ++i) {
+    if (job->chosen[i]->meta.size() < kMinPartSize) {
+      return S3Error::Make(400, "EntityTooSmall",
+                           "Your proposed upload is smaller than the minimum allowed object "
+                           "size.");
     }
   }
   std::string md5s;
-  for (const PartInfo* part : chosen)
+  for (const PartInfo* part : job->chosen) {
     absl::StrAppend(&md5s, absl::HexStringToBytes(part->meta.etag()));
-  ObjectMeta meta = upload->meta.meta();
-  meta.set_etag(absl::StrCat(HexEncode(DigestOf(DigestKind::kMd5, md5s)), "-", chosen.size()));
-  meta.set_parts(static_cast<uint32_t>(chosen.size()));
-  XmlWriter xml("CompleteMultipartUploadResult");
-  xml.Element("Location", absl::StrCat("/", call.bucket, "/", call.key))
-      .Element("Bucket", call.bucket)
-      .Element("Key", call.key)
-      .Element("ETag", Quoted(meta.etag()));
-  std::string document = xml.Finish();
-
-  // Parts written in place, back to back: the assembly file becomes the object, no copy.
-  std::optional<S3Or<ObjectInfo>> in_place =
-      store_.PublishAssembly(call.auth.identity, *upload, chosen, call.bucket, call.key, meta);
-  if (in_place.has_value()) {
-    if (!in_place->ok()) return SendError(call, in_place->error());
-    (void)store_.RemoveUpload(call.auth.identity, *upload);  // only part markers are left
-    return SendXml(call, 200, document);
   }
+  job->meta = job->upload.meta.meta();
+  job->meta.set_etag(
+      absl::StrCat(HexEncode(DigestOf(DigestKind::kMd5, md5s)), "-", job->chosen.size()));
+  job->meta.set_parts(static_cast<uint32_t>(job->chosen.size()));
+  return std::nullopt;
+}
 
-  // Otherwise the parts are copied into a new file. Long copies keep the client's connection
-  // alive with the response head and whitespace, as S3 does; an error after this point is
-  // reported inside the 200 body.
-  uint32_t mode = upload->meta.object_mode() != 0 ? upload->meta.object_mode() : 0600;
-  S3Or<std::unique_ptr<StagedObject>> staged = store_.Stage(call.auth.identity, mode);
-  if (!staged.ok()) return SendError(call, staged.error());
-  http::HttpResponseHead head;
-  head.status = 200;
-  head.Set("x-amz-request-id", call.request_id);
-  head.Set("Content-Type", "application/xml");
-  if (!call.exchange->SendHead(head).ok()) return;
-  call.exchange->SendBody("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n").IgnoreError();
-  auto fail = [&](const S3Error& error) {
-    std::string error_xml = error.ToXml(call.request().RawPath(), call.request_id);
-    call.exchange->SendBody(error_xml.substr(error_xml.find("<Error>"))).IgnoreError();
-    call.exchange->Finish().IgnoreError();
-  };
-  uint64_t sent_at = 0;
-  for (const PartInfo* part : chosen) {
+// The parts are not back to back in the assembly file: they are copied into a new file. Long
+// copies keep the client's connection alive with the response head and whitespace, as S3 does;
+// an error after the head is reported inside the 200 body.
+void S3Handler::CompleteByCopy(Call& call, std::shared_ptr<Completion> job) {
+  uint32_t mode = job->upload.meta.object_mode() != 0 ? job->upload.meta.object_mode() : 0600;
+  store_.StageAsync(
+      call.auth.identity, mode,
+      Then<std::unique_ptr<StagedObject>>(
+          call, [this, job](Call& call, S3Or<std::unique_ptr<StagedObject>> staged) {
+            if (!staged.ok()) return SendError(call, staged.error());
+            job->staged = *std::move(staged);
+            http::HttpResponseHead head;
+            head.status = 200;
+            head.Set("x-amz-request-id", call.request_id);
+            head.Set("Content-Type", "application/xml");
+            if (!call.exchange->SendHead(head).ok()) return;
+            call.exchange->SendBody("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n").IgnoreError();
+            CopyNextPart(call, job);
+          }));
+}
+
+void S3Handler::CopyNextPart(Call& call, std::shared_ptr<Completion> job) {
+  if (job->next < job->chosen.size()) {
+    const PartInfo* part = job->chosen[job->next++];
     uint64_t first = part->meta.offset();
-    S3Or<std::string> copied = CopyInto(store_, call.auth.identity, part->data_inode, first,
-                                        first + part->meta.size(), **staged);
-    if (!copied.ok()) return fail(copied.error());
-    if ((*staged)->size() - sent_at >= (256u << 20)) {
-      sent_at = (*staged)->size();
-      call.exchange->SendBody(" ").IgnoreError();
-    }
+    CopyIntoAsync(store_, call.auth.identity, part->data_inode, first, first + part->meta.size(),
+                  *job->staged,
+                  Then<std::string>(call, [this, job](Call& call, S3Or<std::string> copied) {
+                    if (!copied.ok()) return FailCompletion(call, copied.error());
+                    if (job->staged->size() - job->sent_at >= (256u << 20)) {
+                      job->sent_at = job->staged->size();
+                      call.exchange->SendBody(" ").IgnoreError();
+                    }
+                    CopyNextPart(call, job);
+                  }));
+    return;
   }
-  S3Or<ObjectInfo> published =
-      store_.Publish(call.auth.identity, *std::move(staged), call.bucket, call.key, meta);
-  if (!published.ok()) return fail(published.error());
-  // The object is in place; a failure here only leaves the staged parts behind.
-  (void)store_.RemoveUpload(call.auth.identity, *upload);
-  call.exchange->SendBody(document.substr(document.find('\n') + 1)).IgnoreError();
+  store_.PublishAsync(
+      call.auth.identity, std::move(job->staged), call.bucket, call.key, job->meta,
+      Then<ObjectInfo>(call, [this, job](Call& call, S3Or<ObjectInfo> published) {
+        if (!published.ok()) return FailCompletion(call, published.error());
+        // The object is in place; a failure here only leaves the staged parts behind.
+        store_.RemoveUploadAsync(
+            call.auth.identity, job->upload, Then<Ok>(call, [job](Call& call, S3Or<Ok>) {
+              const std::string& document = job->document;
+              call.exchange->SendBody(document.substr(document.find('\n') + 1)).IgnoreError();
+              call.exchange->Finish().IgnoreError();
+            }));
+      }));
+}
+
+void S3Handler::FailCompletion(Call& call, const S3Error& error) {
+  std::string error_xml = error.ToXml(call.request().RawPath(), call.request_id);
+  call.exchange->SendBody(error_xml.substr(error_xml.find("<Error>"))).IgnoreError();
   call.exchange->Finish().IgnoreError();
 }
 
 void S3Handler::AbortMultipart(Call& call) {
-  S3Or<UploadInfo> upload =
-      store_.GetUpload(call.auth.identity, call.Param("uploadId"), call.bucket, call.key);
-  if (!upload.ok()) return SendError(call, upload.error());
-  S3Or<Ok> removed = store_.RemoveUpload(call.auth.identity, *upload);
-  if (!removed.ok()) return SendError(call, removed.error());
-  SendEmpty(call, 204);
+  store_.GetUploadAsync(call.auth.identity, call.Param("uploadId"), call.bucket, call.key,
+                        Then<UploadInfo>(call, [this](Call& call, S3Or<UploadInfo> upload) {
+                          if (!upload.ok()) return SendError(call, upload.error());
+                          store_.RemoveUploadAsync(
+                              call.auth.identity, *upload,
+                              Then<Ok>(call, [this](Call& call, S3Or<Ok> removed) {
+                                if (!removed.ok()) return SendError(call, removed.error());
+                                SendEmpty(call, 204);
+                              }));
+                        }));
 }
 
 void S3Handler::ListParts(Call& call) {
-  S3Or<UploadInfo> upload =
-      store_.GetUpload(call.auth.identity, call.Param("uploadId"), call.bucket, call.key);
-  if (!upload.ok()) return SendError(call, upload.error());
-  S3Or<std::vector<PartInfo>> parts = store_.ListParts(call.auth.identity, *upload);
+  store_.GetUploadAsync(
+      call.auth.identity, call.Param("uploadId"), call.bucket, call.key,
+      Then<UploadInfo>(call, [this](Call& call, S3Or<UploadInfo> upload) {
+        if (!upload.ok()) return SendError(call, upload.error());
+        UploadInfo info = *upload;
+        store_.ListPartsAsync(
+            call.auth.identity, info,
+            Then<std::vector<PartInfo>>(
+                call, [this, info](Call& call, S3Or<std::vector<PartInfo>> parts) {
+                  AnswerListParts(call, info, std::move(parts));
+                }));
+      }));
+}
+
+void S3Handler::AnswerListParts(Call& call, const UploadInfo& info,
+                                S3Or<std::vector<PartInfo>> parts) {
+  const UploadInfo* upload = &info;
   if (!parts.ok()) return SendError(call, parts.error());
   int marker = 0;
   int max_parts = 1000;
@@ -1003,9 +1163,19 @@ void S3Handler::ListParts(Call& call) {
 }
 
 void S3Handler::ListMultipartUploads(Call& call) {
-  S3Or<BucketInfo> bucket = store_.HeadBucket(call.auth.identity, call.bucket);
-  if (!bucket.ok()) return SendError(call, bucket.error());
-  S3Or<std::vector<UploadInfo>> uploads = store_.ListUploads(call.auth.identity, call.bucket);
+  store_.HeadBucketAsync(call.auth.identity, call.bucket,
+                         Then<BucketInfo>(call, [this](Call& call, S3Or<BucketInfo> bucket) {
+                           if (!bucket.ok()) return SendError(call, bucket.error());
+                           store_.ListUploadsAsync(
+                               call.auth.identity, call.bucket,
+                               Then<std::vector<UploadInfo>>(
+                                   call, [this](Call& call, S3Or<std::vector<UploadInfo>> uploads) {
+                                     AnswerListUploads(call, std::move(uploads));
+                                   }));
+                         }));
+}
+
+void S3Handler::AnswerListUploads(Call& call, S3Or<std::vector<UploadInfo>> uploads) {
   if (!uploads.ok()) return SendError(call, uploads.error());
   std::string prefix = call.Param("prefix");
   std::string key_marker = call.Param("key-marker");
