@@ -11,8 +11,8 @@
 //
 // Threading: the *Async methods never wait: each runs its `done` exactly once, possibly before
 // it returns and possibly on a backend thread, so `done` must not block either. The other
-// methods block the calling thread until the backend answers (HTTP worker threads only, for
-// the operations not yet made asynchronous). Thread-safe.
+// methods block the calling thread until the backend answers: for tests and start-up only,
+// never on a loop or backend thread. Thread-safe.
 #ifndef CFS_LIB_PROTOCOLS_S3_OBJECT_STORE_H_
 #define CFS_LIB_PROTOCOLS_S3_OBJECT_STORE_H_
 

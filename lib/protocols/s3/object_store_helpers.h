@@ -68,8 +68,8 @@ inline bool StampMatches(const ObjectMeta& meta, const backend::Attributes& attr
          meta.mtime_nanos() == attributes.mtime.nanos;
 }
 
-// Blocks until an asynchronous ObjectStore call answers: for the synchronous methods that the
-// operations not yet asynchronous call from HTTP workers.
+// Blocks until an asynchronous ObjectStore call answers: for the synchronous methods, which
+// tests and start-up use (never a request path, never a loop or backend thread).
 template <typename T, typename StartFn>
 S3Or<T> Wait(StartFn&& start) {
   std::promise<S3Or<T>> result;  // std::promise: ThreadSanitizer sees through it

@@ -1,6 +1,8 @@
-// S3Handler: the S3 REST API on an ObjectStore. Runs on the HTTP server's workers, one request
-// at a time per exchange: authenticates, routes by method, bucket, key and sub-resource, and
-// answers with S3's XML documents and headers, or an S3 error document.
+// S3Handler: the S3 REST API on an ObjectStore. Handle() starts on the connection's loop
+// thread, one request at a time per exchange: authenticates, routes by method, bucket, key and
+// sub-resource, and answers with S3's XML documents and headers, or an S3 error document, from
+// the store's callbacks (on backend threads) or the exchange's resumptions (on the loop). No
+// step blocks.
 //
 // Ownership: borrows the user store and the object store, which outlive it.
 #ifndef CFS_LIB_PROTOCOLS_S3_S3_HANDLER_H_
