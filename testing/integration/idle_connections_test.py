@@ -33,6 +33,13 @@ MAX_BYTES_PER_CONNECTION = 8 << 10
 USERS = 'users { name: "carol" uid: 1002 gid: 1002 smb_password: "Carols-Passw0rd" }\n'
 
 
+def sanitized(binary):
+    """True when the binary runs under a sanitizer: its redzones and quarantine inflate memory,
+    so the bound is not checked there (the figure is still printed)."""
+    out = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
+    return "libasan" in out or "libtsan" in out or "libubsan" in out
+
+
 def proc_status(pid):
     fields = {}
     with open("/proc/%d/status" % pid) as f:
@@ -102,7 +109,8 @@ class IdleConnectionsTest(unittest.TestCase):
             raise AssertionError("the gateway reported a sanitizer error:\n" + log[-8000:])
 
     def hold(self, protocol, open_one):
-        """Opens HELD connections with `open_one`, returns (bytes per connection, sockets)."""
+        """Opens HELD connections with `open_one`, returns (bytes per connection, sockets); the
+        bytes are None under a sanitizer (not comparable)."""
         pid = self.gateway.proc.pid
         # Warm up: the allocator's arenas and the loops' tables reach their working size first.
         for s in [open_one() for _ in range(200)]:
@@ -125,6 +133,10 @@ class IdleConnectionsTest(unittest.TestCase):
               (protocol, HELD, rss_before / 2**20, rss_after / 2**20, per_connection,
                threads_before, threads_after))
         self.assertEqual(threads_after, threads_before, "a thread per connection?")
+        if sanitized(BINARY):
+            print("(built with a sanitizer: the %d-byte bound is not checked)" %
+                  MAX_BYTES_PER_CONNECTION)
+            return None, socks
         return per_connection, socks
 
     def s3_connection(self):
@@ -157,7 +169,8 @@ class IdleConnectionsTest(unittest.TestCase):
         finally:
             for s in socks:
                 s.close()
-        self.assertLess(per_connection, MAX_BYTES_PER_CONNECTION)
+        if per_connection is not None:
+            self.assertLess(per_connection, MAX_BYTES_PER_CONNECTION)
 
     def test_ten_thousand_idle_smb_connections(self):
         per_connection, socks = self.hold("SMB", self.smb_connection)
@@ -176,7 +189,8 @@ class IdleConnectionsTest(unittest.TestCase):
         finally:
             for s in socks:
                 s.close()
-        self.assertLess(per_connection, MAX_BYTES_PER_CONNECTION)
+        if per_connection is not None:
+            self.assertLess(per_connection, MAX_BYTES_PER_CONNECTION)
 
 
 if __name__ == "__main__":
