@@ -1,16 +1,10 @@
 #include "lib/protocols/s3/object_store.h"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
-#include <condition_variable>
-#include <functional>
-#include <tuple>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_format.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "lib/backend/errors.h"
 #include "lib/protocols/s3/digests.h"
@@ -19,20 +13,8 @@
 namespace cfs::s3 {
 
 using backend::Attributes;
-using backend::FileType;
-using backend::FsError;
 using backend::Identity;
 using backend::InodeNumber;
-using internal::IsFsError;
-using internal::kAclXattr;
-using internal::kAssembly;
-using internal::KeyConflict;
-using internal::kPartXattr;
-using internal::kReadPiece;
-using internal::kUploadXattr;
-using internal::RandomHex;
-using internal::Stamp;
-using internal::StampMatches;
 
 namespace {
 
@@ -112,10 +94,6 @@ S3Or<std::vector<std::string>> KeyToPath(absl::string_view key, bool allow_trail
 ObjectStore::ObjectStore(backend::Backend& backend, InodeNumber root, InodeNumber tmp,
                          InodeNumber uploads)
     : backend_(backend), root_(root), tmp_(tmp), uploads_(uploads) {}
-
-backend::SyncBackend ObjectStore::Fs(const Identity& who) const {
-  return backend::SyncBackend(backend_, Ctx(who));
-}
 
 absl::StatusOr<std::unique_ptr<ObjectStore>> ObjectStore::Open(backend::Backend& backend,
                                                                absl::string_view root_path) {

@@ -250,7 +250,6 @@ class ObjectStore {
   friend class StagedObject;
   ObjectStore(backend::Backend& backend, backend::InodeNumber root, backend::InodeNumber tmp,
               backend::InodeNumber uploads);
-  backend::SyncBackend Fs(const backend::Identity& who) const;
   backend::RequestContext Ctx(const backend::Identity& who) const;
   void BucketInodeAsync(const backend::Identity& who, absl::string_view bucket,
                         Done<backend::InodeNumber> done);
