@@ -78,67 +78,72 @@ SmbConnection::SmbConnection(SmbServer& server, const net::ConnectionInfo& info)
 SmbConnection::~SmbConnection() = default;
 
 void SmbConnection::Enqueue(std::string frame) {
-  // A plain SMB2 ECHO alone in its frame (signed or not; never a compound or an encrypted one).
-  bool lone_echo = frame.size() >= kSmb2HeaderSize && KindOf(frame) == MessageKind::kSmb2 &&
-                   Le16(frame, 12) == cmd::kEcho && Le32(frame, 20) == 0;
-  if (lone_echo) {
-    std::unique_lock<std::mutex> lock(queue_mu_);
-    if (!draining_ && !closed_) {
-      draining_ = true;  // holds the connection's serial order while it runs here
-      lock.unlock();
-      ProcessFrame(std::move(frame));
-      lock.lock();
-      if (queue_.empty() && !closed_) {
-        draining_ = false;
-        return;
-      }
-      lock.unlock();
-      server_.pool().Submit([self = shared_from_this()] { self->Drain(); });
-      return;
-    }
-  }
-  RunSerial([this, frame = std::move(frame)]() mutable { ProcessFrame(std::move(frame)); });
+  auto packet = std::make_shared<std::string>(std::move(frame));
+  RunSerial([this, packet](std::function<void()> done) {
+    ProcessFrame(std::move(packet), std::move(done));
+  });
 }
 
-void SmbConnection::RunSerial(std::function<void()> task) {
+void SmbConnection::RunSerial(SerialTask task) {
   std::lock_guard<std::mutex> lock(queue_mu_);
   queue_.push_back(std::move(task));
   if (draining_) return;
   draining_ = true;
-  server_.pool().Submit([self = shared_from_this()] { self->Drain(); });
+  ref_.Post([self = shared_from_this()] { self->Drain(); });
 }
 
 void SmbConnection::Closed() {
-  std::lock_guard<std::mutex> lock(queue_mu_);
-  closed_ = true;
-  if (draining_) return;  // the drain cleans up when it sees closed_
-  draining_ = true;
-  server_.pool().Submit([self = shared_from_this()] { self->Drain(); });
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    closed_ = true;
+    if (draining_) return;  // the drain (or the step it waits for) cleans up when it sees closed_
+    draining_ = true;       // nothing runs in the serial order from now on
+  }
+  server_.pool().Submit([self = shared_from_this()] { self->CleanUpClosed(); });
 }
 
 void SmbConnection::Drain() {
   while (true) {
-    std::function<void()> task;
+    SerialTask task;
     {
       std::lock_guard<std::mutex> lock(queue_mu_);
-      if (queue_.empty()) {
-        if (!closed_) {
-          draining_ = false;
-          return;
-        }
+      if (closed_) {
+        queue_.clear();  // the peer is gone: nothing to answer
         break;
+      }
+      if (queue_.empty()) {
+        draining_ = false;
+        return;
       }
       task = std::move(queue_.front());
       queue_.pop_front();
+      step_running_ = true;
+      step_done_ = false;
     }
-    bool closed;
-    {
-      std::lock_guard<std::mutex> lock(queue_mu_);
-      closed = closed_;
-    }
-    if (closed) continue;  // the peer is gone: nothing to answer
-    task();
+    task([self = shared_from_this()] { self->SerialStepDone(); });
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    step_running_ = false;
+    if (!step_done_) return;  // the step waits: SerialStepDone goes on from its callback
   }
+  server_.pool().Submit([self = shared_from_this()] { self->CleanUpClosed(); });
+}
+
+void SmbConnection::SerialStepDone() {
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    if (step_running_) {
+      step_done_ = true;  // answered at once: Drain's loop goes on
+      return;
+    }
+    if (closed_) {
+      server_.pool().Submit([self = shared_from_this()] { self->CleanUpClosed(); });
+      return;
+    }
+  }
+  ref_.Post([self = shared_from_this()] { self->Drain(); });
+}
+
+void SmbConnection::CleanUpClosed() {
   // The connection closed: drop pending requests; a session with no other channel ends: its
   // durable opens are kept for their owner to reconnect, the others close.
   {
@@ -166,8 +171,6 @@ void SmbConnection::Drain() {
   sessions_.clear();
   exchanges_.clear();
   channel_signing_.clear();
-  std::lock_guard<std::mutex> lock(queue_mu_);
-  draining_ = false;
 }
 
 void SmbConnection::Fail(absl::string_view why) {
@@ -176,46 +179,51 @@ void SmbConnection::Fail(absl::string_view why) {
   ref_.CloseWhenSent();
 }
 
-void SmbConnection::ProcessFrame(std::string frame) {
-  switch (KindOf(frame)) {
+void SmbConnection::ProcessFrame(std::shared_ptr<std::string> frame, std::function<void()> done) {
+  switch (KindOf(*frame)) {
     case MessageKind::kSmb1:
-      ProcessSmb1(frame);
-      return;
+      ProcessSmb1(*frame);
+      return done();
     case MessageKind::kSmb2: {
-      auto packet = std::make_shared<const std::string>(std::move(frame));
-      current_packet_ = packet;
-      ProcessCompound(*packet, false, 0);
-      current_packet_.reset();
-      return;
+      absl::string_view messages = *frame;
+      return ProcessCompound(std::move(frame), messages, false, 0, nullptr, true, std::move(done));
     }
     case MessageKind::kTransform: {
-      absl::StatusOr<TransformHeader> th = DecodeTransformHeader(frame);
-      if (!th.ok()) return Fail(th.status().message());
+      absl::StatusOr<TransformHeader> th = DecodeTransformHeader(*frame);
+      if (!th.ok()) {
+        Fail(th.status().message());
+        return done();
+      }
       std::shared_ptr<Session> session;
       auto it = sessions_.find(th->session_id);
       if (it != sessions_.end()) session = it->second;
       if (session == nullptr || !session->valid || !session->encryption_capable) {
-        return Fail("encrypted message for an unknown session");
+        Fail("encrypted message for an unknown session");
+        return done();
       }
-      if (th->original_message_size != frame.size() - kTransformHeaderSize) {
-        return Fail("transform header size mismatch");
+      absl::string_view bytes = *frame;
+      if (th->original_message_size != bytes.size() - kTransformHeaderSize) {
+        Fail("transform header size mismatch");
+        return done();
       }
       absl::string_view nonce =
           absl::string_view(th->nonce).substr(0, NonceLength(session->cipher));
       absl::StatusOr<std::string> plain =
           Decrypt(session->cipher, session->keys.server_in, nonce,
-                  TransformAad(absl::string_view(frame).substr(0, kTransformHeaderSize)),
-                  absl::string_view(frame).substr(kTransformHeaderSize), th->signature);
-      if (!plain.ok()) return Fail("decryption failed");
-      if (KindOf(*plain) != MessageKind::kSmb2) return Fail("encrypted payload is not SMB2");
+                  TransformAad(bytes.substr(0, kTransformHeaderSize)),
+                  bytes.substr(kTransformHeaderSize), th->signature);
+      if (!plain.ok() || KindOf(*plain) != MessageKind::kSmb2) {
+        Fail(plain.ok() ? "encrypted payload is not SMB2" : "decryption failed");
+        return done();
+      }
       auto packet = std::make_shared<const std::string>(std::move(*plain));
-      current_packet_ = packet;
-      ProcessCompound(*packet, true, th->session_id);
-      current_packet_.reset();
-      return;
+      absl::string_view messages = *packet;
+      return ProcessCompound(std::move(packet), messages, true, th->session_id, nullptr, true,
+                             std::move(done));
     }
     default:
-      return Fail("not an SMB2 message");
+      Fail("not an SMB2 message");
+      return done();
   }
 }
 
@@ -396,11 +404,25 @@ void SmbConnection::SendPacket(std::string packet, bool encrypt,
   ref_.SendParts(std::move(parts), completes_request);
 }
 
-void SmbConnection::ProcessCompound(absl::string_view packet, bool encrypted,
-                                    uint64_t transform_session, const CompoundResume* resume,
-                                    bool completes_request) {
-  absl::StatusOr<std::vector<absl::string_view>> messages = SplitCompound(packet);
-  if (!messages.ok()) return Fail(messages.status().message());
+struct SmbConnection::CompoundRun {
+  std::shared_ptr<const std::string> packet;  // holds `messages`
+  std::vector<absl::string_view> messages;
+  size_t next = 0;  // the request to run next
+  bool encrypted = false;
+  uint64_t transform_session = 0;
+  bool completes_request = true;
+  bool resumed = false;  // the rest of a chain whose first request went async
+  std::function<void()> done;
+  // What the chain's next related request inherits.
+  std::shared_ptr<Session> session;
+  std::shared_ptr<Tree> tree;
+  FileId related_file;
+  uint32_t previous_status = nt::kSuccess;
+  bool disconnect = false;
+  // The request running now (valid while it waits) and what its checks decided.
+  SmbRequest current;
+  uint32_t refused = nt::kSuccess;
+  bool handed_down = false;
   struct Built {
     SmbRequest request;
     SmbResponse response;
@@ -408,55 +430,87 @@ void SmbConnection::ProcessCompound(absl::string_view packet, bool encrypted,
     bool signed_already = false;
   };
   std::vector<Built> built;
-  std::shared_ptr<Session> session;
-  std::shared_ptr<Tree> tree;
-  FileId related_file;
-  uint32_t previous_status = nt::kSuccess;
-  if (resume != nullptr) {
-    session = resume->session;
-    tree = resume->tree;
-    related_file = resume->related_file;
-    previous_status = resume->previous_status;
+};
+
+void SmbConnection::ProcessCompound(std::shared_ptr<const std::string> packet,
+                                    absl::string_view messages, bool encrypted,
+                                    uint64_t transform_session, const CompoundResume* resume,
+                                    bool completes_request, std::function<void()> done) {
+  absl::StatusOr<std::vector<absl::string_view>> split = SplitCompound(messages);
+  if (!split.ok()) {
+    Fail(split.status().message());
+    return done();
   }
-  bool disconnect = false;
-  for (size_t i = 0; i < messages->size(); ++i) {
-    absl::string_view message = (*messages)[i];
+  auto run = std::make_shared<CompoundRun>();
+  run->packet = std::move(packet);
+  run->messages = std::move(*split);
+  run->encrypted = encrypted;
+  run->transform_session = transform_session;
+  run->completes_request = completes_request;
+  run->done = std::move(done);
+  if (resume != nullptr) {
+    run->resumed = true;
+    run->session = resume->session;
+    run->tree = resume->tree;
+    run->related_file = resume->related_file;
+    run->previous_status = resume->previous_status;
+  }
+  ContinueCompound(run);
+}
+
+void SmbConnection::ContinueCompound(const std::shared_ptr<CompoundRun>& run) {
+  const std::vector<absl::string_view>& messages = run->messages;
+  while (run->next < messages.size()) {
+    size_t i = run->next;
+    absl::string_view message = messages[i];
     absl::StatusOr<Smb2Header> header = DecodeSmb2Header(message);
-    if (!header.ok()) return Fail(header.status().message());
-    if ((header->flags & kFlagServerToRedir) != 0) return Fail("a response sent to the server");
+    if (!header.ok()) {
+      Fail(header.status().message());
+      return run->done();
+    }
+    if ((header->flags & kFlagServerToRedir) != 0) {
+      Fail("a response sent to the server");
+      return run->done();
+    }
     if (header->command == cmd::kCancel) {
       SmbRequest r;
       r.header = *header;
       r.message = message;
       Cancel(r);
+      ++run->next;
       continue;
     }
     if (!negotiated_ && header->command != cmd::kNegotiate) {
-      return Fail("request before NEGOTIATE");
+      Fail("request before NEGOTIATE");
+      return run->done();
     }
-    if (!ConsumeCredits(*header)) return Fail("message id outside the credit window");
+    if (!ConsumeCredits(*header)) {
+      Fail("message id outside the credit window");
+      return run->done();
+    }
 
-    SmbRequest r;
+    run->current = SmbRequest();
+    SmbRequest& r = run->current;
     r.header = *header;
     r.message = message;
-    r.encrypted = encrypted;
-    r.may_go_async = header->command == cmd::kCreate || i + 1 == messages->size();
+    r.keep_alive = run->packet;
+    r.encrypted = run->encrypted;
+    r.may_go_async = header->command == cmd::kCreate || i + 1 == messages.size();
     bool related = (header->flags & kFlagRelatedOperations) != 0;
-    SmbResponse response;
     uint32_t status = nt::kSuccess;
-    bool handed_down = false;
-    if ((related && i == 0 && resume == nullptr) || header->command > cmd::kOplockBreak) {
+    run->handed_down = false;
+    if ((related && i == 0 && !run->resumed) || header->command > cmd::kOplockBreak) {
       status = nt::kInvalidParameter;  // an unknown command, even after a failed one
-    } else if (related && previous_status != nt::kSuccess) {
-      status = previous_status;  // a failed request fails the related ones after it
-      handed_down = true;
+    } else if (related && run->previous_status != nt::kSuccess) {
+      status = run->previous_status;  // a failed request fails the related ones after it
+      run->handed_down = true;
     }
     if (related) {
-      r.session = session;
-      r.tree = tree;
-      r.related_file = related_file;
+      r.session = run->session;
+      r.tree = run->tree;
+      r.related_file = run->related_file;
     } else {
-      related_file = FileId{};  // an unrelated request starts a new chain
+      run->related_file = FileId{};  // an unrelated request starts a new chain
     }
     uint64_t session_id = header->session_id;
     if (status == nt::kSuccess && !related && header->command != cmd::kNegotiate &&
@@ -483,8 +537,8 @@ void SmbConnection::ProcessCompound(absl::string_view packet, bool encrypted,
     }
     // Integrity: encryption covers everything; otherwise check signatures.
     if (status == nt::kSuccess && r.session != nullptr && r.session->valid) {
-      if (encrypted) {
-        if (r.session->id != transform_session) status = nt::kAccessDenied;
+      if (run->encrypted) {
+        if (r.session->id != run->transform_session) status = nt::kAccessDenied;
       } else if (r.session->encrypt_data && header->command != cmd::kSessionSetup) {
         status = nt::kAccessDenied;
       } else if ((header->flags & kFlagSigned) != 0) {
@@ -506,85 +560,114 @@ void SmbConnection::ProcessCompound(absl::string_view packet, bool encrypted,
         r.tree = it->second;
       }
     }
-    if (status == nt::kSuccess && r.tree != nullptr && !encrypted &&
+    if (status == nt::kSuccess && r.tree != nullptr && !run->encrypted &&
         server_.ShareEncrypted(*r.tree->share) && !r.tree->share->ipc()) {
       status = nt::kAccessDenied;
     }
     if (status == nt::kSuccess && NeedsTree(header->command) && r.tree == nullptr) {
       status = nt::kNetworkNameDeleted;
     }
+    run->refused = status;
+    SmbResponse response;
     if (status == nt::kSuccess) {
-      if (header->command == cmd::kNegotiate && messages->size() != 1) {
-        return Fail("NEGOTIATE in a compound");
+      if (header->command == cmd::kNegotiate && messages.size() != 1) {
+        Fail("NEGOTIATE in a compound");
+        return run->done();
       }
       if (header->command == cmd::kNegotiate) preauth_.Update(message);
-      if (messages->size() == 1 && RunInParallel(r)) return;
-      response = Dispatch(r);
+      if (messages.size() == 1 && !run->resumed && StartParallelIo(r)) return run->done();
+      std::shared_ptr<SmbConnection> self = shared_from_this();
+      std::optional<SmbResponse> now = Run(r, [self, run](SmbResponse later) {
+        if (self->FinishCompoundRequest(*run, std::move(later))) {
+          self->ContinueCompound(run);
+        } else {
+          self->SendCompound(*run);
+        }
+      });
+      if (!now.has_value()) return;  // the callback goes on, on the loop thread
+      response = std::move(*now);
     } else {
       response.status = status;
       RecordRequest(header->command, status, absl::ZeroDuration(), message.size(), 0);
     }
-    if (!IsSuccessOrWarning(response.status) && MinLogLevel() <= LogLevel::kDebug) {
-      CFS_LOG_REQUEST(DEBUG, "smb", absl::StrCat("mid ", header->message_id))
-          << peer_address_ << ": command " << header->command << ": status 0x" << std::hex
-          << response.status;
-    }
-    if (response.disconnect) disconnect = true;
-    session = r.session;
-    tree = r.tree;
-    // The file a related request after this one names with the placeholder id: the one
-    // this request opened, or (as in Windows and Samba) the one it worked on.
-    if (response.created.volatile_id != 0) {
-      related_file = response.created;
-    } else if (std::optional<FileId> named = RequestFileId(header->command, message);
-               named.has_value() && !named->IsRelatedPlaceholder() &&
-               response.status != nt::kFileClosed) {
-      related_file = *named;
-    }
-    // What a related request after this one meets, as Windows and Samba answer smbtorture's
-    // compound tests: a failed CREATE hands its status down the chain (there is no file to
-    // relate to); a request refused before it ran (no valid session or tree) gives
-    // INVALID_PARAMETER; other failures leave the next request to run on its own.
-    if (handed_down) {
-      // previous_status stays
-    } else if (status != nt::kSuccess) {
-      previous_status = nt::kInvalidParameter;
-    } else if (header->command == cmd::kCreate && !IsSuccessOrWarning(response.status)) {
-      previous_status = response.status;
-    } else {
-      previous_status = nt::kSuccess;
-    }
-    uint16_t credits = GrantCredits(*header);
-    Built b{r, response, BuildResponse(r, response, credits, response.go_async)};
-    if (response.sign_binding && messages->size() == 1) {
-      MaybeSign(r, response, &b.bytes);  // signed before the preauth hash takes it
-      b.signed_already = true;
-    }
-    if (header->command == cmd::kNegotiate && response.status == nt::kSuccess) {
-      preauth_.Update(b.bytes);
-    }
-    if (header->command == cmd::kSessionSetup && dialect_ == kDialect311 &&
-        response.status == nt::kMoreProcessingRequired && r.session != nullptr) {
-      auto exchange = exchanges_.find(r.session->id);
-      if (exchange != exchanges_.end()) exchange->second.preauth.Update(b.bytes);
-    }
-    built.push_back(std::move(b));
-    if (response.go_async && i + 1 < messages->size()) {
-      // The requests after an async one wait for it: they go with its pending entry.
-      std::lock_guard<std::mutex> lock(pending_mu_);
-      auto it = pending_.find(r.async_id);
-      if (it != pending_.end()) {
-        size_t rest_at = static_cast<size_t>((*messages)[i + 1].data() - packet.data());
-        it->second->rest = std::string(packet.substr(rest_at));
-        it->second->rest_encrypted = encrypted;
-        it->second->rest_session = transform_session;
-      }
-      break;
-    }
+    if (!FinishCompoundRequest(*run, std::move(response))) break;
   }
+  SendCompound(*run);
+}
+
+bool SmbConnection::FinishCompoundRequest(CompoundRun& run, SmbResponse response) {
+  SmbRequest& r = run.current;
+  const Smb2Header& header = r.header;
+  size_t i = run.next++;
+  if (!IsSuccessOrWarning(response.status) && MinLogLevel() <= LogLevel::kDebug) {
+    CFS_LOG_REQUEST(DEBUG, "smb", absl::StrCat("mid ", header.message_id))
+        << peer_address_ << ": command " << header.command << ": status 0x" << std::hex
+        << response.status;
+  }
+  if (response.disconnect) run.disconnect = true;
+  run.session = r.session;
+  run.tree = r.tree;
+  // The file a related request after this one names with the placeholder id: the one
+  // this request opened, or (as in Windows and Samba) the one it worked on.
+  if (response.created.volatile_id != 0) {
+    run.related_file = response.created;
+  } else if (std::optional<FileId> named = RequestFileId(header.command, r.message);
+             named.has_value() && !named->IsRelatedPlaceholder() &&
+             response.status != nt::kFileClosed) {
+    run.related_file = *named;
+  }
+  // What a related request after this one meets, as Windows and Samba answer smbtorture's
+  // compound tests: a failed CREATE hands its status down the chain (there is no file to
+  // relate to); a request refused before it ran (no valid session or tree) gives
+  // INVALID_PARAMETER; other failures leave the next request to run on its own.
+  if (run.handed_down) {
+    // previous_status stays
+  } else if (run.refused != nt::kSuccess) {
+    run.previous_status = nt::kInvalidParameter;
+  } else if (header.command == cmd::kCreate && !IsSuccessOrWarning(response.status)) {
+    run.previous_status = response.status;
+  } else {
+    run.previous_status = nt::kSuccess;
+  }
+  uint16_t credits = GrantCredits(header);
+  bool go_async = response.go_async;
+  bool sign_binding = response.sign_binding;
+  uint32_t status = response.status;
+  CompoundRun::Built b{r, std::move(response), ""};
+  b.bytes = BuildResponse(r, b.response, credits, go_async);
+  b.request.keep_alive.reset();  // the response does not need the request's packet
+  if (sign_binding && run.messages.size() == 1) {
+    MaybeSign(r, b.response, &b.bytes);  // signed before the preauth hash takes it
+    b.signed_already = true;
+  }
+  if (header.command == cmd::kNegotiate && status == nt::kSuccess) preauth_.Update(b.bytes);
+  if (header.command == cmd::kSessionSetup && dialect_ == kDialect311 &&
+      status == nt::kMoreProcessingRequired && r.session != nullptr) {
+    auto exchange = exchanges_.find(r.session->id);
+    if (exchange != exchanges_.end()) exchange->second.preauth.Update(b.bytes);
+  }
+  run.built.push_back(std::move(b));
+  if (go_async && i + 1 < run.messages.size()) {
+    // The requests after an async one wait for it: they go with its pending entry.
+    std::lock_guard<std::mutex> lock(pending_mu_);
+    auto it = pending_.find(r.async_id);
+    if (it != pending_.end()) {
+      absl::string_view rest = run.messages[i + 1];
+      const absl::string_view last = run.messages.back();
+      it->second->rest = std::string(rest.data(), last.data() + last.size() - rest.data());
+      it->second->rest_encrypted = run.encrypted;
+      it->second->rest_session = run.transform_session;
+    }
+    return false;
+  }
+  return true;
+}
+
+void SmbConnection::SendCompound(CompoundRun& run) {
+  std::vector<CompoundRun::Built>& built = run.built;
   if (built.empty()) {
-    ref_.Send("", completes_request);  // only CANCELs: no response
-    return;
+    ref_.Send("", run.completes_request);  // only CANCELs: no response
+    return run.done();
   }
   std::string out;
   for (size_t i = 0; i < built.size(); ++i) {
@@ -600,14 +683,25 @@ void SmbConnection::ProcessCompound(absl::string_view packet, bool encrypted,
     out += bytes;
   }
   std::shared_ptr<Session> encrypt_with;
-  if (encrypted)
-    encrypt_with = sessions_.count(transform_session) ? sessions_[transform_session]
-                                                      : built[0].request.session;
-  SendPacket(std::move(out), encrypted, encrypt_with, completes_request);
-  if (disconnect) ref_.CloseWhenSent();
+  if (run.encrypted) {
+    auto it = sessions_.find(run.transform_session);
+    encrypt_with = it != sessions_.end() ? it->second : built[0].request.session;
+  }
+  SendPacket(std::move(out), run.encrypted, encrypt_with, run.completes_request);
+  if (run.disconnect) ref_.CloseWhenSent();
+  run.done();
 }
 
-bool SmbConnection::RunInParallel(const SmbRequest& r) {
+void SmbConnection::ResumeCompound(std::string rest, bool encrypted, uint64_t transform_session,
+                                   CompoundResume resume) {
+  auto packet = std::make_shared<const std::string>(std::move(rest));
+  RunSerial([this, packet, encrypted, transform_session,
+             resume = std::move(resume)](std::function<void()> done) {
+    ProcessCompound(packet, *packet, encrypted, transform_session, &resume, false, std::move(done));
+  });
+}
+
+bool SmbConnection::StartParallelIo(const SmbRequest& r) {
   FileId file;
   if (r.header.command == cmd::kRead) {
     absl::StatusOr<ReadRequest> req = DecodeRead(r.message);
@@ -621,32 +715,35 @@ bool SmbConnection::RunInParallel(const SmbRequest& r) {
     return false;
   }
   std::shared_ptr<Open> open = FindOpen(r, file);
-  if (open == nullptr || open->pipe != nullptr) return false;  // answered in order
+  // Pipes and named streams are answered in order.
+  if (open == nullptr || open->pipe != nullptr || !open->stream.empty()) return false;
   // Counted now, in the connection's order, so a CLOSE or FLUSH queued after this request waits
-  // for it; the I/O itself runs beside the other requests.
+  // for it; the I/O itself runs beside the other requests. The count drops when the answer
+  // is sent, or when the loop is gone and it never will be.
   open->StartIo();
-  // The message stays in the packet it came in (shared, not copied: WRITEs are large).
-  std::shared_ptr<const std::string> message = current_packet_;
-  SmbRequest request = r;
-  bool inside = message != nullptr && r.message.data() >= message->data() &&
-                r.message.data() + r.message.size() <= message->data() + message->size();
-  if (!inside) {
-    message = std::make_shared<const std::string>(r.message);
-    request.message = *message;
-  }
-  request.keep_alive = message;
-  server_.io_pool().Submit([self = shared_from_this(), message, request, open]() mutable {
-    SmbResponse response = self->Dispatch(request);
-    uint16_t credits = self->GrantCredits(request.header);
-    // A READ's data stays a part of its own: signed in place and sent without a copy.
-    std::string bytes =
-        self->BuildResponse(request, response, credits, false, /*with_payload=*/false);
-    self->MaybeSign(request, response, &bytes, response.payload);
-    self->SendPacket(std::move(bytes), request.encrypted, request.session, true,
-                     std::move(response.payload));
-    open->FinishIo();
+  struct IoInFlight {
+    std::shared_ptr<Open> open;
+    SmbRequest request;  // holds the packet (keep_alive)
+    ~IoInFlight() { open->FinishIo(); }
+  };
+  auto io = std::make_shared<IoInFlight>();
+  io->open = std::move(open);
+  io->request = r;
+  std::shared_ptr<SmbConnection> self = shared_from_this();
+  std::optional<SmbResponse> now = Run(io->request, [self, io](SmbResponse response) {
+    self->SendSingle(io->request, std::move(response));
   });
+  if (now.has_value()) SendSingle(io->request, std::move(*now));
   return true;
+}
+
+void SmbConnection::SendSingle(const SmbRequest& request, SmbResponse response) {
+  uint16_t credits = GrantCredits(request.header);
+  // A READ's data stays a part of its own: signed in place and sent without a copy.
+  std::string bytes = BuildResponse(request, response, credits, false, /*with_payload=*/false);
+  MaybeSign(request, response, &bytes, response.payload);
+  SendPacket(std::move(bytes), request.encrypted, request.session, true,
+             std::move(response.payload));
 }
 
 void SmbConnection::SendOplockBreak(const Open& open, uint8_t level) {
@@ -687,12 +784,52 @@ void SmbConnection::SendAsync(const SmbRequest& request, uint32_t status, std::s
   SendPacket(std::move(bytes), request.encrypted, request.session, false);
 }
 
-SmbResponse SmbConnection::Dispatch(SmbRequest& r) {
+std::optional<SmbResponse> SmbConnection::Run(SmbRequest& r, SmbLater later) {
   absl::Time start = absl::Now();
-  SmbResponse response = DispatchCommand(r);
-  RecordRequest(r.header.command, response.status, absl::Now() - start, r.message.size(),
-                response.body.size() + response.payload.size());
-  return response;
+  uint16_t command = r.header.command;
+  size_t received = r.message.size();
+  std::shared_ptr<SmbConnection> self = shared_from_this();
+  // Counted, then handed to `later` on the loop thread (never inline: no recursion into the
+  // caller's loop).
+  SmbLater counted = [self, start, command, received,
+                      later = std::move(later)](SmbResponse response) {
+    self->RecordRequest(command, response.status, absl::Now() - start, received,
+                        response.body.size() + response.payload.size());
+    self->ref_.Post(
+        [later, response = std::move(response)]() mutable { later(std::move(response)); });
+  };
+  std::optional<SmbResponse> now;
+  switch (command) {
+    case cmd::kRead:
+      now = Read(r, std::move(counted));
+      break;
+    case cmd::kWrite:
+      now = Write(r, std::move(counted));
+      break;
+    case cmd::kFlush:
+      now = Flush(r, std::move(counted));
+      break;
+    case cmd::kNegotiate:
+    case cmd::kTreeConnect:
+    case cmd::kEcho:
+    case cmd::kLock:
+    case cmd::kChangeNotify:
+    case cmd::kOplockBreak:
+      now = DispatchCommand(r);  // in memory: answered here on the loop
+      break;
+    default:
+      // Not yet a callback chain: blocks in SyncBackend on the blocking pool, and the serial
+      // order waits for it (`r` lives in the waiting compound).
+      server_.pool().Submit([self, &r, counted = std::move(counted)]() mutable {
+        counted(self->DispatchCommand(r));
+      });
+      return std::nullopt;
+  }
+  if (now.has_value()) {
+    RecordRequest(command, now->status, absl::Now() - start, received,
+                  now->body.size() + now->payload.size());
+  }
+  return now;
 }
 
 void SmbConnection::RecordRequest(uint16_t command, uint32_t status, absl::Duration latency,
@@ -720,12 +857,6 @@ SmbResponse SmbConnection::DispatchCommand(SmbRequest& r) {
       return Create(r);
     case cmd::kClose:
       return Close(r);
-    case cmd::kFlush:
-      return Flush(r);
-    case cmd::kRead:
-      return Read(r);
-    case cmd::kWrite:
-      return Write(r);
     case cmd::kLock:
       return Lock(r);
     case cmd::kIoctl:

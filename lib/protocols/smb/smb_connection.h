@@ -1,17 +1,28 @@
 // SmbConnection: one client's TCP connection to the SMB server (MS-SMB2 3.3.1.7).
 //
-// The loop thread frames Direct TCP messages (OnData) and hands them to a per-connection
-// serial queue that runs on the server's worker pool, so one connection's requests are
-// processed in order, in blocking style against the backend, while connections run in
-// parallel. Processing a frame: decrypt a TRANSFORM_HEADER, split a compound, check credits
-// and signatures, run each command, then sign/encrypt and send the (compound) response.
-// Requests that wait (a blocking LOCK, CHANGE_NOTIFY) get an interim STATUS_PENDING and
-// finish later from any thread through SendAsync. The command handlers live in
-// smb_session_ops.cc (NEGOTIATE..TREE_DISCONNECT), smb_file_ops.cc (CREATE..LOCK),
-// smb_query_ops.cc (QUERY_*/SET_INFO) and smb_ioctl_ops.cc (IOCTL).
+// The loop thread frames Direct TCP messages (OnData) and queues them in the connection's serial
+// order, which runs on the connection's loop: one frame at a time, in order, while connections run
+// in parallel on their loops. Processing a frame: decrypt a TRANSFORM_HEADER, split a compound,
+// check credits and signatures, run each command, then sign/encrypt and send the (compound)
+// response. A command either answers at once on the loop (NEGOTIATE, TREE_CONNECT, ECHO, LOCK,
+// CHANGE_NOTIFY, OPLOCK_BREAK, CANCEL), or continues from backend callbacks (READ, WRITE, FLUSH:
+// asynchronous SPI calls, never a waiting thread), or, for the commands not yet rewritten as
+// callback chains (CREATE, CLOSE, QUERY_*, SET_INFO, IOCTL, SESSION_SETUP, LOGOFF,
+// TREE_DISCONNECT, named-stream I/O), runs on the server's blocking pool; the frame's processing
+// resumes on the loop when the command answers. A READ or WRITE alone in its frame does not hold
+// the serial order: it runs beside the requests after it and answers from its own callback.
+// Requests that wait (a blocking LOCK, CHANGE_NOTIFY) get an interim STATUS_PENDING and finish
+// later through SendAsync. The command handlers live in smb_session_ops.cc
+// (NEGOTIATE..TREE_DISCONNECT), smb_file_ops.cc (CREATE..LOCK), smb_query_ops.cc
+// (QUERY_*/SET_INFO) and smb_ioctl_ops.cc (IOCTL).
 //
-// Ownership: the TcpServer's handler owns a shared_ptr; queued work and pending async requests
-// hold more, so the object outlives the socket until they finish. Thread-safe.
+// Ownership: the TcpServer's handler owns a shared_ptr; queued work, callbacks and pending async
+// requests hold more, so the object outlives the socket until they finish. Thread-safe: the
+// state marked "owned by the serial order" is touched by one step at a time (on the loop, or on
+// a pool thread while the order waits for it).
+//
+// Example (what SmbConnectionHandler does with each frame):
+//   connection->Enqueue(std::string(frame));  // answered through the connection's ConnectionRef
 #ifndef CFS_LIB_PROTOCOLS_SMB_SMB_CONNECTION_H_
 #define CFS_LIB_PROTOCOLS_SMB_SMB_CONNECTION_H_
 
@@ -77,18 +88,24 @@ struct SmbResponse {
   std::string payload;
 };
 
+// Where a command that does not answer at once delivers its response (once, from any thread).
+using SmbLater = std::function<void(SmbResponse)>;
+
 class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
  public:
   SmbConnection(SmbServer& server, const net::ConnectionInfo& info);
   ~SmbConnection();
 
-  // Loop thread: a whole Direct TCP frame (without its 4-byte length). A lone ECHO runs at
-  // once on the loop thread when nothing of the connection is queued or running (it touches
-  // no backend and no lock another request holds long); everything else goes to a worker.
+  // Loop thread: a whole Direct TCP frame (without its 4-byte length), processed in the
+  // connection's serial order.
   void Enqueue(std::string frame);
-  // Any thread: runs `task` in this connection's serial order (after the requests queued now).
-  void RunSerial(std::function<void()> task);
-  // The peer is gone: pending requests are dropped, opens of sessions bound only here close.
+  // A step of the serial order: runs on the connection's loop and calls `done` exactly once (at
+  // once, or later from any thread) when the next step may start.
+  using SerialTask = std::function<void(std::function<void()> done)>;
+  // Any thread: runs `task` in this connection's serial order (after the steps queued now).
+  void RunSerial(SerialTask task);
+  // The peer is gone: pending requests are dropped, opens of sessions bound only here close
+  // (on the blocking pool, once the serial order is idle).
   void Closed();
 
   // Any thread: an OPLOCK_BREAK notification for `open` (made on this connection).
@@ -100,10 +117,14 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   void SendAsync(const SmbRequest& request, uint32_t status, std::string body);
 
  private:
+  // Loop thread: runs the queued steps until one waits or none is left.
   void Drain();
-  void ProcessFrame(std::string frame);
+  // `done` of the running step: the drain goes on (in its loop when called at once).
+  void SerialStepDone();
+  // Blocking pool: what Closed() leaves to do, once nothing runs in the serial order.
+  void CleanUpClosed();
+  void ProcessFrame(std::shared_ptr<std::string> frame, std::function<void()> done);
   void ProcessSmb1(absl::string_view message);
-  // Runs the messages of one (decrypted) packet; returns the responses, each complete.
   // Where a compound chain continues after a request of it went async (MS-SMB2 3.3.4.2: the
   // requests after it run once it completes).
   struct CompoundResume {
@@ -112,17 +133,35 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
     FileId related_file;
     uint32_t previous_status = 0;
   };
-  void ProcessCompound(absl::string_view packet, bool encrypted, uint64_t transform_session,
-                       const CompoundResume* resume = nullptr, bool completes_request = true);
-  // Runs the command and counts it in the server's metrics.
-  SmbResponse Dispatch(SmbRequest& request);
+  // Runs the messages of one (decrypted) packet, one after the other, and sends the responses;
+  // `packet` holds `messages` (the bytes of the chain). Calls `done` when it is over.
+  struct CompoundRun;
+  void ProcessCompound(std::shared_ptr<const std::string> packet, absl::string_view messages,
+                       bool encrypted, uint64_t transform_session, const CompoundResume* resume,
+                       bool completes_request, std::function<void()> done);
+  // Loop thread: runs the compound's requests from the next one until one waits or all ran.
+  void ContinueCompound(const std::shared_ptr<CompoundRun>& run);
+  // After the current request of `run` answered: the chain's bookkeeping; false when the
+  // requests after it wait for it (it went async).
+  bool FinishCompoundRequest(CompoundRun& run, SmbResponse response);
+  void SendCompound(CompoundRun& run);
+  // Queues the rest of a compound chain whose async request completed (or was cancelled).
+  void ResumeCompound(std::string rest, bool encrypted, uint64_t transform_session,
+                      CompoundResume resume);
+  // Runs the command and counts it in the server's metrics: returns its response when it
+  // answered at once, else delivers it to `later` on the loop thread. `request` must stay valid
+  // until then (commands on the blocking pool work on it).
+  std::optional<SmbResponse> Run(SmbRequest& request, SmbLater later);
+  // The commands that answer at once, on the loop or on the blocking pool.
   SmbResponse DispatchCommand(SmbRequest& request);
   // Counts one answered request (also those refused before they ran).
   void RecordRequest(uint16_t command, uint32_t status, absl::Duration latency, size_t received,
                      size_t sent);
-  // A READ or WRITE alone in its packet, on an open file: runs on the I/O pool, answered from
-  // there. False: the request runs in order on the serial queue.
-  bool RunInParallel(const SmbRequest& request);
+  // A READ or WRITE alone in its packet, on an open file's data: runs beside the requests after
+  // it and answers from its own callback. False: the request runs in the serial order.
+  bool StartParallelIo(const SmbRequest& request);
+  // Sends the response of a request alone in its packet (a READ's data as a part of its own).
+  void SendSingle(const SmbRequest& request, SmbResponse response);
   // Credits: checks and consumes the request's message ids. False: the connection must close.
   bool ConsumeCredits(const Smb2Header& header);
   uint16_t GrantCredits(const Smb2Header& header);
@@ -170,9 +209,11 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   // ---- commands (smb_file_ops.cc) ----
   SmbResponse Create(SmbRequest& r);
   SmbResponse Close(SmbRequest& r);
-  SmbResponse Flush(SmbRequest& r);
-  SmbResponse Read(SmbRequest& r);
-  SmbResponse Write(SmbRequest& r);
+  // READ, WRITE and FLUSH answer at once (errors, pipes) or from backend callbacks; named
+  // streams go to the blocking pool.
+  std::optional<SmbResponse> Flush(SmbRequest& r, SmbLater later);
+  std::optional<SmbResponse> Read(SmbRequest& r, SmbLater later);
+  std::optional<SmbResponse> Write(SmbRequest& r, SmbLater later);
   SmbResponse Lock(SmbRequest& r);
   SmbResponse ChangeNotify(SmbRequest& r);
   SmbResponse OplockBreakAck(SmbRequest& r);
@@ -244,16 +285,16 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
 
   SmbServer& server_;
   net::ConnectionRef ref_;
-  // The packet ProcessFrame is running (serial context only), for RunInParallel to keep alive.
-  std::shared_ptr<const std::string> current_packet_;
   std::string peer_address_;
 
   std::mutex queue_mu_;
-  std::deque<std::function<void()>> queue_;
-  bool draining_ = false;
+  std::deque<SerialTask> queue_;
+  bool draining_ = false;      // a Drain is scheduled or a step runs or waits
+  bool step_running_ = false;  // Drain is inside a step's call
+  bool step_done_ = false;     // that step called `done` before returning
   bool closed_ = false;
 
-  // Owned by the drain (one thread at a time).
+  // Owned by the serial order (one step at a time).
   bool negotiated_ = false;
   uint16_t dialect_ = 0;
   uint32_t server_capabilities_ = 0;  // as the NEGOTIATE response sent them

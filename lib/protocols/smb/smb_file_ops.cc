@@ -466,7 +466,14 @@ std::optional<SmbResponse> SmbConnection::WaitForBreaks(
   std::vector<SmbServerState::OplockBreak> breaks;
   bool wait = conflict(&breaks, [weak, id] {
     if (std::shared_ptr<SmbConnection> self = weak.lock()) {
-      self->RunSerial([self, id] { self->RetryAfterBreaks(id); });
+      // CREATE and SET_INFO block in the backend: the retry runs on the blocking pool, in the
+      // connection's serial order.
+      self->RunSerial([self, id](std::function<void()> done) {
+        self->server_.pool().Submit([self, id, done = std::move(done)] {
+          self->RetryAfterBreaks(id);
+          done();
+        });
+      });
     }
   });
   server_.SendBreaks(breaks);
@@ -515,8 +522,9 @@ void SmbConnection::RetryAfterBreaks(uint64_t async_id) {
   }
   SendAsync(p->request, response.status, std::move(response.body));
   if (!p->rest.empty()) {
-    CompoundResume resume{p->request.session, p->request.tree, response.created, response.status};
-    ProcessCompound(p->rest, p->rest_encrypted, p->rest_session, &resume, false);
+    ResumeCompound(
+        std::move(p->rest), p->rest_encrypted, p->rest_session,
+        CompoundResume{p->request.session, p->request.tree, response.created, response.status});
   }
 }
 
@@ -589,7 +597,7 @@ SmbResponse SmbConnection::Close(SmbRequest& r) {
   return out;
 }
 
-SmbResponse SmbConnection::Flush(SmbRequest& r) {
+std::optional<SmbResponse> SmbConnection::Flush(SmbRequest& r, SmbLater later) {
   absl::StatusOr<FlushRequest> req = DecodeFlush(r.message);
   if (!req.ok()) return SmbResponse{nt::kInvalidParameter};
   std::shared_ptr<Open> open = FindOpen(r, req->file);
@@ -601,18 +609,26 @@ SmbResponse SmbConnection::Flush(SmbRequest& r) {
     return SmbResponse{nt::kAccessDenied};
   }
   if (!open->stream.empty()) return out;  // stream writes are stored durably at once
-  open->WaitForIo();  // WRITEs sent before the FLUSH are part of what it makes durable
-  {
-    std::lock_guard<std::mutex> lock(open->mu);
-    open->dirty = false;
-  }
-  backend::SyncBackend fs(server_.backend(), open->tree->ctx);
-  absl::StatusOr<backend::CommitResult> committed = fs.Commit(open->inode);
-  if (!committed.ok()) return SmbResponse{NtStatusFor(committed.status())};
-  return out;
+  // WRITEs sent before the FLUSH are part of what it makes durable: the commit starts once they
+  // finished.
+  backend::Backend* backend = &server_.backend();
+  open->WhenIoIdle([backend, open, out = std::move(out), later = std::move(later)]() mutable {
+    {
+      std::lock_guard<std::mutex> lock(open->mu);
+      open->dirty = false;
+    }
+    backend->Commit(open->tree->ctx, open->inode, 0, 0,
+                    [out = std::move(out), later = std::move(later)](
+                        absl::StatusOr<backend::CommitResult> committed) mutable {
+                      if (!committed.ok())
+                        return later(SmbResponse{NtStatusFor(committed.status())});
+                      later(std::move(out));
+                    });
+  });
+  return std::nullopt;
 }
 
-SmbResponse SmbConnection::Read(SmbRequest& r) {
+std::optional<SmbResponse> SmbConnection::Read(SmbRequest& r, SmbLater later) {
   absl::StatusOr<ReadRequest> req = DecodeRead(r.message);
   if (!req.ok()) return SmbResponse{nt::kInvalidParameter};
   std::shared_ptr<Open> open = FindOpen(r, req->file);
@@ -638,23 +654,34 @@ SmbResponse SmbConnection::Read(SmbRequest& r) {
   if (server_.state().IoConflicts(open->Key(), open->id, req->offset, req->length, false)) {
     return SmbResponse{nt::kFileLockConflict};
   }
-  if (!open->stream.empty()) return ReadStreamOpen(*open, *req);
-  backend::SyncBackend fs(server_.backend(), OwnIo(*open));
-  absl::StatusOr<backend::ReadResult> data = fs.Read(open->inode, req->offset, req->length);
-  if (!data.ok()) return SmbResponse{NtStatusFor(data.status())};
-  if ((data->data.empty() && req->length > 0) || data->data.size() < req->minimum_count) {
-    return SmbResponse{nt::kEndOfFile};
+  if (!open->stream.empty()) {
+    std::shared_ptr<SmbConnection> self = shared_from_this();
+    server_.pool().Submit([self, open, req = *req, later = std::move(later)]() mutable {
+      later(self->ReadStreamOpen(*open, req));
+    });
+    return std::nullopt;
   }
-  {
-    std::lock_guard<std::mutex> lock(open->mu);
-    open->position = req->offset + data->data.size();
-  }
-  out.body = EncodeReadResponseHead(static_cast<uint32_t>(data->data.size()));
-  out.payload = std::move(data->data);
-  return out;
+  server_.backend().Read(
+      OwnIo(*open), open->inode, req->offset, req->length,
+      [open, offset = req->offset, length = req->length, minimum = req->minimum_count,
+       later = std::move(later)](absl::StatusOr<backend::ReadResult> data) mutable {
+        if (!data.ok()) return later(SmbResponse{NtStatusFor(data.status())});
+        if ((data->data.empty() && length > 0) || data->data.size() < minimum) {
+          return later(SmbResponse{nt::kEndOfFile});
+        }
+        {
+          std::lock_guard<std::mutex> lock(open->mu);
+          open->position = offset + data->data.size();
+        }
+        SmbResponse out;
+        out.body = EncodeReadResponseHead(static_cast<uint32_t>(data->data.size()));
+        out.payload = std::move(data->data);
+        later(std::move(out));
+      });
+  return std::nullopt;
 }
 
-SmbResponse SmbConnection::Write(SmbRequest& r) {
+std::optional<SmbResponse> SmbConnection::Write(SmbRequest& r, SmbLater later) {
   absl::StatusOr<WriteRequest> req = DecodeWrite(r.message);
   if (!req.ok()) return SmbResponse{nt::kInvalidParameter};
   std::shared_ptr<Open> open = FindOpen(r, req->file);
@@ -677,24 +704,37 @@ SmbResponse SmbConnection::Write(SmbRequest& r) {
   if (server_.state().IoConflicts(open->Key(), open->id, req->offset, req->data.size(), true)) {
     return SmbResponse{nt::kFileLockConflict};
   }
-  if (!open->stream.empty()) return WriteStreamOpen(*open, *req);
+  if (!open->stream.empty()) {
+    // The request's bytes stay valid while `r` does (it waits in its compound).
+    std::shared_ptr<SmbConnection> self = shared_from_this();
+    server_.pool().Submit(
+        [self, open, req = *req, keep = r.keep_alive, later = std::move(later)]() mutable {
+          later(self->WriteStreamOpen(*open, req));
+        });
+    return std::nullopt;
+  }
   bool through = (req->flags & 1) != 0 || (open->create_options & kOptWriteThrough) != 0;
-  backend::SyncBackend fs(server_.backend(), OwnIo(*open));
   backend::Stability stability =
       through ? backend::Stability::kFileSync : backend::Stability::kUnstable;
-  // The payload stays in the request's buffer (kept alive by r.keep_alive), else it is copied.
-  absl::StatusOr<backend::WriteResult> written = fs.Write(
-      open->inode, req->offset,
-      r.keep_alive != nullptr ? Buffer::Wrap(r.keep_alive, req->data) : Buffer::CopyOf(req->data),
-      stability);
-  if (!written.ok()) return SmbResponse{NtStatusFor(written.status())};
-  {
-    std::lock_guard<std::mutex> lock(open->mu);
-    if (written->committed == backend::Stability::kUnstable) open->dirty = true;
-    open->position = req->offset + written->count;
-  }
-  out.body = EncodeWriteResponse(static_cast<uint32_t>(written->count));
-  return out;
+  // The payload stays in the request's packet (kept alive by r.keep_alive), else it is copied.
+  Buffer data =
+      r.keep_alive != nullptr ? Buffer::Wrap(r.keep_alive, req->data) : Buffer::CopyOf(req->data);
+  server_.backend().Write(OwnIo(*open), open->inode, req->offset, std::move(data), stability,
+                          [open, offset = req->offset, later = std::move(later)](
+                              absl::StatusOr<backend::WriteResult> written) mutable {
+                            if (!written.ok())
+                              return later(SmbResponse{NtStatusFor(written.status())});
+                            {
+                              std::lock_guard<std::mutex> lock(open->mu);
+                              if (written->committed == backend::Stability::kUnstable)
+                                open->dirty = true;
+                              open->position = offset + written->count;
+                            }
+                            SmbResponse out;
+                            out.body = EncodeWriteResponse(static_cast<uint32_t>(written->count));
+                            later(std::move(out));
+                          });
+  return std::nullopt;
 }
 
 SmbResponse SmbConnection::Lock(SmbRequest& r) {
@@ -770,7 +810,10 @@ SmbResponse SmbConnection::Lock(SmbRequest& r) {
       // Tried again in this connection's order, so after the interim response went out.
       std::shared_ptr<SmbConnection> self = shared_from_this();
       uint64_t async_id = r.async_id;
-      RunSerial([self, open, lock, async_id] { self->TryLockOrWait(open, lock, async_id); });
+      RunSerial([self, open, lock, async_id](std::function<void()> done) {
+        self->TryLockOrWait(open, lock, async_id);
+        done();
+      });
       return interim;
     }
     // A conflict with a lock just released by this open returns FILE_LOCK_CONFLICT in
@@ -787,7 +830,10 @@ void SmbConnection::TryLockOrWait(std::shared_ptr<Open> open, ByteRangeLock lock
   std::weak_ptr<SmbConnection> weak = weak_from_this();
   uint32_t status = state.LockOrWait(open->Key(), lock, [weak, open, lock, async_id] {
     if (std::shared_ptr<SmbConnection> self = weak.lock()) {
-      self->RunSerial([self, open, lock, async_id] { self->TryLockOrWait(open, lock, async_id); });
+      self->RunSerial([self, open, lock, async_id](std::function<void()> done) {
+        self->TryLockOrWait(open, lock, async_id);
+        done();
+      });
     }
   });
   if (status != nt::kSuccess) return;  // waiting
@@ -822,7 +868,10 @@ SmbResponse SmbConnection::ChangeNotify(SmbRequest& r) {
   uint64_t async_id = r.async_id;
   server_.state().WatchDirectory(open->inode, [weak, async_id] {
     if (std::shared_ptr<SmbConnection> self = weak.lock()) {
-      self->RunSerial([self, async_id] { self->CompleteNotify(async_id); });
+      self->RunSerial([self, async_id](std::function<void()> done) {
+        self->CompleteNotify(async_id);
+        done();
+      });
     }
   });
   return interim;

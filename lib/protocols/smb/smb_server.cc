@@ -19,8 +19,9 @@ SmbServer::SmbServer(SmbServerConfig config, backend::Backend& backend, auth::Us
       shares_(std::make_shared<const std::vector<Share>>(std::move(shares))),
       guid_(RandomBytes(16)),
       start_filetime_(FiletimeNow()),
-      pool_(config_.worker_threads, 4096),
-      io_pool_(config_.worker_threads, 4096) {
+      // Each connection has at most one task queued (its serial order waits for it), so the
+      // bound is never what a loop thread waits on.
+      pool_(config_.worker_threads, 1 << 20) {
   timer_thread_ = std::thread([this] {
     std::unique_lock<std::mutex> lock(timer_mu_);
     while (!timer_stop_) {
@@ -166,8 +167,7 @@ void SmbServer::Shutdown() {
     timer_cv_.notify_one();
   }
   if (timer_thread_.joinable()) timer_thread_.join();
-  pool_.Shutdown();  // drains may wait for I/O tasks: stop them first
-  io_pool_.Shutdown();
+  pool_.Shutdown();
 }
 
 }  // namespace cfs::smb

@@ -1,6 +1,7 @@
 // SmbServer: what every SMB connection of one frontend shares: the configuration, the shares
-// (one per export with an smb_share, plus IPC$), the user store, the backend, the worker pool
-// that runs requests, and the server-wide state (sessions, share modes, locks).
+// (one per export with an smb_share, plus IPC$), the user store, the backend, the blocking pool
+// that runs the commands not yet written as callback chains (smb_connection.h says which), and
+// the server-wide state (sessions, share modes, locks).
 //
 // Ownership: borrows the backend and user store (they outlive the frontend); owns the state and
 // the pool. Thread-safe after construction.
@@ -32,7 +33,7 @@ struct SmbServerConfig {
   bool encryption_required = false;  // every session encrypts (3.x clients only)
   uint32_t max_io = 8 << 20;         // largest READ/WRITE/transact
   uint16_t max_credits = 8192;       // credits a client may hold (Samba's default)
-  int worker_threads = 16;
+  int worker_threads = 16;           // the blocking pool
   // The IPv4 address FSCTL_QUERY_NETWORK_INTERFACE_INFO reports (the listener's).
   std::string local_address = "127.0.0.1";
   // Counts every request by command and status (null: no metrics). Borrowed.
@@ -49,9 +50,9 @@ class SmbServer {
   backend::Backend& backend() { return backend_; }
   auth::UserStore& users() { return users_; }
   SmbServerState& state() { return state_; }
+  // Runs the commands that still block in SyncBackend, a connection's clean-up and timers;
+  // never READ, WRITE or FLUSH of a file's data.
   ThreadPool& pool() { return pool_; }
-  // Runs READs and WRITEs in parallel, off the connections' serial queues (never waits on them).
-  ThreadPool& io_pool() { return io_pool_; }
   const std::string& guid() const { return guid_; }
   uint64_t start_filetime() const { return start_filetime_; }
   // The share named `name` (case-insensitive), or null.
@@ -89,7 +90,6 @@ class SmbServer {
   std::string guid_;
   uint64_t start_filetime_ = 0;
   ThreadPool pool_;
-  ThreadPool io_pool_;
   // The timer: deadlines in order, served by one thread.
   std::mutex timer_mu_;
   std::condition_variable timer_cv_;

@@ -231,10 +231,9 @@ SmbResponse SmbConnection::Cancel(SmbRequest& r) {
   if (pending != nullptr) {
     SendAsync(pending->request, nt::kCancelled, "");
     if (!pending->rest.empty()) {
-      CompoundResume resume{pending->request.session, pending->request.tree, FileId{},
-                            nt::kCancelled};
-      ProcessCompound(pending->rest, pending->rest_encrypted, pending->rest_session, &resume,
-                      false);
+      ResumeCompound(std::move(pending->rest), pending->rest_encrypted, pending->rest_session,
+                     CompoundResume{pending->request.session, pending->request.tree, FileId{},
+                                    nt::kCancelled});
     }
   }
   SmbResponse out;

@@ -143,20 +143,40 @@ struct Open {
   bool disconnected = false;  // no session holds it; guarded by SmbServerState's open table
 
   std::mutex mu;
-  // READs and WRITEs running in parallel on the handle; CLOSE and FLUSH wait for them.
+  // READs and WRITEs running in parallel on the handle; CLOSE and FLUSH wait for them
+  // (FLUSH without a thread: WhenIoIdle).
   int io_in_flight = 0;
   std::condition_variable io_idle;
+  std::vector<std::function<void()>> io_idle_waiters;  // guarded by mu
   void StartIo() {
     std::lock_guard<std::mutex> lock(mu);
     ++io_in_flight;
   }
   void FinishIo() {
-    std::lock_guard<std::mutex> lock(mu);
-    if (--io_in_flight == 0) io_idle.notify_all();
+    std::vector<std::function<void()>> waiters;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (--io_in_flight != 0) return;
+      io_idle.notify_all();
+      waiters.swap(io_idle_waiters);
+    }
+    for (std::function<void()>& waiter : waiters) waiter();
   }
+  // Blocks until no READ or WRITE runs on the handle (blocking pool only).
   void WaitForIo() {
     std::unique_lock<std::mutex> lock(mu);
     io_idle.wait(lock, [this] { return io_in_flight == 0; });
+  }
+  // Runs `fn` once no READ or WRITE runs on the handle: at once, or from the last FinishIo.
+  void WhenIoIdle(std::function<void()> fn) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (io_in_flight != 0) {
+        io_idle_waiters.push_back(std::move(fn));
+        return;
+      }
+    }
+    fn();
   }
   // Lock sequence replay detection (MS-SMB2 3.3.5.14), guarded by mu: per index 1..64, the
   // sequence number of the last LOCK that succeeded, or -1.
