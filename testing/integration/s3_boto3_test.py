@@ -6,11 +6,13 @@ and multi-protocol: objects are files that NFS clients (libnfs's nfs-cat/nfs-cp)
 import base64
 import hashlib
 import os
+import socket
 import subprocess
 import sys
 import time
 import unittest
 import urllib.error
+import urllib.parse
 import urllib.request
 import zlib
 
@@ -387,6 +389,34 @@ class S3Test(unittest.TestCase):
         got = s3.get_object(Bucket=self.bucket, Key="inplace")
         self.assertEqual(got["ContentLength"], 10 << 20)
         self.assertEqual(got["Body"].read(), parts[0] + parts[1])
+
+    def test_multipart_part_sent_again_while_the_first_is_in_flight(self):
+        # A part number whose first upload is still receiving its body goes to a file of its
+        # own; the answer must not wait for the first (it once deadlocked the loop thread).
+        s3 = self.s3
+        uid = s3.create_multipart_upload(Bucket=self.bucket, Key="again")["UploadId"]
+        first, second = os.urandom(5 << 20), os.urandom(5 << 20)
+        url = urllib.parse.urlsplit(s3.generate_presigned_url(
+            "upload_part", Params={"Bucket": self.bucket, "Key": "again", "UploadId": uid,
+                                   "PartNumber": 1}))
+        slow = socket.create_connection((url.hostname, url.port))
+        slow.sendall(("PUT %s?%s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n\r\n"
+                      % (url.path, url.query, url.netloc, len(first))).encode() + first[:1 << 20])
+        time.sleep(0.5)  # the first upload holds part 1's place now
+        quick = client(read_timeout=20)
+        e_second = quick.upload_part(Bucket=self.bucket, Key="again", UploadId=uid, PartNumber=1,
+                                     Body=second)["ETag"]
+        slow.sendall(first[1 << 20:])
+        answer = slow.recv(4096).decode(errors="replace")
+        slow.close()
+        self.assertIn(" 200 ", answer.splitlines()[0])
+        # The upload that finished last is part 1.
+        s3.complete_multipart_upload(
+            Bucket=self.bucket, Key="again", UploadId=uid,
+            MultipartUpload={"Parts": [{"PartNumber": 1,
+                                        "ETag": '"%s"' % hashlib.md5(first).hexdigest()}]})
+        self.assertEqual(s3.get_object(Bucket=self.bucket, Key="again")["Body"].read(), first)
+        self.assertTrue(e_second)
 
     def test_multipart_abort_and_part_copy(self):
         s3 = self.s3

@@ -185,13 +185,13 @@ void ObjectStore::StagePartLocked(std::shared_ptr<StagePartState> stage) {
     UnlockUpload(stage->upload.upload_id);
     StageAsync(stage->who, 0600, std::move(stage->done));
   };
+  bool in_flight;
   {
     std::lock_guard<std::mutex> lock(parts_mu_);
     auto it = parts_in_flight_.find(id);
-    if (it != parts_in_flight_.end() && it->second.count(stage->part_number) != 0) {
-      return elsewhere();
-    }
+    in_flight = it != parts_in_flight_.end() && it->second.count(stage->part_number) != 0;
   }
+  if (in_flight) return elsewhere();  // outside parts_mu_: UnlockUpload takes it
   backend_.Lookup(
       Ctx(stage->who), stage->upload.dir, PartName(stage->part_number),
       [this, stage, elsewhere](absl::StatusOr<Attributes> existing) {

@@ -190,10 +190,14 @@ struct Drainer : std::enable_shared_from_this<Drainer> {
         if (!taken.ok()) return std::move(self->done)(taken.error());
         self->Step();
       });
-      std::lock_guard<std::mutex> lock(handoff->mu);
-      handoff->returned = true;
-      if (!handoff->answer.has_value()) return;  // the sink's callback goes on
-      if (!handoff->answer->ok()) return std::move(done)(handoff->answer->error());
+      std::optional<S3Or<Ok>> answer;
+      {
+        std::lock_guard<std::mutex> lock(handoff->mu);
+        handoff->returned = true;
+        if (!handoff->answer.has_value()) return;  // the sink's callback goes on
+        answer = std::move(handoff->answer);
+      }
+      if (!answer->ok()) return std::move(done)(answer->error());  // outside the lock
     }
   }
 };
