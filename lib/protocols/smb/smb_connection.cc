@@ -99,7 +99,7 @@ void SmbConnection::Closed() {
     if (draining_) return;  // the drain (or the step it waits for) cleans up when it sees closed_
     draining_ = true;       // nothing runs in the serial order from now on
   }
-  server_.pool().Submit([self = shared_from_this()] { self->CleanUpClosed(); });
+  CleanUpClosed();
 }
 
 void SmbConnection::Drain() {
@@ -125,21 +125,20 @@ void SmbConnection::Drain() {
     step_running_ = false;
     if (!step_done_) return;  // the step waits: SerialStepDone goes on from its callback
   }
-  server_.pool().Submit([self = shared_from_this()] { self->CleanUpClosed(); });
+  CleanUpClosed();
 }
 
 void SmbConnection::SerialStepDone() {
+  bool closed;
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
     if (step_running_) {
       step_done_ = true;  // answered at once: Drain's loop goes on
       return;
     }
-    if (closed_) {
-      server_.pool().Submit([self = shared_from_this()] { self->CleanUpClosed(); });
-      return;
-    }
+    closed = closed_;
   }
+  if (closed) return CleanUpClosed();
   ref_.Post([self = shared_from_this()] { self->Drain(); });
 }
 
@@ -165,8 +164,9 @@ void SmbConnection::CleanUpClosed() {
       for (auto& [open_id, open] : session->opens) opens.push_back(open);
       session->expired = true;
     }
-    CloseOrKeep(session, opens, /*keep_durable=*/true);
-    server_.state().RemoveSession(id);
+    SmbServer* server = &server_;
+    CloseOrKeep(session, opens, /*keep_durable=*/true,
+                [server, id = id] { server->state().RemoveSession(id); });
   }
   sessions_.clear();
   exchanges_.clear();
@@ -809,6 +809,34 @@ std::optional<SmbResponse> SmbConnection::Run(SmbRequest& r, SmbLater later) {
     case cmd::kFlush:
       now = Flush(r, std::move(counted));
       break;
+    case cmd::kClose:
+      now = Close(r, std::move(counted));
+      break;
+    case cmd::kLogoff:
+      now = Logoff(r, std::move(counted));
+      break;
+    case cmd::kQueryInfo:
+      now = QueryInfo(r, std::move(counted));
+      break;
+    case cmd::kTreeDisconnect:
+      now = TreeDisconnect(r, std::move(counted));
+      break;
+    case cmd::kSessionSetup: {
+      SmbResponse response = DispatchCommand(r);  // in memory, but for the sessions it ends
+      if (response.end_sessions.empty()) {
+        now = std::move(response);
+        break;
+      }
+      auto ending = response.end_sessions;
+      auto left = std::make_shared<std::atomic<size_t>>(ending.size());
+      auto shared = std::make_shared<SmbResponse>(std::move(response));
+      for (const auto& [session, keep_durable] : ending) {
+        EndSession(session, keep_durable, [left, shared, counted] {
+          if (left->fetch_sub(1) == 1) counted(std::move(*shared));
+        });
+      }
+      return std::nullopt;
+    }
     case cmd::kNegotiate:
     case cmd::kTreeConnect:
     case cmd::kEcho:
@@ -847,16 +875,10 @@ SmbResponse SmbConnection::DispatchCommand(SmbRequest& r) {
       return Negotiate(r);
     case cmd::kSessionSetup:
       return SessionSetup(r);
-    case cmd::kLogoff:
-      return Logoff(r);
     case cmd::kTreeConnect:
       return TreeConnect(r);
-    case cmd::kTreeDisconnect:
-      return TreeDisconnect(r);
     case cmd::kCreate:
       return Create(r);
-    case cmd::kClose:
-      return Close(r);
     case cmd::kLock:
       return Lock(r);
     case cmd::kIoctl:
@@ -867,8 +889,6 @@ SmbResponse SmbConnection::DispatchCommand(SmbRequest& r) {
       return QueryDirectory(r);
     case cmd::kChangeNotify:
       return ChangeNotify(r);
-    case cmd::kQueryInfo:
-      return QueryInfo(r);
     case cmd::kSetInfo:
       return SetInfo(r);
     case cmd::kOplockBreak:

@@ -4,13 +4,15 @@
 // order, which runs on the connection's loop: one frame at a time, in order, while connections run
 // in parallel on their loops. Processing a frame: decrypt a TRANSFORM_HEADER, split a compound,
 // check credits and signatures, run each command, then sign/encrypt and send the (compound)
-// response. A command either answers at once on the loop (NEGOTIATE, TREE_CONNECT, ECHO, LOCK,
-// CHANGE_NOTIFY, OPLOCK_BREAK, CANCEL), or continues from backend callbacks (READ, WRITE, FLUSH:
-// asynchronous SPI calls, never a waiting thread), or, for the commands not yet rewritten as
-// callback chains (CREATE, CLOSE, QUERY_*, SET_INFO, IOCTL, SESSION_SETUP, LOGOFF,
-// TREE_DISCONNECT, named-stream I/O), runs on the server's blocking pool; the frame's processing
-// resumes on the loop when the command answers. A READ or WRITE alone in its frame does not hold
-// the serial order: it runs beside the requests after it and answers from its own callback.
+// response. A command either answers at once on the loop (NEGOTIATE, SESSION_SETUP, TREE_CONNECT,
+// ECHO, LOCK, CHANGE_NOTIFY, OPLOCK_BREAK, CANCEL), or continues from backend callbacks (READ,
+// WRITE, FLUSH, CLOSE, LOGOFF, TREE_DISCONNECT, QUERY_INFO of attributes and volume figures, and
+// the session ends SESSION_SETUP causes: asynchronous SPI calls, never a waiting thread), or, for
+// what is not yet rewritten as callback chains (CREATE, QUERY_DIRECTORY, SET_INFO, IOCTL,
+// named-stream I/O and QUERY_INFO of streams and security), runs on the server's blocking pool;
+// the frame's processing resumes on the loop when the command answers. A READ or WRITE alone in
+// its frame does not hold the serial order: it runs beside the requests after it and answers
+// from its own callback.
 // Requests that wait (a blocking LOCK, CHANGE_NOTIFY) get an interim STATUS_PENDING and finish
 // later through SendAsync. The command handlers live in smb_session_ops.cc
 // (NEGOTIATE..TREE_DISCONNECT), smb_file_ops.cc (CREATE..LOCK), smb_query_ops.cc
@@ -38,6 +40,7 @@
 #include <vector>
 
 #include "lib/common/net/tcp_server.h"
+#include "lib/protocols/smb/nt_acl.h"
 #include "lib/protocols/smb/ntlmssp.h"
 #include "lib/protocols/smb/smb2_durable.h"
 #include "lib/protocols/smb/smb2_header.h"
@@ -46,6 +49,7 @@
 #include "lib/protocols/smb/smb_paths.h"
 #include "lib/protocols/smb/smb_server.h"
 #include "lib/protocols/smb/smb_state.h"
+#include "lib/protocols/smb/smb_streams.h"
 
 namespace cfs::smb {
 
@@ -86,6 +90,9 @@ struct SmbResponse {
   // Sent after `body` as a part of its own (a READ's data: moved, never copied on the
   // parallel path); BuildResponse appends it where responses are joined.
   std::string payload;
+  // SESSION_SETUP: sessions that end (with their opens closed, or durable ones kept when the
+  // flag is set) before the response goes.
+  std::vector<std::pair<std::shared_ptr<Session>, bool>> end_sessions;
 };
 
 // Where a command that does not answer at once delivers its response (once, from any thread).
@@ -121,7 +128,7 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   void Drain();
   // `done` of the running step: the drain goes on (in its loop when called at once).
   void SerialStepDone();
-  // Blocking pool: what Closed() leaves to do, once nothing runs in the serial order.
+  // What Closed() leaves to do, once nothing runs in the serial order (any thread).
   void CleanUpClosed();
   void ProcessFrame(std::shared_ptr<std::string> frame, std::function<void()> done);
   void ProcessSmb1(absl::string_view message);
@@ -180,9 +187,9 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   // ---- commands (smb_session_ops.cc) ----
   SmbResponse Negotiate(SmbRequest& r);
   SmbResponse SessionSetup(SmbRequest& r);
-  SmbResponse Logoff(SmbRequest& r);
+  std::optional<SmbResponse> Logoff(SmbRequest& r, SmbLater later);
   SmbResponse TreeConnect(SmbRequest& r);
-  SmbResponse TreeDisconnect(SmbRequest& r);
+  std::optional<SmbResponse> TreeDisconnect(SmbRequest& r, SmbLater later);
   SmbResponse Echo(SmbRequest& r);
   SmbResponse Cancel(SmbRequest& r);
   // ---- SESSION_SETUP (smb_session_setup.cc) ----
@@ -200,15 +207,18 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   // SESSION_SETUP with the binding flag: adds this connection as a channel of an existing
   // session (MS-SMB2 3.3.5.5.2).
   SmbResponse BindSession(SmbRequest& r, const SessionSetupRequest& req);
-  // Ends `session` on every connection: closes its opens and forgets it.
-  void EndSession(const std::shared_ptr<Session>& session, bool keep_durable = false);
+  // Ends `session` on every connection: forgets it here at once, closes its opens (or keeps
+  // the durable ones) and calls `done` (from any thread) when they are closed.
+  void EndSession(const std::shared_ptr<Session>& session, bool keep_durable,
+                  std::function<void()> done);
   // Closes `opens` of `session`, or (with `keep_durable`) keeps the durable ones for a
-  // reconnect (SmbServer::KeepDurable).
+  // reconnect (SmbServer::KeepDurable); `done` runs once every one is closed or kept.
   void CloseOrKeep(const std::shared_ptr<Session>& session,
-                   const std::vector<std::shared_ptr<Open>>& opens, bool keep_durable);
+                   const std::vector<std::shared_ptr<Open>>& opens, bool keep_durable,
+                   std::function<void()> done);
   // ---- commands (smb_file_ops.cc) ----
   SmbResponse Create(SmbRequest& r);
-  SmbResponse Close(SmbRequest& r);
+  std::optional<SmbResponse> Close(SmbRequest& r, SmbLater later);
   // READ, WRITE and FLUSH answer at once (errors, pipes) or from backend callbacks; named
   // streams go to the blocking pool.
   std::optional<SmbResponse> Flush(SmbRequest& r, SmbLater later);
@@ -247,7 +257,18 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
                                bool replace_if_exists);
   // ---- commands (smb_query_ops.cc) ----
   SmbResponse QueryDirectory(SmbRequest& r);
-  SmbResponse QueryInfo(SmbRequest& r);
+  // QUERY_INFO: the attributes (and volume figures) from backend callbacks; named streams and
+  // the security descriptor on the blocking pool (QueryInfoBlocking); then one answer.
+  std::optional<SmbResponse> QueryInfo(SmbRequest& r, SmbLater later);
+  struct QueryFacts {
+    backend::Attributes attrs;       // of the open (a named stream's size and times)
+    backend::Attributes file_attrs;  // of the file itself
+    std::vector<StreamInfo> streams;
+    std::optional<Dacl> dacl;
+    backend::FsStatResult stat;
+  };
+  SmbResponse QueryInfoBlocking(const QueryInfoRequest& req, const std::shared_ptr<Open>& open);
+  SmbResponse AnswerQueryInfo(const QueryInfoRequest& req, Open& open, const QueryFacts& facts);
   SmbResponse SetInfo(SmbRequest& r);
   // ---- commands (smb_ioctl_ops.cc) ----
   SmbResponse Ioctl(SmbRequest& r);
@@ -274,9 +295,12 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
       const std::function<bool(std::vector<SmbServerState::OplockBreak>*, std::function<void()>)>&
           conflict);
   std::shared_ptr<Open> FindOpen(const SmbRequest& r, const FileId& id);
-  // Closes `open` (commit, unlock, delete-on-close) and forgets it in its session.
-  uint32_t CloseOpen(const std::shared_ptr<Session>& session, const std::shared_ptr<Open>& open,
-                     backend::Attributes* after);
+  // Closes `open` once its READs and WRITEs finished (commit, unlock, delete-on-close) and
+  // forgets it in its session; `done` gets the status (and the attributes after, if wanted).
+  void CloseOpen(const std::shared_ptr<Session>& session, const std::shared_ptr<Open>& open,
+                 bool want_after, SmbServer::Released done);
+  // Forgets `open` in `session` and ends the requests pending on it.
+  void DetachOpen(const std::shared_ptr<Session>& session, const Open& open);
   // Answers the pending CHANGE_NOTIFY `async_id` (if still pending) with NOTIFY_ENUM_DIR.
   void CompleteNotify(uint64_t async_id);
   // A blocking LOCK of one range: takes it and answers the pending request `async_id`, or

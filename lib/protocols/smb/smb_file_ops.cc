@@ -552,19 +552,17 @@ SmbResponse SmbConnection::OplockBreakAck(SmbRequest& r) {
   return out;
 }
 
-uint32_t SmbConnection::CloseOpen(const std::shared_ptr<Session>& session,
-                                  const std::shared_ptr<Open>& open, backend::Attributes* after) {
-  open->WaitForIo();  // READs and WRITEs before the CLOSE finish (and are committed) first
+void SmbConnection::DetachOpen(const std::shared_ptr<Session>& session, const Open& open) {
   {
     std::lock_guard<std::mutex> lock(session->mu);
-    session->opens.erase(open->id);
+    session->opens.erase(open.id);
   }
   // Pending CHANGE_NOTIFYs on the handle end with STATUS_NOTIFY_CLEANUP.
   std::vector<std::shared_ptr<Pending>> notified;
   {
     std::lock_guard<std::mutex> lock(pending_mu_);
     for (auto it = pending_.begin(); it != pending_.end();) {
-      if (it->second->open_id == open->id) {
+      if (it->second->open_id == open.id) {
         notified.push_back(it->second);
         it = pending_.erase(it);
       } else {
@@ -578,23 +576,36 @@ uint32_t SmbConnection::CloseOpen(const std::shared_ptr<Session>& session,
         p->request.header.command == cmd::kChangeNotify ? nt::kNotifyCleanup : nt::kRangeNotLocked,
         p->request.header.command == cmd::kChangeNotify ? EncodeOutputBufferResponse("") : "");
   }
-  if (open->pipe != nullptr) return nt::kSuccess;
-  return server_.ReleaseOpen(open, after);
 }
 
-SmbResponse SmbConnection::Close(SmbRequest& r) {
+void SmbConnection::CloseOpen(const std::shared_ptr<Session>& session,
+                              const std::shared_ptr<Open>& open, bool want_after,
+                              SmbServer::Released done) {
+  // READs and WRITEs before the CLOSE finish (and are committed) first.
+  std::shared_ptr<SmbConnection> self = shared_from_this();
+  open->WhenIoIdle([self, session, open, want_after, done = std::move(done)] {
+    self->DetachOpen(session, *open);
+    if (open->pipe != nullptr) return done(nt::kSuccess, backend::Attributes());
+    self->server_.ReleaseOpenAsync(open, want_after, done);
+  });
+}
+
+std::optional<SmbResponse> SmbConnection::Close(SmbRequest& r, SmbLater later) {
   absl::StatusOr<CloseRequest> req = DecodeClose(r.message);
   if (!req.ok()) return SmbResponse{nt::kInvalidParameter};
   std::shared_ptr<Open> open = FindOpen(r, req->file);
   if (open == nullptr) return SmbResponse{nt::kFileClosed};
-  backend::Attributes after;
   bool post_query = (req->flags & 1) != 0 && open->pipe == nullptr;
-  uint32_t status = CloseOpen(r.session, open, post_query ? &after : nullptr);
-  SmbResponse out;
-  out.status = status;
-  if (status == nt::kSuccess)
-    out.body = CloseBody(post_query && after.inode != 0 ? &after : nullptr);
-  return out;
+  CloseOpen(r.session, open, post_query,
+            [post_query, later = std::move(later)](uint32_t status, backend::Attributes after) {
+              SmbResponse out;
+              out.status = status;
+              if (status == nt::kSuccess) {
+                out.body = CloseBody(post_query && after.inode != 0 ? &after : nullptr);
+              }
+              later(std::move(out));
+            });
+  return std::nullopt;
 }
 
 std::optional<SmbResponse> SmbConnection::Flush(SmbRequest& r, SmbLater later) {

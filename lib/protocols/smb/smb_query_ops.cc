@@ -35,6 +35,14 @@ SmbResponse InfoResponse(std::string data, size_t min_size, uint32_t output_leng
   return out;
 }
 
+// What QUERY_INFO reports of a named pipe.
+backend::Attributes PipeAttributes() {
+  backend::Attributes attrs;
+  attrs.type = backend::FileType::kRegular;
+  attrs.nlink = 1;
+  return attrs;
+}
+
 }  // namespace
 
 SmbResponse SmbConnection::QueryDirectory(SmbRequest& r) {
@@ -135,28 +143,90 @@ SmbResponse SmbConnection::QueryDirectory(SmbRequest& r) {
   return resp;
 }
 
-SmbResponse SmbConnection::QueryInfo(SmbRequest& r) {
+std::optional<SmbResponse> SmbConnection::QueryInfo(SmbRequest& r, SmbLater later) {
   absl::StatusOr<QueryInfoRequest> req = DecodeQueryInfo(r.message);
   if (!req.ok()) return SmbResponse{nt::kInvalidParameter};
   std::shared_ptr<Open> open = FindOpen(r, req->file);
   if (open == nullptr) return SmbResponse{nt::kFileClosed};
   if (req->output_length > server_.config().max_io) return SmbResponse{nt::kInvalidParameter};
+  if (open->pipe != nullptr && req->info_type != kInfoFilesystem) {
+    QueryFacts facts;
+    facts.attrs = facts.file_attrs = PipeAttributes();
+    return AnswerQueryInfo(*req, *open, facts);
+  }
+  std::shared_ptr<SmbConnection> self = shared_from_this();
+  bool stream_facts = open->pipe != nullptr || !open->stream.empty() ||
+                      (req->info_type == kInfoFile && req->info_class == info::kStream) ||
+                      req->info_type == kInfoSecurity;
+  if (stream_facts) {
+    // Named streams and the security descriptor are read through SyncBackend (smb_streams.h,
+    // smb_access.h): on the blocking pool.
+    server_.pool().Submit([self, open, req = *req, later = std::move(later)] {
+      later(self->QueryInfoBlocking(req, open));
+    });
+    return std::nullopt;
+  }
+  backend::Backend* backend = &server_.backend();
+  backend->GetAttr(open->tree->ctx, open->inode,
+                   [self, backend, open, req = *req,
+                    later = std::move(later)](absl::StatusOr<backend::Attributes> got) mutable {
+                     if (!got.ok()) return later(SmbResponse{NtStatusFor(got.status())});
+                     auto facts = std::make_shared<QueryFacts>();
+                     facts->attrs = facts->file_attrs = *got;
+                     if (req.info_type != kInfoFilesystem) {
+                       return later(self->AnswerQueryInfo(req, *open, *facts));
+                     }
+                     backend->FsStat(open->tree->ctx, open->tree->share->root,
+                                     [self, open, req, facts, later = std::move(later)](
+                                         absl::StatusOr<backend::FsStatResult> stat) mutable {
+                                       if (!stat.ok())
+                                         return later(SmbResponse{NtStatusFor(stat.status())});
+                                       facts->stat = *stat;
+                                       later(self->AnswerQueryInfo(req, *open, *facts));
+                                     });
+                   });
+  return std::nullopt;
+}
+
+SmbResponse SmbConnection::QueryInfoBlocking(const QueryInfoRequest& req,
+                                             const std::shared_ptr<Open>& open) {
   backend::SyncBackend fs(server_.backend(), open->tree->ctx);
-  backend::Attributes attrs;
+  QueryFacts facts;
   if (open->pipe != nullptr) {
-    attrs.type = backend::FileType::kRegular;
-    attrs.nlink = 1;
+    facts.attrs = facts.file_attrs = PipeAttributes();
   } else {
     absl::StatusOr<backend::Attributes> got = fs.GetAttr(open->inode);
     if (!got.ok()) return SmbResponse{NtStatusFor(got.status())};
-    attrs = *got;
+    facts.attrs = facts.file_attrs = *got;
   }
-  backend::Attributes file_attrs = attrs;  // of the file, also for a handle on its stream
   if (!open->stream.empty()) {
     absl::StatusOr<std::string> content = ReadStream(fs, open->inode, open->stream);
     if (!content.ok()) return SmbResponse{NtStatusFor(content.status())};
-    attrs = StreamAttributes(attrs, content->size());
+    facts.attrs = StreamAttributes(facts.attrs, content->size());
   }
+  if (req.info_type == kInfoFile && req.info_class == info::kStream) {
+    absl::StatusOr<std::vector<StreamInfo>> streams = ListStreams(fs, open->inode);
+    if (!streams.ok()) return SmbResponse{NtStatusFor(streams.status())};
+    facts.streams = std::move(*streams);
+  }
+  if (req.info_type == kInfoFilesystem) {
+    absl::StatusOr<backend::FsStatResult> stat = fs.FsStat(open->tree->share->root);
+    if (!stat.ok()) return SmbResponse{NtStatusFor(stat.status())};
+    facts.stat = *stat;
+  }
+  if (req.info_type == kInfoSecurity && (open->granted_access & access::kReadControl) &&
+      !(req.additional_information & kSecSacl)) {
+    facts.dacl = LoadDacl(fs, open->inode);
+  }
+  return AnswerQueryInfo(req, *open, facts);
+}
+
+SmbResponse SmbConnection::AnswerQueryInfo(const QueryInfoRequest& request, Open& open_ref,
+                                           const QueryFacts& gathered) {
+  const QueryInfoRequest* req = &request;
+  Open* open = &open_ref;
+  const backend::Attributes& attrs = gathered.attrs;
+  const backend::Attributes& file_attrs = gathered.file_attrs;
   switch (req->info_type) {
     case kInfoFile: {
       if (req->info_class == info::kFullEa) return SmbResponse{nt::kNoEasOnFile};
@@ -178,9 +248,7 @@ SmbResponse SmbConnection::QueryInfo(SmbRequest& r) {
       facts.delete_pending = open->pipe == nullptr && server_.state().DeletePending(open->Key());
       if (req->info_class == info::kStream && open->pipe == nullptr) {
         facts.attrs = file_attrs;  // the file's own data stream, then its named streams
-        absl::StatusOr<std::vector<StreamInfo>> streams = ListStreams(fs, open->inode);
-        if (!streams.ok()) return SmbResponse{NtStatusFor(streams.status())};
-        for (const StreamInfo& stream : *streams) {
+        for (const StreamInfo& stream : gathered.streams) {
           facts.named_streams.emplace_back(stream.name, stream.size);
         }
       }
@@ -198,10 +266,8 @@ SmbResponse SmbConnection::QueryInfo(SmbRequest& r) {
       return InfoResponse(*data, MinFileInfoSize(req->info_class), req->output_length);
     }
     case kInfoFilesystem: {
-      absl::StatusOr<backend::FsStatResult> stat = fs.FsStat(open->tree->share->root);
-      if (!stat.ok()) return SmbResponse{NtStatusFor(stat.status())};
       VolumeFacts volume;
-      volume.stat = *stat;
+      volume.stat = gathered.stat;
       volume.creation_filetime = server_.start_filetime();
       volume.serial = static_cast<uint32_t>(open->tree->share->root * 2654435761u);
       volume.label = open->tree->share->name;
@@ -212,7 +278,7 @@ SmbResponse SmbConnection::QueryInfo(SmbRequest& r) {
     case kInfoSecurity: {
       if (!(open->granted_access & access::kReadControl)) return SmbResponse{nt::kAccessDenied};
       if (req->additional_information & kSecSacl) return SmbResponse{nt::kPrivilegeNotHeld};
-      std::optional<Dacl> dacl = LoadDacl(fs, open->inode);
+      const std::optional<Dacl>& dacl = gathered.dacl;
       std::string sd = EncodeSecurityDescriptor(file_attrs, req->additional_information,
                                                 dacl.has_value() ? &*dacl : nullptr);
       if (sd.size() > req->output_length) {

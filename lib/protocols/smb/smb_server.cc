@@ -123,12 +123,107 @@ uint32_t SmbServer::ReleaseOpen(const std::shared_ptr<Open>& open, backend::Attr
   return status;
 }
 
+namespace {
+
+// One ReleaseOpenAsync: the steps after the server state let go of the open.
+struct Release {
+  std::shared_ptr<Open> open;
+  backend::Backend* backend = nullptr;
+  SmbServerState* state = nullptr;
+  bool want_after = false;
+  bool remove = false;
+  bool deleted = false;
+  uint32_t status = nt::kSuccess;
+  SmbServer::Released done;
+
+  void Fail(const absl::Status& error) {
+    if (!error.ok() && status == nt::kSuccess) status = NtStatusFor(error);
+  }
+  // Delete-on-close: the entry goes if it is still this file.
+  static void RemoveEntry(std::shared_ptr<Release> r) {
+    const Open& open = *r->open;
+    r->backend->Lookup(
+        open.tree->ctx, open.parent, open.name,
+        [r](absl::StatusOr<backend::Attributes> still) mutable {
+          if (!still.ok() || still->inode != r->open->inode) return Commit(std::move(r));
+          auto removed = [r](absl::StatusOr<backend::DirChange> result) mutable {
+            r->Fail(result.status());
+            if (result.ok()) r->state->DirectoryChanged(r->open->parent);
+            r->deleted = result.ok();
+            Commit(std::move(r));
+          };
+          const Open& open = *r->open;
+          if (still->type == backend::FileType::kDirectory) {
+            r->backend->RemoveDirectory(open.tree->ctx, open.parent, open.name, std::move(removed));
+          } else {
+            r->backend->Unlink(open.tree->ctx, open.parent, open.name, std::move(removed));
+          }
+        });
+  }
+  // Unstable writes become durable before the CLOSE answers.
+  static void Commit(std::shared_ptr<Release> r) {
+    bool dirty;
+    {
+      std::lock_guard<std::mutex> lock(r->open->mu);
+      dirty = r->open->dirty;
+      r->open->dirty = false;
+    }
+    if (!dirty || r->deleted) return Let(std::move(r));
+    const Open& open = *r->open;
+    r->backend->Commit(open.tree->ctx, open.inode, 0, 0,
+                       [r](absl::StatusOr<backend::CommitResult> committed) mutable {
+                         r->Fail(committed.status());
+                         Let(std::move(r));
+                       });
+  }
+  static void Let(std::shared_ptr<Release> r) {
+    const Open& open = *r->open;
+    r->backend->Release(open.tree->ctx, open.inode, [r](absl::StatusOr<backend::Done>) mutable {
+      if (!r->want_after || r->remove) return r->done(r->status, backend::Attributes());
+      const Open& open = *r->open;
+      r->backend->GetAttr(open.tree->ctx, open.inode,
+                          [r](absl::StatusOr<backend::Attributes> attrs) {
+                            r->done(r->status, attrs.ok() ? *attrs : backend::Attributes());
+                          });
+    });
+  }
+};
+
+}  // namespace
+
+void SmbServer::ReleaseOpenAsync(const std::shared_ptr<Open>& open, bool want_after,
+                                 Released done) {
+  if (!open->stream.empty()) {
+    pool_.Submit([this, open, want_after, done = std::move(done)] {
+      backend::Attributes after;
+      uint32_t status = ReleaseOpen(open, want_after ? &after : nullptr);
+      done(status, after);
+    });
+    return;
+  }
+  // Share modes, locks and delete-pending are released first, as in ReleaseOpen.
+  state_.UnlockAll(open->Key(), open->id);
+  state_.WakeLockWaiters(open->Key());
+  bool delete_file = false;
+  auto r = std::make_shared<Release>();
+  r->open = open;
+  r->backend = &backend_;
+  r->state = &state_;
+  r->want_after = want_after;
+  r->remove = state_.UnregisterOpen(*open, &delete_file);
+  r->done = std::move(done);
+  state_.WakeOplockWaiters(open->Key());
+  if (r->remove && !open->name.empty()) return Release::RemoveEntry(std::move(r));
+  Release::Commit(std::move(r));
+}
+
 void SmbServer::KeepDurable(const std::shared_ptr<Open>& open) {
   state_.KeepDisconnected(open);
   uint64_t id = open->id;
   RunAfter(absl::Milliseconds(open->durable_timeout_ms), [this, id] {
     if (std::shared_ptr<Open> expired = state_.TakeDisconnected(id)) {
-      ReleaseOpen(expired, nullptr);  // its owner did not come back in time
+      // Its owner did not come back in time.
+      ReleaseOpenAsync(expired, false, [](uint32_t, backend::Attributes) {});
     }
   });
 }

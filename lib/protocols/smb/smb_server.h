@@ -73,6 +73,12 @@ class SmbServer {
   // pending), commits unstable writes, and fills `after` (if not null) with the attributes
   // after the close. Returns the NTSTATUS of the commit or delete.
   uint32_t ReleaseOpen(const std::shared_ptr<Open>& open, backend::Attributes* after);
+  // The same without waiting: backend callbacks (the blocking pool for a named stream, whose
+  // removal is a read-modify-write of the file's stream store). `done` gets the NTSTATUS and,
+  // with `want_after`, the attributes after the close (inode 0 when there are none), on any
+  // thread.
+  using Released = std::function<void(uint32_t status, backend::Attributes after)>;
+  void ReleaseOpenAsync(const std::shared_ptr<Open>& open, bool want_after, Released done);
   // Keeps the durable `open` of a session that ended, and closes it when its timeout passes
   // without a reconnect.
   void KeepDurable(const std::shared_ptr<Open>& open);

@@ -1,6 +1,8 @@
 // NEGOTIATE, LOGOFF, TREE_CONNECT, TREE_DISCONNECT, ECHO and CANCEL of SmbConnection
 // (SESSION_SETUP is in smb_session_setup.cc).
 
+#include <atomic>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "lib/common/logging.h"
@@ -100,15 +102,19 @@ SmbResponse SmbConnection::Negotiate(SmbRequest& r) {
   return out;
 }
 
-SmbResponse SmbConnection::Logoff(SmbRequest& r) {
+std::optional<SmbResponse> SmbConnection::Logoff(SmbRequest& r, SmbLater later) {
   if (!DecodeEmpty(r.message).ok()) return SmbResponse{nt::kInvalidParameter};
-  EndSession(r.session, /*keep_durable=*/true);  // as Windows: a durable open outlives it
-  SmbResponse out;
-  out.body = EncodeSmallBody(4);
-  return out;
+  // As Windows: a durable open outlives its session.
+  EndSession(r.session, /*keep_durable=*/true, [later = std::move(later)] {
+    SmbResponse out;
+    out.body = EncodeSmallBody(4);
+    later(std::move(out));
+  });
+  return std::nullopt;
 }
 
-void SmbConnection::EndSession(const std::shared_ptr<Session>& session, bool keep_durable) {
+void SmbConnection::EndSession(const std::shared_ptr<Session>& session, bool keep_durable,
+                               std::function<void()> done) {
   std::vector<std::shared_ptr<Open>> opens;
   {
     std::lock_guard<std::mutex> lock(session->mu);
@@ -116,32 +122,44 @@ void SmbConnection::EndSession(const std::shared_ptr<Session>& session, bool kee
     session->valid = false;  // other channels answer USER_SESSION_DELETED from now on
     session->expired = true;
   }
-  CloseOrKeep(session, opens, keep_durable);
-  {
-    std::lock_guard<std::mutex> lock(session->mu);
-    session->trees.clear();
-  }
   sessions_.erase(session->id);
   channel_signing_.erase(session->id);
   exchanges_.erase(session->id);
-  server_.state().RemoveSession(session->id);
+  SmbServer* server = &server_;
+  CloseOrKeep(session, opens, keep_durable, [server, session, done = std::move(done)] {
+    {
+      std::lock_guard<std::mutex> lock(session->mu);
+      session->trees.clear();
+    }
+    server->state().RemoveSession(session->id);
+    done();
+  });
 }
 
 void SmbConnection::CloseOrKeep(const std::shared_ptr<Session>& session,
-                                const std::vector<std::shared_ptr<Open>>& opens,
-                                bool keep_durable) {
+                                const std::vector<std::shared_ptr<Open>>& opens, bool keep_durable,
+                                std::function<void()> done) {
+  // The opens close side by side; `done` runs after the last.
+  auto left = std::make_shared<std::atomic<size_t>>(opens.size() + 1);
+  std::function<void()> one_done = [left, done = std::move(done)] {
+    if (left->fetch_sub(1) == 1) done();
+  };
   for (const std::shared_ptr<Open>& open : opens) {
     if (keep_durable && open->durable != 0 && !server_.state().BreakInFlight(*open)) {
-      open->WaitForIo();
-      {
-        std::lock_guard<std::mutex> lock(session->mu);
-        session->opens.erase(open->id);
-      }
-      server_.KeepDurable(open);
+      SmbServer* server = &server_;
+      open->WhenIoIdle([server, session, open, one_done] {
+        {
+          std::lock_guard<std::mutex> lock(session->mu);
+          session->opens.erase(open->id);
+        }
+        server->KeepDurable(open);
+        one_done();
+      });
     } else {
-      CloseOpen(session, open, nullptr);
+      CloseOpen(session, open, false, [one_done](uint32_t, backend::Attributes) { one_done(); });
     }
   }
+  one_done();
 }
 
 SmbResponse SmbConnection::TreeConnect(SmbRequest& r) {
@@ -190,7 +208,7 @@ SmbResponse SmbConnection::TreeConnect(SmbRequest& r) {
   return out;
 }
 
-SmbResponse SmbConnection::TreeDisconnect(SmbRequest& r) {
+std::optional<SmbResponse> SmbConnection::TreeDisconnect(SmbRequest& r, SmbLater later) {
   if (!DecodeEmpty(r.message).ok()) return SmbResponse{nt::kInvalidParameter};
   std::shared_ptr<Session> session = r.session;
   std::vector<std::shared_ptr<Open>> opens;
@@ -201,10 +219,12 @@ SmbResponse SmbConnection::TreeDisconnect(SmbRequest& r) {
     }
     session->trees.erase(r.tree->id);
   }
-  for (const std::shared_ptr<Open>& open : opens) CloseOpen(session, open, nullptr);
-  SmbResponse out;
-  out.body = EncodeSmallBody(4);
-  return out;
+  CloseOrKeep(session, opens, /*keep_durable=*/false, [later = std::move(later)] {
+    SmbResponse out;
+    out.body = EncodeSmallBody(4);
+    later(std::move(out));
+  });
+  return std::nullopt;
 }
 
 SmbResponse SmbConnection::Echo(SmbRequest& r) {

@@ -150,7 +150,9 @@ SmbResponse SmbConnection::SessionSetup(SmbRequest& r) {
       server_.state().RemoveSession(session->id);
     } else if (status == nt::kLogonFailure) {
       // A failed re-authentication ends the session on every channel (MS-SMB2 3.3.5.5.3).
-      EndSession(session);
+      SmbResponse out{status};
+      out.end_sessions.push_back({session, false});
+      return out;
     }
     return SmbResponse{status};
   };
@@ -188,14 +190,15 @@ SmbResponse SmbConnection::SessionSetup(SmbRequest& r) {
     session->valid = true;
   }
   exchanges_.erase(session->id);
+  SmbResponse out;
   if (req->previous_session_id != 0 && req->previous_session_id != session->id) {
-    // A client reconnecting: the session it had before (same user) ends, with its opens.
+    // A client reconnecting: the session it had before (same user) ends, with its opens; its
+    // durable opens wait for a reconnect.
     std::shared_ptr<Session> old = server_.state().FindSession(req->previous_session_id);
     if (old != nullptr && old->valid && old->user.name == leg.user.name) {
-      EndSession(old, /*keep_durable=*/true);  // its durable opens wait for a reconnect
+      out.end_sessions.push_back({old, true});
     }
   }
-  SmbResponse out;
   out.final_session_setup = true;
   out.body = EncodeSessionSetupResponse(session->encrypt_data ? kSessionFlagEncryptData : 0,
                                         leg.FinalToken());
