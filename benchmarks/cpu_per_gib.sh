@@ -62,12 +62,18 @@ measure() {
   after=$(cpu_of $server_pids)
   if [ "$failed" -ne 0 ]; then
     echo "a client failed: $(cat "$work"/client.*.log | tail -5)" >&2
+    echo "failed"
+    return
   fi
   echo "$(echo "$end - $start" | bc -l) $(echo "($after - $before) / $hz" | bc -l)"
 }
 
 gib=$(echo "$clients * $mib / 1024" | bc -l)
-row() {  # server, workload, "<wall> <cpu>"
+row() {  # server, workload, "<wall> <cpu>" (or "failed": the row says so, with no figures)
+  if [ "$3" = failed ]; then
+    printf '| %-12s | %-22s | %8s | %8s | %8s |\n' "$1" "$2" failed - -
+    return
+  fi
   local wall=${3% *} cpu=${3#* }
   printf '| %-12s | %-22s | %8.0f | %8.2f | %8.2f |\n' "$1" "$2" \
     "$(echo "$clients * $mib / $wall" | bc -l)" "$cpu" "$(echo "$cpu / $gib" | bc -l)"
@@ -138,13 +144,27 @@ kill "$cfs_pid"; wait "$cfs_pid" 2> /dev/null || true
 [ "${PEERS:-0}" = 1 ] || exit 0
 
 # ---- peers ----
+# The peers' packages (Debian 12), installed when missing.
+missing=()
+for proto in $only; do
+  case $proto in
+    nfs) command -v ganesha.nfsd > /dev/null || missing+=(nfs-ganesha nfs-ganesha-vfs) ;;
+    s3) command -v radosgw > /dev/null || missing+=(radosgw ceph-mon ceph-osd ceph-mgr ceph-common) ;;
+    smb) [ -e /usr/lib/x86_64-linux-gnu/samba/vfs/streams_xattr.so ] ||
+           missing+=(samba samba-vfs-modules) ;;
+  esac
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" \
+    > "$work/apt.log" 2>&1 || { tail "$work/apt.log"; exit 1; }
+fi
 for proto in $only; do
   case $proto in
     nfs)
       mkdir -p /tmp/peer-nfs
       cp "$peers_dir"/nfs/*.sh "$peers_dir"/nfs/*.py "$peers_dir"/nfs/*.conf /tmp/peer-nfs/
       rm -rf /tmp/peer-nfs/export && mkdir -p /tmp/peer-nfs/export && chmod 1777 /tmp/peer-nfs/export
-      /tmp/peer-nfs/start-ganesha.sh > /dev/null 2>&1
+      /tmp/peer-nfs/start-ganesha.sh > "$work/ganesha.log" 2>&1 || { tail "$work/ganesha.log"; exit 1; }
       server_pids=$(pgrep -x ganesha.nfsd | tr '\n' ' ')
       nfs_rows nfs-ganesha "nfs://127.0.0.1/export" \
         "nfsport=12049&mountport=12048&version=3&uid=$uid&gid=$uid"
@@ -165,7 +185,8 @@ for proto in $only; do
       chown "$user" $peer/share*
       cp "$peers_dir/smb/smb.conf" $peer/smb.conf
       printf '%s\n%s\n' "$pass" "$pass" | smbpasswd -c $peer/smb.conf -s -a "$user" > /dev/null
-      smbd -F --no-process-group --debug-stdout -d0 -s $peer/smb.conf > $peer/log/smbd.stdout 2>&1 &
+      # Its own session: smbd signals its process group when it stops.
+      setsid smbd -F --no-process-group --debug-stdout -d0 -s $peer/smb.conf > $peer/log/smbd.stdout 2>&1 &
       smbd_pid=$!
       pids_to_kill+=("$smbd_pid")
       for _ in $(seq 100); do ss -ltn | grep -q ":14445 " && break; sleep 0.1; done

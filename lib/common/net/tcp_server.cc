@@ -393,7 +393,7 @@ class LoopState : public CompletionHandler, public std::enable_shared_from_this<
     }
     conn->input_deferred = false;
     in_handler_ = true;  // a reply sent from inside OnData must not re-enter it
-    absl::StatusOr<size_t> consumed = conn->handler->OnData(conn->input);
+    absl::StatusOr<size_t> consumed = conn->handler->OnInput(conn->input);
     in_handler_ = false;
     if (!consumed.ok()) {
       CFS_LOG(DEBUG, options_.name)

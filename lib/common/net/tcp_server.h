@@ -88,6 +88,11 @@ class ConnectionHandler {
   // `input` holds every unconsumed byte. Returns how many bytes it consumed; for each request it
   // starts it calls ConnectionInfo::start_request. An error closes the connection at once.
   virtual absl::StatusOr<size_t> OnData(absl::string_view input) = 0;
+  // The same on the connection's own input buffer, for a handler that would rather take the
+  // bytes than copy them (a large SMB WRITE): it may consume a prefix and return its length, as
+  // OnData does, or move the string away and leave in `input` the bytes after what it took
+  // (then it returns 0). By default, OnData.
+  virtual absl::StatusOr<size_t> OnInput(std::string& input) { return OnData(input); }
   // False pauses reading from the socket (the peer sees TCP backpressure) until
   // ConnectionRef::Resume().
   virtual bool WantsInput() const { return true; }

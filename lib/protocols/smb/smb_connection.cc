@@ -53,15 +53,36 @@ SmbConnectionHandler::SmbConnectionHandler(SmbServer& server, const net::Connect
 SmbConnectionHandler::~SmbConnectionHandler() { connection_->Closed(); }
 
 absl::StatusOr<size_t> SmbConnectionHandler::OnData(absl::string_view input) {
+  std::string copy(input);
+  absl::StatusOr<size_t> consumed = OnInput(copy);
+  if (!consumed.ok()) return consumed;
+  return input.size() - (copy.size() - *consumed);
+}
+
+absl::StatusOr<size_t> SmbConnectionHandler::OnInput(std::string& input) {
+  // A frame at least this large, with at most this much after it, is taken with the buffer.
+  constexpr size_t kTakeFrom = 64 * 1024;
+  constexpr size_t kMaxTail = 64 * 1024;
   size_t consumed = 0;
   while (consumed < input.size()) {
-    absl::StatusOr<std::optional<size_t>> size = FrameSize(input.substr(consumed), max_message_);
+    absl::string_view rest = absl::string_view(input).substr(consumed);
+    absl::StatusOr<std::optional<size_t>> size = FrameSize(rest, max_message_);
     if (!size.ok()) return size.status();
-    if (!size->has_value() || input.size() - consumed < **size) break;
+    if (!size->has_value() || rest.size() < **size) break;
     if (!info_.can_start_request()) break;
     info_.start_request();
-    connection_->Enqueue(std::string(input.substr(consumed + 4, **size - 4)));
-    consumed += **size;
+    size_t frame = **size;
+    if (consumed == 0 && frame >= kTakeFrom && input.size() - frame <= kMaxTail) {
+      size_t capacity = input.capacity();
+      auto owner = std::make_shared<std::string>(std::move(input));
+      input.assign(*owner, frame, std::string::npos);  // what follows the frame
+      input.reserve(capacity);  // the next large frame arrives without regrowing
+      connection_->Enqueue(owner, absl::string_view(*owner).substr(4, frame - 4));
+      continue;  // `input` starts after the frame now
+    }
+    auto owner = std::make_shared<const std::string>(rest.substr(4, frame - 4));
+    connection_->Enqueue(owner, *owner);
+    consumed += frame;
   }
   return consumed;
 }
@@ -77,10 +98,9 @@ SmbConnection::SmbConnection(SmbServer& server, const net::ConnectionInfo& info)
 
 SmbConnection::~SmbConnection() = default;
 
-void SmbConnection::Enqueue(std::string frame) {
-  auto packet = std::make_shared<std::string>(std::move(frame));
-  RunSerial([this, packet](std::function<void()> done) {
-    ProcessFrame(std::move(packet), std::move(done));
+void SmbConnection::Enqueue(std::shared_ptr<const std::string> owner, absl::string_view frame) {
+  RunSerial([this, owner = std::move(owner), frame](std::function<void()> done) {
+    ProcessFrame(owner, frame, std::move(done));
   });
 }
 
@@ -179,17 +199,16 @@ void SmbConnection::Fail(absl::string_view why) {
   ref_.CloseWhenSent();
 }
 
-void SmbConnection::ProcessFrame(std::shared_ptr<std::string> frame, std::function<void()> done) {
-  switch (KindOf(*frame)) {
+void SmbConnection::ProcessFrame(std::shared_ptr<const std::string> owner, absl::string_view frame,
+                                 std::function<void()> done) {
+  switch (KindOf(frame)) {
     case MessageKind::kSmb1:
-      ProcessSmb1(*frame);
+      ProcessSmb1(frame);
       return done();
-    case MessageKind::kSmb2: {
-      absl::string_view messages = *frame;
-      return ProcessCompound(std::move(frame), messages, false, 0, nullptr, true, std::move(done));
-    }
+    case MessageKind::kSmb2:
+      return ProcessCompound(std::move(owner), frame, false, 0, nullptr, true, std::move(done));
     case MessageKind::kTransform: {
-      absl::StatusOr<TransformHeader> th = DecodeTransformHeader(*frame);
+      absl::StatusOr<TransformHeader> th = DecodeTransformHeader(frame);
       if (!th.ok()) {
         Fail(th.status().message());
         return done();
@@ -201,7 +220,7 @@ void SmbConnection::ProcessFrame(std::shared_ptr<std::string> frame, std::functi
         Fail("encrypted message for an unknown session");
         return done();
       }
-      absl::string_view bytes = *frame;
+      absl::string_view bytes = frame;
       if (th->original_message_size != bytes.size() - kTransformHeaderSize) {
         Fail("transform header size mismatch");
         return done();

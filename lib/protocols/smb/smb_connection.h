@@ -24,7 +24,8 @@
 // a pool thread while the order waits for it).
 //
 // Example (what SmbConnectionHandler does with each frame):
-//   connection->Enqueue(std::string(frame));  // answered through the connection's ConnectionRef
+//   auto bytes = std::make_shared<std::string>(frame);
+//   connection->Enqueue(bytes, *bytes);  // answered through the connection's ConnectionRef
 #ifndef CFS_LIB_PROTOCOLS_SMB_SMB_CONNECTION_H_
 #define CFS_LIB_PROTOCOLS_SMB_SMB_CONNECTION_H_
 
@@ -103,9 +104,9 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   SmbConnection(SmbServer& server, const net::ConnectionInfo& info);
   ~SmbConnection();
 
-  // Loop thread: a whole Direct TCP frame (without its 4-byte length), processed in the
-  // connection's serial order.
-  void Enqueue(std::string frame);
+  // Loop thread: a whole Direct TCP frame (without its 4-byte length), within the bytes `owner`
+  // holds, processed in the connection's serial order.
+  void Enqueue(std::shared_ptr<const std::string> owner, absl::string_view frame);
   // A step of the serial order: runs on the connection's loop and calls `done` exactly once (at
   // once, or later from any thread) when the next step may start.
   using SerialTask = std::function<void(std::function<void()> done)>;
@@ -130,7 +131,8 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   void SerialStepDone();
   // What Closed() leaves to do, once nothing runs in the serial order (any thread).
   void CleanUpClosed();
-  void ProcessFrame(std::shared_ptr<std::string> frame, std::function<void()> done);
+  void ProcessFrame(std::shared_ptr<const std::string> owner, absl::string_view frame,
+                    std::function<void()> done);
   void ProcessSmb1(absl::string_view message);
   // Where a compound chain continues after a request of it went async (MS-SMB2 3.3.4.2: the
   // requests after it run once it completes).
@@ -368,6 +370,9 @@ class SmbConnectionHandler : public net::ConnectionHandler {
   SmbConnectionHandler(SmbServer& server, const net::ConnectionInfo& info);
   ~SmbConnectionHandler() override;
   absl::StatusOr<size_t> OnData(absl::string_view input) override;
+  // A large frame at the start of the input takes the input buffer itself (no copy of a WRITE's
+  // payload) when little follows it; other frames are copied out.
+  absl::StatusOr<size_t> OnInput(std::string& input) override;
 
  private:
   std::shared_ptr<SmbConnection> connection_;
