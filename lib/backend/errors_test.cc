@@ -3,6 +3,7 @@
 #include <cerrno>
 
 #include "gtest/gtest.h"
+#include "testing/status_matchers.h"
 
 namespace cfs::backend {
 namespace {

@@ -3,6 +3,9 @@
 #include <openssl/hmac.h>
 
 #include "gtest/gtest.h"
+#include "testing/status_matchers.h"
+
+using ::cfs::testing::StatusIs;
 
 namespace cfs::backend {
 namespace {
@@ -30,9 +33,10 @@ TEST(FileHandleCodecTest, RejectsEveryFlippedBit) {
 TEST(FileHandleCodecTest, HandlesFromAnotherDeploymentFail) {
   FileHandleCodec ours(std::string(32, 'a'));
   FileHandleCodec theirs(std::string(32, 'b'));
-  EXPECT_FALSE(ours.Decode(theirs.Encode(FileHandle{1, 2, 3})).ok());
-  EXPECT_FALSE(ours.Decode("").ok());
-  EXPECT_FALSE(ours.Decode(std::string(100, 'x')).ok());
+  EXPECT_THAT(ours.Decode(theirs.Encode(FileHandle{1, 2, 3})),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ours.Decode(""), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ours.Decode(std::string(100, 'x')), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(FileHandleCodecTest, AuthenticatorIsStandardHmacSha256) {

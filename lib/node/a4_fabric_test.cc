@@ -14,7 +14,10 @@
 #include "lib/backends/remote/host_port.h"
 #include "lib/node/a4_fabric_server.h"
 #include "lib/node/data_node.h"
+#include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
+
+using ::cfs::testing::StatusIs;
 
 namespace cfs::remote {
 namespace {
@@ -213,7 +216,7 @@ TEST_F(A4FabricTest, NoListenerOrNoSuchProviderIsUnavailable) {
   std::string address = server_->address();
   server_->Shutdown(absl::Now());
   auto refused = transport_.Connect(address, absl::Now() + absl::Seconds(5));
-  EXPECT_FALSE(refused.ok());
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_TRUE(refused.status().code() == absl::StatusCode::kUnavailable ||
               refused.status().code() == absl::StatusCode::kDeadlineExceeded)
       << refused.status();

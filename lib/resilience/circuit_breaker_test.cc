@@ -1,6 +1,9 @@
 #include "lib/resilience/circuit_breaker.h"
 
 #include "gtest/gtest.h"
+#include "testing/status_matchers.h"
+
+using ::cfs::testing::StatusIs;
 
 namespace cfs::resilience {
 namespace {
@@ -19,7 +22,7 @@ TEST(CircuitBreakerTest, FiveFailuresOpenThirtySecondsHalfOpenTwoSuccessesClose)
   EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(refused.message().find("node"), absl::string_view::npos);
   clock.Advance(absl::Seconds(29));
-  EXPECT_FALSE(b.Allow().ok());
+  EXPECT_THAT(b.Allow(), StatusIs(absl::StatusCode::kUnavailable));
   clock.Advance(absl::Seconds(1));
   EXPECT_TRUE(b.Allow().ok());
   EXPECT_EQ(b.state(), CircuitBreaker::State::kHalfOpen);
@@ -40,7 +43,7 @@ TEST(CircuitBreakerTest, AFailureWhileHalfOpenOpensAgain) {
   b.RecordSuccess();
   b.RecordFailure();
   EXPECT_EQ(b.state(), CircuitBreaker::State::kOpen);
-  EXPECT_FALSE(b.Allow().ok());
+  EXPECT_THAT(b.Allow(), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_EQ(b.times_opened(), 2u);
 }
 

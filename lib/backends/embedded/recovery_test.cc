@@ -4,7 +4,10 @@
 
 #include "gtest/gtest.h"
 #include "lib/backends/embedded/embedded_backend.h"
+#include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
+
+using ::cfs::testing::StatusIs;
 
 namespace cfs::embedded {
 namespace {
@@ -49,7 +52,7 @@ TEST(EmbeddedRecoveryTest, MissingDataDirIsAClearError) {
   EmbeddedBackendOptions options;
   EXPECT_EQ(EmbeddedBackend::Open(options).status().code(), absl::StatusCode::kInvalidArgument);
   options.data_dir = "/proc/definitely/not/writable";
-  EXPECT_FALSE(EmbeddedBackend::Open(options).ok());
+  EXPECT_THAT(EmbeddedBackend::Open(options), StatusIs(absl::StatusCode::kNotFound));
 }
 
 }  // namespace

@@ -5,8 +5,11 @@
 
 #include "gtest/gtest.h"
 #include "lib/backends/embedded/embedded_backend.h"
+#include "testing/status_matchers.h"
 #include "testing/sync_backend.h"
 #include "testing/temp_dir.h"
+
+using ::cfs::testing::StatusIs;
 
 namespace cfs::filters {
 namespace {
@@ -69,7 +72,8 @@ TEST_F(AttributeCacheTest, ChangesThroughTheGatewayInvalidate) {
   ASSERT_TRUE(fs().Unlink(kRootInode, "g").ok());  // victim unknown to the cache
   EXPECT_EQ(fs().GetAttr(inode)->nlink, 1u);
   ASSERT_TRUE(fs().Unlink(kRootInode, "f").ok());
-  EXPECT_FALSE(fs().GetAttr(inode).ok()) << "a removed file is still cached";
+  EXPECT_THAT(fs().GetAttr(inode), StatusIs(absl::StatusCode::kNotFound))
+      << "a removed file is still cached";
   auto dir = fs().GetAttr(kRootInode);
   ASSERT_TRUE(fs().Mkdir(kRootInode, "d").ok());
   EXPECT_NE(fs().GetAttr(kRootInode)->change_id, dir->change_id);

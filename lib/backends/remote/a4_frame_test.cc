@@ -4,6 +4,9 @@
 
 #include "gtest/gtest.h"
 #include "lib/backend/errors.h"
+#include "testing/status_matchers.h"
+
+using ::cfs::testing::StatusIs;
 
 namespace cfs::remote::a4 {
 namespace {
@@ -139,7 +142,8 @@ TEST(A4FrameTest, MapRequestAndResponseRoundTrip) {
   EXPECT_EQ(map->ranges[1].offset, 1u << 20);
   EXPECT_EQ(map->ranges[1].length, 8192u);
   // A count that the payload does not hold is malformed.
-  EXPECT_FALSE(DecodeResponse(s.header, s.payload.substr(0, 4 + 16)).ok());
+  EXPECT_THAT(DecodeResponse(s.header, s.payload.substr(0, 4 + 16)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(A4FrameTest, StatResponseCarriesTheFileSystemsSpaceAndId) {
@@ -161,8 +165,9 @@ TEST(A4FrameTest, StatResponseCarriesTheFileSystemsSpaceAndId) {
   // More free than total is not a file system.
   resp.free_bytes = resp.total_bytes + 1;
   s = SplitFrame(EncodeResponse(resp));
-  EXPECT_FALSE(DecodeResponse(s.header, s.payload).ok());
-  EXPECT_FALSE(DecodeResponse(s.header, s.payload.substr(0, 24)).ok());
+  EXPECT_THAT(DecodeResponse(s.header, s.payload), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(DecodeResponse(s.header, s.payload.substr(0, 24)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(A4FrameTest, ErrorResponseKeepsCodeFsErrorAndMessage) {
@@ -218,12 +223,13 @@ TEST(A4FrameTest, TruncatedOrPaddedPayloadsAreRejected) {
   req.inode = 8;
   req.length = 100;
   Split s = SplitFrame(EncodeRequest(req));
-  EXPECT_FALSE(DecodeRequest(s.header, s.payload.substr(0, 5)).ok());
+  EXPECT_THAT(DecodeRequest(s.header, s.payload.substr(0, 5)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   Header longer = s.header;
   longer.payload_length += 1;
-  EXPECT_FALSE(DecodeRequest(longer, s.payload + "x").ok());
+  EXPECT_THAT(DecodeRequest(longer, s.payload + "x"), StatusIs(absl::StatusCode::kInvalidArgument));
   // A response frame is not a request, and the reverse.
-  EXPECT_FALSE(DecodeResponse(s.header, s.payload).ok());
+  EXPECT_THAT(DecodeResponse(s.header, s.payload), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(A4FrameTest, OversizedReadIsRejected) {

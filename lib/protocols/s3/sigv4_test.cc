@@ -8,6 +8,9 @@
 #include "gtest/gtest.h"
 #include "lib/protocols/s3/aws_chunked.h"
 #include "lib/protocols/s3/digests.h"
+#include "testing/status_matchers.h"
+
+using ::cfs::testing::StatusIs;
 
 namespace cfs::s3 {
 namespace {
@@ -80,8 +83,10 @@ TEST(SigV4Test, ParsesAuthorizationHeader) {
   EXPECT_EQ(a->credential.access_key, "AKIAIOSFODNN7EXAMPLE");
   EXPECT_EQ(a->credential.Scope(), "20130524/us-east-1/s3/aws4_request");
   EXPECT_EQ(a->signed_headers.size(), 3u);
-  EXPECT_FALSE(ParseAuthorizationHeader("AWS4-HMAC-SHA256 Credential=a/b/c").ok());
-  EXPECT_FALSE(ParseAuthorizationHeader("AWS AKID:sig").ok());
+  EXPECT_THAT(ParseAuthorizationHeader("AWS4-HMAC-SHA256 Credential=a/b/c"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseAuthorizationHeader("AWS AKID:sig"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_FALSE(ParseAuthorizationHeader(
                    "AWS4-HMAC-SHA256 Credential=A/20130524/r/s3/aws4_request,SignedHeaders=host")
                    .ok());
@@ -90,9 +95,10 @@ TEST(SigV4Test, ParsesAuthorizationHeader) {
 TEST(SigV4Test, CanonicalRequestRefusesUnsignedHost) {
   std::vector<std::pair<std::string, std::string>> headers = {{"host", "h"}, {"x-amz-date", "d"}};
   CanonicalInput input{"GET", "/", "", &headers, {"x-amz-date"}, kEmptySha256};
-  EXPECT_FALSE(CanonicalRequest(input).ok());
+  EXPECT_THAT(CanonicalRequest(input), StatusIs(absl::StatusCode::kInvalidArgument));
   input.signed_headers = {"host", "range"};
-  EXPECT_FALSE(CanonicalRequest(input).ok());  // a signed header that is not there
+  EXPECT_THAT(CanonicalRequest(input),
+              StatusIs(absl::StatusCode::kInvalidArgument));  // a signed header that is not there
 }
 
 std::string ExampleChunkedBody(const std::string& sig1, const std::string& sig2,
@@ -140,13 +146,14 @@ TEST(AwsChunkedTest, RejectsTamperedChunksAndSignatures) {
             absl::StatusCode::kPermissionDenied);
   // A missing signature, bad sizes, missing CRLF.
   AwsChunkedDecoder unsigned_chunk(ExampleChunkSigning());
-  EXPECT_FALSE(unsigned_chunk.Feed("3\r\nabc\r\n", &out).ok());
+  EXPECT_THAT(unsigned_chunk.Feed("3\r\nabc\r\n", &out),
+              StatusIs(absl::StatusCode::kPermissionDenied));
   AwsChunkedDecoder bad_size(std::nullopt);
-  EXPECT_FALSE(bad_size.Feed("zz\r\n", &out).ok());
+  EXPECT_THAT(bad_size.Feed("zz\r\n", &out), StatusIs(absl::StatusCode::kInvalidArgument));
   AwsChunkedDecoder too_long(std::nullopt);
-  EXPECT_FALSE(too_long.Feed("3\r\nabcd\r\n", &out).ok());
+  EXPECT_THAT(too_long.Feed("3\r\nabcd\r\n", &out), StatusIs(absl::StatusCode::kInvalidArgument));
   AwsChunkedDecoder after_end(std::nullopt);
-  EXPECT_FALSE(after_end.Feed("0\r\n\r\nextra", &out).ok());
+  EXPECT_THAT(after_end.Feed("0\r\n\r\nextra", &out), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(AwsChunkedTest, UnsignedPayloadWithTrailer) {

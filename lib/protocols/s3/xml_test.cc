@@ -2,6 +2,9 @@
 
 #include "gtest/gtest.h"
 #include "lib/protocols/s3/s3_error.h"
+#include "testing/status_matchers.h"
+
+using ::cfs::testing::StatusIs;
 
 namespace cfs::s3 {
 namespace {
@@ -26,17 +29,20 @@ TEST(XmlParseTest, DeleteRequest) {
   ASSERT_EQ(r->objects.size(), 2u);
   EXPECT_EQ(r->objects[0].key, "a & b");
   EXPECT_EQ(r->objects[1].version_id, "v");
-  EXPECT_FALSE(ParseDeleteRequest("<Delete></Delete>").ok());
-  EXPECT_FALSE(ParseDeleteRequest("<Delete><Object></Object></Delete>").ok());
-  EXPECT_FALSE(ParseDeleteRequest("<Other/>").ok());
-  EXPECT_FALSE(ParseDeleteRequest("<Delete><Object><Key>a</Key>").ok());
+  EXPECT_THAT(ParseDeleteRequest("<Delete></Delete>"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseDeleteRequest("<Delete><Object></Object></Delete>"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseDeleteRequest("<Other/>"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseDeleteRequest("<Delete><Object><Key>a</Key>"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   // Entity expansion is refused outright.
   EXPECT_FALSE(ParseDeleteRequest("<!DOCTYPE d [<!ENTITY e \"x\">]><Delete><Object><Key>&e;"
                                   "</Key></Object></Delete>")
                    .ok());
   std::string many = "<Delete>";
   for (int i = 0; i < 1001; ++i) many += "<Object><Key>k</Key></Object>";
-  EXPECT_FALSE(ParseDeleteRequest(many + "</Delete>").ok());
+  EXPECT_THAT(ParseDeleteRequest(many + "</Delete>"), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(XmlParseTest, CompleteMultipartAndTagging) {

@@ -3,6 +3,9 @@
 
 #include "gtest/gtest.h"
 #include "lib/protocols/smb/le_bytes.h"
+#include "testing/status_matchers.h"
+
+using ::cfs::testing::StatusIs;
 
 namespace cfs::smb {
 namespace {
@@ -59,15 +62,16 @@ TEST(NtAclTest, AclRoundTripsWithUnknownAceTypesKept) {
 
 TEST(NtAclTest, MalformedAclsAreErrors) {
   std::string acl = EncodeAcl({Allow(UserSid(1), kReadData)});
-  EXPECT_FALSE(DecodeAcl(acl.substr(0, acl.size() - 1)).ok());
+  EXPECT_THAT(DecodeAcl(acl.substr(0, acl.size() - 1)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   std::string bad_count = acl;
   bad_count[4] = 2;  // claims a second ACE
-  EXPECT_FALSE(DecodeAcl(bad_count).ok());
+  EXPECT_THAT(DecodeAcl(bad_count), StatusIs(absl::StatusCode::kInvalidArgument));
   std::string bad_sid = acl;
   bad_sid[8 + 8 + 1] = 15;  // a SID with more sub-authorities than the ACE holds
-  EXPECT_FALSE(DecodeAcl(bad_sid).ok());
-  EXPECT_FALSE(DecodeStoredDacl("").ok());
-  EXPECT_FALSE(DaclOfDescriptor("short").ok());
+  EXPECT_THAT(DecodeAcl(bad_sid), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(DecodeStoredDacl(""), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(DaclOfDescriptor("short"), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(NtAclTest, DenyBeforeAllowWinsAndOrderMatters) {

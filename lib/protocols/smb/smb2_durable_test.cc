@@ -4,6 +4,9 @@
 
 #include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
+#include "testing/status_matchers.h"
+
+using ::cfs::testing::StatusIs;
 
 namespace cfs::smb {
 namespace {
@@ -21,7 +24,7 @@ TEST(Smb2DurableTest, DecodesTheV2Request) {
   EXPECT_EQ(r->timeout_ms, 60000u);
   EXPECT_EQ(r->flags, 0u);
   EXPECT_EQ(r->create_guid, kGuid);
-  EXPECT_FALSE(DecodeDurableV2Request(data.substr(1)).ok());
+  EXPECT_THAT(DecodeDurableV2Request(data.substr(1)), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_EQ(EncodeDurableV2Response(60000, 0), absl::HexStringToBytes("60ea000000000000"));
   EXPECT_EQ(EncodeDurableV1Response(), std::string(8, '\0'));
 }
@@ -40,9 +43,10 @@ TEST(Smb2DurableTest, DecodesBothReconnects) {
   ASSERT_TRUE(v2.ok()) << v2.status();
   EXPECT_EQ(v2->version, 2);
   EXPECT_EQ(v2->create_guid, kGuid);
-  EXPECT_FALSE(DecodeDurableReconnect("DHnC", file + "x").ok());
-  EXPECT_FALSE(DecodeDurableReconnect("DH2C", file).ok());
-  EXPECT_FALSE(DecodeDurableReconnect("RqLs", file).ok());
+  EXPECT_THAT(DecodeDurableReconnect("DHnC", file + "x"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(DecodeDurableReconnect("DH2C", file), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(DecodeDurableReconnect("RqLs", file), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 }  // namespace

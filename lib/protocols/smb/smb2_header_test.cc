@@ -3,6 +3,9 @@
 #include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
 #include "lib/protocols/smb/smb_crypto.h"
+#include "testing/status_matchers.h"
+
+using ::cfs::testing::StatusIs;
 
 namespace cfs::smb {
 namespace {
@@ -36,10 +39,10 @@ TEST(Smb2HeaderTest, AsyncFormAndErrors) {
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->async_id, h.async_id);
   EXPECT_EQ(back->status, h.status);
-  EXPECT_FALSE(DecodeSmb2Header("short").ok());
+  EXPECT_THAT(DecodeSmb2Header("short"), StatusIs(absl::StatusCode::kInvalidArgument));
   std::string wrong = EncodeSmb2Header(h);
   wrong[4] = 32;  // structure size
-  EXPECT_FALSE(DecodeSmb2Header(wrong).ok());
+  EXPECT_THAT(DecodeSmb2Header(wrong), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_EQ(KindOf(std::string("\xFFSMB", 4) + "rest"), MessageKind::kSmb1);
 }
 
@@ -58,7 +61,7 @@ TEST(Smb2HeaderTest, Compounds) {
   for (uint32_t bad : {70u, 8u, 4096u}) {  // unaligned, inside the header, past the end
     first.next_command = bad;
     std::string broken = EncodeSmb2Header(first) + std::string(8, 'b') + EncodeSmb2Header(second);
-    EXPECT_FALSE(SplitCompound(broken).ok()) << bad;
+    EXPECT_THAT(SplitCompound(broken), StatusIs(absl::StatusCode::kInvalidArgument)) << bad;
   }
 }
 
@@ -67,8 +70,10 @@ TEST(FramingTest, DirectTcp) {
   EXPECT_EQ(framed.substr(0, 4), std::string("\0\0\0\x06", 4));
   EXPECT_EQ(*FrameSize(framed, 1 << 20), std::optional<size_t>(10));
   EXPECT_EQ(*FrameSize(framed.substr(0, 3), 1 << 20), std::optional<size_t>());
-  EXPECT_FALSE(FrameSize(std::string("\x85\0\0\0", 4), 1 << 20).ok());      // NetBIOS keep-alive
-  EXPECT_FALSE(FrameSize(std::string("\0\xff\xff\xff", 4), 1 << 20).ok());  // over the limit
+  EXPECT_THAT(FrameSize(std::string("\x85\0\0\0", 4), 1 << 20),
+              StatusIs(absl::StatusCode::kInvalidArgument));  // NetBIOS keep-alive
+  EXPECT_THAT(FrameSize(std::string("\0\xff\xff\xff", 4), 1 << 20),
+              StatusIs(absl::StatusCode::kInvalidArgument));  // over the limit
 }
 
 TEST(TransformHeaderTest, EncryptsAMessageEndToEnd) {

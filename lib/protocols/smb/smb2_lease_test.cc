@@ -6,6 +6,9 @@
 #include "gtest/gtest.h"
 #include "lib/protocols/smb/le_bytes.h"
 #include "lib/protocols/smb/smb2_header.h"
+#include "testing/status_matchers.h"
+
+using ::cfs::testing::StatusIs;
 
 namespace cfs::smb {
 namespace {
@@ -42,8 +45,8 @@ TEST(Smb2LeaseTest, DecodesBothContextVersions) {
   EXPECT_EQ(b->epoch, 5);
   EXPECT_EQ(EncodeLeaseContext(*b), v2);  // the response has the request's layout
 
-  EXPECT_FALSE(DecodeLeaseContext(v1.substr(0, 31)).ok());
-  EXPECT_FALSE(DecodeLeaseContext(v2 + "x").ok());
+  EXPECT_THAT(DecodeLeaseContext(v1.substr(0, 31)), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(DecodeLeaseContext(v2 + "x"), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(Smb2LeaseTest, BreakAcknowledgmentRoundTrip) {
@@ -60,10 +63,11 @@ TEST(Smb2LeaseTest, BreakAcknowledgmentRoundTrip) {
   EXPECT_EQ(ack->state, kLeaseRead);
   EXPECT_EQ(EncodeLeaseBreakAckResponse(*ack), message.substr(kSmb2HeaderSize));
 
-  EXPECT_FALSE(DecodeLeaseBreakAck(message.substr(0, message.size() - 1)).ok());
+  EXPECT_THAT(DecodeLeaseBreakAck(message.substr(0, message.size() - 1)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   std::string oplock_ack = message;
   oplock_ack[kSmb2HeaderSize] = 24;  // an oplock acknowledgment is not a lease one
-  EXPECT_FALSE(DecodeLeaseBreakAck(oplock_ack).ok());
+  EXPECT_THAT(DecodeLeaseBreakAck(oplock_ack), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(Smb2LeaseTest, BreakNotificationLayout) {

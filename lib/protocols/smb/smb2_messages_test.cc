@@ -5,6 +5,9 @@
 
 #include "gtest/gtest.h"
 #include "lib/protocols/smb/le_bytes.h"
+#include "testing/status_matchers.h"
+
+using ::cfs::testing::StatusIs;
 
 namespace cfs::smb {
 namespace {
@@ -57,23 +60,24 @@ TEST(Smb2MessagesTest, DecodesImpacketWriteReadLockAndSetInfo) {
 
 TEST(Smb2MessagesTest, RefusesTruncatedAndOutOfBoundsBuffers) {
   std::string create = Corpus("create");
-  EXPECT_FALSE(DecodeCreate(create.substr(0, 64 + 40)).ok());
+  EXPECT_THAT(DecodeCreate(create.substr(0, 64 + 40)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   std::string bad = create;
   bad[64 + 46] = static_cast<char>(0xFF);  // NameLength far past the end
-  EXPECT_FALSE(DecodeCreate(bad).ok());
+  EXPECT_THAT(DecodeCreate(bad), StatusIs(absl::StatusCode::kInvalidArgument));
   std::string odd = create;
   odd[64 + 46] = 3;  // an odd UTF-16 length
-  EXPECT_FALSE(DecodeCreate(odd).ok());
+  EXPECT_THAT(DecodeCreate(odd), StatusIs(absl::StatusCode::kInvalidArgument));
   std::string wrong_size = create;
   wrong_size[64] = 56;
-  EXPECT_FALSE(DecodeCreate(wrong_size).ok());
+  EXPECT_THAT(DecodeCreate(wrong_size), StatusIs(absl::StatusCode::kInvalidArgument));
   std::string write = Corpus("write");
   write[64 + 4] = static_cast<char>(0xF0);  // Length past the message
-  EXPECT_FALSE(DecodeWrite(write).ok());
+  EXPECT_THAT(DecodeWrite(write), StatusIs(absl::StatusCode::kInvalidArgument));
   std::string lock = Corpus("lock");
   lock[64 + 2] = 9;  // nine locks, one present
-  EXPECT_FALSE(DecodeLock(lock).ok());
-  EXPECT_FALSE(DecodeEmpty(std::string(65, '\0')).ok());
+  EXPECT_THAT(DecodeLock(lock), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(DecodeEmpty(std::string(65, '\0')), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(Smb2MessagesTest, CreateResponseLaysOutContextsAligned) {

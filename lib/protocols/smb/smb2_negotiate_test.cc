@@ -4,6 +4,9 @@
 #include "gtest/gtest.h"
 #include "lib/protocols/smb/smb2_header.h"
 #include "lib/protocols/smb/spnego.h"
+#include "testing/status_matchers.h"
+
+using ::cfs::testing::StatusIs;
 
 namespace cfs::smb {
 namespace {
@@ -40,14 +43,16 @@ TEST(NegotiateTest, DecodesSmbclientsRequest) {
 TEST(NegotiateTest, RefusesMalformedRequests) {
   std::string message = absl::HexStringToBytes(kSmbclientNegotiate);
   for (size_t cut : {size_t{70}, size_t{100}, size_t{150}, message.size() - 3}) {
-    EXPECT_FALSE(DecodeNegotiateRequest(message.substr(0, cut)).ok()) << cut;
+    EXPECT_THAT(DecodeNegotiateRequest(message.substr(0, cut)),
+                StatusIs(absl::StatusCode::kInvalidArgument))
+        << cut;
   }
   std::string no_dialects = message;
   no_dialects[kSmb2HeaderSize + 2] = 0;
-  EXPECT_FALSE(DecodeNegotiateRequest(no_dialects).ok());
+  EXPECT_THAT(DecodeNegotiateRequest(no_dialects), StatusIs(absl::StatusCode::kInvalidArgument));
   std::string far_contexts = message;
   far_contexts[kSmb2HeaderSize + 29] = 0x7f;  // context offset far past the end
-  EXPECT_FALSE(DecodeNegotiateRequest(far_contexts).ok());
+  EXPECT_THAT(DecodeNegotiateRequest(far_contexts), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(NegotiateTest, ResponseLayout) {

@@ -5,6 +5,9 @@
 #include "lib/protocols/smb/digest_sha512.h"
 #include "lib/protocols/smb/smb2_header.h"
 #include "lib/protocols/smb/smb2_negotiate.h"
+#include "testing/status_matchers.h"
+
+using ::cfs::testing::StatusIs;
 
 namespace cfs::smb {
 namespace {
@@ -46,7 +49,8 @@ TEST(SigningTest, EveryAlgorithmRoundTrips) {
     EXPECT_FALSE(VerifyMessage(algorithm, keys.signing, other_id)) << dialect;
   }
   std::string not_smb = "garbage";
-  EXPECT_FALSE(SignMessage(kSigningAesCmac, std::string(16, 'k'), &not_smb).ok());
+  EXPECT_THAT(SignMessage(kSigningAesCmac, std::string(16, 'k'), &not_smb),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(SigningTest, Smb311KeysDependOnThePreauthHash) {

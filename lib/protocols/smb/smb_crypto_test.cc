@@ -7,6 +7,9 @@
 #include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
 #include "lib/auth/user_store.h"
+#include "testing/status_matchers.h"
+
+using ::cfs::testing::StatusIs;
 
 namespace cfs::smb {
 namespace {
@@ -105,11 +108,13 @@ TEST(EncryptionTest, RoundTripsAndRefusesTampering) {
               absl::StatusCode::kPermissionDenied);
     std::string other_aad = aad;
     other_aad[0] ^= 1;
-    EXPECT_FALSE(Decrypt(cipher, key, nonce, other_aad, sealed->ciphertext, sealed->tag).ok());
+    EXPECT_THAT(Decrypt(cipher, key, nonce, other_aad, sealed->ciphertext, sealed->tag),
+                StatusIs(absl::StatusCode::kPermissionDenied));
     EXPECT_FALSE(
         Decrypt(cipher, std::string(key.size(), 'K'), nonce, aad, sealed->ciphertext, sealed->tag)
             .ok());
-    EXPECT_FALSE(Encrypt(cipher, "short", nonce, aad, plain).ok());
+    EXPECT_THAT(Encrypt(cipher, "short", nonce, aad, plain),
+                StatusIs(absl::StatusCode::kInvalidArgument));
   }
 }
 

@@ -2,6 +2,9 @@
 
 #include "gtest/gtest.h"
 #include "lib/protocols/smb/le_bytes.h"
+#include "testing/status_matchers.h"
+
+using ::cfs::testing::StatusIs;
 
 namespace cfs::smb {
 namespace {
@@ -65,7 +68,7 @@ TEST(SmbInfoTest, RenameInformation) {
   EXPECT_TRUE(r->replace_if_exists);
   EXPECT_EQ(r->target, "new");
   b[16] = 40;  // name past the buffer
-  EXPECT_FALSE(DecodeRenameInfo(b).ok());
+  EXPECT_THAT(DecodeRenameInfo(b), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(SmbInfoTest, DirectoryEntriesHaveTheClassLayout) {
@@ -82,7 +85,7 @@ TEST(SmbInfoTest, DirectoryEntriesHaveTheClassLayout) {
   absl::StatusOr<std::string> names = EncodeDirectoryEntry(info::kNames, a, "ab");
   ASSERT_TRUE(names.ok());
   EXPECT_EQ(names->size(), 16u);
-  EXPECT_FALSE(EncodeDirectoryEntry(99, a, "ab").ok());
+  EXPECT_THAT(EncodeDirectoryEntry(99, a, "ab"), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 }  // namespace

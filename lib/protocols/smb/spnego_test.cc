@@ -2,6 +2,9 @@
 
 #include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
+#include "testing/status_matchers.h"
+
+using ::cfs::testing::StatusIs;
 
 namespace cfs::smb {
 namespace {
@@ -52,11 +55,14 @@ TEST(SpnegoTest, NegTokenRespRoundTripAndRawNtlmssp) {
 TEST(SpnegoTest, RefusesMalformedDer) {
   std::string good = NegTokenResp(NegState::kAcceptIncomplete, true, "token");
   for (size_t cut = 0; cut < good.size(); ++cut) {
-    EXPECT_FALSE(ParseSpnego(good.substr(0, cut)).ok()) << cut;
+    EXPECT_THAT(ParseSpnego(good.substr(0, cut)), StatusIs(absl::StatusCode::kInvalidArgument))
+        << cut;
   }
-  EXPECT_FALSE(ParseSpnego(std::string("\xa1\x84\xff\xff\xff\xff", 6)).ok());  // huge length
-  EXPECT_FALSE(ParseSpnego(Raw("6008060600000000000000")).ok());               // another OID
-  EXPECT_FALSE(ParseSpnego("garbage").ok());
+  EXPECT_THAT(ParseSpnego(std::string("\xa1\x84\xff\xff\xff\xff", 6)),
+              StatusIs(absl::StatusCode::kInvalidArgument));  // huge length
+  EXPECT_THAT(ParseSpnego(Raw("6008060600000000000000")),
+              StatusIs(absl::StatusCode::kInvalidArgument));  // another OID
+  EXPECT_THAT(ParseSpnego("garbage"), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 }  // namespace

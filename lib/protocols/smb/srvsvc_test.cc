@@ -6,6 +6,9 @@
 #include "gtest/gtest.h"
 #include "lib/auth/nt_crypto.h"
 #include "lib/protocols/smb/le_bytes.h"
+#include "testing/status_matchers.h"
+
+using ::cfs::testing::StatusIs;
 
 namespace cfs::smb {
 namespace {
@@ -58,7 +61,7 @@ TEST(SrvsvcTest, PiecesAndUnknownOperations) {
   ASSERT_GE(fault.size(), 28u);
   EXPECT_EQ(fault[2], 3);                   // fault
   EXPECT_EQ(Le32(fault, 24), 0x1C010002u);  // nca_s_op_rng_error
-  EXPECT_FALSE(pipe.Write("not dce/rpc at all").ok());
+  EXPECT_THAT(pipe.Write("not dce/rpc at all"), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(SrvsvcTest, RequestsBeforeBindFault) {
