@@ -10,6 +10,7 @@
 
 #include "absl/strings/match.h"
 #include "lib/backend/errors.h"
+#include "lib/common/serial_loop.h"
 #include "lib/protocols/s3/object_store.h"
 #include "lib/protocols/s3/object_store_helpers.h"
 
@@ -47,7 +48,7 @@ struct ObjectStore::ListState {
   std::vector<Frame> stack;
   Done<ListResult> done;
 
-  std::unique_ptr<internal::SerialLoop> loop;  // runs ListStep
+  std::unique_ptr<SerialLoop> loop;  // runs ListStep
 
   // Adds a key or common prefix; false (and truncated) once max_keys are in.
   bool Room() {
@@ -87,7 +88,7 @@ void ObjectStore::ListAsync(const Identity& who, std::string bucket, ListRequest
   list->done = std::move(done);
   // The loop holds the state only weakly: the state owns the loop.
   std::weak_ptr<ListState> weak = list;
-  list->loop = std::make_unique<internal::SerialLoop>([this, weak] {
+  list->loop = std::make_unique<SerialLoop>([this, weak] {
     if (std::shared_ptr<ListState> held = weak.lock()) ListStep(held);
   });
   BucketInodeAsync(who, bucket, [this, list](S3Or<InodeNumber> dir) {

@@ -78,41 +78,6 @@ S3Or<T> Wait(StartFn&& start) {
   return done.get();
 }
 
-// Drives an asynchronous loop whose step may be answered at once (in the same call) or later on
-// another thread, without growing the stack: Continue() runs the step now, or, when a step is
-// running (this one called back at once), makes that step's caller run it again when it
-// returns. A step starts at most one asynchronous call and calls Continue() from its callback.
-// Thread-safe.
-class SerialLoop {
- public:
-  explicit SerialLoop(std::function<void()> step) : step_(std::move(step)) {}
-  void Continue() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (running_) {
-        again_ = true;
-        return;
-      }
-      running_ = true;
-    }
-    while (true) {
-      step_();
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!again_) {
-        running_ = false;
-        return;
-      }
-      again_ = false;
-    }
-  }
-
- private:
-  std::function<void()> step_;
-  std::mutex mu_;
-  bool running_ = false;
-  bool again_ = false;
-};
-
 }  // namespace cfs::s3::internal
 
 #endif  // CFS_LIB_PROTOCOLS_S3_OBJECT_STORE_HELPERS_H_

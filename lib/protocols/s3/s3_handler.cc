@@ -14,6 +14,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "lib/common/logging.h"
+#include "lib/common/serial_loop.h"
 #include "lib/protocols/s3/digests.h"
 #include "lib/protocols/s3/object_store_helpers.h"
 #include "lib/protocols/s3/request_body.h"
@@ -692,7 +693,7 @@ struct S3Handler::MultiDelete {
   DeleteRequest request;
   size_t next = 0;
   XmlWriter xml{"DeleteResult"};
-  std::unique_ptr<internal::SerialLoop> loop;
+  std::unique_ptr<SerialLoop> loop;
 };
 
 void S3Handler::DeleteObjects(Call& call, const S3Or<std::string>& body) {
@@ -701,18 +702,18 @@ void S3Handler::DeleteObjects(Call& call, const S3Or<std::string>& body) {
   if (!request.ok()) return SendError(call, MalformedXml(request.status().message()));
   auto job = std::make_shared<MultiDelete>();
   job->request = *std::move(request);
-  store_.HeadBucketAsync(call.auth.identity, call.bucket,
-                         Then<BucketInfo>(call, [this, job](Call& call, S3Or<BucketInfo> bucket) {
-                           if (!bucket.ok()) return SendError(call, bucket.error());
-                           std::weak_ptr<MultiDelete> weak = job;  // the job owns the loop
-                           job->loop = std::make_unique<internal::SerialLoop>(
-                               [this, weak, held = call.shared_from_this()] {
-                                 if (std::shared_ptr<MultiDelete> job = weak.lock()) {
-                                   DeleteNextObject(*held, job);
-                                 }
-                               });
-                           job->loop->Continue();
-                         }));
+  store_.HeadBucketAsync(
+      call.auth.identity, call.bucket,
+      Then<BucketInfo>(call, [this, job](Call& call, S3Or<BucketInfo> bucket) {
+        if (!bucket.ok()) return SendError(call, bucket.error());
+        std::weak_ptr<MultiDelete> weak = job;  // the job owns the loop
+        job->loop = std::make_unique<SerialLoop>([this, weak, held = call.shared_from_this()] {
+          if (std::shared_ptr<MultiDelete> job = weak.lock()) {
+            DeleteNextObject(*held, job);
+          }
+        });
+        job->loop->Continue();
+      }));
 }
 
 void S3Handler::DeleteNextObject(Call& call, std::shared_ptr<MultiDelete> job) {

@@ -14,6 +14,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "lib/common/logging.h"
+#include "lib/common/serial_loop.h"
 #include "lib/protocols/s3/digests.h"
 #include "lib/protocols/s3/object_store_helpers.h"
 #include "lib/protocols/s3/request_body.h"
@@ -212,7 +213,7 @@ struct Copier {
   StagedObject* staged = nullptr;
   Digest md5{DigestKind::kMd5};
   ObjectStore::Done<std::string> done;
-  std::unique_ptr<internal::SerialLoop> loop;
+  std::unique_ptr<SerialLoop> loop;
 };
 
 void CopyStep(const std::shared_ptr<Copier>& copier) {
@@ -248,7 +249,7 @@ void CopyIntoAsync(ObjectStore& store, const backend::Identity& who, backend::In
   copier->staged = &staged;
   copier->done = std::move(done);
   std::weak_ptr<Copier> weak = copier;  // the copier owns the loop
-  copier->loop = std::make_unique<internal::SerialLoop>([weak] {
+  copier->loop = std::make_unique<SerialLoop>([weak] {
     if (std::shared_ptr<Copier> held = weak.lock()) CopyStep(held);
   });
   copier->loop->Continue();
