@@ -15,7 +15,12 @@ overall=0
 run_pass() {
   local log status p f
   log="$(mktemp)"
-  bazel test //... "$@" 2>&1 | tee "$log"
+  # Actions replayed from the disk cache print the stderr they had when they ran, and runs made
+  # under Debian's --sandbox_debug (before .bazelrc turned it off) stored linux-sandbox's debug
+  # lines there: they are left out of the log, with the "INFO: From ..." line that heads them.
+  bazel test //... "$@" 2>&1 |
+    grep --line-buffered -vE '^([0-9]+\.[0-9]+: src/main/tools/linux-sandbox|INFO: From .*:$)' |
+    tee "$log"
   status="${PIPESTATUS[0]}"
   p=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$log")
   f=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|FLAKY|INCOMPLETE|NO STATUS|FAILED TO BUILD)' "$log")
