@@ -338,6 +338,55 @@ class CaseInsensitiveNamesTest(unittest.TestCase):
         conn.logoff()
 
 
+STATUS_NO_MORE_FILES = 0x80000006
+
+
+class DirectoryEnumerationTest(unittest.TestCase):
+    def names(self, buffer):
+        """The names of a FILE_NAMES_INFORMATION buffer (MS-FSCC 2.4.28)."""
+        out, at = [], 0
+        while True:
+            following, _, length = struct.unpack_from("<III", buffer, at)
+            out.append(buffer[at + 12:at + 12 + length].decode("utf-16-le"))
+            if following == 0:
+                return out
+            at += following
+
+    def test_entries_removed_during_an_enumeration_are_left_out(self):
+        # A continued QUERY_DIRECTORY checks that the entries it is about to return still exist
+        # (as Windows does), batch after batch: removing most of a large directory between two
+        # calls leaves those names out, and every other name comes exactly once.
+        conn = connect(smb3structs.SMB2_DIALECT_30)
+        conn.createDirectory("share", "Many")
+        names = ["f%04d.txt" % i for i in range(700)]
+        for name in names:
+            put(conn, "Many\\" + name, b"x")
+        smb = conn.getSMBServer()
+        tid = conn.connectTree("share")
+        fid = smb.create(tid, "Many", smb3structs.FILE_READ_DATA,
+                         smb3structs.FILE_SHARE_READ | smb3structs.FILE_SHARE_WRITE |
+                         smb3structs.FILE_SHARE_DELETE,
+                         smb3structs.FILE_DIRECTORY_FILE, smb3structs.FILE_OPEN, 0)
+        seen = self.names(smb.queryDirectory(tid, fid, "*", maxBufferSize=1024))
+        self.assertTrue(0 < len(seen) < 100, len(seen))
+        removed = set(names[100:650])
+        for name in removed:
+            conn.deleteFile("share", "Many\\" + name)
+        while True:
+            try:
+                seen += self.names(smb.queryDirectory(tid, fid, "*", maxBufferSize=1024))
+            except smb3.SessionError as e:
+                self.assertEqual(e.get_error_code(), STATUS_NO_MORE_FILES)
+                break
+        smb.close(tid, fid)
+        seen = [n for n in seen if n not in (".", "..")]
+        self.assertEqual(sorted(seen), sorted(set(names) - removed))
+        for name in set(names) - removed:
+            conn.deleteFile("share", "Many\\" + name)
+        conn.deleteDirectory("share", "Many")
+        conn.logoff()
+
+
 STATUS_SHARING_VIOLATION = 0xC0000043
 DELETE = 0x00010000
 FILE_DELETE_CHILD = 0x00000040

@@ -837,6 +837,9 @@ std::optional<SmbResponse> SmbConnection::Run(SmbRequest& r, SmbLater later) {
     case cmd::kQueryInfo:
       now = QueryInfo(r, std::move(counted));
       break;
+    case cmd::kQueryDirectory:
+      now = QueryDirectory(r, std::move(counted));
+      break;
     case cmd::kTreeDisconnect:
       now = TreeDisconnect(r, std::move(counted));
       break;
@@ -904,8 +907,6 @@ SmbResponse SmbConnection::DispatchCommand(SmbRequest& r) {
       return Ioctl(r);
     case cmd::kEcho:
       return Echo(r);
-    case cmd::kQueryDirectory:
-      return QueryDirectory(r);
     case cmd::kChangeNotify:
       return ChangeNotify(r);
     case cmd::kSetInfo:

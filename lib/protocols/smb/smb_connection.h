@@ -6,9 +6,9 @@
 // check credits and signatures, run each command, then sign/encrypt and send the (compound)
 // response. A command either answers at once on the loop (NEGOTIATE, SESSION_SETUP, TREE_CONNECT,
 // ECHO, LOCK, CHANGE_NOTIFY, OPLOCK_BREAK, CANCEL), or continues from backend callbacks (READ,
-// WRITE, FLUSH, CLOSE, LOGOFF, TREE_DISCONNECT, QUERY_INFO of attributes and volume figures, and
-// the session ends SESSION_SETUP causes: asynchronous SPI calls, never a waiting thread), or, for
-// what is not yet rewritten as callback chains (CREATE, QUERY_DIRECTORY, SET_INFO, IOCTL,
+// WRITE, FLUSH, CLOSE, LOGOFF, TREE_DISCONNECT, QUERY_DIRECTORY, QUERY_INFO of attributes and
+// volume figures, and the session ends SESSION_SETUP causes: asynchronous SPI calls, never a
+// waiting thread), or, for what is not yet rewritten as callback chains (CREATE, SET_INFO, IOCTL,
 // named-stream I/O and QUERY_INFO of streams and security), runs on the server's blocking pool;
 // the frame's processing resumes on the loop when the command answers. A READ or WRITE alone in
 // its frame does not hold the serial order: it runs beside the requests after it and answers
@@ -258,7 +258,15 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   SmbResponse RenameStreamOpen(const std::shared_ptr<Open>& open, absl::string_view target,
                                bool replace_if_exists);
   // ---- commands (smb_query_ops.cc) ----
-  SmbResponse QueryDirectory(SmbRequest& r);
+  // QUERY_DIRECTORY: the listing from backend callbacks (GetAttr, a directory scan or one
+  // case-insensitive lookup); a continued enumeration checks its next entries are still there.
+  std::optional<SmbResponse> QueryDirectory(SmbRequest& r, SmbLater later);
+  void ContinueListing(const std::shared_ptr<Open>& open,
+                       const std::shared_ptr<QueryDirectoryRequest>& req, SmbLater later);
+  // Under open.mu: the entries from open.next_entry up to `end` that fit the request's buffer,
+  // skipping those `gone` names (by listing index).
+  static SmbResponse FillDirectoryBuffer(Open& open, const QueryDirectoryRequest& req, size_t end,
+                                         const std::function<bool(size_t)>& gone);
   // QUERY_INFO: the attributes (and volume figures) from backend callbacks; named streams and
   // the security descriptor on the blocking pool (QueryInfoBlocking); then one answer.
   std::optional<SmbResponse> QueryInfo(SmbRequest& r, SmbLater later);

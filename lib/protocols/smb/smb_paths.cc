@@ -1,6 +1,8 @@
 #include "lib/protocols/smb/smb_paths.h"
 
 #include <algorithm>
+#include <memory>
+#include <mutex>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -91,6 +93,125 @@ absl::StatusOr<backend::Attributes> LookupIgnoringCase(backend::SyncBackend& fs,
     verifier = page->cookie_verifier;
     if (page->eof || page->entries.empty()) return found;
   }
+}
+
+namespace {
+
+// One ScanDirectory: where the next page starts, and whether the page asked for now was answered
+// inside the ReadDir call (then the caller's loop reads the next, instead of recursing).
+struct Scan {
+  backend::Backend* backend = nullptr;
+  backend::RequestContext ctx;
+  backend::InodeNumber dir = 0;
+  bool with_attributes = false;
+  size_t page_size = 0;
+  std::function<bool(backend::DirEntry&)> visit;
+  std::function<void(absl::Status)> done;
+  uint64_t cookie = 0;
+  uint64_t verifier = 0;
+  std::mutex mu;
+  bool in_call = false;
+  bool answered_in_call = false;
+};
+
+void ReadPages(std::shared_ptr<Scan> scan);
+
+// Takes one page; true when the scan goes on with the next.
+bool TakePage(Scan& scan, absl::StatusOr<backend::ReadDirResult> page) {
+  if (!page.ok()) {
+    scan.done(page.status());
+    return false;
+  }
+  for (backend::DirEntry& entry : page->entries) {
+    scan.cookie = entry.cookie;
+    if (!scan.visit(entry)) {
+      scan.done(absl::OkStatus());
+      return false;
+    }
+  }
+  scan.verifier = page->cookie_verifier;
+  if (page->eof || page->entries.empty()) {
+    scan.done(absl::OkStatus());
+    return false;
+  }
+  return true;
+}
+
+void ReadPages(std::shared_ptr<Scan> scan) {
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(scan->mu);
+      scan->in_call = true;
+      scan->answered_in_call = false;
+    }
+    scan->backend->ReadDir(scan->ctx, scan->dir, scan->cookie, scan->verifier, scan->page_size,
+                           scan->with_attributes,
+                           [scan](absl::StatusOr<backend::ReadDirResult> page) {
+                             if (!TakePage(*scan, std::move(page))) return;
+                             {
+                               std::lock_guard<std::mutex> lock(scan->mu);
+                               if (scan->in_call) {
+                                 scan->answered_in_call = true;
+                                 return;
+                               }
+                             }
+                             ReadPages(scan);
+                           });
+    std::lock_guard<std::mutex> lock(scan->mu);
+    scan->in_call = false;
+    if (!scan->answered_in_call) return;  // the callback reads the next page
+  }
+}
+
+}  // namespace
+
+void ScanDirectory(backend::Backend& backend, const backend::RequestContext& ctx,
+                   backend::InodeNumber dir, bool with_attributes, size_t page_size,
+                   std::function<bool(backend::DirEntry& entry)> visit,
+                   std::function<void(absl::Status status)> done) {
+  auto scan = std::make_shared<Scan>();
+  scan->backend = &backend;
+  scan->ctx = ctx;
+  scan->dir = dir;
+  scan->with_attributes = with_attributes;
+  scan->page_size = page_size;
+  scan->visit = std::move(visit);
+  scan->done = std::move(done);
+  ReadPages(std::move(scan));
+}
+
+void LookupIgnoringCaseAsync(
+    backend::Backend& backend, const backend::RequestContext& ctx, backend::InodeNumber dir,
+    std::string name,
+    std::function<void(absl::StatusOr<backend::Attributes> found, std::string name)> done) {
+  backend::Backend* b = &backend;
+  backend.Lookup(
+      ctx, dir, name,
+      [b, ctx, dir, name,
+       done = std::move(done)](absl::StatusOr<backend::Attributes> found) mutable {
+        bool has_letters =
+            std::any_of(name.begin(), name.end(), [](char c) { return absl::ascii_isalpha(c); });
+        if (found.ok() || found.status().code() != absl::StatusCode::kNotFound || !has_letters) {
+          return done(std::move(found), std::move(name));
+        }
+        // A miss costs a scan of the directory (as in Samba without a name cache).
+        auto stored = std::make_shared<std::string>();
+        auto miss = std::make_shared<absl::Status>(found.status());
+        ScanDirectory(
+            *b, ctx, dir, false, 1000,
+            [name, stored](backend::DirEntry& entry) {
+              if (!absl::EqualsIgnoreCase(entry.name, name)) return true;
+              *stored = entry.name;
+              return false;
+            },
+            [b, ctx, dir, name, stored, miss, done](absl::Status) {
+              if (stored->empty()) return done(*miss, name);
+              b->Lookup(ctx, dir, *stored,
+                        [stored, done](absl::StatusOr<backend::Attributes> again) {
+                          done(std::move(again), *stored);
+                        });
+            });
+      });
 }
 
 uint32_t ResolveParent(backend::SyncBackend& fs, backend::InodeNumber root, const ParsedPath& path,

@@ -5,6 +5,7 @@
 #define CFS_LIB_PROTOCOLS_SMB_SMB_PATHS_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,21 @@ struct ResolvedParent {
 // an entry that differs only in case, whose name replaces `*name`. Errors: Lookup's.
 absl::StatusOr<backend::Attributes> LookupIgnoringCase(backend::SyncBackend& fs,
                                                        backend::InodeNumber dir, std::string* name);
+
+// Reads directory `dir` page by page (`page_size` entries, with attributes when asked) through
+// the asynchronous SPI: `visit` sees each entry and returns false to stop early; `done` gets OK
+// at the end (or when `visit` stopped) or ReadDir's error. Both run on backend threads (or at once
+// when the backend answers inline); pages answered at once do not grow the stack.
+void ScanDirectory(backend::Backend& backend, const backend::RequestContext& ctx,
+                   backend::InodeNumber dir, bool with_attributes, size_t page_size,
+                   std::function<bool(backend::DirEntry& entry)> visit,
+                   std::function<void(absl::Status status)> done);
+
+// LookupIgnoringCase without waiting: `done` gets the attributes and the entry's name as stored.
+void LookupIgnoringCaseAsync(
+    backend::Backend& backend, const backend::RequestContext& ctx, backend::InodeNumber dir,
+    std::string name,
+    std::function<void(absl::StatusOr<backend::Attributes> found, std::string name)> done);
 
 // Walks every component but the last from `root` (ignoring case, as LookupIgnoringCase); the
 // last component is left as sent. Returns nt::kSuccess,

@@ -1,4 +1,7 @@
 // QUERY_DIRECTORY, QUERY_INFO and SET_INFO of SmbConnection.
+#include <atomic>
+#include <memory>
+
 #include "absl/strings/match.h"
 #include "lib/auth/posix_permissions.h"
 #include "lib/backend/errors.h"
@@ -45,7 +48,64 @@ backend::Attributes PipeAttributes() {
 
 }  // namespace
 
-SmbResponse SmbConnection::QueryDirectory(SmbRequest& r) {
+namespace {
+
+using Listing = std::vector<std::pair<std::string, backend::Attributes>>;
+
+// The entries of `open`'s directory that match `pattern` ("." and ".." first), from backend
+// callbacks: a literal name is one case-insensitive lookup, a wildcard a scan of the directory.
+void GatherListing(backend::Backend& backend, const std::shared_ptr<Open>& open,
+                   const std::string& pattern, std::function<void(absl::StatusOr<Listing>)> done) {
+  backend::Backend* b = &backend;
+  const backend::RequestContext& ctx = open->tree->ctx;
+  b->GetAttr(
+      ctx, open->inode,
+      [b, open, pattern, done = std::move(done)](absl::StatusOr<backend::Attributes> self) mutable {
+        if (!self.ok()) return done(self.status());
+        auto listing = std::make_shared<Listing>();
+        if (MatchPattern(pattern, ".")) listing->emplace_back(".", *self);
+        // The entries after "." and "..": one name, or the matching ones of the whole directory.
+        auto entries = [b, open, pattern, listing, done = std::move(done)]() mutable {
+          const backend::RequestContext& ctx = open->tree->ctx;
+          if (pattern.find_first_of("*?<>\"") == std::string::npos) {
+            return LookupIgnoringCaseAsync(
+                *b, ctx, open->inode, pattern,
+                [listing, done](absl::StatusOr<backend::Attributes> one, std::string name) {
+                  if (one.ok()) listing->emplace_back(std::move(name), *one);
+                  done(std::move(*listing));
+                });
+          }
+          ScanDirectory(
+              *b, ctx, open->inode, /*with_attributes=*/true, 512,
+              [listing, pattern](backend::DirEntry& e) {
+                if (IsSmbVisibleName(e.name) && MatchPattern(pattern, e.name) &&
+                    e.attributes.has_value()) {
+                  listing->emplace_back(std::move(e.name), *e.attributes);
+                }
+                return true;
+              },
+              [listing, done](absl::Status status) {
+                if (!status.ok()) return done(status);
+                done(std::move(*listing));
+              });
+        };
+        if (!MatchPattern(pattern, "..")) return entries();
+        if (open->parent == 0) {
+          listing->emplace_back("..", *self);
+          return entries();
+        }
+        b->GetAttr(open->tree->ctx, open->parent,
+                   [listing, self = *self, entries = std::move(entries)](
+                       absl::StatusOr<backend::Attributes> parent) mutable {
+                     listing->emplace_back("..", parent.ok() ? *parent : self);
+                     entries();
+                   });
+      });
+}
+
+}  // namespace
+
+std::optional<SmbResponse> SmbConnection::QueryDirectory(SmbRequest& r, SmbLater later) {
   absl::StatusOr<QueryDirectoryRequest> req = DecodeQueryDirectory(r.message);
   if (!req.ok()) return SmbResponse{nt::kInvalidParameter};
   std::shared_ptr<Open> open = FindOpen(r, req->file);
@@ -56,75 +116,121 @@ SmbResponse SmbConnection::QueryDirectory(SmbRequest& r) {
   if (req->output_length == 0 || req->output_length > server_.config().max_io) {
     return SmbResponse{nt::kInvalidParameter};
   }
-  std::lock_guard<std::mutex> lock(open->mu);
   bool restart = (req->flags & (kQueryRestartScans | kQueryReopen)) != 0;
-  // A call that continues an enumeration drops the entries removed since it started (as
-  // Windows does); the first call's snapshot is fresh.
-  bool continuing = open->enumeration_started && !restart;
-  if (!open->enumeration_started || restart) {
-    std::string pattern = req->pattern.empty() ? "*" : req->pattern;
-    backend::SyncBackend fs(server_.backend(), open->tree->ctx);
-    absl::StatusOr<backend::Attributes> self = fs.GetAttr(open->inode);
-    if (!self.ok()) return SmbResponse{NtStatusFor(self.status())};
-    std::vector<std::pair<std::string, backend::Attributes>> listing;
-    if (MatchPattern(pattern, ".")) listing.emplace_back(".", *self);
-    if (MatchPattern(pattern, "..")) {
-      backend::Attributes parent = *self;
-      if (open->parent != 0) {
-        absl::StatusOr<backend::Attributes> p = fs.GetAttr(open->parent);
-        if (p.ok()) parent = *p;
-      }
-      listing.emplace_back("..", parent);
-    }
-    bool literal = pattern.find_first_of("*?<>\"") == std::string::npos;
-    if (literal) {
-      std::string name = pattern;
-      absl::StatusOr<backend::Attributes> one = LookupIgnoringCase(fs, open->inode, &name);
-      if (one.ok()) listing.emplace_back(name, *one);
-    } else {
-      uint64_t cookie = 0;
-      uint64_t verifier = 0;
-      while (true) {
-        absl::StatusOr<backend::ReadDirResult> page =
-            fs.ReadDir(open->inode, cookie, verifier, 512, true);
-        if (!page.ok()) return SmbResponse{NtStatusFor(page.status())};
-        for (backend::DirEntry& e : page->entries) {
-          cookie = e.cookie;
-          if (!IsSmbVisibleName(e.name) || !MatchPattern(pattern, e.name) ||
-              !e.attributes.has_value()) {
-            continue;
-          }
-          listing.emplace_back(std::move(e.name), *e.attributes);
-        }
-        verifier = page->cookie_verifier;
-        if (page->eof) break;
-      }
-    }
-    bool first = !open->enumeration_started || restart;
-    open->listing = std::move(listing);
-    open->next_entry = 0;
-    open->pattern = pattern;
-    open->enumeration_started = true;
-    if (open->listing.empty() && first) return SmbResponse{nt::kNoSuchFile};
+  bool fresh;
+  {
+    std::lock_guard<std::mutex> lock(open->mu);
+    fresh = !open->enumeration_started || restart;
   }
-  if (open->next_entry >= open->listing.size()) return SmbResponse{nt::kNoMoreFiles};
+  std::shared_ptr<SmbConnection> self = shared_from_this();
+  if (!fresh) {
+    // A call that continues an enumeration drops the entries removed since it started (as
+    // Windows does).
+    ContinueListing(open, std::make_shared<QueryDirectoryRequest>(std::move(*req)),
+                    std::move(later));
+    return std::nullopt;
+  }
+  std::string pattern = req->pattern.empty() ? "*" : req->pattern;
+  GatherListing(server_.backend(), open, pattern,
+                [self, open, pattern, req = std::make_shared<QueryDirectoryRequest>(*req),
+                 later = std::move(later)](absl::StatusOr<Listing> listing) mutable {
+                  if (!listing.ok()) return later(SmbResponse{NtStatusFor(listing.status())});
+                  SmbResponse out;
+                  {
+                    // The first call's snapshot is fresh: no entry needs checking.
+                    std::lock_guard<std::mutex> lock(open->mu);
+                    open->listing = std::move(*listing);
+                    open->next_entry = 0;
+                    open->pattern = pattern;
+                    open->enumeration_started = true;
+                    if (open->listing.empty()) return later(SmbResponse{nt::kNoSuchFile});
+                    out = FillDirectoryBuffer(*open, *req, open->listing.size(), {});
+                  }
+                  later(std::move(out));
+                });
+  return std::nullopt;
+}
+
+void SmbConnection::ContinueListing(const std::shared_ptr<Open>& open,
+                                    const std::shared_ptr<QueryDirectoryRequest>& req,
+                                    SmbLater later) {
+  // The next entries that may fit are looked up side by side; those gone (or replaced by
+  // another file) are skipped.
+  constexpr size_t kBatch = 256;
+  size_t from;
+  std::vector<std::pair<std::string, backend::InodeNumber>> batch;
+  {
+    std::lock_guard<std::mutex> lock(open->mu);
+    from = open->next_entry;
+    if (from >= open->listing.size()) return later(SmbResponse{nt::kNoMoreFiles});
+    size_t end = std::min(open->listing.size(), from + kBatch);
+    for (size_t i = from; i < end; ++i) {
+      batch.emplace_back(open->listing[i].first, open->listing[i].second.inode);
+    }
+  }
+  struct Check {
+    std::vector<char> gone;
+    std::atomic<size_t> left{1};
+  };
+  auto check = std::make_shared<Check>();
+  check->gone.assign(batch.size(), 0);
+  check->left = batch.size() + 1;
+  std::shared_ptr<SmbConnection> self = shared_from_this();
+  std::function<void()> one_done = [self, open, req, from, check, later]() mutable {
+    if (check->left.fetch_sub(1) != 1) return;
+    SmbResponse out;
+    bool next_batch = false;
+    {
+      std::lock_guard<std::mutex> lock(open->mu);
+      if (open->next_entry != from) {
+        // Another channel moved the enumeration meanwhile: its entries are answered as they are.
+        out = FillDirectoryBuffer(*open, *req, open->listing.size(), {});
+      } else {
+        size_t end = from + check->gone.size();
+        out = FillDirectoryBuffer(*open, *req, end,
+                                  [&](size_t index) { return check->gone[index - from] != 0; });
+        // Every entry of the batch was gone: the next batch may have some.
+        static const size_t kNoEntries = EncodeOutputBufferResponse("").size();
+        next_batch = out.status == nt::kSuccess && open->next_entry == end &&
+                     end < open->listing.size() && out.body.size() == kNoEntries;
+      }
+    }
+    if (next_batch) return self->ContinueListing(open, req, std::move(later));
+    later(std::move(out));
+  };
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const auto& [name, inode] = batch[i];
+    if (name == "." || name == "..") {
+      one_done();
+      continue;
+    }
+    server_.backend().Lookup(
+        open->tree->ctx, open->inode, name,
+        [check, i, inode = inode, one_done](absl::StatusOr<backend::Attributes> still) mutable {
+          check->gone[i] = !still.ok() || still->inode != inode;
+          one_done();
+        });
+  }
+  one_done();
+}
+
+SmbResponse SmbConnection::FillDirectoryBuffer(Open& open, const QueryDirectoryRequest& req,
+                                               size_t end,
+                                               const std::function<bool(size_t)>& gone) {
+  if (open.next_entry >= open.listing.size()) return SmbResponse{nt::kNoMoreFiles};
   std::string out;
   size_t last_entry_at = 0;
-  bool single = (req->flags & kQueryReturnSingleEntry) != 0;
-  backend::SyncBackend dir_fs(server_.backend(), open->tree->ctx);
-  while (open->next_entry < open->listing.size()) {
-    const auto& [name, attrs] = open->listing[open->next_entry];
-    if (continuing && name != "." && name != "..") {
-      absl::StatusOr<backend::Attributes> still = dir_fs.Lookup(open->inode, name);
-      if (!still.ok() || still->inode != attrs.inode) {
-        ++open->next_entry;
-        continue;
-      }
+  bool single = (req.flags & kQueryReturnSingleEntry) != 0;
+  while (open.next_entry < end) {
+    const auto& [name, attrs] = open.listing[open.next_entry];
+    if (gone && gone(open.next_entry)) {
+      ++open.next_entry;
+      continue;
     }
-    absl::StatusOr<std::string> entry = EncodeDirectoryEntry(req->info_class, attrs, name);
+    absl::StatusOr<std::string> entry = EncodeDirectoryEntry(req.info_class, attrs, name);
     if (!entry.ok()) return SmbResponse{nt::kInvalidInfoClass};
     size_t aligned_at = (out.size() + 7) & ~size_t{7};
-    if (aligned_at + entry->size() > req->output_length) {
+    if (aligned_at + entry->size() > req.output_length) {
       if (out.empty()) return SmbResponse{nt::kBufferOverflow};
       break;
     }
@@ -135,7 +241,7 @@ SmbResponse SmbConnection::QueryDirectory(SmbRequest& r) {
     out.resize(aligned_at, '\0');
     last_entry_at = aligned_at;
     out += *entry;
-    ++open->next_entry;
+    ++open.next_entry;
     if (single) break;
   }
   SmbResponse resp;
