@@ -338,6 +338,41 @@ class CaseInsensitiveNamesTest(unittest.TestCase):
         conn.logoff()
 
 
+class SetInfoTest(unittest.TestCase):
+    def test_times_read_only_end_of_file_and_allocation(self):
+        conn = connect(smb3structs.SMB2_DIALECT_30)
+        put(conn, "setinfo.bin", b"0123456789")
+        smb = conn.getSMBServer()
+        tid = conn.connectTree("share")
+        fid = smb.create(tid, "setinfo.bin", 0x0012019F | 0x100,  # generic read/write + attrs
+                         smb3structs.FILE_SHARE_READ, 0, smb3structs.FILE_OPEN, 0)
+        # FileBasicInformation (class 4): creation, access, write and change times, attributes.
+        when = 132000000000000000  # a FILETIME in 2019
+        smb.setInfo(tid, fid, struct.pack("<qqqqII", 0, 0, when, 0, 0, 0), fileInfoClass=4)
+        basic = smb.queryInfo(tid, fid, fileInfoClass=4)
+        self.assertEqual(struct.unpack_from("<q", basic, 16)[0], when)
+        # End of file (class 20) truncates; a larger allocation (class 19) changes nothing, a
+        # smaller one truncates too.
+        smb.setInfo(tid, fid, struct.pack("<q", 6), fileInfoClass=20)
+        smb.setInfo(tid, fid, struct.pack("<q", 4096), fileInfoClass=19)
+        standard = smb.queryInfo(tid, fid, fileInfoClass=5)  # FileStandardInformation
+        self.assertEqual(struct.unpack_from("<q", standard, 8)[0], 6)
+        smb.setInfo(tid, fid, struct.pack("<q", 4), fileInfoClass=19)
+        standard = smb.queryInfo(tid, fid, fileInfoClass=5)
+        self.assertEqual(struct.unpack_from("<q", standard, 8)[0], 4)
+        # FILE_ATTRIBUTE_READONLY takes the write bits away; clearing it gives the owner's back.
+        smb.setInfo(tid, fid, struct.pack("<qqqqII", 0, 0, 0, 0, 0x1, 0), fileInfoClass=4)
+        attributes = struct.unpack_from("<I", smb.queryInfo(tid, fid, fileInfoClass=4), 32)[0]
+        self.assertTrue(attributes & 0x1, hex(attributes))
+        smb.setInfo(tid, fid, struct.pack("<qqqqII", 0, 0, 0, 0, 0x80, 0), fileInfoClass=4)
+        attributes = struct.unpack_from("<I", smb.queryInfo(tid, fid, fileInfoClass=4), 32)[0]
+        self.assertFalse(attributes & 0x1, hex(attributes))
+        smb.close(tid, fid)
+        self.assertEqual(get(conn, "setinfo.bin"), b"0123")
+        conn.deleteFile("share", "setinfo.bin")
+        conn.logoff()
+
+
 STATUS_NO_MORE_FILES = 0x80000006
 
 

@@ -840,6 +840,9 @@ std::optional<SmbResponse> SmbConnection::Run(SmbRequest& r, SmbLater later) {
     case cmd::kQueryDirectory:
       now = QueryDirectory(r, std::move(counted));
       break;
+    case cmd::kSetInfo:
+      now = SetInfoAsync(r, std::move(counted));
+      break;
     case cmd::kTreeDisconnect:
       now = TreeDisconnect(r, std::move(counted));
       break;
@@ -909,8 +912,6 @@ SmbResponse SmbConnection::DispatchCommand(SmbRequest& r) {
       return Echo(r);
     case cmd::kChangeNotify:
       return ChangeNotify(r);
-    case cmd::kSetInfo:
-      return SetInfo(r);
     case cmd::kOplockBreak:
       return OplockBreakAck(r);
     default:

@@ -7,8 +7,9 @@
 // response. A command either answers at once on the loop (NEGOTIATE, SESSION_SETUP, TREE_CONNECT,
 // ECHO, LOCK, CHANGE_NOTIFY, OPLOCK_BREAK, CANCEL), or continues from backend callbacks (READ,
 // WRITE, FLUSH, CLOSE, LOGOFF, TREE_DISCONNECT, QUERY_DIRECTORY, QUERY_INFO of attributes and
-// volume figures, and the session ends SESSION_SETUP causes: asynchronous SPI calls, never a
-// waiting thread), or, for what is not yet rewritten as callback chains (CREATE, SET_INFO, IOCTL,
+// volume figures, SET_INFO of times, attributes and sizes, and the session ends SESSION_SETUP
+// causes: asynchronous SPI calls, never a waiting thread), or, for what is not yet rewritten as
+// callback chains (CREATE, IOCTL, SET_INFO of security, renames, links and dispositions,
 // named-stream I/O and QUERY_INFO of streams and security), runs on the server's blocking pool;
 // the frame's processing resumes on the loop when the command answers. A READ or WRITE alone in
 // its frame does not hold the serial order: it runs beside the requests after it and answers
@@ -279,6 +280,9 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   };
   SmbResponse QueryInfoBlocking(const QueryInfoRequest& req, const std::shared_ptr<Open>& open);
   SmbResponse AnswerQueryInfo(const QueryInfoRequest& req, Open& open, const QueryFacts& facts);
+  // SET_INFO of basic information, end of file and allocation by backend callbacks; the other
+  // classes (security, rename, link, disposition, streams) in SetInfo on the blocking pool.
+  std::optional<SmbResponse> SetInfoAsync(SmbRequest& r, SmbLater later);
   SmbResponse SetInfo(SmbRequest& r);
   // ---- commands (smb_ioctl_ops.cc) ----
   SmbResponse Ioctl(SmbRequest& r);

@@ -406,6 +406,115 @@ SmbResponse SmbConnection::AnswerQueryInfo(const QueryInfoRequest& request, Open
   }
 }
 
+std::optional<SmbResponse> SmbConnection::SetInfoAsync(SmbRequest& r, SmbLater later) {
+  absl::StatusOr<SetInfoRequest> req = DecodeSetInfo(r.message);
+  std::shared_ptr<Open> open = req.ok() ? FindOpen(r, req->file) : nullptr;
+  bool by_callbacks =
+      open != nullptr && open->pipe == nullptr && req->info_type == kInfoFile &&
+      (req->info_class == info::kBasic ||
+       ((req->info_class == info::kEndOfFile || req->info_class == info::kAllocation) &&
+        open->stream.empty()));
+  if (!by_callbacks) {
+    // Security descriptors, renames, links, delete dispositions and streams: blocking, on the
+    // pool (`r` lives in the waiting compound).
+    std::shared_ptr<SmbConnection> self = shared_from_this();
+    server_.pool().Submit([self, &r, later = std::move(later)] { later(self->SetInfo(r)); });
+    return std::nullopt;
+  }
+  const std::string& b = req->buffer;
+  backend::Backend* backend = &server_.backend();
+  SmbServer* server = &server_;
+  // Sets `set` on the file and answers.
+  auto set_attr = [backend, server, open, later](const backend::SetAttributes& set) mutable {
+    if (open->tree->read_only) return later(SmbResponse{nt::kAccessDenied});
+    backend->SetAttr(OwnIo(*open), open->inode, set,
+                     [server, open, later](absl::StatusOr<backend::AttrChange> changed) {
+                       if (!changed.ok()) return later(SmbResponse{NtStatusFor(changed.status())});
+                       if (open->parent != 0) server->state().DirectoryChanged(open->parent);
+                       SmbResponse ok;
+                       ok.body = EncodeSmallBody(2);
+                       later(std::move(ok));
+                     });
+  };
+  SmbResponse ok;
+  ok.body = EncodeSmallBody(2);
+  if (req->info_class == info::kBasic) {
+    if (!(open->granted_access & access::kWriteAttributes)) return SmbResponse{nt::kAccessDenied};
+    absl::StatusOr<BasicInfoChange> change = DecodeBasicInfo(b);
+    if (!change.ok()) return SmbResponse{nt::kInfoLengthMismatch};
+    backend::SetAttributes set;
+    bool any = false;
+    if (change->atime) {
+      set.atime_how = backend::SetAttributes::TimeHow::kClientTime;
+      set.atime = *change->atime;
+      any = true;
+    }
+    if (change->mtime) {
+      set.mtime_how = backend::SetAttributes::TimeHow::kClientTime;
+      set.mtime = *change->mtime;
+      any = true;
+    }
+    if (change->birth_time) {
+      set.birth_time = change->birth_time;
+      any = true;
+    }
+    if (change->ctime) {
+      set.ctime = change->ctime;
+      any = true;
+    }
+    if (change->attributes == 0 || open->directory) {
+      if (!any) return ok;
+      set_attr(set);
+      return std::nullopt;
+    }
+    // FILE_ATTRIBUTE_READONLY is the write bits of the mode.
+    bool readonly = (change->attributes & kAttrReadonly) != 0;
+    backend->GetAttr(
+        open->tree->ctx, open->inode,
+        [set, any, readonly, set_attr, later](absl::StatusOr<backend::Attributes> attrs) mutable {
+          if (!attrs.ok()) return later(SmbResponse{NtStatusFor(attrs.status())});
+          bool is_readonly = (attrs->mode & 0222) == 0;
+          if (readonly && !is_readonly) {
+            set.mode = attrs->mode & ~0222u;
+            any = true;
+          } else if (!readonly && is_readonly) {
+            set.mode = attrs->mode | 0200u;
+            any = true;
+          }
+          if (!any) {
+            SmbResponse ok;
+            ok.body = EncodeSmallBody(2);
+            return later(std::move(ok));
+          }
+          set_attr(set);
+        });
+    return std::nullopt;
+  }
+  // End of file, or allocation (which only shrinks: space is allocated as data is written).
+  if (b.size() < 8) return SmbResponse{nt::kInfoLengthMismatch};
+  if (!(open->granted_access & (access::kWriteData | access::kAppendData))) {
+    return SmbResponse{nt::kAccessDenied};
+  }
+  if (open->directory) return SmbResponse{nt::kInvalidParameter};
+  backend::SetAttributes set;
+  set.size = Le64(b, 0);
+  if (req->info_class == info::kEndOfFile) {
+    set_attr(set);
+    return std::nullopt;
+  }
+  backend->GetAttr(open->tree->ctx, open->inode,
+                   [set, set_attr, later](absl::StatusOr<backend::Attributes> attrs) mutable {
+                     if (!attrs.ok()) return later(SmbResponse{NtStatusFor(attrs.status())});
+                     if (*set.size >= attrs->size) {
+                       SmbResponse ok;
+                       ok.body = EncodeSmallBody(2);
+                       return later(std::move(ok));
+                     }
+                     set_attr(set);
+                   });
+  return std::nullopt;
+}
+
 SmbResponse SmbConnection::SetInfo(SmbRequest& r) {
   absl::StatusOr<SetInfoRequest> req = DecodeSetInfo(r.message);
   if (!req.ok()) return SmbResponse{nt::kInvalidParameter};
@@ -472,68 +581,18 @@ SmbResponse SmbConnection::SetInfo(SmbRequest& r) {
   if (req->info_type != kInfoFile) return SmbResponse{nt::kInvalidInfoClass};
   const std::string& b = req->buffer;
   switch (req->info_class) {
-    case info::kBasic: {
-      if (!(open->granted_access & access::kWriteAttributes)) {
-        return SmbResponse{nt::kAccessDenied};
-      }
-      absl::StatusOr<BasicInfoChange> change = DecodeBasicInfo(b);
-      if (!change.ok()) return SmbResponse{nt::kInfoLengthMismatch};
-      backend::SetAttributes set;
-      bool any = false;
-      if (change->atime) {
-        set.atime_how = backend::SetAttributes::TimeHow::kClientTime;
-        set.atime = *change->atime;
-        any = true;
-      }
-      if (change->mtime) {
-        set.mtime_how = backend::SetAttributes::TimeHow::kClientTime;
-        set.mtime = *change->mtime;
-        any = true;
-      }
-      if (change->birth_time) {
-        set.birth_time = change->birth_time;
-        any = true;
-      }
-      if (change->ctime) {
-        set.ctime = change->ctime;
-        any = true;
-      }
-      if (change->attributes != 0 && !open->directory) {
-        absl::StatusOr<backend::Attributes> attrs = fs.GetAttr(open->inode);
-        if (!attrs.ok()) return SmbResponse{NtStatusFor(attrs.status())};
-        bool readonly = (change->attributes & kAttrReadonly) != 0;
-        bool is_readonly = (attrs->mode & 0222) == 0;
-        if (readonly && !is_readonly) {
-          set.mode = attrs->mode & ~0222u;
-          any = true;
-        } else if (!readonly && is_readonly) {
-          set.mode = attrs->mode | 0200u;
-          any = true;
-        }
-      }
-      if (!any) return ok;
-      return set_attr(set);
-    }
+    case info::kBasic:
+      return SmbResponse{nt::kInternalError};  // SetInfoAsync answers it
     case info::kEndOfFile:
     case info::kAllocation: {
+      // A named stream's (SetInfoAsync resizes files).
       if (b.size() < 8) return SmbResponse{nt::kInfoLengthMismatch};
       if (!(open->granted_access & (access::kWriteData | access::kAppendData))) {
         return SmbResponse{nt::kAccessDenied};
       }
-      if (open->directory) return SmbResponse{nt::kInvalidParameter};
-      uint64_t size = Le64(b, 0);
-      if (!open->stream.empty()) {
-        if (open->tree->read_only) return SmbResponse{nt::kAccessDenied};
-        return ResizeStreamOpen(*open, size, req->info_class == info::kAllocation);
-      }
-      if (req->info_class == info::kAllocation) {
-        absl::StatusOr<backend::Attributes> attrs = fs.GetAttr(open->inode);
-        if (!attrs.ok()) return SmbResponse{NtStatusFor(attrs.status())};
-        if (size >= attrs->size) return ok;  // space is allocated as data is written
-      }
-      backend::SetAttributes set;
-      set.size = size;
-      return set_attr(set);
+      if (open->directory || open->stream.empty()) return SmbResponse{nt::kInvalidParameter};
+      if (open->tree->read_only) return SmbResponse{nt::kAccessDenied};
+      return ResizeStreamOpen(*open, Le64(b, 0), req->info_class == info::kAllocation);
     }
     case info::kDisposition:
     case info::kDispositionEx: {
