@@ -97,7 +97,9 @@ EOF
   --metrics_port=0 --control_port=0 --protocols=nfs,s3,smb --log_level=warning 2> "$work/cfs.log" &
 cfs_pid=$!
 pids_to_kill+=("$cfs_pid")
-for _ in $(seq 100); do ss -ltn | grep -q ":23145 " && break; sleep 0.1; done
+for port in 23149 23148 23180 23145; do  # every listener, not the last started
+  for _ in $(seq 100); do ss -ltn | grep -q ":$port " && break; sleep 0.1; done
+done
 server_pids=$cfs_pid
 
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_DEFAULT_REGION=us-east-1
