@@ -870,6 +870,12 @@ std::optional<SmbResponse> SmbConnection::Run(SmbRequest& r, SmbLater later) {
     case cmd::kOplockBreak:
       now = DispatchCommand(r);  // in memory: answered here on the loop
       break;
+    case cmd::kIoctl:
+      if (IoctlInMemory(r.message)) {
+        now = DispatchCommand(r);
+        break;
+      }
+      [[fallthrough]];
     default:
       // Not yet a callback chain: blocks in SyncBackend on the blocking pool, and the serial
       // order waits for it (`r` lives in the waiting compound).

@@ -5,15 +5,15 @@
 // in parallel on their loops. Processing a frame: decrypt a TRANSFORM_HEADER, split a compound,
 // check credits and signatures, run each command, then sign/encrypt and send the (compound)
 // response. A command either answers at once on the loop (NEGOTIATE, SESSION_SETUP, TREE_CONNECT,
-// ECHO, LOCK, CHANGE_NOTIFY, OPLOCK_BREAK, CANCEL), or continues from backend callbacks (READ,
-// WRITE, FLUSH, CLOSE, LOGOFF, TREE_DISCONNECT, QUERY_DIRECTORY, QUERY_INFO of attributes and
-// volume figures, SET_INFO of times, attributes and sizes, and the session ends SESSION_SETUP
-// causes: asynchronous SPI calls, never a waiting thread), or, for what is not yet rewritten as
-// callback chains (CREATE, IOCTL, SET_INFO of security, renames, links and dispositions,
-// named-stream I/O and QUERY_INFO of streams and security), runs on the server's blocking pool;
-// the frame's processing resumes on the loop when the command answers. A READ or WRITE alone in
-// its frame does not hold the serial order: it runs beside the requests after it and answers
-// from its own callback.
+// ECHO, LOCK, CHANGE_NOTIFY, OPLOCK_BREAK, CANCEL, IOCTLs answered from memory), or continues from
+// backend callbacks (READ, WRITE, FLUSH, CLOSE, LOGOFF, TREE_DISCONNECT, QUERY_DIRECTORY,
+// QUERY_INFO of attributes and volume figures, SET_INFO of times, attributes and sizes, and the
+// session ends SESSION_SETUP causes: asynchronous SPI calls, never a waiting thread), or, for what
+// is not yet rewritten as callback chains (CREATE, IOCTLs on files, SET_INFO of security, renames,
+// links and dispositions, named-stream I/O and QUERY_INFO of streams and security), runs on the
+// server's blocking pool; the frame's processing resumes on the loop when the command answers. A
+// READ or WRITE alone in its frame does not hold the serial order: it runs beside the requests
+// after it and answers from its own callback.
 // Requests that wait (a blocking LOCK, CHANGE_NOTIFY) get an interim STATUS_PENDING and finish
 // later through SendAsync. The command handlers live in smb_session_ops.cc
 // (NEGOTIATE..TREE_DISCONNECT), smb_file_ops.cc (CREATE..LOCK), smb_query_ops.cc
@@ -286,6 +286,10 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   SmbResponse SetInfo(SmbRequest& r);
   // ---- commands (smb_ioctl_ops.cc) ----
   SmbResponse Ioctl(SmbRequest& r);
+  // Whether the IOCTL in `message` is answered from memory (negotiate validation, interfaces,
+  // DFS, the srvsvc pipe, resume keys, refusals): it runs on the loop; the others (copy-chunk,
+  // sparse files, allocated ranges, object ids, reparse points) on the blocking pool.
+  static bool IoctlInMemory(absl::string_view message);
 
   // Helpers shared by the handlers.
   // Registers `r` as pending (under `async_id`, or a new id), for `open_id`'s close to end it

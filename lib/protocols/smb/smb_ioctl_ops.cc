@@ -41,6 +41,21 @@ std::string CopyChunkLimits() {
 
 }  // namespace
 
+bool SmbConnection::IoctlInMemory(absl::string_view message) {
+  absl::StatusOr<IoctlRequest> req = DecodeIoctl(message);
+  if (!req.ok() || (req->flags & 1) == 0) return true;  // refused without looking further
+  switch (req->ctl_code) {
+    case kFsctlValidateNegotiateInfo:
+    case kFsctlQueryNetworkInterfaceInfo:
+    case kFsctlDfsGetReferrals:
+    case kFsctlPipeTransceive:
+    case kFsctlSrvRequestResumeKey:
+      return true;
+    default:
+      return false;
+  }
+}
+
 SmbResponse SmbConnection::Ioctl(SmbRequest& r) {
   absl::StatusOr<IoctlRequest> req = DecodeIoctl(r.message);
   if (!req.ok()) return SmbResponse{nt::kInvalidParameter};
