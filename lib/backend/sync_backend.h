@@ -32,6 +32,10 @@ class SyncBackend {
   SyncBackend(backend::Backend& backend, backend::RequestContext ctx)
       : b_(backend), ctx_(std::move(ctx)) {}
 
+  // What the calls go to, for a blocking caller that waits on an asynchronous helper.
+  backend::Backend& backend() const { return b_; }
+  const backend::RequestContext& context() const { return ctx_; }
+
   // The same backend as another caller.
   SyncBackend As(backend::Identity who) const {
     backend::RequestContext ctx = ctx_;

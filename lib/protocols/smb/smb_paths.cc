@@ -72,27 +72,16 @@ uint32_t ParseSmbPath(absl::string_view name, ParsedPath* out) {
 absl::StatusOr<backend::Attributes> LookupIgnoringCase(backend::SyncBackend& fs,
                                                        backend::InodeNumber dir,
                                                        std::string* name) {
-  absl::StatusOr<backend::Attributes> found = fs.Lookup(dir, *name);
-  if (found.ok() || found.status().code() != absl::StatusCode::kNotFound) return found;
-  bool has_letters =
-      std::any_of(name->begin(), name->end(), [](char c) { return absl::ascii_isalpha(c); });
-  if (!has_letters) return found;
-  // A miss costs a scan of the directory (as in Samba without a name cache).
-  uint64_t cookie = 0;
-  uint64_t verifier = 0;
-  while (true) {
-    absl::StatusOr<backend::ReadDirResult> page = fs.ReadDir(dir, cookie, verifier, 1000);
-    if (!page.ok()) return found;
-    for (const backend::DirEntry& entry : page->entries) {
-      cookie = entry.cookie;
-      if (absl::EqualsIgnoreCase(entry.name, *name)) {
-        *name = entry.name;
-        return fs.Lookup(dir, *name);
-      }
-    }
-    verifier = page->cookie_verifier;
-    if (page->eof || page->entries.empty()) return found;
-  }
+  // The blocking form waits for the asynchronous one (blocking-pool callers only).
+  return backend::Await<backend::Attributes>([&](backend::Callback<backend::Attributes> done) {
+    LookupIgnoringCaseAsync(
+        fs.backend(), fs.context(), dir, *name,
+        [name, done = std::make_shared<backend::Callback<backend::Attributes>>(std::move(done))](
+            absl::StatusOr<backend::Attributes> found, std::string stored) {
+          if (found.ok()) *name = std::move(stored);
+          std::move (*done)(std::move(found));
+        });
+  });
 }
 
 namespace {
