@@ -1,6 +1,8 @@
 #include "lib/protocols/smb/smb_access.h"
 
+#include <memory>
 #include <string>
+#include <utility>
 
 #include "lib/auth/posix_permissions.h"
 #include "lib/backend/errors.h"
@@ -12,27 +14,69 @@
 
 namespace cfs::smb {
 
+namespace {
+
+backend::RequestContext AsRoot(backend::RequestContext ctx) {
+  ctx.identity = backend::Identity::Root();
+  return ctx;
+}
+
+// Blocks for an asynchronous function whose callback takes a plain value (blocking pool only).
+template <typename T, typename StartFn>
+T Wait(StartFn&& start) {
+  absl::StatusOr<T> value = backend::Await<T>([&](backend::Callback<T> done) {
+    start([done = std::make_shared<backend::Callback<T>>(std::move(done))](T result) {
+      std::move (*done)(std::move(result));
+    });
+  });
+  return *std::move(value);
+}
+
+}  // namespace
+
+void LoadDaclAsync(backend::Backend& backend, const backend::RequestContext& ctx,
+                   backend::InodeNumber inode, std::function<void(std::optional<Dacl>)> done) {
+  backend.GetXattr(AsRoot(ctx), inode, kDaclXattr,
+                   [inode, done = std::move(done)](absl::StatusOr<std::string> value) {
+                     if (!value.ok()) return done(std::nullopt);
+                     absl::StatusOr<Dacl> dacl = DecodeStoredDacl(*value);
+                     if (!dacl.ok()) {
+                       CFS_LOG(WARNING, "smb")
+                           << "inode " << inode << ": stored DACL unreadable ("
+                           << dacl.status().message() << "); its mode bits apply";
+                       return done(std::nullopt);
+                     }
+                     done(*std::move(dacl));
+                   });
+}
+
 std::optional<Dacl> LoadDacl(backend::SyncBackend& fs, backend::InodeNumber inode) {
-  backend::SyncBackend root = fs.As(backend::Identity::Root());
-  absl::StatusOr<std::string> value = root.GetXattr(inode, std::string(kDaclXattr));
-  if (!value.ok()) return std::nullopt;
-  absl::StatusOr<Dacl> dacl = DecodeStoredDacl(*value);
-  if (!dacl.ok()) {
-    CFS_LOG(WARNING, "smb") << "inode " << inode << ": stored DACL unreadable ("
-                            << dacl.status().message() << "); its mode bits apply";
-    return std::nullopt;
+  return Wait<std::optional<Dacl>>(
+      [&](auto done) { LoadDaclAsync(fs.backend(), fs.context(), inode, std::move(done)); });
+}
+
+void StoreDaclAsync(backend::Backend& backend, const backend::RequestContext& ctx,
+                    backend::InodeNumber inode, const Dacl* dacl,
+                    std::function<void(absl::Status)> done) {
+  if (dacl == nullptr) {
+    backend.RemoveXattr(AsRoot(ctx), inode, kDaclXattr,
+                        [done = std::move(done)](absl::StatusOr<backend::Done> removed) {
+                          if (backend::GetFsError(removed.status()) == backend::FsError::kNoEntry) {
+                            return done(absl::OkStatus());
+                          }
+                          done(removed.status());
+                        });
+    return;
   }
-  return *dacl;
+  backend.SetXattr(
+      AsRoot(ctx), inode, kDaclXattr, EncodeStoredDacl(*dacl),
+      backend::XattrSetMode::kCreateOrReplace,
+      [done = std::move(done)](absl::StatusOr<backend::Done> stored) { done(stored.status()); });
 }
 
 absl::Status StoreDacl(backend::SyncBackend& fs, backend::InodeNumber inode, const Dacl* dacl) {
-  backend::SyncBackend root = fs.As(backend::Identity::Root());
-  if (dacl == nullptr) {
-    absl::Status removed = root.RemoveXattr(inode, std::string(kDaclXattr)).status();
-    if (backend::GetFsError(removed) == backend::FsError::kNoEntry) return absl::OkStatus();
-    return removed;
-  }
-  return root.SetXattr(inode, std::string(kDaclXattr), EncodeStoredDacl(*dacl)).status();
+  return Wait<absl::Status>(
+      [&](auto done) { StoreDaclAsync(fs.backend(), fs.context(), inode, dacl, std::move(done)); });
 }
 
 absl::StatusOr<std::optional<Dacl>> DaclOfCreateContexts(const std::vector<CreateContext>& list) {
@@ -46,43 +90,82 @@ absl::StatusOr<std::optional<Dacl>> DaclOfCreateContexts(const std::vector<Creat
   return dacl;
 }
 
+void SetNewFileDaclAsync(backend::Backend& backend, const backend::RequestContext& ctx,
+                         backend::InodeNumber parent, const backend::Attributes& made,
+                         std::optional<Dacl> given, std::function<void()> done) {
+  backend::Backend* b = &backend;
+  auto store = [b, ctx, made, done](std::optional<Dacl> dacl) {
+    if (!dacl.has_value()) return done();
+    auto owned = std::make_shared<Dacl>(*std::move(dacl));
+    StoreDaclAsync(*b, ctx, made.inode, owned.get(), [owned, made, done](absl::Status stored) {
+      if (!stored.ok()) {
+        CFS_LOG(WARNING, "smb") << "storing the DACL of new file " << made.inode
+                                << " failed: " << stored.message();
+      }
+      done();
+    });
+  };
+  if (given.has_value()) return store(std::move(given));
+  LoadDaclAsync(backend, ctx, parent, [made, store](std::optional<Dacl> from) {
+    if (!from.has_value()) return store(std::nullopt);
+    store(InheritedDacl(*from, made.type == backend::FileType::kDirectory, made.uid, made.gid));
+  });
+}
+
 void SetNewFileDacl(backend::SyncBackend& fs, backend::InodeNumber parent,
                     const backend::Attributes& made, std::optional<Dacl> given) {
-  if (!given.has_value()) {
-    std::optional<Dacl> from = LoadDacl(fs, parent);
-    if (!from.has_value()) return;
-    given = InheritedDacl(*from, made.type == backend::FileType::kDirectory, made.uid, made.gid);
-    if (!given.has_value()) return;
-  }
-  if (absl::Status stored = StoreDacl(fs, made.inode, &*given); !stored.ok()) {
-    CFS_LOG(WARNING, "smb") << "storing the DACL of new file " << made.inode
-                            << " failed: " << stored.message();
-  }
+  Wait<bool>([&](auto done) {
+    SetNewFileDaclAsync(fs.backend(), fs.context(), parent, made, std::move(given),
+                        [done = std::move(done)] { done(true); });
+  });
+}
+
+void HandleAccessAsync(backend::Backend& backend, const backend::RequestContext& ctx,
+                       const backend::Identity& who, const backend::Attributes& attrs,
+                       std::optional<backend::Attributes> dir, bool read_only,
+                       std::function<void(uint32_t maximal, bool by_dacl)> done) {
+  uint32_t posix = MaximalAccess(who, attrs, dir.has_value() ? &*dir : nullptr, read_only);
+  // The backend enforces POSIX permissions on data: those rights need both.
+  auto finish = [posix, read_only, done](uint32_t granted) {
+    constexpr uint32_t kData =
+        access::kReadData | access::kWriteData | access::kAppendData | access::kExecute;
+    granted &= posix | ~kData;
+    if (read_only) granted &= ~access::kAnyWrite;
+    done(granted, true);
+  };
+  backend::Backend* b = &backend;
+  LoadDaclAsync(backend, ctx, attrs.inode,
+                [b, ctx, who, attrs, dir, posix, done, finish](std::optional<Dacl> dacl) {
+                  if (!dacl.has_value()) return done(posix, false);
+                  uint32_t granted = GrantedAccessWithDacl(*dacl, who, attrs);
+                  if ((granted & access::kDelete) || !dir.has_value()) return finish(granted);
+                  // Windows: DELETE is also granted by FILE_DELETE_CHILD on the parent
+                  // (MS-FSA 2.1.5.1.2.1).
+                  LoadDaclAsync(
+                      *b, ctx, dir->inode,
+                      [who, dir, posix, granted, finish](std::optional<Dacl> parent) {
+                        bool delete_child =
+                            parent.has_value()
+                                ? (GrantedAccessWithDacl(*parent, who, *dir) & access::kDeleteChild)
+                                : (posix & access::kDelete);
+                        finish(delete_child ? granted | access::kDelete : granted);
+                      });
+                });
 }
 
 uint32_t HandleAccess(backend::SyncBackend& fs, const backend::Identity& who,
                       const backend::Attributes& attrs, const backend::Attributes* dir,
                       bool read_only, bool* by_dacl) {
-  uint32_t posix = MaximalAccess(who, attrs, dir, read_only);
-  *by_dacl = false;
-  std::optional<Dacl> dacl = LoadDacl(fs, attrs.inode);
-  if (!dacl.has_value()) return posix;
-  *by_dacl = true;
-  uint32_t granted = GrantedAccessWithDacl(*dacl, who, attrs);
-  if (!(granted & access::kDelete) && dir != nullptr) {
-    // Windows: DELETE is also granted by FILE_DELETE_CHILD on the parent (MS-FSA 2.1.5.1.2.1).
-    std::optional<Dacl> parent = LoadDacl(fs, dir->inode);
-    bool delete_child = parent.has_value()
-                            ? (GrantedAccessWithDacl(*parent, who, *dir) & access::kDeleteChild)
-                            : (posix & access::kDelete);
-    if (delete_child) granted |= access::kDelete;
-  }
-  // The backend enforces POSIX permissions on data: those rights need both.
-  constexpr uint32_t kData =
-      access::kReadData | access::kWriteData | access::kAppendData | access::kExecute;
-  granted &= posix | ~kData;
-  if (read_only) granted &= ~access::kAnyWrite;
-  return granted;
+  using Answer = std::pair<uint32_t, bool>;
+  Answer answer = Wait<Answer>([&](auto done) {
+    HandleAccessAsync(fs.backend(), fs.context(), who, attrs,
+                      dir == nullptr ? std::nullopt : std::make_optional(*dir), read_only,
+                      [done = std::move(done)](uint32_t maximal, bool decided) {
+                        done(Answer(maximal, decided));
+                      });
+  });
+  *by_dacl = answer.second;
+  return answer.first;
 }
 
 uint32_t CheckOpenAccess(const backend::Identity& who, const backend::Attributes& attrs,

@@ -6,6 +6,7 @@
 #define CFS_LIB_PROTOCOLS_SMB_SMB_ACCESS_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -19,6 +20,13 @@ namespace cfs::smb {
 std::optional<Dacl> LoadDacl(backend::SyncBackend& fs, backend::InodeNumber inode);
 // Stores (or with null, removes) the DACL of `inode`.
 absl::Status StoreDacl(backend::SyncBackend& fs, backend::InodeNumber inode, const Dacl* dacl);
+// The asynchronous forms (the blocking ones above wait for them): `done` runs on a backend
+// thread, or at once. `dacl` need only live for the call.
+void LoadDaclAsync(backend::Backend& backend, const backend::RequestContext& ctx,
+                   backend::InodeNumber inode, std::function<void(std::optional<Dacl>)> done);
+void StoreDaclAsync(backend::Backend& backend, const backend::RequestContext& ctx,
+                    backend::InodeNumber inode, const Dacl* dacl,
+                    std::function<void(absl::Status)> done);
 
 // The DACL a CREATE's security descriptor context (SecD) gives a new file, or none (no SecD, or
 // one without a DACL). Errors: kInvalidArgument (a malformed descriptor).
@@ -28,6 +36,9 @@ absl::StatusOr<std::optional<Dacl>> DaclOfCreateContexts(const std::vector<Creat
 // DACL passes on (else none: its mode bits rule). A failure to store is logged.
 void SetNewFileDacl(backend::SyncBackend& fs, backend::InodeNumber parent,
                     const backend::Attributes& made, std::optional<Dacl> given);
+void SetNewFileDaclAsync(backend::Backend& backend, const backend::RequestContext& ctx,
+                         backend::InodeNumber parent, const backend::Attributes& made,
+                         std::optional<Dacl> given, std::function<void()> done);
 
 // The access mask `who` holds on `attrs`, in directory `dir` (null for the share root). With a
 // stored DACL: the rights it grants (DELETE also through the parent's FILE_DELETE_CHILD),
@@ -36,6 +47,11 @@ void SetNewFileDacl(backend::SyncBackend& fs, backend::InodeNumber parent,
 uint32_t HandleAccess(backend::SyncBackend& fs, const backend::Identity& who,
                       const backend::Attributes& attrs, const backend::Attributes* dir,
                       bool read_only, bool* by_dacl);
+// HandleAccess without waiting: `done` gets the mask and whether a DACL decided.
+void HandleAccessAsync(backend::Backend& backend, const backend::RequestContext& ctx,
+                       const backend::Identity& who, const backend::Attributes& attrs,
+                       std::optional<backend::Attributes> dir, bool read_only,
+                       std::function<void(uint32_t maximal, bool by_dacl)> done);
 
 // Whether `who` may open `attrs` with `*desired`, after expanding MAXIMUM_ALLOWED to `maximal`
 // (HandleAccess's) and adding FILE_WRITE_DATA when the open truncates. Returns nt::kSuccess

@@ -819,6 +819,9 @@ std::optional<SmbResponse> SmbConnection::Run(SmbRequest& r, SmbLater later) {
   };
   std::optional<SmbResponse> now;
   switch (command) {
+    case cmd::kCreate:
+      now = Create(r, std::move(counted));
+      break;
     case cmd::kRead:
       now = Read(r, std::move(counted));
       break;
@@ -908,8 +911,6 @@ SmbResponse SmbConnection::DispatchCommand(SmbRequest& r) {
       return SessionSetup(r);
     case cmd::kTreeConnect:
       return TreeConnect(r);
-    case cmd::kCreate:
-      return Create(r);
     case cmd::kLock:
       return Lock(r);
     case cmd::kIoctl:

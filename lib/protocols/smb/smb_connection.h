@@ -6,23 +6,23 @@
 // check credits and signatures, run each command, then sign/encrypt and send the (compound)
 // response. A command either answers at once on the loop (NEGOTIATE, SESSION_SETUP, TREE_CONNECT,
 // ECHO, LOCK, CHANGE_NOTIFY, OPLOCK_BREAK, CANCEL, IOCTLs answered from memory), or continues from
-// backend callbacks (READ, WRITE, FLUSH, CLOSE, LOGOFF, TREE_DISCONNECT, QUERY_DIRECTORY,
+// backend callbacks (CREATE, READ, WRITE, FLUSH, CLOSE, LOGOFF, TREE_DISCONNECT, QUERY_DIRECTORY,
 // QUERY_INFO of attributes and volume figures, SET_INFO of times, attributes and sizes, and the
 // session ends SESSION_SETUP causes: asynchronous SPI calls, never a waiting thread), or, for what
-// is not yet rewritten as callback chains (CREATE, IOCTLs on files, SET_INFO of security, renames,
-// links and dispositions, named-stream I/O and QUERY_INFO of streams and security), runs on the
-// server's blocking pool; the frame's processing resumes on the loop when the command answers. A
-// READ or WRITE alone in its frame does not hold the serial order: it runs beside the requests
-// after it and answers from its own callback.
+// is not yet rewritten as callback chains (named-stream opens and I/O, durable reconnects, IOCTLs
+// on files, SET_INFO of security, renames, links and dispositions, QUERY_INFO of streams and
+// security), runs on the server's blocking pool; the frame's processing resumes on the loop when
+// the command answers. A READ or WRITE alone in its frame does not hold the serial order: it
+// runs beside the requests after it and answers from its own callback.
 // Requests that wait (a blocking LOCK, CHANGE_NOTIFY) get an interim STATUS_PENDING and finish
 // later through SendAsync. The command handlers live in smb_session_ops.cc
-// (NEGOTIATE..TREE_DISCONNECT), smb_file_ops.cc (CREATE..LOCK), smb_query_ops.cc
-// (QUERY_*/SET_INFO) and smb_ioctl_ops.cc (IOCTL).
+// (NEGOTIATE..TREE_DISCONNECT), smb_create_ops.cc (CREATE), smb_file_ops.cc (CLOSE..LOCK),
+// smb_query_ops.cc (QUERY_*/SET_INFO) and smb_ioctl_ops.cc (IOCTL).
 //
 // Ownership: the TcpServer's handler owns a shared_ptr; queued work, callbacks and pending async
 // requests hold more, so the object outlives the socket until they finish. Thread-safe: the
 // state marked "owned by the serial order" is touched by one step at a time (on the loop, or on
-// a pool thread while the order waits for it).
+// a backend or pool thread while the order waits for it).
 //
 // Example (what SmbConnectionHandler does with each frame):
 //   auto bytes = std::make_shared<std::string>(frame);
@@ -219,8 +219,33 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   void CloseOrKeep(const std::shared_ptr<Session>& session,
                    const std::vector<std::shared_ptr<Open>>& opens, bool keep_durable,
                    std::function<void()> done);
+  // ---- CREATE (smb_create_ops.cc) ----
+  // Answers at once (errors, the srvsvc pipe) or from a chain of backend callbacks, each step
+  // below continuing the CreateRun; a named stream's open and a durable reconnect run on the
+  // blocking pool.
+  std::optional<SmbResponse> Create(SmbRequest& r, SmbLater later);
+  struct CreateRun;
+  SmbResponse CreatePipe(SmbRequest& r, CreateRun& run);
+  // The path's parent resolved: looks the entry up (ignoring case).
+  void CreateResolved(const std::shared_ptr<CreateRun>& run);
+  // The entry's attributes (none: it does not exist): the access check of an existing entry
+  // (its DACL read), or the creation of a new one.
+  void CreateLookedUp(const std::shared_ptr<CreateRun>& run,
+                      std::optional<backend::Attributes> existing);
+  void CreateOpenExisting(const std::shared_ptr<CreateRun>& run, uint32_t maximal, bool by_dacl);
+  // Oplock breaks and share modes of an existing entry, then its truncation.
+  void CreateRegister(const std::shared_ptr<CreateRun>& run, bool breaks);
+  void CreateNew(const std::shared_ptr<CreateRun>& run);
+  // A new entry's DACL (given or inherited), then its share modes.
+  void CreateStoreDacl(const std::shared_ptr<CreateRun>& run, std::optional<Dacl> dacl);
+  // Caching granted, the backend's open count taken, then the response.
+  void CreateFinish(const std::shared_ptr<CreateRun>& run);
+  SmbResponse CreateResponseFor(CreateRun& run, uint8_t oplock);
+  // An overwrite drops the file's named streams: `done` runs once they are gone (at once when
+  // it has none; their removal runs on the blocking pool).
+  void RemoveNamedStreamsAsync(const backend::RequestContext& ctx, backend::InodeNumber inode,
+                               std::function<void()> done);
   // ---- commands (smb_file_ops.cc) ----
-  SmbResponse Create(SmbRequest& r);
   std::optional<SmbResponse> Close(SmbRequest& r, SmbLater later);
   // READ, WRITE and FLUSH answer at once (errors, pipes) or from backend callbacks; named
   // streams go to the blocking pool.
@@ -239,9 +264,9 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
                        std::optional<LeaseContext>* lease_request, const std::string& lease_id);
   // The RqLs response context for a granted lease (none without one).
   static void AddLeaseContext(std::optional<LeaseContext>& lease, CreateResponse* resp);
-  // A CREATE or SET_INFO that waited for oplock breaks runs again; answered from here when it
-  // completes.
-  void RetryAfterBreaks(uint64_t async_id);
+  // A CREATE or SET_INFO that waited for oplock breaks runs again (a step of the serial order
+  // that calls `done` when it is over); answered from here when it completes.
+  void RetryAfterBreaks(uint64_t async_id, std::function<void()> done);
   // ---- named streams (smb_stream_ops.cc) ----
   // A CREATE of "file:stream" once the path resolved: opens or makes the stream (and the
   // file, when the disposition creates and it is missing).

@@ -1,5 +1,6 @@
-// CREATE, CLOSE, FLUSH, READ, WRITE, LOCK and CHANGE_NOTIFY of SmbConnection, with open
-// bookkeeping (share modes, delete-on-close, commit of unstable writes on close).
+// CLOSE, FLUSH, READ, WRITE, LOCK, OPLOCK_BREAK and CHANGE_NOTIFY of SmbConnection, with open
+// bookkeeping (share modes, delete-on-close, commit of unstable writes on close) and the waits
+// for oplock breaks that CREATE and SET_INFO share.
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "lib/backend/errors.h"
@@ -22,12 +23,6 @@ namespace {
 
 using namespace create;  // NOLINT: the dispositions, actions and options of CREATE
 
-// Durable handles wait this long for a reconnect unless DH2Q asks for less (Windows: 60 s
-// for DHnQ); a client may ask for up to five minutes.
-constexpr uint32_t kDefaultDurableTimeoutMs = 60000;
-constexpr uint32_t kMaxDurableTimeoutMs = 300000;
-
-constexpr uint32_t kStatusBadImpersonation = 0xC00000A5;
 constexpr uint32_t kStatusPipeEmpty = 0xC00000D9;
 
 std::string CloseBody(const backend::Attributes* a) {
@@ -50,376 +45,6 @@ std::string CloseBody(const backend::Attributes* a) {
 }
 
 }  // namespace
-
-SmbResponse SmbConnection::Create(SmbRequest& r) {
-  absl::StatusOr<CreateRequest> req = DecodeCreate(r.message);
-  if (!req.ok()) return SmbResponse{nt::kInvalidParameter};
-  // Durable handles: a reconnect to one (DHnC, DH2C), or a request for one (DHnQ, DH2Q).
-  std::optional<DurableV2Request> durable_v2;
-  bool durable_v1 = false;
-  for (const CreateContext& ctx : req->contexts) {
-    if ((ctx.name == "DHnC" || ctx.name == "DH2C") && !r.tree->share->ipc()) {
-      if (dialect_ < kDialect210) continue;
-      // A reconnect ignores the request's other fields (MS-SMB2 3.3.5.9.7).
-      absl::StatusOr<DurableReconnect> reconnect = DecodeDurableReconnect(ctx.name, ctx.data);
-      if (!reconnect.ok()) return SmbResponse{nt::kInvalidParameter};
-      return ReconnectDurable(r, *req, *reconnect);
-    }
-    if (ctx.name == "DHnQ") durable_v1 = true;
-    if (ctx.name == "DH2Q" && dialect_ >= kDialect300) {
-      absl::StatusOr<DurableV2Request> v2 = DecodeDurableV2Request(ctx.data);
-      if (!v2.ok()) return SmbResponse{nt::kInvalidParameter};
-      durable_v2 = *v2;
-    }
-  }
-  if (req->disposition > kOverwriteIf || req->impersonation_level > 3 ||
-      ((req->options & kOptDirectory) && (req->options & kOptNonDirectory))) {
-    return SmbResponse{req->impersonation_level > 3 ? kStatusBadImpersonation
-                                                    : nt::kInvalidParameter};
-  }
-  std::shared_ptr<Session> session = r.session;
-  std::shared_ptr<Tree> tree = r.tree;
-  auto open = std::make_shared<Open>();
-  open->id = server_.state().NextOpenId();
-  open->tree = tree;
-  open->create_options = req->options;
-  open->share_access = req->share_access;
-
-  if (tree->share->ipc()) {
-    absl::string_view name = req->name;
-    if (absl::StartsWith(name, "\\")) name.remove_prefix(1);
-    if (!absl::EqualsIgnoreCase(name, "srvsvc")) return SmbResponse{nt::kObjectNameNotFound};
-    std::vector<ShareListing> listing;
-    for (const Share& share : *server_.shares()) {
-      listing.push_back({share.name, share.ipc() ? 0x80000003u : 0u,
-                         share.ipc() ? "IPC Service" : "ClaudeFS export " + share.export_->name});
-    }
-    open->pipe = std::make_unique<SrvsvcPipe>(server_.config().server_name, std::move(listing));
-    open->granted_access = MapGenericRights(req->desired_access);
-    open->path = "srvsvc";
-    {
-      std::lock_guard<std::mutex> lock(session->mu);
-      session->opens[open->id] = open;
-    }
-    backend::Attributes none;
-    none.type = backend::FileType::kRegular;
-    none.mode = 0666;
-    SmbResponse out;
-    CreateResponse resp = ResponseFor(none, open->id, kActionOpened);
-    resp.file_attributes = kAttrNormal;
-    out.body = EncodeCreateResponse(resp);
-    out.created = resp.file;
-    return out;
-  }
-
-  if (durable_v1 && durable_v2.has_value()) return SmbResponse{nt::kInvalidParameter};
-
-  ParsedPath path;
-  if (absl::StartsWith(req->name, "\\")) return SmbResponse{nt::kInvalidParameter};
-  if (uint32_t s = ParseSmbPath(req->name, &path); s != nt::kSuccess) return SmbResponse{s};
-  backend::SyncBackend fs(server_.backend(), tree->ctx);
-  ResolvedParent parent;
-  if (uint32_t s = ResolveParent(fs, tree->share->root, path, &parent); s != nt::kSuccess) {
-    return SmbResponse{s};
-  }
-  uint32_t desired = MapGenericRights(req->desired_access);
-  if (desired & access::kSystemSecurity) return SmbResponse{nt::kPrivilegeNotHeld};
-  bool want_delete_on_close = (req->options & kOptDeleteOnClose) != 0;
-  if (want_delete_on_close && !(desired & access::kDelete)) {
-    return SmbResponse{nt::kInvalidParameter};
-  }
-  // A data stream is never a directory (MS-FSA 2.1.5.1).
-  if ((path.data_stream || !path.stream.empty()) && (req->options & kOptDirectory)) {
-    return SmbResponse{nt::kNotADirectory};
-  }
-  // A lease request (RqLs with oplock level "lease", SMB 2.1 and later).
-  std::optional<LeaseContext> lease_request;
-  std::string lease_id;
-  if (req->oplock_level == kOplockLease && dialect_ >= kDialect210) {
-    for (const CreateContext& ctx : req->contexts) {
-      if (ctx.name != "RqLs") continue;
-      absl::StatusOr<LeaseContext> lease = DecodeLeaseContext(ctx.data);
-      if (!lease.ok()) return SmbResponse{nt::kInvalidParameter};
-      if (lease->version == 2 && dialect_ < kDialect300) lease->version = 1;
-      lease_request = *lease;
-      lease_id = negotiate_request_.client_guid + lease->key;
-    }
-  }
-
-  if (!path.stream.empty()) {
-    return CreateStreamOpen(r, *req, path, parent, open, desired, lease_request, lease_id);
-  }
-
-  std::optional<backend::Attributes> existing;
-  if (parent.name.empty()) {
-    absl::StatusOr<backend::Attributes> root = fs.GetAttr(tree->share->root);
-    if (!root.ok()) return SmbResponse{NtStatusFor(root.status())};
-    existing = *root;
-  } else {
-    absl::StatusOr<backend::Attributes> found = LookupIgnoringCase(fs, parent.dir, &parent.name);
-    if (found.ok()) {
-      existing = *found;
-    } else if (found.status().code() != absl::StatusCode::kNotFound) {
-      return SmbResponse{NtStatusFor(found.status())};
-    }
-  }
-
-  if (lease_request.has_value()) {
-    // A lease key names one file (MS-SMB2 3.3.5.9.8).
-    uint32_t s = server_.state().CheckLeaseKey(lease_id, existing ? existing->inode : 0);
-    if (s != nt::kSuccess) return SmbResponse{s};
-  }
-
-  uint32_t action = kActionOpened;
-  backend::Attributes attrs;
-  uint32_t maximal_access = 0;  // for MxAc
-  if (existing.has_value()) {
-    attrs = *existing;
-    bool is_dir = attrs.type == backend::FileType::kDirectory;
-    if (req->disposition == kCreate) return SmbResponse{nt::kObjectNameCollision};
-    if ((req->options & kOptDirectory) && !is_dir) return SmbResponse{nt::kNotADirectory};
-    // A directory has no data stream to open (MS-FSA 2.1.5.1).
-    if (is_dir && path.data_stream) return SmbResponse{nt::kFileIsADirectory};
-    if ((req->options & kOptNonDirectory) && is_dir) return SmbResponse{nt::kFileIsADirectory};
-    if (attrs.type != backend::FileType::kRegular && !is_dir) {
-      return SmbResponse{nt::kAccessDenied};  // symlinks and special files are not served
-    }
-    if (is_dir && (req->disposition == kOverwrite || req->disposition == kOverwriteIf ||
-                   req->disposition == kSupersede)) {
-      return SmbResponse{nt::kInvalidParameter};
-    }
-    if (server_.state().DeletePending(attrs.inode)) return SmbResponse{nt::kDeletePending};
-    bool by_dacl = false;
-    uint32_t maximal =
-        HandleAccess(fs, tree->ctx.identity, attrs,
-                     parent.name.empty() ? nullptr : &parent.dir_attrs, tree->read_only, &by_dacl);
-    maximal_access = maximal;
-    bool truncate = req->disposition == kOverwrite || req->disposition == kOverwriteIf ||
-                    req->disposition == kSupersede;
-    if (uint32_t s = CheckOpenAccess(tree->ctx.identity, attrs, maximal, by_dacl, truncate,
-                                     tree->read_only, &desired);
-        s != nt::kSuccess) {
-      return SmbResponse{s};
-    }
-    if (want_delete_on_close && !is_dir && (attrs.mode & 0222) == 0) {
-      return SmbResponse{nt::kCannotDelete};
-    }
-    open->granted_access = desired;
-    open->inode = attrs.inode;
-    // Stat opens (attributes and security descriptor reads only) break no oplock.
-    bool breaks = !access::IsStatAccess(desired) || truncate;
-    SmbServerState::Intent intent{truncate, desired, req->share_access, lease_id,
-                                  want_delete_on_close};
-    using Step = SmbServerState::BreakStep;
-    if (breaks) {
-      // Durable opens whose client is gone are closed rather than waited for.
-      for (const std::shared_ptr<Open>& gone :
-           server_.state().TakeConflictingDisconnected(attrs.inode, intent)) {
-        server_.ReleaseOpen(gone, nullptr);
-      }
-      if (std::optional<SmbResponse> wait =
-              WaitForOplockBreaks(r, attrs.inode, intent, Step::kBeforeShareCheck)) {
-        return *wait;
-      }
-    }
-    if (uint32_t s = server_.state().RegisterOpen(open); s != nt::kSuccess) return SmbResponse{s};
-    if (breaks) {
-      if (std::optional<SmbResponse> wait =
-              WaitForOplockBreaks(r, attrs.inode, intent, Step::kAfterShareCheck)) {
-        server_.state().UnregisterOpen(*open);  // registered again when the CREATE runs again
-        return *wait;
-      }
-    }
-    if (truncate && attrs.size != 0) {
-      backend::SetAttributes set;
-      set.size = 0;
-      absl::StatusOr<backend::AttrChange> changed = fs.SetAttr(attrs.inode, set);
-      if (!changed.ok()) {
-        server_.state().UnregisterOpen(*open);
-        return SmbResponse{NtStatusFor(changed.status())};
-      }
-      attrs = changed->after;
-    }
-    if (truncate) {
-      action = req->disposition == kSupersede ? kActionSuperseded : kActionOverwritten;
-      RemoveNamedStreams(fs, attrs.inode);
-    }
-  } else {
-    if (req->disposition == kOpen || req->disposition == kOverwrite) {
-      return SmbResponse{nt::kObjectNameNotFound};
-    }
-    if (tree->read_only) return SmbResponse{nt::kAccessDenied};
-    if (want_delete_on_close && (req->file_attributes & kAttrReadonly)) {
-      return SmbResponse{nt::kCannotDelete};
-    }
-    absl::StatusOr<std::optional<Dacl>> dacl = DaclOfCreateContexts(req->contexts);
-    if (!dacl.ok()) return SmbResponse{nt::kInvalidParameter};
-    absl::StatusOr<backend::EntryResult> made =
-        (req->options & kOptDirectory)
-            ? fs.Mkdir(parent.dir, parent.name, 0755)
-            : fs.Create(parent.dir, parent.name, backend::CreateMode::kGuarded, 0,
-                        (req->file_attributes & kAttrReadonly) ? 0444 : 0644);
-    if (!made.ok()) return SmbResponse{NtStatusFor(made.status())};
-    attrs = made->attributes;
-    action = kActionCreated;
-    server_.state().DirectoryChanged(parent.dir);
-    SetNewFileDacl(fs, parent.dir, attrs, *dacl);
-    // (The tree is writable here: a read-only one refused the create above.)
-    maximal_access = MaximalAccess(tree->ctx.identity, attrs, &parent.dir_attrs, false);
-    uint32_t maximal = maximal_access | access::kAll;  // the creator gets what it asked for
-    if (desired & access::kMaximumAllowed) desired = (desired & ~access::kMaximumAllowed) | maximal;
-    open->granted_access = desired;
-    open->inode = attrs.inode;
-    if (uint32_t s = server_.state().RegisterOpen(open); s != nt::kSuccess) return SmbResponse{s};
-  }
-  open->parent = parent.dir;
-  open->name = parent.name;
-  open->path = parent.PathOf(parent.name);
-  open->directory = attrs.type == backend::FileType::kDirectory;
-  open->delete_on_close = want_delete_on_close;
-  open->conn = weak_from_this();
-  open->session = session;
-  open->encrypted = r.encrypted;
-  uint8_t oplock = kOplockNone;
-  // Directory leases (SMB2_CAP_DIRECTORY_LEASING) are not offered: a directory gets none, and
-  // the response carries no lease context (MS-SMB2 3.3.5.9.8).
-  if (open->directory) lease_request.reset();
-  oplock = GrantCaching(open, req->oplock_level, &lease_request, lease_id);
-  fs.Open(attrs.inode).IgnoreError();
-  {
-    std::lock_guard<std::mutex> lock(session->mu);
-    session->opens[open->id] = open;
-  }
-  CreateResponse resp = ResponseFor(attrs, open->id, action);
-  resp.oplock_level = oplock;
-  for (const CreateContext& ctx : req->contexts) {
-    if (ctx.name == "MxAc") {
-      std::string data;
-      Put32(&data, 0);
-      Put32(&data, maximal_access);
-      resp.contexts.push_back({"MxAc", data});
-    } else if (ctx.name == "QFid") {
-      std::string data;
-      Put64(&data, attrs.inode);
-      Put64(&data, tree->share->export_->id);
-      data.append(16, '\0');
-      resp.contexts.push_back({"QFid", data});
-    }
-  }
-  // A durable handle is granted to what caches handles: a batch oplock or a lease with handle
-  // caching (MS-SMB2 3.3.5.9.6, 3.3.5.9.10). Persistent handles are not offered.
-  bool caches_handles = oplock == kOplockBatch ||
-                        (lease_request.has_value() && (lease_request->state & kLeaseHandle));
-  if ((durable_v1 || durable_v2.has_value()) && caches_handles && !open->directory) {
-    open->durable = durable_v2.has_value() ? 2 : 1;
-    server_.state().AddDurable(open);
-    open->owner = session->user.name;
-    open->durable_timeout_ms = kDefaultDurableTimeoutMs;
-    if (durable_v2.has_value()) {
-      open->create_guid = durable_v2->create_guid;
-      if (durable_v2->timeout_ms != 0) {
-        open->durable_timeout_ms = std::min(durable_v2->timeout_ms, kMaxDurableTimeoutMs);
-      }
-      resp.contexts.push_back({"DH2Q", EncodeDurableV2Response(open->durable_timeout_ms, 0)});
-    } else {
-      resp.contexts.push_back({"DHnQ", EncodeDurableV1Response()});
-    }
-  }
-  AddLeaseContext(lease_request, &resp);
-  SmbResponse out;
-  out.body = EncodeCreateResponse(resp);
-  out.created = resp.file;
-  return out;
-}
-
-uint8_t SmbConnection::GrantCaching(const std::shared_ptr<Open>& open, uint8_t requested,
-                                    std::optional<LeaseContext>* lease_request,
-                                    const std::string& lease_id) {
-  if (!lease_request->has_value()) return server_.state().GrantOplock(open, requested);
-  LeaseContext& lease = **lease_request;
-  SmbServerState::LeaseGrant grant = server_.state().GrantLease(
-      open, lease_id, lease.key, lease.version, lease.state, lease.epoch);
-  lease.state = grant.state;
-  lease.flags = grant.flags | (lease.flags & kLeaseFlagParentKeySet);
-  lease.epoch = grant.epoch;
-  return kOplockLease;
-}
-
-void SmbConnection::AddLeaseContext(std::optional<LeaseContext>& lease, CreateResponse* resp) {
-  if (!lease.has_value()) return;
-  if (lease->version == 1 || !(lease->flags & kLeaseFlagParentKeySet)) lease->parent_key.clear();
-  resp->contexts.push_back({"RqLs", EncodeLeaseContext(*lease)});
-}
-
-SmbResponse SmbConnection::ReconnectDurable(SmbRequest& r, const CreateRequest& req,
-                                            const DurableReconnect& reconnect) {
-  // MS-SMB2 3.3.5.9.7 and 3.3.5.9.12: the open must be a disconnected durable one of this
-  // user, on this share, with the same CreateGuid (v2) and lease key (when leased).
-  SmbServerState& state = server_.state();
-  std::shared_ptr<Open> open = state.TakeDisconnected(reconnect.file.persistent);
-  // A client reconnecting at once may beat the teardown of its old connection: wait (at most
-  // 2 s) for a durable open still attached there to be let go.
-  for (int i = 0; open == nullptr && i < 100 && state.DurableAttached(reconnect.file.persistent);
-       ++i) {
-    absl::SleepFor(absl::Milliseconds(20));
-    open = state.TakeDisconnected(reconnect.file.persistent);
-  }
-  if (open == nullptr) return SmbResponse{nt::kObjectNameNotFound};
-  std::string lease_key;
-  for (const CreateContext& ctx : req.contexts) {
-    if (ctx.name != "RqLs") continue;
-    absl::StatusOr<LeaseContext> lease = DecodeLeaseContext(ctx.data);
-    if (lease.ok()) lease_key = lease->key;
-  }
-  uint32_t refused = nt::kSuccess;
-  if (open->owner != r.session->user.name) {
-    refused = nt::kAccessDenied;
-  } else if (open->durable != reconnect.version || open->tree->share->name != r.tree->share->name ||
-             (reconnect.version == 2 && open->create_guid != reconnect.create_guid) ||
-             (open->lease != nullptr &&
-              open->lease->id != negotiate_request_.client_guid + lease_key)) {
-    refused = nt::kObjectNameNotFound;
-  } else if (open->lease != nullptr) {
-    // A leased handle is reconnected under its own name (MS-SMB2 3.3.5.9.7).
-    ParsedPath path;
-    absl::string_view name = req.name;
-    if (absl::StartsWith(name, "\\")) name.remove_prefix(1);
-    if (ParseSmbPath(name, &path) != nt::kSuccess ||
-        !absl::EqualsIgnoreCase(path.normalized, open->path)) {
-      refused = nt::kInvalidParameter;
-    }
-  }
-  if (refused != nt::kSuccess) {
-    server_.KeepDurable(open);  // still the owner's to reconnect until its timeout
-    return SmbResponse{refused};
-  }
-  open->tree = r.tree;
-  open->conn = weak_from_this();
-  open->session = r.session;
-  open->encrypted = r.encrypted;
-  {
-    std::lock_guard<std::mutex> lock(r.session->mu);
-    r.session->opens[open->id] = open;
-  }
-  backend::SyncBackend fs(server_.backend(), open->tree->ctx);
-  absl::StatusOr<backend::Attributes> attrs = fs.GetAttr(open->inode);
-  if (!attrs.ok()) return SmbResponse{NtStatusFor(attrs.status())};
-  CreateResponse resp = ResponseFor(*attrs, open->id, kActionOpened);
-  resp.oplock_level = open->lease != nullptr ? kOplockLease : open->oplock;
-  if (open->lease != nullptr) {
-    LeaseContext lease;
-    lease.version = open->lease->version;
-    lease.key = open->lease->key;
-    lease.state = open->lease->state;
-    lease.epoch = open->lease->epoch;
-    resp.contexts.push_back({"RqLs", EncodeLeaseContext(lease)});
-  }
-  CFS_LOG(DEBUG, "smb") << peer_address_ << ": durable open " << open->id << " reconnected";
-  SmbResponse out;
-  out.body = EncodeCreateResponse(resp);
-  out.created = resp.file;
-  return out;
-}
 
 backend::RequestContext SmbConnection::OwnIo(const Open& open) {
   backend::RequestContext ctx = open.tree->ctx;
@@ -466,14 +91,9 @@ std::optional<SmbResponse> SmbConnection::WaitForBreaks(
   std::vector<SmbServerState::OplockBreak> breaks;
   bool wait = conflict(&breaks, [weak, id] {
     if (std::shared_ptr<SmbConnection> self = weak.lock()) {
-      // CREATE and SET_INFO block in the backend: the retry runs on the blocking pool, in the
-      // connection's serial order.
-      self->RunSerial([self, id](std::function<void()> done) {
-        self->server_.pool().Submit([self, id, done = std::move(done)] {
-          self->RetryAfterBreaks(id);
-          done();
-        });
-      });
+      // The retry runs in the connection's serial order.
+      self->RunSerial(
+          [self, id](std::function<void()> done) { self->RetryAfterBreaks(id, std::move(done)); });
     }
   });
   server_.SendBreaks(breaks);
@@ -505,27 +125,40 @@ SmbResponse SmbConnection::GoAsync(SmbRequest& r, uint64_t open_id, uint64_t asy
   return out;
 }
 
-void SmbConnection::RetryAfterBreaks(uint64_t async_id) {
+void SmbConnection::RetryAfterBreaks(uint64_t async_id, std::function<void()> done) {
   std::shared_ptr<Pending> p;
   {
     std::lock_guard<std::mutex> guard(pending_mu_);
     auto it = pending_.find(async_id);
-    if (it == pending_.end()) return;  // cancelled
-    p = it->second;
+    if (it != pending_.end()) p = it->second;
   }
-  SmbRequest r = p->request;
-  SmbResponse response = r.header.command == cmd::kCreate ? Create(r) : SetInfo(r);
-  if (response.go_async) return;  // waits for another break
-  {
-    std::lock_guard<std::mutex> guard(pending_mu_);
-    if (pending_.erase(async_id) == 0) return;  // cancelled meanwhile
+  if (p == nullptr) return done();                    // cancelled
+  auto r = std::make_shared<SmbRequest>(p->request);  // `p` keeps its message
+  std::shared_ptr<SmbConnection> self = shared_from_this();
+  SmbLater finish = [self, p, r, async_id, done](SmbResponse response) {
+    if (!response.go_async) {  // else it waits for another break
+      bool answered;
+      {
+        std::lock_guard<std::mutex> guard(self->pending_mu_);
+        answered = self->pending_.erase(async_id) != 0;  // not cancelled meanwhile
+      }
+      if (answered) {
+        self->SendAsync(p->request, response.status, std::move(response.body));
+        if (!p->rest.empty()) {
+          self->ResumeCompound(std::move(p->rest), p->rest_encrypted, p->rest_session,
+                               CompoundResume{p->request.session, p->request.tree, response.created,
+                                              response.status});
+        }
+      }
+    }
+    done();
+  };
+  if (r->header.command == cmd::kCreate) {
+    if (std::optional<SmbResponse> now = Create(*r, finish)) finish(*std::move(now));
+    return;
   }
-  SendAsync(p->request, response.status, std::move(response.body));
-  if (!p->rest.empty()) {
-    ResumeCompound(
-        std::move(p->rest), p->rest_encrypted, p->rest_session,
-        CompoundResume{p->request.session, p->request.tree, response.created, response.status});
-  }
+  // SET_INFO of a rename or disposition blocks in the backend: on the blocking pool.
+  server_.pool().Submit([self, r, finish] { finish(self->SetInfo(*r)); });
 }
 
 SmbResponse SmbConnection::OplockBreakAck(SmbRequest& r) {

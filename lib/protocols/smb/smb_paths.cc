@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 #include <mutex>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -203,31 +204,82 @@ void LookupIgnoringCaseAsync(
       });
 }
 
+namespace {
+
+// One ResolveParentAsync: the components walked so far.
+struct Walk {
+  backend::Backend* backend = nullptr;
+  backend::RequestContext ctx;
+  backend::InodeNumber root = 0;
+  ParsedPath path;
+  size_t next = 0;  // the component looked up next
+  ResolvedParent out;
+  std::function<void(uint32_t status, ResolvedParent parent)> done;
+};
+
+// Looks the next directory component up, or ends the walk at the last component. Recurses
+// from the lookup's callback: at most one level per component.
+void WalkNext(const std::shared_ptr<Walk>& walk) {
+  const std::vector<std::string>& components = walk->path.components;
+  if (walk->next + 1 >= components.size()) {
+    walk->out.name = components.back();
+    if (components.size() > 1) return walk->done(nt::kSuccess, std::move(walk->out));
+    walk->backend->GetAttr(walk->ctx, walk->root, [walk](absl::StatusOr<backend::Attributes> dir) {
+      if (!dir.ok()) return walk->done(NtStatusFor(dir.status()), {});
+      walk->out.dir_attrs = *dir;
+      walk->done(nt::kSuccess, std::move(walk->out));
+    });
+    return;
+  }
+  LookupIgnoringCaseAsync(*walk->backend, walk->ctx, walk->out.dir, components[walk->next],
+                          [walk](absl::StatusOr<backend::Attributes> next, std::string stored) {
+                            if (!next.ok()) {
+                              if (next.status().code() == absl::StatusCode::kNotFound) {
+                                return walk->done(nt::kObjectPathNotFound, {});
+                              }
+                              return walk->done(NtStatusFor(next.status()), {});
+                            }
+                            if (next->type != backend::FileType::kDirectory) {
+                              return walk->done(nt::kObjectPathNotFound, {});
+                            }
+                            walk->out.dir = next->inode;
+                            walk->out.dir_attrs = *next;
+                            walk->out.dir_path = walk->out.PathOf(stored);
+                            ++walk->next;
+                            WalkNext(walk);
+                          });
+}
+
+}  // namespace
+
+void ResolveParentAsync(backend::Backend& backend, const backend::RequestContext& ctx,
+                        backend::InodeNumber root, const ParsedPath& path,
+                        std::function<void(uint32_t status, ResolvedParent parent)> done) {
+  auto walk = std::make_shared<Walk>();
+  walk->out.dir = root;
+  if (path.components.empty()) return done(nt::kSuccess, std::move(walk->out));
+  walk->backend = &backend;
+  walk->ctx = ctx;
+  walk->root = root;
+  walk->path = path;
+  walk->done = std::move(done);
+  WalkNext(walk);
+}
+
 uint32_t ResolveParent(backend::SyncBackend& fs, backend::InodeNumber root, const ParsedPath& path,
                        ResolvedParent* out) {
-  out->dir = root;
-  out->name.clear();
-  out->dir_path.clear();
-  if (path.components.empty()) return nt::kSuccess;
-  for (size_t i = 0; i + 1 < path.components.size(); ++i) {
-    std::string component = path.components[i];
-    absl::StatusOr<backend::Attributes> next = LookupIgnoringCase(fs, out->dir, &component);
-    if (!next.ok()) {
-      if (next.status().code() == absl::StatusCode::kNotFound) return nt::kObjectPathNotFound;
-      return NtStatusFor(next.status());
-    }
-    if (next->type != backend::FileType::kDirectory) return nt::kObjectPathNotFound;
-    out->dir = next->inode;
-    out->dir_attrs = *next;
-    out->dir_path = out->PathOf(component);
-  }
-  if (path.components.size() == 1) {
-    absl::StatusOr<backend::Attributes> dir = fs.GetAttr(root);
-    if (!dir.ok()) return NtStatusFor(dir.status());
-    out->dir_attrs = *dir;
-  }
-  out->name = path.components.back();
-  return nt::kSuccess;
+  // The blocking form waits for the asynchronous one (blocking-pool callers only).
+  using Resolved = std::pair<uint32_t, ResolvedParent>;
+  absl::StatusOr<Resolved> resolved =
+      backend::Await<Resolved>([&](backend::Callback<Resolved> done) {
+        ResolveParentAsync(fs.backend(), fs.context(), root, path,
+                           [done = std::make_shared<backend::Callback<Resolved>>(std::move(done))](
+                               uint32_t status, ResolvedParent parent) {
+                             std::move (*done)(Resolved(status, std::move(parent)));
+                           });
+      });
+  *out = std::move(resolved->second);
+  return resolved->first;
 }
 
 }  // namespace cfs::smb

@@ -71,6 +71,10 @@ void LookupIgnoringCaseAsync(
 // kObjectPathNotFound (a missing or non-directory component), or the mapped backend error.
 uint32_t ResolveParent(backend::SyncBackend& fs, backend::InodeNumber root, const ParsedPath& path,
                        ResolvedParent* out);
+// ResolveParent without waiting: `done` gets the status and (on success) the parent.
+void ResolveParentAsync(backend::Backend& backend, const backend::RequestContext& ctx,
+                        backend::InodeNumber root, const ParsedPath& path,
+                        std::function<void(uint32_t status, ResolvedParent parent)> done);
 
 }  // namespace cfs::smb
 
