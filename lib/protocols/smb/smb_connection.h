@@ -7,13 +7,12 @@
 // response. A command either answers at once on the loop (NEGOTIATE, SESSION_SETUP, TREE_CONNECT,
 // ECHO, LOCK, CHANGE_NOTIFY, OPLOCK_BREAK, CANCEL, IOCTLs answered from memory), or continues from
 // backend callbacks (CREATE, READ, WRITE, FLUSH, CLOSE, LOGOFF, TREE_DISCONNECT, QUERY_DIRECTORY,
-// QUERY_INFO of attributes and volume figures, SET_INFO of times, attributes and sizes, and the
-// session ends SESSION_SETUP causes: asynchronous SPI calls, never a waiting thread), or, for what
-// is not yet rewritten as callback chains (named-stream opens and I/O, durable reconnects, IOCTLs
-// on files, SET_INFO of security, renames, links and dispositions, QUERY_INFO of streams and
-// security), runs on the server's blocking pool; the frame's processing resumes on the loop when
-// the command answers. A READ or WRITE alone in its frame does not hold the serial order: it
-// runs beside the requests after it and answers from its own callback.
+// QUERY_INFO, SET_INFO of times, attributes and sizes, and the session ends SESSION_SETUP
+// causes: asynchronous SPI calls, never a waiting thread), or, for what is not yet rewritten as
+// callback chains (named-stream opens and I/O, IOCTLs on files, SET_INFO of security, renames,
+// links and dispositions), runs on the server's blocking pool; the frame's processing resumes
+// on the loop when the command answers. A READ or WRITE alone in its frame does not hold the
+// serial order: it runs beside the requests after it and answers from its own callback.
 // Requests that wait (a blocking LOCK, CHANGE_NOTIFY) get an interim STATUS_PENDING and finish
 // later through SendAsync. The command handlers live in smb_session_ops.cc
 // (NEGOTIATE..TREE_DISCONNECT), smb_create_ops.cc (CREATE), smb_file_ops.cc (CLOSE..LOCK),
@@ -226,6 +225,10 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   std::optional<SmbResponse> Create(SmbRequest& r, SmbLater later);
   struct CreateRun;
   SmbResponse CreatePipe(SmbRequest& r, CreateRun& run);
+  // A CREATE with DHnC or DH2C: reattaches a disconnected durable open to this session (looking
+  // again after 20 ms while the open is still attached to the connection it is leaving).
+  void ReconnectDurable(const std::shared_ptr<CreateRun>& run, const DurableReconnect& reconnect,
+                        int attempt);
   // The path's parent resolved: looks the entry up (ignoring case).
   void CreateResolved(const std::shared_ptr<CreateRun>& run);
   // The entry's attributes (none: it does not exist): the access check of an existing entry
@@ -255,9 +258,7 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   SmbResponse Lock(SmbRequest& r);
   SmbResponse ChangeNotify(SmbRequest& r);
   SmbResponse OplockBreakAck(SmbRequest& r);
-  // A CREATE with DHnC or DH2C: reattaches a disconnected durable open to this session.
-  SmbResponse ReconnectDurable(SmbRequest& r, const CreateRequest& req,
-                               const DurableReconnect& reconnect);
+
   // After RegisterOpen: the lease `*lease_request` asks for (updated to what is granted), or
   // else the oplock level granted for `requested`.
   uint8_t GrantCaching(const std::shared_ptr<Open>& open, uint8_t requested,
@@ -293,8 +294,8 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   // skipping those `gone` names (by listing index).
   static SmbResponse FillDirectoryBuffer(Open& open, const QueryDirectoryRequest& req, size_t end,
                                          const std::function<bool(size_t)>& gone);
-  // QUERY_INFO: the attributes (and volume figures) from backend callbacks; named streams and
-  // the security descriptor on the blocking pool (QueryInfoBlocking); then one answer.
+  // QUERY_INFO: the facts it needs (attributes, a stream's size, the streams, volume figures,
+  // the DACL) from backend callbacks one after the other, then one answer.
   std::optional<SmbResponse> QueryInfo(SmbRequest& r, SmbLater later);
   struct QueryFacts {
     backend::Attributes attrs;       // of the open (a named stream's size and times)
@@ -303,7 +304,6 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
     std::optional<Dacl> dacl;
     backend::FsStatResult stat;
   };
-  SmbResponse QueryInfoBlocking(const QueryInfoRequest& req, const std::shared_ptr<Open>& open);
   SmbResponse AnswerQueryInfo(const QueryInfoRequest& req, Open& open, const QueryFacts& facts);
   // SET_INFO of basic information, end of file and allocation by backend callbacks; the other
   // classes (security, rename, link, disposition, streams) in SetInfo on the blocking pool.

@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "absl/strings/match.h"
-#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "lib/backend/errors.h"
 #include "lib/backend/sync_backend.h"
 #include "lib/common/logging.h"
@@ -78,10 +78,8 @@ std::optional<SmbResponse> SmbConnection::Create(SmbRequest& r, SmbLater later) 
       // A reconnect ignores the request's other fields (MS-SMB2 3.3.5.9.7).
       absl::StatusOr<DurableReconnect> reconnect = DecodeDurableReconnect(ctx.name, ctx.data);
       if (!reconnect.ok()) return SmbResponse{nt::kInvalidParameter};
-      // It may wait for the old connection's teardown: on the blocking pool.
-      server_.pool().Submit([self, run, later = std::move(later), reconnect = *reconnect] {
-        later(self->ReconnectDurable(*run->r, run->req, reconnect));
-      });
+      run->later = std::move(later);
+      ReconnectDurable(run, *reconnect, 0);
       return std::nullopt;
     }
     if (ctx.name == "DHnQ") run->durable_v1 = true;
@@ -491,20 +489,24 @@ void SmbConnection::AddLeaseContext(std::optional<LeaseContext>& lease, CreateRe
   resp->contexts.push_back({"RqLs", EncodeLeaseContext(*lease)});
 }
 
-SmbResponse SmbConnection::ReconnectDurable(SmbRequest& r, const CreateRequest& req,
-                                            const DurableReconnect& reconnect) {
+void SmbConnection::ReconnectDurable(const std::shared_ptr<CreateRun>& run,
+                                     const DurableReconnect& reconnect, int attempt) {
   // MS-SMB2 3.3.5.9.7 and 3.3.5.9.12: the open must be a disconnected durable one of this
   // user, on this share, with the same CreateGuid (v2) and lease key (when leased).
+  SmbRequest& r = *run->r;
+  const CreateRequest& req = run->req;
   SmbServerState& state = server_.state();
   std::shared_ptr<Open> open = state.TakeDisconnected(reconnect.file.persistent);
-  // A client reconnecting at once may beat the teardown of its old connection: wait (at most
-  // 2 s) for a durable open still attached there to be let go.
-  for (int i = 0; open == nullptr && i < 100 && state.DurableAttached(reconnect.file.persistent);
-       ++i) {
-    absl::SleepFor(absl::Milliseconds(20));
-    open = state.TakeDisconnected(reconnect.file.persistent);
+  if (open == nullptr && attempt < 100 && state.DurableAttached(reconnect.file.persistent)) {
+    // A client reconnecting at once may beat the teardown of its old connection: look again
+    // (every 20 ms, at most 2 s) for a durable open still attached there to be let go.
+    std::shared_ptr<SmbConnection> self = shared_from_this();
+    server_.RunAfter(absl::Milliseconds(20), [self, run, reconnect, attempt] {
+      self->ReconnectDurable(run, reconnect, attempt + 1);
+    });
+    return;
   }
-  if (open == nullptr) return SmbResponse{nt::kObjectNameNotFound};
+  if (open == nullptr) return run->later(SmbResponse{nt::kObjectNameNotFound});
   std::string lease_key;
   for (const CreateContext& ctx : req.contexts) {
     if (ctx.name != "RqLs") continue;
@@ -531,7 +533,7 @@ SmbResponse SmbConnection::ReconnectDurable(SmbRequest& r, const CreateRequest& 
   }
   if (refused != nt::kSuccess) {
     server_.KeepDurable(open);  // still the owner's to reconnect until its timeout
-    return SmbResponse{refused};
+    return run->later(SmbResponse{refused});
   }
   open->tree = r.tree;
   open->conn = weak_from_this();
@@ -541,24 +543,27 @@ SmbResponse SmbConnection::ReconnectDurable(SmbRequest& r, const CreateRequest& 
     std::lock_guard<std::mutex> lock(r.session->mu);
     r.session->opens[open->id] = open;
   }
-  backend::SyncBackend fs(server_.backend(), open->tree->ctx);
-  absl::StatusOr<backend::Attributes> attrs = fs.GetAttr(open->inode);
-  if (!attrs.ok()) return SmbResponse{NtStatusFor(attrs.status())};
-  CreateResponse resp = ResponseFor(*attrs, open->id, kActionOpened);
-  resp.oplock_level = open->lease != nullptr ? kOplockLease : open->oplock;
-  if (open->lease != nullptr) {
-    LeaseContext lease;
-    lease.version = open->lease->version;
-    lease.key = open->lease->key;
-    lease.state = open->lease->state;
-    lease.epoch = open->lease->epoch;
-    resp.contexts.push_back({"RqLs", EncodeLeaseContext(lease)});
-  }
-  CFS_LOG(DEBUG, "smb") << peer_address_ << ": durable open " << open->id << " reconnected";
-  SmbResponse out;
-  out.body = EncodeCreateResponse(resp);
-  out.created = resp.file;
-  return out;
+  std::shared_ptr<SmbConnection> self = shared_from_this();
+  server_.backend().GetAttr(
+      open->tree->ctx, open->inode, [self, run, open](absl::StatusOr<backend::Attributes> attrs) {
+        if (!attrs.ok()) return run->later(SmbResponse{NtStatusFor(attrs.status())});
+        CreateResponse resp = ResponseFor(*attrs, open->id, kActionOpened);
+        resp.oplock_level = open->lease != nullptr ? kOplockLease : open->oplock;
+        if (open->lease != nullptr) {
+          LeaseContext lease;
+          lease.version = open->lease->version;
+          lease.key = open->lease->key;
+          lease.state = open->lease->state;
+          lease.epoch = open->lease->epoch;
+          resp.contexts.push_back({"RqLs", EncodeLeaseContext(lease)});
+        }
+        CFS_LOG(DEBUG, "smb") << self->peer_address_ << ": durable open " << open->id
+                              << " reconnected";
+        SmbResponse out;
+        out.body = EncodeCreateResponse(resp);
+        out.created = resp.file;
+        run->later(std::move(out));
+      });
 }
 
 }  // namespace cfs::smb

@@ -249,6 +249,24 @@ SmbResponse SmbConnection::FillDirectoryBuffer(Open& open, const QueryDirectoryR
   return resp;
 }
 
+namespace {
+
+// One backend call gathering a fact of QUERY_INFO: calls `next` with kSuccess or the NTSTATUS
+// that ends the chain.
+using FactDone = std::function<void(uint32_t status)>;
+using FactStep = std::function<void(FactDone next)>;
+
+// Runs steps[i..] one after the other (each from the previous one's callback), then `done`.
+void RunFactSteps(const std::shared_ptr<std::vector<FactStep>>& steps, size_t i, FactDone done) {
+  if (i == steps->size()) return done(nt::kSuccess);
+  (*steps)[i]([steps, i, done](uint32_t status) {
+    if (status != nt::kSuccess) return done(status);
+    RunFactSteps(steps, i + 1, done);
+  });
+}
+
+}  // namespace
+
 std::optional<SmbResponse> SmbConnection::QueryInfo(SmbRequest& r, SmbLater later) {
   absl::StatusOr<QueryInfoRequest> req = DecodeQueryInfo(r.message);
   if (!req.ok()) return SmbResponse{nt::kInvalidParameter};
@@ -260,71 +278,70 @@ std::optional<SmbResponse> SmbConnection::QueryInfo(SmbRequest& r, SmbLater late
     facts.attrs = facts.file_attrs = PipeAttributes();
     return AnswerQueryInfo(*req, *open, facts);
   }
-  std::shared_ptr<SmbConnection> self = shared_from_this();
-  bool stream_facts = open->pipe != nullptr || !open->stream.empty() ||
-                      (req->info_type == kInfoFile && req->info_class == info::kStream) ||
-                      req->info_type == kInfoSecurity;
-  if (stream_facts) {
-    // Named streams and the security descriptor are read through SyncBackend (smb_streams.h,
-    // smb_access.h): on the blocking pool.
-    server_.pool().Submit([self, open, req = *req, later = std::move(later)] {
-      later(self->QueryInfoBlocking(req, open));
-    });
-    return std::nullopt;
-  }
+  // The facts the answer needs, gathered by backend callbacks one after the other: the
+  // attributes, a named stream's size, the list of streams, the volume's figures, the DACL.
+  auto facts = std::make_shared<QueryFacts>();
+  auto steps = std::make_shared<std::vector<FactStep>>();
   backend::Backend* backend = &server_.backend();
-  backend->GetAttr(open->tree->ctx, open->inode,
-                   [self, backend, open, req = *req,
-                    later = std::move(later)](absl::StatusOr<backend::Attributes> got) mutable {
-                     if (!got.ok()) return later(SmbResponse{NtStatusFor(got.status())});
-                     auto facts = std::make_shared<QueryFacts>();
-                     facts->attrs = facts->file_attrs = *got;
-                     if (req.info_type != kInfoFilesystem) {
-                       return later(self->AnswerQueryInfo(req, *open, *facts));
-                     }
-                     backend->FsStat(open->tree->ctx, open->tree->share->root,
-                                     [self, open, req, facts, later = std::move(later)](
-                                         absl::StatusOr<backend::FsStatResult> stat) mutable {
-                                       if (!stat.ok())
-                                         return later(SmbResponse{NtStatusFor(stat.status())});
-                                       facts->stat = *stat;
-                                       later(self->AnswerQueryInfo(req, *open, *facts));
-                                     });
-                   });
-  return std::nullopt;
-}
-
-SmbResponse SmbConnection::QueryInfoBlocking(const QueryInfoRequest& req,
-                                             const std::shared_ptr<Open>& open) {
-  backend::SyncBackend fs(server_.backend(), open->tree->ctx);
-  QueryFacts facts;
   if (open->pipe != nullptr) {
-    facts.attrs = facts.file_attrs = PipeAttributes();
+    facts->attrs = facts->file_attrs = PipeAttributes();
   } else {
-    absl::StatusOr<backend::Attributes> got = fs.GetAttr(open->inode);
-    if (!got.ok()) return SmbResponse{NtStatusFor(got.status())};
-    facts.attrs = facts.file_attrs = *got;
+    steps->push_back([backend, open, facts](FactDone next) {
+      backend->GetAttr(open->tree->ctx, open->inode,
+                       [facts, next](absl::StatusOr<backend::Attributes> got) {
+                         if (!got.ok()) return next(NtStatusFor(got.status()));
+                         facts->attrs = facts->file_attrs = *got;
+                         next(nt::kSuccess);
+                       });
+    });
   }
   if (!open->stream.empty()) {
-    absl::StatusOr<std::string> content = ReadStream(fs, open->inode, open->stream);
-    if (!content.ok()) return SmbResponse{NtStatusFor(content.status())};
-    facts.attrs = StreamAttributes(facts.attrs, content->size());
+    steps->push_back([backend, open, facts](FactDone next) {
+      ReadStreamAsync(*backend, open->tree->ctx, open->inode, open->stream,
+                      [facts, next](absl::StatusOr<std::string> content) {
+                        if (!content.ok()) return next(NtStatusFor(content.status()));
+                        facts->attrs = StreamAttributes(facts->attrs, content->size());
+                        next(nt::kSuccess);
+                      });
+    });
   }
-  if (req.info_type == kInfoFile && req.info_class == info::kStream) {
-    absl::StatusOr<std::vector<StreamInfo>> streams = ListStreams(fs, open->inode);
-    if (!streams.ok()) return SmbResponse{NtStatusFor(streams.status())};
-    facts.streams = std::move(*streams);
+  if (req->info_type == kInfoFile && req->info_class == info::kStream) {
+    steps->push_back([backend, open, facts](FactDone next) {
+      ListStreamsAsync(*backend, open->tree->ctx, open->inode,
+                       [facts, next](absl::StatusOr<std::vector<StreamInfo>> streams) {
+                         if (!streams.ok()) return next(NtStatusFor(streams.status()));
+                         facts->streams = *std::move(streams);
+                         next(nt::kSuccess);
+                       });
+    });
   }
-  if (req.info_type == kInfoFilesystem) {
-    absl::StatusOr<backend::FsStatResult> stat = fs.FsStat(open->tree->share->root);
-    if (!stat.ok()) return SmbResponse{NtStatusFor(stat.status())};
-    facts.stat = *stat;
+  if (req->info_type == kInfoFilesystem) {
+    steps->push_back([backend, open, facts](FactDone next) {
+      backend->FsStat(open->tree->ctx, open->tree->share->root,
+                      [facts, next](absl::StatusOr<backend::FsStatResult> stat) {
+                        if (!stat.ok()) return next(NtStatusFor(stat.status()));
+                        facts->stat = *stat;
+                        next(nt::kSuccess);
+                      });
+    });
   }
-  if (req.info_type == kInfoSecurity && (open->granted_access & access::kReadControl) &&
-      !(req.additional_information & kSecSacl)) {
-    facts.dacl = LoadDacl(fs, open->inode);
+  if (req->info_type == kInfoSecurity && (open->granted_access & access::kReadControl) &&
+      !(req->additional_information & kSecSacl)) {
+    steps->push_back([backend, open, facts](FactDone next) {
+      LoadDaclAsync(*backend, open->tree->ctx, open->inode,
+                    [facts, next](std::optional<Dacl> dacl) {
+                      facts->dacl = std::move(dacl);
+                      next(nt::kSuccess);
+                    });
+    });
   }
-  return AnswerQueryInfo(req, *open, facts);
+  std::shared_ptr<SmbConnection> self = shared_from_this();
+  RunFactSteps(steps, 0,
+               [self, open, req = *req, facts, later = std::move(later)](uint32_t status) {
+                 if (status != nt::kSuccess) return later(SmbResponse{status});
+                 later(self->AnswerQueryInfo(req, *open, *facts));
+               });
+  return std::nullopt;
 }
 
 SmbResponse SmbConnection::AnswerQueryInfo(const QueryInfoRequest& request, Open& open_ref,

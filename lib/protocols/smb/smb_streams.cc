@@ -1,5 +1,10 @@
 #include "lib/protocols/smb/smb_streams.h"
 
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <utility>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "lib/backend/errors.h"
@@ -47,18 +52,61 @@ absl::StatusOr<std::string> FindStream(backend::SyncBackend& fs, backend::InodeN
   return FsErrorStatus(FsError::kNoEntry, absl::StrCat("no stream '", name, "'"));
 }
 
+void ListStreamsAsync(backend::Backend& backend, const backend::RequestContext& ctx,
+                      backend::InodeNumber inode,
+                      std::function<void(absl::StatusOr<std::vector<StreamInfo>>)> done) {
+  backend::Backend* b = &backend;
+  backend.ListXattrs(
+      ctx, inode,
+      [b, ctx, inode, done = std::move(done)](absl::StatusOr<std::vector<std::string>> names) {
+        if (!names.ok()) return done(names.status());
+        // The sizes are read side by side; a stream removed meanwhile is left out.
+        struct Sizes {
+          std::mutex mu;
+          std::vector<std::optional<StreamInfo>> found;
+          size_t left = 0;
+        };
+        auto sizes = std::make_shared<Sizes>();
+        std::vector<std::string> streams;
+        for (absl::string_view attribute : *names) {
+          if (absl::ConsumePrefix(&attribute, kStreamXattrPrefix)) streams.emplace_back(attribute);
+        }
+        if (streams.empty()) return done(std::vector<StreamInfo>{});
+        sizes->found.resize(streams.size());
+        sizes->left = streams.size();
+        auto finish = [sizes, done] {
+          std::vector<StreamInfo> out;
+          for (std::optional<StreamInfo>& info : sizes->found) {
+            if (info.has_value()) out.push_back(*std::move(info));
+          }
+          done(std::move(out));
+        };
+        for (size_t i = 0; i < streams.size(); ++i) {
+          b->GetXattr(ctx, inode, AttributeName(streams[i]),
+                      [sizes, finish, i, name = streams[i]](absl::StatusOr<std::string> content) {
+                        bool last;
+                        {
+                          std::lock_guard<std::mutex> lock(sizes->mu);
+                          if (content.ok()) sizes->found[i] = StreamInfo{name, content->size()};
+                          last = --sizes->left == 0;
+                        }
+                        if (last) finish();
+                      });
+        }
+      });
+}
+
 absl::StatusOr<std::vector<StreamInfo>> ListStreams(backend::SyncBackend& fs,
                                                     backend::InodeNumber inode) {
-  absl::StatusOr<std::vector<std::string>> names = fs.ListXattrs(inode);
-  if (!names.ok()) return names.status();
-  std::vector<StreamInfo> streams;
-  for (absl::string_view attribute : *names) {
-    if (!absl::ConsumePrefix(&attribute, kStreamXattrPrefix)) continue;
-    absl::StatusOr<std::string> content = fs.GetXattr(inode, AttributeName(attribute));
-    if (!content.ok()) continue;  // removed meanwhile
-    streams.push_back({std::string(attribute), content->size()});
-  }
-  return streams;
+  // The blocking form waits for the asynchronous one (blocking-pool callers only).
+  return backend::Await<std::vector<StreamInfo>>(
+      [&](backend::Callback<std::vector<StreamInfo>> done) {
+        ListStreamsAsync(fs.backend(), fs.context(), inode,
+                         [done = std::make_shared<backend::Callback<std::vector<StreamInfo>>>(
+                              std::move(done))](absl::StatusOr<std::vector<StreamInfo>> streams) {
+                           std::move (*done)(std::move(streams));
+                         });
+      });
 }
 
 absl::Status CreateStream(backend::SyncBackend& fs, backend::InodeNumber inode,
@@ -70,6 +118,12 @@ absl::Status CreateStream(backend::SyncBackend& fs, backend::InodeNumber inode,
 absl::StatusOr<std::string> ReadStream(backend::SyncBackend& fs, backend::InodeNumber inode,
                                        absl::string_view name) {
   return fs.GetXattr(inode, AttributeName(name));
+}
+
+void ReadStreamAsync(backend::Backend& backend, const backend::RequestContext& ctx,
+                     backend::InodeNumber inode, absl::string_view name,
+                     backend::Callback<std::string> done) {
+  backend.GetXattr(ctx, inode, AttributeName(name), std::move(done));
 }
 
 absl::StatusOr<uint64_t> WriteStream(backend::SyncBackend& fs, backend::InodeNumber inode,

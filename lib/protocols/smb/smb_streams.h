@@ -14,6 +14,7 @@
 #define CFS_LIB_PROTOCOLS_SMB_SMB_STREAMS_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,6 +45,10 @@ absl::StatusOr<std::string> FindStream(backend::SyncBackend& fs, backend::InodeN
 // The named streams of `inode` with their sizes, in attribute order.
 absl::StatusOr<std::vector<StreamInfo>> ListStreams(backend::SyncBackend& fs,
                                                     backend::InodeNumber inode);
+// ListStreams without waiting: `done` runs on a backend thread (or at once).
+void ListStreamsAsync(backend::Backend& backend, const backend::RequestContext& ctx,
+                      backend::InodeNumber inode,
+                      std::function<void(absl::StatusOr<std::vector<StreamInfo>>)> done);
 
 // Creates the empty stream `name`. Errors: kExists, kNameTooLong, the backend's.
 absl::Status CreateStream(backend::SyncBackend& fs, backend::InodeNumber inode,
@@ -52,6 +57,9 @@ absl::Status CreateStream(backend::SyncBackend& fs, backend::InodeNumber inode,
 // The whole content of a stream. Errors: kNoEntry.
 absl::StatusOr<std::string> ReadStream(backend::SyncBackend& fs, backend::InodeNumber inode,
                                        absl::string_view name);
+void ReadStreamAsync(backend::Backend& backend, const backend::RequestContext& ctx,
+                     backend::InodeNumber inode, absl::string_view name,
+                     backend::Callback<std::string> done);
 
 // Writes `data` at `offset` (zero-filling a gap); returns the stream's new size.
 // Errors: kNoEntry, kTooBig (past the attribute size limit).
