@@ -844,7 +844,7 @@ std::optional<SmbResponse> SmbConnection::Run(SmbRequest& r, SmbLater later) {
       now = QueryDirectory(r, std::move(counted));
       break;
     case cmd::kSetInfo:
-      now = SetInfoAsync(r, std::move(counted));
+      now = SetInfo(r, std::move(counted));
       break;
     case cmd::kTreeDisconnect:
       now = TreeDisconnect(r, std::move(counted));

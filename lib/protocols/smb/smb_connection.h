@@ -7,16 +7,15 @@
 // response. A command either answers at once on the loop (NEGOTIATE, SESSION_SETUP, TREE_CONNECT,
 // ECHO, LOCK, CHANGE_NOTIFY, OPLOCK_BREAK, CANCEL, IOCTLs answered from memory), or continues from
 // backend callbacks (CREATE, READ, WRITE, FLUSH, CLOSE, LOGOFF, TREE_DISCONNECT, QUERY_DIRECTORY,
-// QUERY_INFO, SET_INFO of times, attributes and sizes, and the session ends SESSION_SETUP
-// causes: asynchronous SPI calls, never a waiting thread), or, for what is not yet rewritten as
-// callback chains (named-stream opens and I/O, IOCTLs on files, SET_INFO of security, renames,
-// links and dispositions), runs on the server's blocking pool; the frame's processing resumes
+// QUERY_INFO, SET_INFO, and the session ends SESSION_SETUP causes: asynchronous SPI calls, never
+// a waiting thread), or, for what is not yet rewritten as callback chains (named-stream opens and
+// I/O, IOCTLs on files' data), runs on the server's blocking pool; the frame's processing resumes
 // on the loop when the command answers. A READ or WRITE alone in its frame does not hold the
 // serial order: it runs beside the requests after it and answers from its own callback.
 // Requests that wait (a blocking LOCK, CHANGE_NOTIFY) get an interim STATUS_PENDING and finish
 // later through SendAsync. The command handlers live in smb_session_ops.cc
 // (NEGOTIATE..TREE_DISCONNECT), smb_create_ops.cc (CREATE), smb_file_ops.cc (CLOSE..LOCK),
-// smb_query_ops.cc (QUERY_*/SET_INFO) and smb_ioctl_ops.cc (IOCTL).
+// smb_query_ops.cc (QUERY_*), smb_set_info_ops.cc (SET_INFO) and smb_ioctl_ops.cc (IOCTL).
 //
 // Ownership: the TcpServer's handler owns a shared_ptr; queued work, callbacks and pending async
 // requests hold more, so the object outlives the socket until they finish. Thread-safe: the
@@ -305,10 +304,31 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
     backend::FsStatResult stat;
   };
   SmbResponse AnswerQueryInfo(const QueryInfoRequest& req, Open& open, const QueryFacts& facts);
-  // SET_INFO of basic information, end of file and allocation by backend callbacks; the other
-  // classes (security, rename, link, disposition, streams) in SetInfo on the blocking pool.
-  std::optional<SmbResponse> SetInfoAsync(SmbRequest& r, SmbLater later);
-  SmbResponse SetInfo(SmbRequest& r);
+  // ---- SET_INFO (smb_set_info_ops.cc) ----
+  // Answers at once (errors, position, mode) or from backend callbacks; a named stream's resize
+  // and rename run on the blocking pool.
+  std::optional<SmbResponse> SetInfo(SmbRequest& r, SmbLater later);
+  std::optional<SmbResponse> SetBasicInfo(const std::shared_ptr<Open>& open, const std::string& b,
+                                          SmbLater later);
+  std::optional<SmbResponse> SetSize(const std::shared_ptr<Open>& open, const SetInfoRequest& req,
+                                     SmbLater later);
+  std::optional<SmbResponse> SetSecurity(const std::shared_ptr<Open>& open,
+                                         const std::shared_ptr<SetInfoRequest>& req,
+                                         SmbLater later);
+  // A delete disposition set waits for the handle caching of other leases to break.
+  std::optional<SmbResponse> SetDisposition(SmbRequest& r, const std::shared_ptr<Open>& open,
+                                            const std::string& b, SmbLater later);
+  // A rename or hard link: the target resolved and looked up, then LinkOpen or RenameOpen.
+  std::optional<SmbResponse> SetName(SmbRequest& r, const std::shared_ptr<Open>& open,
+                                     const std::shared_ptr<SetInfoRequest>& req, SmbLater later);
+  void LinkOpen(const std::shared_ptr<Open>& open, const std::shared_ptr<ResolvedParent>& to,
+                bool replace, SmbLater later);
+  void RenameOpen(SmbRequest& r, const std::shared_ptr<Open>& open,
+                  const std::shared_ptr<ResolvedParent>& to, SmbLater later);
+  // Sets `set` through `open` (refused on a read-only tree) and tells the directory's watchers;
+  // `then` gets the NTSTATUS.
+  void SetAttrThen(const std::shared_ptr<Open>& open, const backend::SetAttributes& set,
+                   std::function<void(uint32_t status)> then);
   // ---- commands (smb_ioctl_ops.cc) ----
   SmbResponse Ioctl(SmbRequest& r);
   // Whether the IOCTL in `message` is answered from memory (negotiate validation, interfaces,

@@ -153,12 +153,9 @@ void SmbConnection::RetryAfterBreaks(uint64_t async_id, std::function<void()> do
     }
     done();
   };
-  if (r->header.command == cmd::kCreate) {
-    if (std::optional<SmbResponse> now = Create(*r, finish)) finish(*std::move(now));
-    return;
-  }
-  // SET_INFO of a rename or disposition blocks in the backend: on the blocking pool.
-  server_.pool().Submit([self, r, finish] { finish(self->SetInfo(*r)); });
+  std::optional<SmbResponse> now =
+      r->header.command == cmd::kCreate ? Create(*r, finish) : SetInfo(*r, finish);
+  if (now.has_value()) finish(*std::move(now));
 }
 
 SmbResponse SmbConnection::OplockBreakAck(SmbRequest& r) {
