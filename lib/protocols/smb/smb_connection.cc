@@ -865,27 +865,14 @@ std::optional<SmbResponse> SmbConnection::Run(SmbRequest& r, SmbLater later) {
       }
       return std::nullopt;
     }
-    case cmd::kNegotiate:
-    case cmd::kTreeConnect:
-    case cmd::kEcho:
-    case cmd::kLock:
-    case cmd::kChangeNotify:
-    case cmd::kOplockBreak:
-      now = DispatchCommand(r);  // in memory: answered here on the loop
-      break;
     case cmd::kIoctl:
-      if (IoctlInMemory(r.message)) {
-        now = DispatchCommand(r);
-        break;
-      }
-      [[fallthrough]];
+      now = Ioctl(r, std::move(counted));
+      break;
     default:
-      // Not yet a callback chain: blocks in SyncBackend on the blocking pool, and the serial
-      // order waits for it (`r` lives in the waiting compound).
-      server_.pool().Submit([self, &r, counted = std::move(counted)]() mutable {
-        counted(self->DispatchCommand(r));
-      });
-      return std::nullopt;
+      // NEGOTIATE, TREE_CONNECT, ECHO, LOCK, CHANGE_NOTIFY, OPLOCK_BREAK (and unknown commands):
+      // in memory, answered here on the loop.
+      now = DispatchCommand(r);
+      break;
   }
   if (now.has_value()) {
     RecordRequest(command, now->status, absl::Now() - start, received,
@@ -913,8 +900,6 @@ SmbResponse SmbConnection::DispatchCommand(SmbRequest& r) {
       return TreeConnect(r);
     case cmd::kLock:
       return Lock(r);
-    case cmd::kIoctl:
-      return Ioctl(r);
     case cmd::kEcho:
       return Echo(r);
     case cmd::kChangeNotify:

@@ -7,13 +7,13 @@
 // response. A command either answers at once on the loop (NEGOTIATE, SESSION_SETUP, TREE_CONNECT,
 // ECHO, LOCK, CHANGE_NOTIFY, OPLOCK_BREAK, CANCEL, IOCTLs answered from memory), or continues from
 // backend callbacks (CREATE, READ, WRITE, FLUSH, CLOSE, LOGOFF, TREE_DISCONNECT, QUERY_DIRECTORY,
-// QUERY_INFO, SET_INFO, and the session ends SESSION_SETUP causes: asynchronous SPI calls, never
-// a waiting thread), or, for what is not yet rewritten as callback chains (named-stream opens and
-// I/O, IOCTLs on files' data), runs on the server's blocking pool; the frame's processing resumes
-// on the loop when the command answers. A READ or WRITE alone in its frame does not hold the
-// serial order: it runs beside the requests after it and answers from its own callback.
-// Requests that wait (a blocking LOCK, CHANGE_NOTIFY) get an interim STATUS_PENDING and finish
-// later through SendAsync. The command handlers live in smb_session_ops.cc
+// QUERY_INFO, SET_INFO, IOCTL, and the session ends SESSION_SETUP causes: asynchronous SPI calls,
+// never a waiting thread). Named streams' opens, I/O, resizes and renames (a read-modify-write of
+// the file's stream store under its lock) run on the server's blocking pool; the frame's
+// processing resumes on the loop when the command answers. A READ or WRITE alone in its frame does
+// not hold the serial order: it runs beside the requests after it and answers from its own
+// callback. Requests that wait (a blocking LOCK, CHANGE_NOTIFY) get an interim STATUS_PENDING and
+// finish later through SendAsync. The command handlers live in smb_session_ops.cc
 // (NEGOTIATE..TREE_DISCONNECT), smb_create_ops.cc (CREATE), smb_file_ops.cc (CLOSE..LOCK),
 // smb_query_ops.cc (QUERY_*), smb_set_info_ops.cc (SET_INFO) and smb_ioctl_ops.cc (IOCTL).
 //
@@ -160,7 +160,7 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   // answered at once, else delivers it to `later` on the loop thread. `request` must stay valid
   // until then (commands on the blocking pool work on it).
   std::optional<SmbResponse> Run(SmbRequest& request, SmbLater later);
-  // The commands that answer at once, on the loop or on the blocking pool.
+  // The commands answered from memory, at once on the loop.
   SmbResponse DispatchCommand(SmbRequest& request);
   // Counts one answered request (also those refused before they ran).
   void RecordRequest(uint16_t command, uint32_t status, absl::Duration latency, size_t received,
@@ -330,11 +330,13 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   void SetAttrThen(const std::shared_ptr<Open>& open, const backend::SetAttributes& set,
                    std::function<void(uint32_t status)> then);
   // ---- commands (smb_ioctl_ops.cc) ----
-  SmbResponse Ioctl(SmbRequest& r);
-  // Whether the IOCTL in `message` is answered from memory (negotiate validation, interfaces,
-  // DFS, the srvsvc pipe, resume keys, refusals): it runs on the loop; the others (copy-chunk,
-  // sparse files, allocated ranges, object ids, reparse points) on the blocking pool.
-  static bool IoctlInMemory(absl::string_view message);
+  // Answers at once from memory (negotiate validation, interfaces, DFS, the srvsvc pipe, resume
+  // keys, object ids, refusals) or from backend callbacks (server-side copy, allocated ranges,
+  // sparse marks).
+  std::optional<SmbResponse> Ioctl(SmbRequest& r, SmbLater later);
+  struct CopyRun;
+  // Copies the next chunk of a server-side copy (read, then write), or answers after the last.
+  void CopyNextChunk(const std::shared_ptr<CopyRun>& copy);
 
   // Helpers shared by the handlers.
   // Registers `r` as pending (under `async_id`, or a new id), for `open_id`'s close to end it

@@ -1,10 +1,14 @@
 // IOCTL of SmbConnection: FSCTL_VALIDATE_NEGOTIATE_INFO, FSCTL_QUERY_NETWORK_INTERFACE_INFO,
 // FSCTL_PIPE_TRANSCEIVE (srvsvc), server-side copy (FSCTL_SRV_REQUEST_RESUME_KEY,
 // FSCTL_SRV_COPYCHUNK[_WRITE]), FSCTL_QUERY_ALLOCATED_RANGES, FSCTL_SET_SPARSE and
-// FSCTL_GET_REPARSE_POINT.
+// FSCTL_GET_REPARSE_POINT: answered from memory, or (on files' data) from backend callbacks.
 #include <arpa/inet.h>
 
-#include "lib/backend/sync_backend.h"
+#include <memory>
+#include <utility>
+
+#include "lib/backend/backend.h"
+#include "lib/common/buffer.h"
 #include "lib/protocols/smb/le_bytes.h"
 #include "lib/protocols/smb/ntstatus.h"
 #include "lib/protocols/smb/smb_connection.h"
@@ -39,33 +43,82 @@ std::string CopyChunkLimits() {
   return out;
 }
 
-}  // namespace
-
-bool SmbConnection::IoctlInMemory(absl::string_view message) {
-  absl::StatusOr<IoctlRequest> req = DecodeIoctl(message);
-  if (!req.ok() || (req->flags & 1) == 0) return true;  // refused without looking further
-  switch (req->ctl_code) {
-    case kFsctlValidateNegotiateInfo:
-    case kFsctlQueryNetworkInterfaceInfo:
-    case kFsctlDfsGetReferrals:
-    case kFsctlPipeTransceive:
-    case kFsctlSrvRequestResumeKey:
-      return true;
-    default:
-      return false;
-  }
+// The IOCTL response carrying `output`, or BUFFER_TOO_SMALL when it exceeds what the client
+// takes.
+SmbResponse IoctlReply(const IoctlRequest& req, std::string output, uint32_t status) {
+  if (output.size() > req.max_output_response) return SmbResponse{nt::kBufferTooSmall};
+  SmbResponse out;
+  out.status = status;
+  out.body = EncodeIoctlResponse(req.ctl_code, req.file, output);
+  return out;
 }
 
-SmbResponse SmbConnection::Ioctl(SmbRequest& r) {
+}  // namespace
+
+// One server-side copy (FSCTL_SRV_COPYCHUNK[_WRITE]) while its chunks are read and written,
+// one after the other; touched by one callback at a time.
+struct SmbConnection::CopyRun {
+  struct Chunk {
+    uint64_t from = 0;
+    uint64_t to = 0;
+    uint32_t length = 0;
+  };
+  IoctlRequest request;
+  std::shared_ptr<Open> source;
+  std::shared_ptr<Open> target;
+  std::vector<Chunk> chunks;
+  size_t next = 0;
+  uint64_t written = 0;
+  SmbLater later;
+};
+
+void SmbConnection::CopyNextChunk(const std::shared_ptr<CopyRun>& copy) {
+  Open& target = *copy->target;
+  if (copy->next == copy->chunks.size()) {
+    {
+      std::lock_guard<std::mutex> lock(target.mu);
+      target.dirty = true;
+    }
+    std::string out;
+    Put32(&out, static_cast<uint32_t>(copy->chunks.size()));
+    Put32(&out, 0);
+    Put32(&out, static_cast<uint32_t>(copy->written));
+    return copy->later(IoctlReply(copy->request, std::move(out), nt::kSuccess));
+  }
+  const CopyRun::Chunk chunk = copy->chunks[copy->next];
+  const Open& source = *copy->source;
+  if (server_.state().IoConflicts(source.inode, source.id, chunk.from, chunk.length, false) ||
+      server_.state().IoConflicts(target.inode, target.id, chunk.to, chunk.length, true)) {
+    return copy->later(SmbResponse{nt::kFileLockConflict});
+  }
+  std::shared_ptr<SmbConnection> self = shared_from_this();
+  backend::Backend* backend = &server_.backend();
+  backend->Read(source.tree->ctx, source.inode, chunk.from, chunk.length,
+                [self, backend, copy, chunk](absl::StatusOr<backend::ReadResult> data) {
+                  if (!data.ok()) return copy->later(SmbResponse{NtStatusFor(data.status())});
+                  if (data->data.size() < chunk.length)
+                    return copy->later(SmbResponse{nt::kInvalidViewSize});
+                  const Open& target = *copy->target;
+                  backend->Write(target.tree->ctx, target.inode, chunk.to,
+                                 Buffer::Adopt(std::move(data->data)),
+                                 backend::Stability::kUnstable,
+                                 [self, copy](absl::StatusOr<backend::WriteResult> written) {
+                                   if (!written.ok()) {
+                                     return copy->later(SmbResponse{NtStatusFor(written.status())});
+                                   }
+                                   copy->written += written->count;
+                                   ++copy->next;
+                                   self->CopyNextChunk(copy);
+                                 });
+                });
+}
+
+std::optional<SmbResponse> SmbConnection::Ioctl(SmbRequest& r, SmbLater later) {
   absl::StatusOr<IoctlRequest> req = DecodeIoctl(r.message);
   if (!req.ok()) return SmbResponse{nt::kInvalidParameter};
   if ((req->flags & 1) == 0) return SmbResponse{nt::kNotSupported};
-  auto reply = [&](std::string output, uint32_t status = nt::kSuccess) {
-    SmbResponse out;
-    if (output.size() > req->max_output_response) return SmbResponse{nt::kBufferTooSmall};
-    out.status = status;
-    out.body = EncodeIoctlResponse(req->ctl_code, req->file, output);
-    return out;
+  auto reply = [req = *req](std::string output, uint32_t status = nt::kSuccess) {
+    return IoctlReply(req, std::move(output), status);
   };
   switch (req->ctl_code) {
     case kFsctlValidateNegotiateInfo: {
@@ -123,7 +176,9 @@ SmbResponse SmbConnection::Ioctl(SmbRequest& r) {
     return reply(output, open->pipe->pending() > 0 ? nt::kBufferOverflow : nt::kSuccess);
   }
   if (open->pipe != nullptr) return SmbResponse{nt::kInvalidDeviceRequest};
-  backend::SyncBackend fs(server_.backend(), open->tree->ctx);
+  std::shared_ptr<SmbConnection> self = shared_from_this();
+  backend::Backend* backend = &server_.backend();
+  const backend::RequestContext& ctx = open->tree->ctx;
   switch (req->ctl_code) {
     case kFsctlSrvRequestResumeKey: {
       // SRV_REQUEST_RESUME_KEY response (MS-SMB2 2.2.32.3): a 24-byte key, ContextLength and
@@ -169,58 +224,43 @@ SmbResponse SmbConnection::Ioctl(SmbRequest& r) {
       if (total > kMaxCopyTotal) return reply(CopyChunkLimits(), nt::kInvalidParameter);
       // Server-side copy moves the files' own data; named streams are copied by READ/WRITE.
       if (!source->stream.empty() || !open->stream.empty()) return SmbResponse{nt::kNotSupported};
-      uint32_t chunks = 0;
-      uint64_t written_total = 0;
+      auto copy = std::make_shared<CopyRun>();
+      copy->request = *req;
+      copy->source = source;
+      copy->target = open;
+      copy->later = std::move(later);
       for (uint32_t i = 0; i < count; ++i) {
         size_t at = 32 + 24 * i;
-        uint64_t from = Le64(in, at);
-        uint64_t to = Le64(in, at + 8);
-        uint32_t length = Le32(in, at + 16);
-        if (server_.state().IoConflicts(source->inode, source->id, from, length, false) ||
-            server_.state().IoConflicts(open->inode, open->id, to, length, true)) {
-          return SmbResponse{nt::kFileLockConflict};
-        }
-        absl::StatusOr<backend::ReadResult> data = fs.Read(source->inode, from, length);
-        if (!data.ok()) return SmbResponse{NtStatusFor(data.status())};
-        if (data->data.size() < length) return SmbResponse{nt::kInvalidViewSize};
-        absl::StatusOr<backend::WriteResult> w = fs.Write(
-            open->inode, to, Buffer::Adopt(std::move(data->data)), backend::Stability::kUnstable);
-        if (!w.ok()) return SmbResponse{NtStatusFor(w.status())};
-        ++chunks;
-        written_total += w->count;
+        copy->chunks.push_back({Le64(in, at), Le64(in, at + 8), Le32(in, at + 16)});
       }
-      {
-        std::lock_guard<std::mutex> lock(open->mu);
-        open->dirty = true;
-      }
-      std::string out;
-      Put32(&out, chunks);
-      Put32(&out, 0);
-      Put32(&out, static_cast<uint32_t>(written_total));
-      return reply(out);
+      CopyNextChunk(copy);
+      return std::nullopt;
     }
     case kFsctlQueryAllocatedRanges: {
       if (req->input.size() < 16) return SmbResponse{nt::kInvalidParameter};
       if (!open->stream.empty()) return SmbResponse{nt::kNotSupported};
       uint64_t offset = Le64(req->input, 0);
       uint64_t length = Le64(req->input, 8);
-      absl::StatusOr<std::vector<backend::Extent>> extents =
-          fs.ExtentMap(open->inode, offset, length);
-      if (!extents.ok()) return SmbResponse{NtStatusFor(extents.status())};
-      std::string out;
-      for (const backend::Extent& e : *extents) {
-        if (e.hole || e.length == 0) continue;
-        Put64(&out, e.offset);
-        Put64(&out, e.length);
-      }
-      if (out.size() > req->max_output_response) {
-        out.resize(req->max_output_response / 16 * 16);
-        SmbResponse resp;
-        resp.status = nt::kBufferOverflow;
-        resp.body = EncodeIoctlResponse(req->ctl_code, req->file, out);
-        return resp;
-      }
-      return reply(out);
+      backend->GetExtentMap(
+          ctx, open->inode, offset, length,
+          [req = *req, later](absl::StatusOr<std::vector<backend::Extent>> extents) {
+            if (!extents.ok()) return later(SmbResponse{NtStatusFor(extents.status())});
+            std::string out;
+            for (const backend::Extent& e : *extents) {
+              if (e.hole || e.length == 0) continue;
+              Put64(&out, e.offset);
+              Put64(&out, e.length);
+            }
+            if (out.size() > req.max_output_response) {
+              out.resize(req.max_output_response / 16 * 16);
+              SmbResponse resp;
+              resp.status = nt::kBufferOverflow;
+              resp.body = EncodeIoctlResponse(req.ctl_code, req.file, out);
+              return later(std::move(resp));
+            }
+            later(IoctlReply(req, std::move(out), nt::kSuccess));
+          });
+      return std::nullopt;
     }
     case kFsctlCreateOrGetObjectId: {
       // The object id is the inode number: stable for the file's life, never reused.
@@ -240,17 +280,25 @@ SmbResponse SmbConnection::Ioctl(SmbRequest& r) {
       }
       if (open->tree->read_only) return SmbResponse{nt::kAccessDenied};
       bool sparse = req->input.empty() || req->input[0] != 0;
-      absl::StatusOr<backend::Attributes> attrs = fs.GetAttr(open->inode);
-      if (!attrs.ok()) return SmbResponse{NtStatusFor(attrs.status())};
-      uint32_t flags = sparse ? attrs->flags | backend::kFileFlagSparse
-                              : attrs->flags & ~backend::kFileFlagSparse;
-      if (flags != attrs->flags) {
-        backend::SetAttributes set;
-        set.flags = flags;
-        absl::StatusOr<backend::AttrChange> changed = fs.SetAttr(open->inode, set);
-        if (!changed.ok()) return SmbResponse{NtStatusFor(changed.status())};
-      }
-      return reply("");
+      backend->GetAttr(ctx, open->inode,
+                       [backend, ctx, open, sparse, req = *req,
+                        later](absl::StatusOr<backend::Attributes> attrs) {
+                         if (!attrs.ok()) return later(SmbResponse{NtStatusFor(attrs.status())});
+                         uint32_t flags = sparse ? attrs->flags | backend::kFileFlagSparse
+                                                 : attrs->flags & ~backend::kFileFlagSparse;
+                         if (flags == attrs->flags) return later(IoctlReply(req, "", nt::kSuccess));
+                         backend::SetAttributes set;
+                         set.flags = flags;
+                         backend->SetAttr(
+                             ctx, open->inode, set,
+                             [req, later](absl::StatusOr<backend::AttrChange> changed) {
+                               if (!changed.ok()) {
+                                 return later(SmbResponse{NtStatusFor(changed.status())});
+                               }
+                               later(IoctlReply(req, "", nt::kSuccess));
+                             });
+                       });
+      return std::nullopt;
     }
     case kFsctlGetReparsePoint:
       return SmbResponse{kStatusNotAReparsePoint};
