@@ -21,17 +21,6 @@ backend::RequestContext AsRoot(backend::RequestContext ctx) {
   return ctx;
 }
 
-// Blocks for an asynchronous function whose callback takes a plain value (blocking pool only).
-template <typename T, typename StartFn>
-T Wait(StartFn&& start) {
-  absl::StatusOr<T> value = backend::Await<T>([&](backend::Callback<T> done) {
-    start([done = std::make_shared<backend::Callback<T>>(std::move(done))](T result) {
-      std::move (*done)(std::move(result));
-    });
-  });
-  return *std::move(value);
-}
-
 }  // namespace
 
 void LoadDaclAsync(backend::Backend& backend, const backend::RequestContext& ctx,
@@ -48,11 +37,6 @@ void LoadDaclAsync(backend::Backend& backend, const backend::RequestContext& ctx
                      }
                      done(*std::move(dacl));
                    });
-}
-
-std::optional<Dacl> LoadDacl(backend::SyncBackend& fs, backend::InodeNumber inode) {
-  return Wait<std::optional<Dacl>>(
-      [&](auto done) { LoadDaclAsync(fs.backend(), fs.context(), inode, std::move(done)); });
 }
 
 void StoreDaclAsync(backend::Backend& backend, const backend::RequestContext& ctx,
@@ -72,11 +56,6 @@ void StoreDaclAsync(backend::Backend& backend, const backend::RequestContext& ct
       AsRoot(ctx), inode, kDaclXattr, EncodeStoredDacl(*dacl),
       backend::XattrSetMode::kCreateOrReplace,
       [done = std::move(done)](absl::StatusOr<backend::Done> stored) { done(stored.status()); });
-}
-
-absl::Status StoreDacl(backend::SyncBackend& fs, backend::InodeNumber inode, const Dacl* dacl) {
-  return Wait<absl::Status>(
-      [&](auto done) { StoreDaclAsync(fs.backend(), fs.context(), inode, dacl, std::move(done)); });
 }
 
 absl::StatusOr<std::optional<Dacl>> DaclOfCreateContexts(const std::vector<CreateContext>& list) {
@@ -112,14 +91,6 @@ void SetNewFileDaclAsync(backend::Backend& backend, const backend::RequestContex
   });
 }
 
-void SetNewFileDacl(backend::SyncBackend& fs, backend::InodeNumber parent,
-                    const backend::Attributes& made, std::optional<Dacl> given) {
-  Wait<bool>([&](auto done) {
-    SetNewFileDaclAsync(fs.backend(), fs.context(), parent, made, std::move(given),
-                        [done = std::move(done)] { done(true); });
-  });
-}
-
 void HandleAccessAsync(backend::Backend& backend, const backend::RequestContext& ctx,
                        const backend::Identity& who, const backend::Attributes& attrs,
                        std::optional<backend::Attributes> dir, bool read_only,
@@ -151,21 +122,6 @@ void HandleAccessAsync(backend::Backend& backend, const backend::RequestContext&
                         finish(delete_child ? granted | access::kDelete : granted);
                       });
                 });
-}
-
-uint32_t HandleAccess(backend::SyncBackend& fs, const backend::Identity& who,
-                      const backend::Attributes& attrs, const backend::Attributes* dir,
-                      bool read_only, bool* by_dacl) {
-  using Answer = std::pair<uint32_t, bool>;
-  Answer answer = Wait<Answer>([&](auto done) {
-    HandleAccessAsync(fs.backend(), fs.context(), who, attrs,
-                      dir == nullptr ? std::nullopt : std::make_optional(*dir), read_only,
-                      [done = std::move(done)](uint32_t maximal, bool decided) {
-                        done(Answer(maximal, decided));
-                      });
-  });
-  *by_dacl = answer.second;
-  return answer.first;
 }
 
 uint32_t CheckOpenAccess(const backend::Identity& who, const backend::Attributes& attrs,

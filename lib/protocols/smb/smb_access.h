@@ -10,20 +10,17 @@
 #include <optional>
 #include <vector>
 
-#include "lib/backend/sync_backend.h"
+#include "lib/backend/backend.h"
 #include "lib/protocols/smb/nt_acl.h"
 #include "lib/protocols/smb/smb2_messages.h"
 
 namespace cfs::smb {
 
 // The DACL stored with `inode`, or none (never set, or unreadable: then the mode bits rule).
-std::optional<Dacl> LoadDacl(backend::SyncBackend& fs, backend::InodeNumber inode);
-// Stores (or with null, removes) the DACL of `inode`.
-absl::Status StoreDacl(backend::SyncBackend& fs, backend::InodeNumber inode, const Dacl* dacl);
-// The asynchronous forms (the blocking ones above wait for them): `done` runs on a backend
-// thread, or at once. `dacl` need only live for the call.
+// Each function here calls `done` on a backend thread, or at once.
 void LoadDaclAsync(backend::Backend& backend, const backend::RequestContext& ctx,
                    backend::InodeNumber inode, std::function<void(std::optional<Dacl>)> done);
+// Stores (or with null, removes) the DACL of `inode`; `dacl` need only live for the call.
 void StoreDaclAsync(backend::Backend& backend, const backend::RequestContext& ctx,
                     backend::InodeNumber inode, const Dacl* dacl,
                     std::function<void(absl::Status)> done);
@@ -34,27 +31,21 @@ absl::StatusOr<std::optional<Dacl>> DaclOfCreateContexts(const std::vector<Creat
 
 // Gives `made`, just created in directory `parent`, the DACL `given`, else what the parent's
 // DACL passes on (else none: its mode bits rule). A failure to store is logged.
-void SetNewFileDacl(backend::SyncBackend& fs, backend::InodeNumber parent,
-                    const backend::Attributes& made, std::optional<Dacl> given);
 void SetNewFileDaclAsync(backend::Backend& backend, const backend::RequestContext& ctx,
                          backend::InodeNumber parent, const backend::Attributes& made,
                          std::optional<Dacl> given, std::function<void()> done);
 
-// The access mask `who` holds on `attrs`, in directory `dir` (null for the share root). With a
+// The access mask `who` holds on `attrs`, in directory `dir` (none for the share root). With a
 // stored DACL: the rights it grants (DELETE also through the parent's FILE_DELETE_CHILD),
-// data rights only where POSIX allows them too; `*by_dacl` says a DACL decided (every asked
-// right must then be granted). Without one: MaximalAccess.
-uint32_t HandleAccess(backend::SyncBackend& fs, const backend::Identity& who,
-                      const backend::Attributes& attrs, const backend::Attributes* dir,
-                      bool read_only, bool* by_dacl);
-// HandleAccess without waiting: `done` gets the mask and whether a DACL decided.
+// data rights only where POSIX allows them too; `done`'s `by_dacl` says a DACL decided (every
+// asked right must then be granted). Without one: MaximalAccess.
 void HandleAccessAsync(backend::Backend& backend, const backend::RequestContext& ctx,
                        const backend::Identity& who, const backend::Attributes& attrs,
                        std::optional<backend::Attributes> dir, bool read_only,
                        std::function<void(uint32_t maximal, bool by_dacl)> done);
 
 // Whether `who` may open `attrs` with `*desired`, after expanding MAXIMUM_ALLOWED to `maximal`
-// (HandleAccess's) and adding FILE_WRITE_DATA when the open truncates. Returns nt::kSuccess
+// (HandleAccessAsync's) and adding FILE_WRITE_DATA when the open truncates. Returns nt::kSuccess
 // or nt::kAccessDenied.
 uint32_t CheckOpenAccess(const backend::Identity& who, const backend::Attributes& attrs,
                          uint32_t maximal, bool by_dacl, bool truncate, bool read_only,

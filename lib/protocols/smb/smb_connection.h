@@ -7,20 +7,20 @@
 // response. A command either answers at once on the loop (NEGOTIATE, SESSION_SETUP, TREE_CONNECT,
 // ECHO, LOCK, CHANGE_NOTIFY, OPLOCK_BREAK, CANCEL, IOCTLs answered from memory), or continues from
 // backend callbacks (CREATE, READ, WRITE, FLUSH, CLOSE, LOGOFF, TREE_DISCONNECT, QUERY_DIRECTORY,
-// QUERY_INFO, SET_INFO, IOCTL, and the session ends SESSION_SETUP causes: asynchronous SPI calls,
-// never a waiting thread). Named streams' opens, I/O, resizes and renames (a read-modify-write of
-// the file's stream store under its lock) run on the server's blocking pool; the frame's
-// processing resumes on the loop when the command answers. A READ or WRITE alone in its frame does
-// not hold the serial order: it runs beside the requests after it and answers from its own
-// callback. Requests that wait (a blocking LOCK, CHANGE_NOTIFY) get an interim STATUS_PENDING and
+// QUERY_INFO, SET_INFO, IOCTL, named streams, and the session ends SESSION_SETUP causes:
+// asynchronous SPI calls; no SMB request holds a thread while it waits); the frame's processing
+// resumes on the loop when the command answers. A READ or WRITE alone in its frame does not hold
+// the serial order: it runs beside the requests after it and answers from its own callback.
+// Requests that wait (a blocking LOCK, CHANGE_NOTIFY) get an interim STATUS_PENDING and
 // finish later through SendAsync. The command handlers live in smb_session_ops.cc
-// (NEGOTIATE..TREE_DISCONNECT), smb_create_ops.cc (CREATE), smb_file_ops.cc (CLOSE..LOCK),
-// smb_query_ops.cc (QUERY_*), smb_set_info_ops.cc (SET_INFO) and smb_ioctl_ops.cc (IOCTL).
+// (NEGOTIATE..TREE_DISCONNECT), smb_create_ops.cc (CREATE), smb_stream_ops.cc (named streams),
+// smb_file_ops.cc (CLOSE..LOCK), smb_query_ops.cc (QUERY_*), smb_set_info_ops.cc (SET_INFO) and
+// smb_ioctl_ops.cc (IOCTL).
 //
 // Ownership: the TcpServer's handler owns a shared_ptr; queued work, callbacks and pending async
 // requests hold more, so the object outlives the socket until they finish. Thread-safe: the
 // state marked "owned by the serial order" is touched by one step at a time (on the loop, or on
-// a backend or pool thread while the order waits for it).
+// a backend thread while the order waits for it).
 //
 // Example (what SmbConnectionHandler does with each frame):
 //   auto bytes = std::make_shared<std::string>(frame);
@@ -112,7 +112,7 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   // Any thread: runs `task` in this connection's serial order (after the steps queued now).
   void RunSerial(SerialTask task);
   // The peer is gone: pending requests are dropped, opens of sessions bound only here close
-  // (on the blocking pool, once the serial order is idle).
+  // (by backend callbacks, once the serial order is idle).
   void Closed();
 
   // Any thread: an OPLOCK_BREAK notification for `open` (made on this connection).
@@ -158,7 +158,7 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
                       CompoundResume resume);
   // Runs the command and counts it in the server's metrics: returns its response when it
   // answered at once, else delivers it to `later` on the loop thread. `request` must stay valid
-  // until then (commands on the blocking pool work on it).
+  // until then (the callback chains work on it).
   std::optional<SmbResponse> Run(SmbRequest& request, SmbLater later);
   // The commands answered from memory, at once on the loop.
   SmbResponse DispatchCommand(SmbRequest& request);
@@ -219,8 +219,7 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
                    std::function<void()> done);
   // ---- CREATE (smb_create_ops.cc) ----
   // Answers at once (errors, the srvsvc pipe) or from a chain of backend callbacks, each step
-  // below continuing the CreateRun; a named stream's open and a durable reconnect run on the
-  // blocking pool.
+  // below continuing the CreateRun (smb_create_run.h); a named stream's in smb_stream_ops.cc.
   std::optional<SmbResponse> Create(SmbRequest& r, SmbLater later);
   struct CreateRun;
   SmbResponse CreatePipe(SmbRequest& r, CreateRun& run);
@@ -243,14 +242,18 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   // Caching granted, the backend's open count taken, then the response.
   void CreateFinish(const std::shared_ptr<CreateRun>& run);
   SmbResponse CreateResponseFor(CreateRun& run, uint8_t oplock);
-  // An overwrite drops the file's named streams: `done` runs once they are gone (at once when
-  // it has none; their removal runs on the blocking pool).
+  // An overwrite drops the file's named streams (those no handle has open): `done` runs once
+  // they are gone (smb_stream_ops.cc).
   void RemoveNamedStreamsAsync(const backend::RequestContext& ctx, backend::InodeNumber inode,
                                std::function<void()> done);
+  // Removes the streams `names` of `inode` one after the other (failures are logged), then
+  // `done`.
+  void RemoveStreams(const backend::RequestContext& ctx, backend::InodeNumber inode,
+                     const std::shared_ptr<std::vector<std::string>>& names,
+                     std::function<void()> done);
   // ---- commands (smb_file_ops.cc) ----
   std::optional<SmbResponse> Close(SmbRequest& r, SmbLater later);
-  // READ, WRITE and FLUSH answer at once (errors, pipes) or from backend callbacks; named
-  // streams go to the blocking pool.
+  // READ, WRITE and FLUSH answer at once (errors, pipes) or from backend callbacks.
   std::optional<SmbResponse> Flush(SmbRequest& r, SmbLater later);
   std::optional<SmbResponse> Read(SmbRequest& r, SmbLater later);
   std::optional<SmbResponse> Write(SmbRequest& r, SmbLater later);
@@ -269,20 +272,24 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   void RetryAfterBreaks(uint64_t async_id, std::function<void()> done);
   // ---- named streams (smb_stream_ops.cc) ----
   // A CREATE of "file:stream" once the path resolved: opens or makes the stream (and the
-  // file, when the disposition creates and it is missing).
-  SmbResponse CreateStreamOpen(SmbRequest& r, const CreateRequest& req, const ParsedPath& path,
-                               ResolvedParent& parent, const std::shared_ptr<Open>& open,
-                               uint32_t desired, std::optional<LeaseContext>& lease_request,
-                               const std::string& lease_id);
-  // An overwrite or supersede of a file drops its named streams (those no handle has open).
-  void RemoveNamedStreams(backend::SyncBackend& fs, backend::InodeNumber inode);
-  SmbResponse ReadStreamOpen(const Open& open, const ReadRequest& req);
-  SmbResponse WriteStreamOpen(Open& open, const WriteRequest& req);
-  // SET_INFO end-of-file or allocation (truncate to `size`, or only shrink) of a stream.
-  SmbResponse ResizeStreamOpen(const Open& open, uint64_t size, bool allocation);
-  // SET_INFO rename of a stream to ":name" (MS-FSCC 2.4.37).
-  SmbResponse RenameStreamOpen(const std::shared_ptr<Open>& open, absl::string_view target,
-                               bool replace_if_exists);
+  // file, when the disposition creates and it is missing). Then CreateStreamChecked (access
+  // to the file) and CreateStreamLocked (under the file's stream lock).
+  void CreateStreamOpen(const std::shared_ptr<CreateRun>& run);
+  void CreateStreamChecked(const std::shared_ptr<CreateRun>& run);
+  void CreateStreamLocked(const std::shared_ptr<CreateRun>& run,
+                          const SmbServerState::StreamUnlock& unlock);
+  // The stream's size known, its open registered: the response.
+  void CreateStreamFinish(const std::shared_ptr<CreateRun>& run, uint64_t size);
+  // READ, WRITE, resize (end of file or allocation) and rename (to ":name", MS-FSCC 2.4.37) of
+  // a stream handle, by backend callbacks; changes run under the file's stream lock. `data` of
+  // a WRITE stays valid while `keep` lives.
+  void ReadStreamOpen(const std::shared_ptr<Open>& open, const ReadRequest& req, SmbLater later);
+  void WriteStreamOpen(const std::shared_ptr<Open>& open, const WriteRequest& req,
+                       std::shared_ptr<const void> keep, SmbLater later);
+  void ResizeStreamOpen(const std::shared_ptr<Open>& open, uint64_t size, bool allocation,
+                        SmbLater later);
+  void RenameStreamOpen(const std::shared_ptr<Open>& open, std::string target,
+                        bool replace_if_exists, SmbLater later);
   // ---- commands (smb_query_ops.cc) ----
   // QUERY_DIRECTORY: the listing from backend callbacks (GetAttr, a directory scan or one
   // case-insensitive lookup); a continued enumeration checks its next entries are still there.
@@ -305,8 +312,7 @@ class SmbConnection : public std::enable_shared_from_this<SmbConnection> {
   };
   SmbResponse AnswerQueryInfo(const QueryInfoRequest& req, Open& open, const QueryFacts& facts);
   // ---- SET_INFO (smb_set_info_ops.cc) ----
-  // Answers at once (errors, position, mode) or from backend callbacks; a named stream's resize
-  // and rename run on the blocking pool.
+  // Answers at once (errors, position, mode) or from backend callbacks.
   std::optional<SmbResponse> SetInfo(SmbRequest& r, SmbLater later);
   std::optional<SmbResponse> SetBasicInfo(const std::shared_ptr<Open>& open, const std::string& b,
                                           SmbLater later);

@@ -1,7 +1,7 @@
 // CREATE of SmbConnection (MS-SMB2 3.3.5.9): opens and makes files and directories as a chain of
 // backend callbacks (resolve the path ignoring case, look the entry up, read its DACL, break
-// oplocks, truncate or create, open), the srvsvc pipe from memory, and, on the blocking pool, a
-// named stream's open and a durable reconnect.
+// oplocks, truncate or create, open), durable reconnects, and the srvsvc pipe from memory. A
+// named stream's CREATE continues in smb_stream_ops.cc.
 #include <algorithm>
 #include <memory>
 #include <utility>
@@ -19,6 +19,7 @@
 #include "lib/protocols/smb/smb_access.h"
 #include "lib/protocols/smb/smb_connection.h"
 #include "lib/protocols/smb/smb_create_helpers.h"
+#include "lib/protocols/smb/smb_create_run.h"
 #include "lib/protocols/smb/smb_info.h"
 #include "lib/protocols/smb/smb_paths.h"
 #include "lib/protocols/smb/smb_streams.h"
@@ -41,28 +42,6 @@ bool Truncates(uint32_t disposition) {
 }
 
 }  // namespace
-
-// One CREATE of a file or directory while its backend calls run. Touched by one step at a time
-// (the loop, then backend threads in turn); `r` lives until `later` runs (the waiting compound or
-// the pending entry of a retry holds it).
-struct SmbConnection::CreateRun {
-  SmbRequest* r = nullptr;
-  SmbLater later;
-  CreateRequest req;
-  bool durable_v1 = false;
-  std::optional<DurableV2Request> durable_v2;
-  ParsedPath path;
-  ResolvedParent parent;
-  std::shared_ptr<Open> open;
-  uint32_t desired = 0;
-  bool want_delete_on_close = false;
-  std::optional<LeaseContext> lease_request;
-  std::string lease_id;
-  backend::Attributes attrs;
-  uint32_t action = kActionOpened;
-  uint32_t maximal_access = 0;  // for MxAc
-  bool truncate = false;
-};
 
 std::optional<SmbResponse> SmbConnection::Create(SmbRequest& r, SmbLater later) {
   absl::StatusOr<CreateRequest> req = DecodeCreate(r.message);
@@ -168,15 +147,8 @@ void SmbConnection::CreateResolved(const std::shared_ptr<CreateRun>& run) {
       run->lease_id = negotiate_request_.client_guid + lease->key;
     }
   }
+  if (!run->path.stream.empty()) return CreateStreamOpen(run);
   std::shared_ptr<SmbConnection> self = shared_from_this();
-  if (!run->path.stream.empty()) {
-    // A named stream is a read-modify-write of the file's stream store: on the blocking pool.
-    server_.pool().Submit([self, run] {
-      run->later(self->CreateStreamOpen(*run->r, run->req, run->path, run->parent, run->open,
-                                        run->desired, run->lease_request, run->lease_id));
-    });
-    return;
-  }
   const Tree& tree = *run->r->tree;
   if (run->parent.name.empty()) {
     server_.backend().GetAttr(tree.ctx, tree.share->root,
@@ -315,27 +287,6 @@ void SmbConnection::CreateRegister(const std::shared_ptr<CreateRun>& run, bool b
                               run->attrs = changed->after;
                               drop_streams();
                             });
-}
-
-void SmbConnection::RemoveNamedStreamsAsync(const backend::RequestContext& ctx,
-                                            backend::InodeNumber inode,
-                                            std::function<void()> done) {
-  // Most files have no named stream: a listing of the attributes tells, without a thread.
-  std::shared_ptr<SmbConnection> self = shared_from_this();
-  server_.backend().ListXattrs(
-      ctx, inode, [self, ctx, inode, done](absl::StatusOr<std::vector<std::string>> names) {
-        bool any =
-            names.ok() && std::any_of(names->begin(), names->end(), [](const std::string& name) {
-              return absl::StartsWith(name, kStreamXattrPrefix);
-            });
-        if (!any) return done();
-        // Their removal takes the stream store's lock: on the blocking pool.
-        self->server_.pool().Submit([self, ctx, inode, done] {
-          backend::SyncBackend fs(self->server_.backend(), ctx);
-          self->RemoveNamedStreams(fs, inode);
-          done();
-        });
-      });
 }
 
 void SmbConnection::CreateNew(const std::shared_ptr<CreateRun>& run) {

@@ -296,10 +296,7 @@ std::optional<SmbResponse> SmbConnection::Read(SmbRequest& r, SmbLater later) {
     return SmbResponse{nt::kFileLockConflict};
   }
   if (!open->stream.empty()) {
-    std::shared_ptr<SmbConnection> self = shared_from_this();
-    server_.pool().Submit([self, open, req = *req, later = std::move(later)]() mutable {
-      later(self->ReadStreamOpen(*open, req));
-    });
+    ReadStreamOpen(open, *req, std::move(later));
     return std::nullopt;
   }
   server_.backend().Read(
@@ -347,11 +344,7 @@ std::optional<SmbResponse> SmbConnection::Write(SmbRequest& r, SmbLater later) {
   }
   if (!open->stream.empty()) {
     // The request's bytes stay valid while `r` does (it waits in its compound).
-    std::shared_ptr<SmbConnection> self = shared_from_this();
-    server_.pool().Submit(
-        [self, open, req = *req, keep = r.keep_alive, later = std::move(later)]() mutable {
-          later(self->WriteStreamOpen(*open, req));
-        });
+    WriteStreamOpen(open, *req, r.keep_alive, std::move(later));
     return std::nullopt;
   }
   bool through = (req->flags & 1) != 0 || (open->create_options & kOptWriteThrough) != 0;

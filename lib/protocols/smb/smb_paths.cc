@@ -70,21 +70,6 @@ uint32_t ParseSmbPath(absl::string_view name, ParsedPath* out) {
   return nt::kSuccess;
 }
 
-absl::StatusOr<backend::Attributes> LookupIgnoringCase(backend::SyncBackend& fs,
-                                                       backend::InodeNumber dir,
-                                                       std::string* name) {
-  // The blocking form waits for the asynchronous one (blocking-pool callers only).
-  return backend::Await<backend::Attributes>([&](backend::Callback<backend::Attributes> done) {
-    LookupIgnoringCaseAsync(
-        fs.backend(), fs.context(), dir, *name,
-        [name, done = std::make_shared<backend::Callback<backend::Attributes>>(std::move(done))](
-            absl::StatusOr<backend::Attributes> found, std::string stored) {
-          if (found.ok()) *name = std::move(stored);
-          std::move (*done)(std::move(found));
-        });
-  });
-}
-
 namespace {
 
 // One ScanDirectory: where the next page starts, and whether the page asked for now was answered
@@ -264,22 +249,6 @@ void ResolveParentAsync(backend::Backend& backend, const backend::RequestContext
   walk->path = path;
   walk->done = std::move(done);
   WalkNext(walk);
-}
-
-uint32_t ResolveParent(backend::SyncBackend& fs, backend::InodeNumber root, const ParsedPath& path,
-                       ResolvedParent* out) {
-  // The blocking form waits for the asynchronous one (blocking-pool callers only).
-  using Resolved = std::pair<uint32_t, ResolvedParent>;
-  absl::StatusOr<Resolved> resolved =
-      backend::Await<Resolved>([&](backend::Callback<Resolved> done) {
-        ResolveParentAsync(fs.backend(), fs.context(), root, path,
-                           [done = std::make_shared<backend::Callback<Resolved>>(std::move(done))](
-                               uint32_t status, ResolvedParent parent) {
-                             std::move (*done)(Resolved(status, std::move(parent)));
-                           });
-      });
-  *out = std::move(resolved->second);
-  return resolved->first;
 }
 
 }  // namespace cfs::smb

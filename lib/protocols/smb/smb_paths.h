@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "lib/backend/sync_backend.h"
+#include "lib/backend/backend.h"
 
 namespace cfs::smb {
 
@@ -46,11 +46,6 @@ struct ResolvedParent {
   }
 };
 
-// Looks `*name` up in `dir` as Windows does, ignoring (ASCII) case: the exact name first, else
-// an entry that differs only in case, whose name replaces `*name`. Errors: Lookup's.
-absl::StatusOr<backend::Attributes> LookupIgnoringCase(backend::SyncBackend& fs,
-                                                       backend::InodeNumber dir, std::string* name);
-
 // Reads directory `dir` page by page (`page_size` entries, with attributes when asked) through
 // the asynchronous SPI: `visit` sees each entry and returns false to stop early; `done` gets OK
 // at the end (or when `visit` stopped) or ReadDir's error. Both run on backend threads (or at once
@@ -60,18 +55,17 @@ void ScanDirectory(backend::Backend& backend, const backend::RequestContext& ctx
                    std::function<bool(backend::DirEntry& entry)> visit,
                    std::function<void(absl::Status status)> done);
 
-// LookupIgnoringCase without waiting: `done` gets the attributes and the entry's name as stored.
+// Looks `name` up in `dir` as Windows does, ignoring (ASCII) case: the exact name first, else
+// an entry that differs only in case. `done` gets the attributes (errors: Lookup's) and the
+// entry's name as stored.
 void LookupIgnoringCaseAsync(
     backend::Backend& backend, const backend::RequestContext& ctx, backend::InodeNumber dir,
     std::string name,
     std::function<void(absl::StatusOr<backend::Attributes> found, std::string name)> done);
 
-// Walks every component but the last from `root` (ignoring case, as LookupIgnoringCase); the
-// last component is left as sent. Returns nt::kSuccess,
-// kObjectPathNotFound (a missing or non-directory component), or the mapped backend error.
-uint32_t ResolveParent(backend::SyncBackend& fs, backend::InodeNumber root, const ParsedPath& path,
-                       ResolvedParent* out);
-// ResolveParent without waiting: `done` gets the status and (on success) the parent.
+// Walks every component but the last from `root` (ignoring case, as LookupIgnoringCaseAsync);
+// the last component is left as sent. `done` gets nt::kSuccess and the parent, or
+// kObjectPathNotFound (a missing or non-directory component) or the mapped backend error.
 void ResolveParentAsync(backend::Backend& backend, const backend::RequestContext& ctx,
                         backend::InodeNumber root, const ParsedPath& path,
                         std::function<void(uint32_t status, ResolvedParent parent)> done);

@@ -18,10 +18,7 @@ SmbServer::SmbServer(SmbServerConfig config, backend::Backend& backend, auth::Us
       users_(users),
       shares_(std::make_shared<const std::vector<Share>>(std::move(shares))),
       guid_(RandomBytes(16)),
-      start_filetime_(FiletimeNow()),
-      // Each connection has at most one task queued (its serial order waits for it), so the
-      // bound is never what a loop thread waits on.
-      pool_(config_.worker_threads, 1 << 20) {
+      start_filetime_(FiletimeNow()) {
   timer_thread_ = std::thread([this] {
     std::unique_lock<std::mutex> lock(timer_mu_);
     while (!timer_stop_) {
@@ -37,7 +34,7 @@ SmbServer::SmbServer(SmbServerConfig config, backend::Backend& backend, auth::Us
       std::function<void()> fn = std::move(timers_.begin()->second);
       timers_.erase(timers_.begin());
       lock.unlock();
-      pool_.Submit(std::move(fn));
+      fn();
       lock.lock();
     }
   });
@@ -64,63 +61,6 @@ void SmbServer::SendBreaks(const std::vector<SmbServerState::OplockBreak>& break
       conn->SendOplockBreak(*b.open, b.to);
     }
   }
-}
-
-uint32_t SmbServer::ReleaseOpen(const std::shared_ptr<Open>& open, backend::Attributes* after) {
-  backend::SyncBackend fs(backend_, open->tree->ctx);
-  uint32_t status = nt::kSuccess;
-  // Share modes, locks and delete-pending are released before the commit below: other
-  // clients may open the file at once (its data is visible already); only this CLOSE's answer
-  // waits for the sync.
-  state_.UnlockAll(open->Key(), open->id);
-  state_.WakeLockWaiters(open->Key());
-  bool delete_file = false;
-  bool remove = state_.UnregisterOpen(*open, &delete_file);
-  state_.WakeOplockWaiters(open->Key());  // CREATEs waiting for this handle's break
-  bool deleted = false;
-  if (remove && !open->stream.empty()) {
-    std::lock_guard<std::mutex> lock(state_.StreamLock(open->inode));
-    absl::Status removed = RemoveStream(fs, open->inode, open->stream);
-    if (!removed.ok() && backend::GetFsError(removed) != backend::FsError::kNoEntry) {
-      status = NtStatusFor(removed);
-    }
-  }
-  if (!open->stream.empty()) remove = delete_file;  // the file, deleted while this was open
-  if (remove && !open->name.empty()) {
-    absl::StatusOr<backend::Attributes> still = fs.Lookup(open->parent, open->name);
-    if (still.ok() && still->inode == open->inode) {
-      bool directory = still->type == backend::FileType::kDirectory;  // also for its stream
-      absl::Status removed = directory ? fs.Rmdir(open->parent, open->name).status()
-                                       : fs.Unlink(open->parent, open->name).status();
-      if (!removed.ok() && status == nt::kSuccess) status = NtStatusFor(removed);
-      if (removed.ok()) state_.DirectoryChanged(open->parent);
-      deleted = removed.ok();
-    }
-  }
-  bool dirty;
-  {
-    std::lock_guard<std::mutex> lock(open->mu);
-    dirty = open->dirty;
-    open->dirty = false;
-  }
-  if (dirty && !deleted) {
-    absl::StatusOr<backend::CommitResult> committed = fs.Commit(open->inode);
-    if (!committed.ok() && status == nt::kSuccess) status = NtStatusFor(committed.status());
-  }
-  fs.Release(open->inode).IgnoreError();
-  if (after != nullptr && !remove) {
-    absl::StatusOr<backend::Attributes> attrs = fs.GetAttr(open->inode);
-    if (attrs.ok()) {
-      *after = *attrs;
-      if (!open->stream.empty()) {
-        absl::StatusOr<std::string> content = ReadStream(fs, open->inode, open->stream);
-        *after = StreamAttributes(*attrs, content.ok() ? content->size() : 0);
-      }
-    } else {
-      *after = backend::Attributes();
-    }
-  }
-  return status;
 }
 
 namespace {
@@ -181,11 +121,26 @@ struct Release {
     r->backend->Release(open.tree->ctx, open.inode, [r](absl::StatusOr<backend::Done>) mutable {
       if (!r->want_after || r->remove) return r->done(r->status, backend::Attributes());
       const Open& open = *r->open;
-      r->backend->GetAttr(open.tree->ctx, open.inode,
-                          [r](absl::StatusOr<backend::Attributes> attrs) {
-                            r->done(r->status, attrs.ok() ? *attrs : backend::Attributes());
-                          });
+      r->backend->GetAttr(
+          open.tree->ctx, open.inode, [r](absl::StatusOr<backend::Attributes> attrs) {
+            if (!attrs.ok()) return r->done(r->status, backend::Attributes());
+            const Open& open = *r->open;
+            if (open.stream.empty()) return r->done(r->status, *attrs);
+            // A named stream's handle shows the stream's size.
+            ReadStreamAsync(*r->backend, open.tree->ctx, open.inode, open.stream,
+                            [r, base = *attrs](absl::StatusOr<std::string> content) {
+                              r->done(r->status,
+                                      StreamAttributes(base, content.ok() ? content->size() : 0));
+                            });
+          });
     });
+  }
+  // After the stream (when it was the last open with delete pending) is gone: the file itself
+  // goes when it was deleted while this stream handle was open.
+  static void AfterStream(std::shared_ptr<Release> r, bool delete_file) {
+    r->remove = delete_file;
+    if (r->remove && !r->open->name.empty()) return RemoveEntry(std::move(r));
+    Commit(std::move(r));
   }
 };
 
@@ -193,15 +148,8 @@ struct Release {
 
 void SmbServer::ReleaseOpenAsync(const std::shared_ptr<Open>& open, bool want_after,
                                  Released done) {
-  if (!open->stream.empty()) {
-    pool_.Submit([this, open, want_after, done = std::move(done)] {
-      backend::Attributes after;
-      uint32_t status = ReleaseOpen(open, want_after ? &after : nullptr);
-      done(status, after);
-    });
-    return;
-  }
-  // Share modes, locks and delete-pending are released first, as in ReleaseOpen.
+  // Share modes, locks and delete-pending are released before the commit: other clients may
+  // open the file at once (its data is visible already); only this CLOSE's answer waits.
   state_.UnlockAll(open->Key(), open->id);
   state_.WakeLockWaiters(open->Key());
   bool delete_file = false;
@@ -212,7 +160,24 @@ void SmbServer::ReleaseOpenAsync(const std::shared_ptr<Open>& open, bool want_af
   r->want_after = want_after;
   r->remove = state_.UnregisterOpen(*open, &delete_file);
   r->done = std::move(done);
-  state_.WakeOplockWaiters(open->Key());
+  state_.WakeOplockWaiters(open->Key());  // CREATEs waiting for this handle's break
+  if (!open->stream.empty()) {
+    if (!r->remove) return Release::AfterStream(std::move(r), delete_file);
+    // The stream's last handle with delete pending: the stream goes, under the file's lock.
+    state_.WithStreamLock(open->inode, [r, delete_file](SmbServerState::StreamUnlock unlock) {
+      const Open& open = *r->open;
+      RemoveStreamAsync(
+          *r->backend, open.tree->ctx, open.inode, open.stream,
+          [r, delete_file, unlock](absl::Status removed) {
+            unlock();
+            if (!removed.ok() && backend::GetFsError(removed) != backend::FsError::kNoEntry) {
+              r->Fail(removed);
+            }
+            Release::AfterStream(r, delete_file);
+          });
+    });
+    return;
+  }
   if (r->remove && !open->name.empty()) return Release::RemoveEntry(std::move(r));
   Release::Commit(std::move(r));
 }
@@ -262,7 +227,6 @@ void SmbServer::Shutdown() {
     timer_cv_.notify_one();
   }
   if (timer_thread_.joinable()) timer_thread_.join();
-  pool_.Shutdown();
 }
 
 }  // namespace cfs::smb

@@ -1,10 +1,11 @@
 // SmbServer: what every SMB connection of one frontend shares: the configuration, the shares
-// (one per export with an smb_share, plus IPC$), the user store, the backend, the blocking pool
-// that runs the commands not yet written as callback chains (smb_connection.h says which), and
-// the server-wide state (sessions, share modes, locks).
+// (one per export with an smb_share, plus IPC$), the user store, the backend, the timer thread
+// (oplock break timeouts, durable handle expiry) and the server-wide state (sessions, share
+// modes, locks). It has no thread pool: commands run on the connections' loops and continue
+// from backend callbacks (smb_connection.h).
 //
 // Ownership: borrows the backend and user store (they outlive the frontend); owns the state and
-// the pool. Thread-safe after construction.
+// the timer thread. Thread-safe after construction.
 #ifndef CFS_LIB_PROTOCOLS_SMB_SMB_SERVER_H_
 #define CFS_LIB_PROTOCOLS_SMB_SMB_SERVER_H_
 
@@ -17,7 +18,6 @@
 
 #include "lib/auth/user_store.h"
 #include "lib/backend/backend.h"
-#include "lib/common/thread_pool.h"
 #include "lib/observability/protocol_metrics.h"
 #include "lib/protocols/smb/smb2_negotiate.h"
 #include "lib/protocols/smb/smb_state.h"
@@ -33,7 +33,6 @@ struct SmbServerConfig {
   bool encryption_required = false;  // every session encrypts (3.x clients only)
   uint32_t max_io = 8 << 20;         // largest READ/WRITE/transact
   uint16_t max_credits = 8192;       // credits a client may hold (Samba's default)
-  int worker_threads = 16;           // the blocking pool
   // The IPv4 address FSCTL_QUERY_NETWORK_INTERFACE_INFO reports (the listener's).
   std::string local_address = "127.0.0.1";
   // Counts every request by command and status (null: no metrics). Borrowed.
@@ -50,9 +49,6 @@ class SmbServer {
   backend::Backend& backend() { return backend_; }
   auth::UserStore& users() { return users_; }
   SmbServerState& state() { return state_; }
-  // Runs the commands that still block in SyncBackend, a connection's clean-up and timers;
-  // never READ, WRITE or FLUSH of a file's data.
-  ThreadPool& pool() { return pool_; }
   const std::string& guid() const { return guid_; }
   uint64_t start_filetime() const { return start_filetime_; }
   // The share named `name` (case-insensitive), or null.
@@ -64,26 +60,23 @@ class SmbServer {
   // Whether an export's share requires encryption.
   bool ShareEncrypted(const Share& share) const;
 
-  // Runs `fn` on the worker pool after `delay` (oplock break timeouts). Dropped at Shutdown.
+  // Runs `fn` on the timer thread after `delay` (oplock break timeouts, durable expiry, a
+  // durable reconnect's wait): it must not block. Dropped at Shutdown.
   void RunAfter(absl::Duration delay, std::function<void()> fn);
   // Sends oplock break notifications (from any thread; never blocks).
   void SendBreaks(const std::vector<SmbServerState::OplockBreak>& breaks);
-  // What closing `open` does to the file, whatever connection it had: releases its locks,
-  // share modes and delete-pending (deleting the file when it was the last open with delete
-  // pending), commits unstable writes, and fills `after` (if not null) with the attributes
-  // after the close. Returns the NTSTATUS of the commit or delete.
-  uint32_t ReleaseOpen(const std::shared_ptr<Open>& open, backend::Attributes* after);
-  // The same without waiting: backend callbacks (the blocking pool for a named stream, whose
-  // removal is a read-modify-write of the file's stream store). `done` gets the NTSTATUS and,
-  // with `want_after`, the attributes after the close (inode 0 when there are none), on any
-  // thread.
+  // What closing `open` does to the file, whatever connection it had, by backend callbacks:
+  // releases its locks, share modes and delete-pending (deleting the file, or the named stream,
+  // when it was the last open with delete pending), commits unstable writes. `done` gets the
+  // NTSTATUS of the commit or delete and, with `want_after`, the attributes after the close
+  // (inode 0 when there are none), on any thread.
   using Released = std::function<void(uint32_t status, backend::Attributes after)>;
   void ReleaseOpenAsync(const std::shared_ptr<Open>& open, bool want_after, Released done);
   // Keeps the durable `open` of a session that ended, and closes it when its timeout passes
   // without a reconnect.
   void KeepDurable(const std::shared_ptr<Open>& open);
 
-  // Stops the pool (after the listener stopped).
+  // Stops the timer thread (after the listener stopped).
   void Shutdown();
 
  private:
@@ -95,7 +88,6 @@ class SmbServer {
   SmbServerState state_;
   std::string guid_;
   uint64_t start_filetime_ = 0;
-  ThreadPool pool_;
   // The timer: deadlines in order, served by one thread.
   std::mutex timer_mu_;
   std::condition_variable timer_cv_;

@@ -1,7 +1,6 @@
 // SET_INFO of SmbConnection (MS-SMB2 3.3.5.21): times and attributes, sizes, security
-// descriptors, delete dispositions, renames and hard links as chains of backend callbacks; the
-// position and mode from memory; a named stream's resize and rename on the blocking pool (a
-// read-modify-write of the file's stream store).
+// descriptors, delete dispositions, renames and hard links as chains of backend callbacks, the
+// position and mode from memory; a named stream's resize and rename in smb_stream_ops.cc.
 #include <memory>
 #include <utility>
 
@@ -154,9 +153,7 @@ std::optional<SmbResponse> SmbConnection::SetSize(const std::shared_ptr<Open>& o
   std::shared_ptr<SmbConnection> self = shared_from_this();
   if (!open->stream.empty()) {
     if (open->tree->read_only) return SmbResponse{nt::kAccessDenied};
-    server_.pool().Submit([self, open, size, allocation, later = std::move(later)] {
-      later(self->ResizeStreamOpen(*open, size, allocation));
-    });
+    ResizeStreamOpen(open, size, allocation, std::move(later));
     return std::nullopt;
   }
   backend::SetAttributes set;
@@ -286,10 +283,7 @@ std::optional<SmbResponse> SmbConnection::SetName(SmbRequest& r, const std::shar
   bool replace = rename->replace_if_exists;
   if (!open->stream.empty() || absl::StartsWith(target, ":")) {
     if (link) return SmbResponse{nt::kInvalidParameter};
-    server_.pool().Submit(
-        [self, open, target = std::string(target), replace, later = std::move(later)] {
-          later(self->RenameStreamOpen(open, target, replace));
-        });
+    RenameStreamOpen(open, std::string(target), replace, std::move(later));
     return std::nullopt;
   }
   if (absl::StartsWith(target, "\\")) target.remove_prefix(1);

@@ -726,4 +726,34 @@ void SmbServerState::DirectoryChanged(backend::InodeNumber dir) {
   for (std::function<void()>& f : fire) f();
 }
 
+void SmbServerState::WithStreamLock(backend::InodeNumber inode,
+                                    std::function<void(StreamUnlock unlock)> critical) {
+  {
+    std::lock_guard<std::mutex> lock(stream_mu_);
+    auto [held, first] = stream_locks_.try_emplace(inode);
+    if (!first) {
+      held->second.push_back(std::move(critical));
+      return;
+    }
+  }
+  critical(MakeStreamUnlock(inode));
+}
+
+SmbServerState::StreamUnlock SmbServerState::MakeStreamUnlock(backend::InodeNumber inode) {
+  return [this, inode] {
+    std::function<void(StreamUnlock)> next;
+    {
+      std::lock_guard<std::mutex> lock(stream_mu_);
+      auto held = stream_locks_.find(inode);
+      if (held->second.empty()) {
+        stream_locks_.erase(held);
+        return;
+      }
+      next = std::move(held->second.front());
+      held->second.pop_front();
+    }
+    next(MakeStreamUnlock(inode));  // the lock passes on: still held
+  };
+}
+
 }  // namespace cfs::smb

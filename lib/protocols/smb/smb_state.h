@@ -10,8 +10,8 @@
 
 #include <array>
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -143,10 +143,9 @@ struct Open {
   bool disconnected = false;  // no session holds it; guarded by SmbServerState's open table
 
   std::mutex mu;
-  // READs and WRITEs running in parallel on the handle; CLOSE and FLUSH wait for them
-  // (FLUSH without a thread: WhenIoIdle).
+  // READs and WRITEs running in parallel on the handle; CLOSE and FLUSH wait for them without a
+  // thread (WhenIoIdle).
   int io_in_flight = 0;
-  std::condition_variable io_idle;
   std::vector<std::function<void()>> io_idle_waiters;  // guarded by mu
   void StartIo() {
     std::lock_guard<std::mutex> lock(mu);
@@ -157,15 +156,9 @@ struct Open {
     {
       std::lock_guard<std::mutex> lock(mu);
       if (--io_in_flight != 0) return;
-      io_idle.notify_all();
       waiters.swap(io_idle_waiters);
     }
     for (std::function<void()>& waiter : waiters) waiter();
-  }
-  // Blocks until no READ or WRITE runs on the handle (blocking pool only).
-  void WaitForIo() {
-    std::unique_lock<std::mutex> lock(mu);
-    io_idle.wait(lock, [this] { return io_in_flight == 0; });
   }
   // Runs `fn` once no READ or WRITE runs on the handle: at once, or from the last FinishIo.
   void WhenIoIdle(std::function<void()> fn) {
@@ -252,8 +245,13 @@ class SmbServerState {
   // The key of stream `name` (compared ignoring case) of `inode` for Open::stream_key: the
   // same for every open of the stream, never an inode number (the top bit is set).
   static uint64_t StreamKey(backend::InodeNumber inode, absl::string_view name);
-  // Serialises the read-modify-write updates of the named streams of `inode`.
-  std::mutex& StreamLock(backend::InodeNumber inode) { return stream_mu_[inode % kStreamLocks]; }
+  // Serialises the read-modify-write updates of the named streams of `inode` without a waiting
+  // thread: `critical` runs once no other holder has the lock (at once, or from the `unlock` of
+  // the holder before it) and calls the `unlock` it gets exactly once, from any thread, when
+  // its update is over.
+  using StreamUnlock = std::function<void()>;
+  void WithStreamLock(backend::InodeNumber inode,
+                      std::function<void(StreamUnlock unlock)> critical);
 
   // Share modes (MS-FSA 2.1.5.1.2): registers `open` on its inode (or stream) unless an open
   // there conflicts. A file's streams count for an open of the file with DELETE access: one
@@ -418,8 +416,10 @@ class SmbServerState {
   std::map<backend::InodeNumber, std::vector<ByteRangeLock>> locks_;
   std::map<backend::InodeNumber, std::vector<std::function<void()>>> lock_waiters_;
 
-  static constexpr size_t kStreamLocks = 64;
-  std::array<std::mutex, kStreamLocks> stream_mu_;
+  StreamUnlock MakeStreamUnlock(backend::InodeNumber inode);
+  // Held stream locks, by inode: the critical sections waiting for each (none: just held).
+  std::mutex stream_mu_;
+  std::map<backend::InodeNumber, std::deque<std::function<void(StreamUnlock)>>> stream_locks_;
 
   std::mutex watch_mu_;
   std::map<backend::InodeNumber, std::vector<std::function<void()>>> watchers_;
